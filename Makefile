@@ -1,0 +1,33 @@
+# Interdict: two commands do everything on a fresh clone.
+#   make demo   create .venv, install, run the main job on the embedded defaults
+#   make test   create .venv, install, run the whole test suite (lint + types + tests)
+#   make bench  run the benchmarks (figures printed, nothing asserted on time)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench clean
+
+$(VENV): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(VENV)
+
+demo: $(VENV)
+	$(BIN)/interdict demo
+
+lint: $(VENV)
+	$(BIN)/ruff check spectra driver matcher parcels station tests bench
+	$(BIN)/mypy
+
+test: $(VENV) lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

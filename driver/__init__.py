@@ -1,0 +1,1 @@
+"""The analyzer driver: transport (any pyserial URL), wire protocol, Analyzer API, simulator."""

@@ -1,0 +1,1 @@
+"""Parcel records (AED), holds, inspections and their evidence, the audit chain, storage."""

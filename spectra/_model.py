@@ -1,0 +1,455 @@
+"""The spectrum model: an immutable axis + intensities with units, technique and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from ._errors import AxisReversedWarning, SpectrumValidationError, UnitError
+from ._units import (
+    FloatArray,
+    Technique,
+    XUnit,
+    YUnit,
+    absorbance_to_transmittance,
+    raman_shift_to_wavenumber,
+    transmittance_to_absorbance,
+    wavenumber_to_raman_shift,
+    wavenumber_to_wavelength_nm,
+)
+
+HASH_SCHEME = "interdict.spectrum/1"
+
+
+class Acquisition(BaseModel):
+    """How and by whom a spectrum was acquired. Every field is optional: files often say little."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instrument_make: str | None = None
+    instrument_model: str | None = None
+    instrument_serial: str | None = None
+    firmware: str | None = None
+    integration_time_ms: float | None = Field(default=None, gt=0)
+    accumulations: int | None = Field(default=None, ge=1)
+    laser_power_mw: float | None = Field(default=None, ge=0)
+    acquired_at: AwareDatetime | None = None
+    operator: str | None = None
+
+    def is_empty(self) -> bool:
+        """Whether no field is set."""
+        return all(v is None for v in self.model_dump().values())
+
+
+class ProvenanceStep(BaseModel):
+    """One processing step applied to a spectrum: its name, its parameters, what did it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step: str
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    software: str = "interdict"
+
+
+def _as_readonly_f64(values: ArrayLike, field: str) -> FloatArray:
+    try:
+        arr = np.array(values, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise SpectrumValidationError(f"not numeric: {exc}", field=field) from exc
+    if arr.ndim != 1:
+        raise SpectrumValidationError(f"must be 1-D, got shape {arr.shape}", field=field)
+    if arr.size == 0:
+        raise SpectrumValidationError("is empty", field=field)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise SpectrumValidationError(
+            f"{bad.size} non-finite value(s), first at index {bad[0]} ({arr[bad[0]]!r})",
+            field=field,
+        )
+    return arr
+
+
+class Spectrum:
+    """An immutable spectrum.
+
+    Parameters
+    ----------
+    x, y
+        Axis and intensities, 1-D, same length, finite. Stored as read-only float64 copies.
+        ``x`` must be strictly monotonic; a strictly decreasing axis is reversed (with an
+        :class:`AxisReversedWarning`). Anything else is refused: use
+        :func:`spectra.merge_segments` to merge overlapping step-scan segments explicitly.
+    x_unit, y_unit, technique
+        See :class:`XUnit`, :class:`YUnit`, :class:`Technique`.
+    excitation_nm
+        Laser wavelength for Raman.
+    acquisition
+        Instrument and acquisition metadata.
+    provenance
+        Processing steps already applied, oldest first.
+    title
+        A human label (sample name). Not part of the content hash.
+    source
+        Where the spectrum came from (``path`` or ``path#index``). Not part of the hash.
+    extra
+        Raw header fields kept from a file, as text. Not part of the hash.
+
+    Raises
+    ------
+    SpectrumValidationError
+        Lengths differ, empty, non-finite values, non-monotonic axis, bad excitation.
+
+    Warns
+    -----
+    AxisReversedWarning
+        When ``x`` was strictly decreasing.
+    """
+
+    __slots__ = (
+        "_hash",
+        "acquisition",
+        "excitation_nm",
+        "extra",
+        "provenance",
+        "source",
+        "technique",
+        "title",
+        "x",
+        "x_unit",
+        "y",
+        "y_unit",
+    )
+
+    x: FloatArray
+    y: FloatArray
+    x_unit: XUnit
+    y_unit: YUnit
+    technique: Technique
+    excitation_nm: float | None
+    acquisition: Acquisition
+    provenance: tuple[ProvenanceStep, ...]
+    title: str
+    source: str | None
+    extra: Mapping[str, str]
+    _hash: str | None
+
+    def __init__(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        *,
+        x_unit: XUnit | str = XUnit.RAMAN_SHIFT,
+        y_unit: YUnit | str = YUnit.ARBITRARY,
+        technique: Technique | str = Technique.OTHER,
+        excitation_nm: float | None = None,
+        acquisition: Acquisition | None = None,
+        provenance: Sequence[ProvenanceStep] = (),
+        title: str = "",
+        source: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        xa = _as_readonly_f64(x, "x")
+        ya = _as_readonly_f64(y, "y")
+        if xa.shape != ya.shape:
+            raise SpectrumValidationError(
+                f"x has {xa.size} points but y has {ya.size}", field="y"
+            )
+        if xa.size > 1:
+            dx = np.diff(xa)
+            if not np.all(dx > 0):
+                if np.all(dx < 0):
+                    warnings.warn(
+                        f"x axis of {source or title or 'spectrum'} is decreasing; "
+                        "reversed to increasing order",
+                        AxisReversedWarning,
+                        stacklevel=2,
+                    )
+                    xa = xa[::-1].copy()
+                    ya = ya[::-1].copy()
+                else:
+                    i = int(np.flatnonzero(dx <= 0)[0]) if np.any(dx > 0) else int(
+                        np.flatnonzero(dx >= 0)[0]
+                    )
+                    raise SpectrumValidationError(
+                        f"not strictly monotonic: x[{i}]={xa[i]!r}, x[{i + 1}]={xa[i + 1]!r} "
+                        "(overlapping segments? merge them explicitly with "
+                        "spectra.merge_segments)",
+                        field="x",
+                    )
+        if excitation_nm is not None and not (np.isfinite(excitation_nm) and excitation_nm > 0):
+            raise SpectrumValidationError(
+                f"must be a positive finite wavelength, got {excitation_nm!r}",
+                field="excitation_nm",
+            )
+        xa.flags.writeable = False
+        ya.flags.writeable = False
+        set_ = object.__setattr__
+        set_(self, "x", xa)
+        set_(self, "y", ya)
+        set_(self, "x_unit", XUnit(x_unit))
+        set_(self, "y_unit", YUnit(y_unit))
+        set_(self, "technique", Technique(technique))
+        set_(self, "excitation_nm", None if excitation_nm is None else float(excitation_nm))
+        set_(self, "acquisition", acquisition if acquisition is not None else Acquisition())
+        set_(self, "provenance", tuple(provenance))
+        set_(self, "title", str(title))
+        set_(self, "source", source)
+        set_(self, "extra", dict(extra) if extra else {})
+        set_(self, "_hash", None)
+
+    # -- immutability ---------------------------------------------------------------------
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Spectrum is immutable (tried to set {name!r}); use replace()")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Spectrum is immutable (tried to delete {name!r})")
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "x_unit": self.x_unit,
+            "y_unit": self.y_unit,
+            "technique": self.technique,
+            "excitation_nm": self.excitation_nm,
+            "acquisition": self.acquisition,
+            "provenance": self.provenance,
+            "title": self.title,
+            "source": self.source,
+            "extra": self.extra,
+        }
+
+    def replace(self, **changes: Any) -> Self:
+        """A new spectrum with the given fields changed (``x``, ``y``, or any keyword field)."""
+        fields = self._fields()
+        x = changes.pop("x", self.x)
+        y = changes.pop("y", self.y)
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown Spectrum field(s): {sorted(unknown)}")
+        fields.update(changes)
+        return type(self)(x, y, **fields)
+
+    def with_step(
+        self, step: ProvenanceStep, *, x: ArrayLike | None = None, y: ArrayLike | None = None,
+        **changes: Any,
+    ) -> Self:
+        """A new spectrum with ``step`` appended to the provenance (and new data/fields)."""
+        return self.replace(
+            x=self.x if x is None else x,
+            y=self.y if y is None else y,
+            provenance=(*self.provenance, step),
+            **changes,
+        )
+
+    # -- identity -------------------------------------------------------------------------
+    def canonical_metadata(self) -> dict[str, JsonValue]:
+        """The metadata that enters the content hash, as canonical JSON-ready values."""
+        return {
+            "scheme": HASH_SCHEME,
+            "n": int(self.x.size),
+            "x_unit": self.x_unit.value,
+            "y_unit": self.y_unit.value,
+            "technique": self.technique.value,
+            "excitation_nm": self.excitation_nm,
+            "acquisition": self.acquisition.model_dump(mode="json", exclude_none=True),
+            "provenance": [p.model_dump(mode="json") for p in self.provenance],
+        }
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) over the canonical bytes of axis, values and the metadata that matters.
+
+        Axis and values enter as little-endian float64; metadata as sorted, compact JSON.
+        Title, source and raw header fields do not enter: renaming a file does not change
+        the evidence id.
+        """
+        if self._hash is None:
+            h = hashlib.sha256()
+            meta = json.dumps(
+                self.canonical_metadata(), sort_keys=True, separators=(",", ":"),
+                ensure_ascii=True, allow_nan=False,
+            )
+            h.update(meta.encode("ascii"))
+            h.update(b"\x00")
+            h.update(self.x.astype("<f8", copy=False).tobytes())
+            h.update(self.y.astype("<f8", copy=False).tobytes())
+            object.__setattr__(self, "_hash", h.hexdigest())
+        assert self._hash is not None  # for the type checker; set just above
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spectrum):
+            return NotImplemented
+        return (
+            self.content_hash == other.content_hash
+            and self.title == other.title
+            and dict(self.extra) == dict(other.extra)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+    def __repr__(self) -> str:
+        ex = f", excitation={self.excitation_nm:g} nm" if self.excitation_nm else ""
+        name = f"{self.title!r}, " if self.title else ""
+        return (
+            f"Spectrum({name}{self.technique.value}, {self.x.size} points, "
+            f"x={self.x[0]:g}..{self.x[-1]:g} {self.x_unit.value}, y={self.y_unit.value}{ex}, "
+            f"{len(self.provenance)} step(s))"
+        )
+
+    # -- conversions ----------------------------------------------------------------------
+    def _absolute_wavenumber(self) -> FloatArray:
+        if self.x_unit is XUnit.WAVENUMBER:
+            return self.x
+        if self.x_unit is XUnit.RAMAN_SHIFT:
+            return raman_shift_to_wavenumber(self.x, self.excitation_nm)
+        if self.x_unit is XUnit.WAVELENGTH_NM:
+            return wavenumber_to_wavelength_nm(self.x)
+        if self.x_unit is XUnit.WAVELENGTH_UM:
+            return wavenumber_to_wavelength_nm(self.x * 1e3)
+        raise UnitError(f"cannot convert an x axis in {self.x_unit.value} to a wavenumber")
+
+    def _converted(self, new_x: FloatArray, unit: XUnit) -> Self:
+        if unit is self.x_unit:
+            return self
+        step = ProvenanceStep(
+            step="convert_x",
+            params={"from": self.x_unit.value, "to": unit.value, "excitation_nm": self.excitation_nm},
+        )
+        order = np.argsort(new_x, kind="stable")
+        return self.with_step(step, x=new_x[order], y=self.y[order], x_unit=unit)
+
+    def to_raman_shift(self) -> Self:
+        """The same spectrum on a Raman-shift axis (needs ``excitation_nm`` unless already)."""
+        if self.x_unit is XUnit.RAMAN_SHIFT:
+            return self
+        return self._converted(
+            wavenumber_to_raman_shift(self._absolute_wavenumber(), self.excitation_nm),
+            XUnit.RAMAN_SHIFT,
+        )
+
+    def to_wavenumber(self) -> Self:
+        """The same spectrum on an absolute-wavenumber axis (cm⁻¹)."""
+        return self._converted(self._absolute_wavenumber(), XUnit.WAVENUMBER)
+
+    def to_wavelength_nm(self) -> Self:
+        """The same spectrum on a wavelength axis (nm)."""
+        if self.x_unit is XUnit.WAVELENGTH_NM:
+            return self
+        return self._converted(
+            wavenumber_to_wavelength_nm(self._absolute_wavenumber()), XUnit.WAVELENGTH_NM
+        )
+
+    def to_absorbance(self) -> Self:
+        """Transmittance → absorbance (``A = −log10 T``)."""
+        if self.y_unit is YUnit.ABSORBANCE:
+            return self
+        if self.y_unit not in (YUnit.TRANSMITTANCE, YUnit.TRANSMITTANCE_PERCENT):
+            raise UnitError(f"cannot convert {self.y_unit.value} intensities to absorbance")
+        y = transmittance_to_absorbance(
+            self.y, percent=self.y_unit is YUnit.TRANSMITTANCE_PERCENT
+        )
+        step = ProvenanceStep(
+            step="convert_y", params={"from": self.y_unit.value, "to": "absorbance"}
+        )
+        return self.with_step(step, y=y, y_unit=YUnit.ABSORBANCE)
+
+    def to_transmittance(self, *, percent: bool = True) -> Self:
+        """Absorbance (or the other transmittance scale) → transmittance (% by default)."""
+        target = YUnit.TRANSMITTANCE_PERCENT if percent else YUnit.TRANSMITTANCE
+        if self.y_unit is target:
+            return self
+        if self.y_unit in (YUnit.TRANSMITTANCE, YUnit.TRANSMITTANCE_PERCENT):
+            y = self.y * (100.0 if percent else 0.01)
+        elif self.y_unit is YUnit.ABSORBANCE:
+            y = absorbance_to_transmittance(self.y, percent=percent)
+        else:
+            raise UnitError(f"cannot convert {self.y_unit.value} intensities to transmittance")
+        step = ProvenanceStep(
+            step="convert_y", params={"from": self.y_unit.value, "to": target.value}
+        )
+        return self.with_step(step, y=y, y_unit=target)
+
+
+def merge_segments(
+    x: ArrayLike, y: ArrayLike, **spectrum_fields: Any
+) -> Spectrum:
+    """Build a spectrum from a step-scan export whose x axis runs in overlapping segments.
+
+    The axis is split where its direction changes or jumps back; segments are ordered by
+    position, and where two overlap the cut is made at the middle of the overlap (points of
+    the lower segment below it, of the upper one above it). The merge is recorded as a
+    provenance step naming the segments and the cut points, so it is never silent.
+
+    Raises
+    ------
+    SpectrumValidationError
+        If the data are empty or a segment has repeated x values.
+    """
+    xa = _as_readonly_f64(x, "x")
+    ya = _as_readonly_f64(y, "y")
+    if xa.shape != ya.shape:
+        raise SpectrumValidationError(f"x has {xa.size} points but y has {ya.size}", field="y")
+    # split into runs of strictly monotonic x
+    segments: list[tuple[FloatArray, FloatArray]] = []
+    start = 0
+    direction = 0
+    for i in range(1, xa.size):
+        d = np.sign(xa[i] - xa[i - 1])
+        if d == 0:
+            raise SpectrumValidationError(f"repeated x value {xa[i]!r} at index {i}", field="x")
+        if direction == 0:
+            direction = int(d)
+        elif d != direction:
+            segments.append((xa[start:i], ya[start:i]))
+            start, direction = i, 0
+    segments.append((xa[start:], ya[start:]))
+    ordered = []
+    for sx, sy in segments:
+        if sx.size > 1 and sx[0] > sx[-1]:
+            sx, sy = sx[::-1], sy[::-1]
+        ordered.append((sx, sy))
+    ordered.sort(key=lambda s: float(s[0][0]))
+    out_x: list[FloatArray] = []
+    out_y: list[FloatArray] = []
+    cuts: list[float] = []
+    lower = float("-inf")
+    for k, (sx, sy) in enumerate(ordered):
+        upper = float("inf")
+        if k + 1 < len(ordered):
+            nx = ordered[k + 1][0]
+            if nx[0] <= sx[-1]:
+                upper = 0.5 * (float(nx[0]) + float(sx[-1]))
+            else:
+                upper = float(sx[-1]) + 0.5 * (float(nx[0]) - float(sx[-1]))
+            cuts.append(upper)
+        keep = (sx >= lower) & (sx < upper) if k else (sx < upper)
+        out_x.append(sx[keep])
+        out_y.append(sy[keep])
+        lower = upper
+    step = ProvenanceStep(
+        step="merge_segments",
+        params={"segments": len(ordered), "cut_points": cuts, "input_points": int(xa.size)},
+    )
+    prov = tuple(spectrum_fields.pop("provenance", ())) + (step,)
+    return Spectrum(np.concatenate(out_x), np.concatenate(out_y), provenance=prov,
+                    **spectrum_fields)
+
+
+__all__ = [
+    "HASH_SCHEME",
+    "Acquisition",
+    "ProvenanceStep",
+    "Spectrum",
+    "merge_segments",
+]

@@ -1,0 +1,12 @@
+"""Despiking (placeholder until the preprocessing work lands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._model import Spectrum
+
+
+def despike(spectrum: Spectrum, **params: Any) -> Spectrum:
+    """Not built yet."""
+    raise NotImplementedError("despike: not built yet")

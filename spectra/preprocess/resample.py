@@ -1,0 +1,12 @@
+"""Resampling (placeholder until the preprocessing work lands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._model import Spectrum
+
+
+def resample(spectrum: Spectrum, **params: Any) -> Spectrum:
+    """Not built yet."""
+    raise NotImplementedError("resample: not built yet")

@@ -1,0 +1,2 @@
+"""The field station: workflows and the ``interdict`` command. The only place that wires the
+other packages together."""
