@@ -174,9 +174,9 @@ class Spectrum:
                     xa = xa[::-1].copy()
                     ya = ya[::-1].copy()
                 else:
-                    i = int(np.flatnonzero(dx <= 0)[0]) if np.any(dx > 0) else int(
-                        np.flatnonzero(dx >= 0)[0]
-                    )
+                    # first step that breaks the direction the axis starts in
+                    bad = (dx <= 0) if dx[0] > 0 else (dx >= 0)
+                    i = int(np.flatnonzero(bad)[0])
                     raise SpectrumValidationError(
                         f"not strictly monotonic: x[{i}]={xa[i]!r}, x[{i + 1}]={xa[i + 1]!r} "
                         "(overlapping segments? merge them explicitly with "
@@ -324,7 +324,9 @@ class Spectrum:
             return self
         step = ProvenanceStep(
             step="convert_x",
-            params={"from": self.x_unit.value, "to": unit.value, "excitation_nm": self.excitation_nm},
+            params={
+                "from": self.x_unit.value, "to": unit.value, "excitation_nm": self.excitation_nm
+            },
         )
         order = np.argsort(new_x, kind="stable")
         return self.with_step(step, x=new_x[order], y=self.y[order], x_unit=unit)
@@ -382,68 +384,63 @@ class Spectrum:
 
 
 def merge_segments(
-    x: ArrayLike, y: ArrayLike, **spectrum_fields: Any
+    x: ArrayLike, y: ArrayLike, *, tolerance: float | None = None, **spectrum_fields: Any
 ) -> Spectrum:
-    """Build a spectrum from a step-scan export whose x axis runs in overlapping segments.
+    """Build a spectrum from a step-scan export whose x axis has overlapping segments.
 
-    The axis is split where its direction changes or jumps back; segments are ordered by
-    position, and where two overlap the cut is made at the middle of the overlap (points of
-    the lower segment below it, of the upper one above it). The merge is recorded as a
-    provenance step naming the segments and the cut points, so it is never silent.
+    Step-scan instruments (e.g. Renishaw InVia "extended" scans) stitch several detector
+    windows; in the export the windows overlap, so x repeats or interleaves where they meet,
+    or the axis turns back. This merges them *explicitly*: every point is put in x order,
+    and points closer than ``tolerance`` to their neighbour (an overlap pair, or an exact
+    repeat) are averaged into one. The merge is appended to the provenance (segments found,
+    points merged, tolerance), so it is never silent.
+
+    Parameters
+    ----------
+    x, y
+        The data as exported.
+    tolerance
+        Points whose x differ by less than this are one point. Default: half the median
+        spacing of the data.
+    **spectrum_fields
+        Passed to :class:`Spectrum` (units, technique, title, ...).
 
     Raises
     ------
     SpectrumValidationError
-        If the data are empty or a segment has repeated x values.
+        Empty, non-finite, or lengths differ.
     """
     xa = _as_readonly_f64(x, "x")
     ya = _as_readonly_f64(y, "y")
     if xa.shape != ya.shape:
         raise SpectrumValidationError(f"x has {xa.size} points but y has {ya.size}", field="y")
-    # split into runs of strictly monotonic x
-    segments: list[tuple[FloatArray, FloatArray]] = []
-    start = 0
-    direction = 0
-    for i in range(1, xa.size):
-        d = np.sign(xa[i] - xa[i - 1])
-        if d == 0:
-            raise SpectrumValidationError(f"repeated x value {xa[i]!r} at index {i}", field="x")
-        if direction == 0:
-            direction = int(d)
-        elif d != direction:
-            segments.append((xa[start:i], ya[start:i]))
-            start, direction = i, 0
-    segments.append((xa[start:], ya[start:]))
-    ordered = []
-    for sx, sy in segments:
-        if sx.size > 1 and sx[0] > sx[-1]:
-            sx, sy = sx[::-1], sy[::-1]
-        ordered.append((sx, sy))
-    ordered.sort(key=lambda s: float(s[0][0]))
-    out_x: list[FloatArray] = []
-    out_y: list[FloatArray] = []
-    cuts: list[float] = []
-    lower = float("-inf")
-    for k, (sx, sy) in enumerate(ordered):
-        upper = float("inf")
-        if k + 1 < len(ordered):
-            nx = ordered[k + 1][0]
-            if nx[0] <= sx[-1]:
-                upper = 0.5 * (float(nx[0]) + float(sx[-1]))
-            else:
-                upper = float(sx[-1]) + 0.5 * (float(nx[0]) - float(sx[-1]))
-            cuts.append(upper)
-        keep = (sx >= lower) & (sx < upper) if k else (sx < upper)
-        out_x.append(sx[keep])
-        out_y.append(sy[keep])
-        lower = upper
+    dx = np.diff(xa)
+    # a segment boundary is where the axis turns back on its own direction
+    turns = int(np.count_nonzero(np.diff(np.sign(dx[dx != 0])) != 0)) if dx.size > 1 else 0
+    order = np.argsort(xa, kind="stable")
+    xs, ys = xa[order], ya[order]
+    gaps = np.diff(xs)
+    positive = gaps[gaps > 0]
+    if tolerance is None:
+        tolerance = 0.5 * float(np.median(positive)) if positive.size else 0.0
+    # start a new merged point wherever the gap to the previous one is >= tolerance
+    starts = np.concatenate(([True], gaps >= tolerance)) if xs.size > 1 else np.array([True])
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group).astype(np.float64)
+    mx = np.bincount(group, weights=xs) / counts
+    my = np.bincount(group, weights=ys) / counts
     step = ProvenanceStep(
         step="merge_segments",
-        params={"segments": len(ordered), "cut_points": cuts, "input_points": int(xa.size)},
+        params={
+            "input_points": int(xa.size),
+            "output_points": int(mx.size),
+            "points_merged": int(xa.size - mx.size),
+            "direction_changes": turns,
+            "tolerance": float(tolerance),
+        },
     )
-    prov = tuple(spectrum_fields.pop("provenance", ())) + (step,)
-    return Spectrum(np.concatenate(out_x), np.concatenate(out_y), provenance=prov,
-                    **spectrum_fields)
+    prov = (*spectrum_fields.pop("provenance", ()), step)
+    return Spectrum(mx, my, provenance=prov, **spectrum_fields)
 
 
 __all__ = [
