@@ -1,0 +1,141 @@
+"""Station configuration: flag > environment > file > default, and clear errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from station.config import (
+    ConfigError,
+    ScanTechnique,
+    add_config_arguments,
+    config_from_args,
+    load_config,
+)
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "station.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+FILE = """
+station = "FILE-ST"
+operator = "file.op"
+device = "/dev/ttyFILE"
+db = "evidence.sqlite"
+library = "/lib/file"
+technique = "ftir"
+self_test_hours = 4
+
+[thresholds]
+match = 80
+"""
+
+
+def test_defaults_without_any_source(tmp_path: Path) -> None:
+    cfg = load_config({}, {"XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+                      cwd=tmp_path)
+    assert cfg.device is None
+    assert cfg.library is None
+    assert cfg.db == tmp_path / "interdict" / "evidence.sqlite"
+    assert cfg.technique is ScanTechnique.RAMAN
+    assert cfg.config_file is None
+    assert set(cfg.sources.values()) == {"default"}
+
+
+def test_file_overrides_default_and_relative_paths_are_beside_the_file(tmp_path: Path) -> None:
+    path = _file(tmp_path, FILE)
+    cfg = load_config({}, {}, config_file=path, cwd=tmp_path)
+    assert cfg.station == "FILE-ST"
+    assert cfg.db == tmp_path / "evidence.sqlite"
+    assert cfg.technique is ScanTechnique.FTIR
+    assert cfg.self_test_hours == 4
+    assert cfg.thresholds == {"match": 80.0}
+    assert cfg.sources["station"] == "file"
+    assert cfg.sources["thresholds.match"] == "file"
+
+
+def test_env_overrides_file_and_flag_overrides_env(tmp_path: Path) -> None:
+    path = _file(tmp_path, FILE)
+    env = {"INTERDICT_CONFIG": str(path), "INTERDICT_OPERATOR": "env.op",
+           "INTERDICT_STATION": "ENV-ST", "INTERDICT_THRESHOLD_MATCH": "70"}
+    cfg = load_config({"station": "FLAG-ST"}, env, cwd=tmp_path)
+    assert cfg.station == "FLAG-ST" and cfg.sources["station"] == "flag"
+    assert cfg.operator == "env.op" and cfg.sources["operator"] == "env"
+    assert cfg.device == "/dev/ttyFILE" and cfg.sources["device"] == "file"
+    assert cfg.thresholds["match"] == 70.0 and cfg.sources["thresholds.match"] == "env"
+    cfg2 = load_config({"thresholds": ["match=60"]}, env, cwd=tmp_path)
+    assert cfg2.thresholds["match"] == 60.0
+
+
+def test_local_interdict_toml_is_found(tmp_path: Path) -> None:
+    (tmp_path / "interdict.toml").write_text('station = "LOCAL"\n', encoding="utf-8")
+    cfg = load_config({}, {}, cwd=tmp_path)
+    assert cfg.station == "LOCAL"
+    assert cfg.config_file == tmp_path / "interdict.toml"
+
+
+def test_cli_flags_parse_into_the_same_precedence(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    path = _file(tmp_path, FILE)
+    args = parser.parse_args(["--config", str(path), "--db", str(tmp_path / "x.db"),
+                              "--threshold", "match=55"])
+    cfg = config_from_args(args, env={"INTERDICT_DB": "/nope/env.db"})
+    assert cfg.db == tmp_path / "x.db"
+    assert cfg.thresholds == {"match": 55.0}
+    assert cfg.station == "FILE-ST"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("station = \n", "not valid TOML"),
+        ('colour = "red"\n', "unknown option(s) colour"),
+        ("self_test_hours = -1\n", "self_test_hours"),
+        ('technique = "xray"\n', "technique"),
+        ('thresholds = 3\n', "must be a table"),
+        ('[thresholds]\nmatch = "high"\n', "thresholds.match: not a number"),
+    ],
+)
+def test_bad_file_gives_a_typed_error_naming_file_and_option(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    path = _file(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"station\.toml") as info:
+        load_config({}, {}, config_file=path, cwd=tmp_path)
+    assert needle in str(info.value)
+
+
+def test_missing_explicit_file_and_bad_env_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config({}, {"INTERDICT_CONFIG": str(tmp_path / "absent.toml")}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="INTERDICT_SELF_TEST_HOURS"):
+        load_config({}, {"INTERDICT_SELF_TEST_HOURS": "soon"}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="INTERDICT_THRESHOLD_MATCH"):
+        load_config({}, {"INTERDICT_THRESHOLD_MATCH": "high"}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="--threshold"):
+        load_config({"thresholds": ["match"]}, {}, cwd=tmp_path)
+
+
+_layer = st.one_of(st.none(), st.text(alphabet="abcXYZ-", min_size=1, max_size=8))
+
+
+@given(file_v=_layer, env_v=_layer, flag_v=_layer)
+def test_precedence_property(tmp_path_factory: pytest.TempPathFactory, file_v: str | None,
+                             env_v: str | None, flag_v: str | None) -> None:
+    d = tmp_path_factory.mktemp("prec")
+    cfgfile = d / "s.toml"
+    cfgfile.write_text(f'operator = "{file_v}"\n' if file_v else "", encoding="utf-8")
+    env = {"INTERDICT_OPERATOR": env_v} if env_v else {}
+    cfg = load_config({"operator": flag_v}, env, config_file=cfgfile, cwd=d)
+    expected = flag_v or env_v or file_v
+    assert cfg.operator == expected
+    assert cfg.sources["operator"] == (
+        "flag" if flag_v else "env" if env_v else "file" if file_v else "default")
