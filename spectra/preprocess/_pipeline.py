@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from .._errors import SpectrumValidationError
+from .._errors import SpectrumValidationError, UnitError
 from .._model import Spectrum
 
 StepFunction = Callable[..., Spectrum]
@@ -34,24 +35,45 @@ def step_functions() -> Mapping[str, StepFunction]:
 
 
 class PipelineStep(BaseModel):
-    """One named step and its keyword parameters."""
+    """One named step and its keyword parameters.
+
+    The name must be a known step, and the parameter names must be ones the step takes
+    (checked against its signature when the pipeline is built or loaded, so a typo in a
+    JSON config fails at load, not half-way through a batch). Values are checked by the
+    step itself when it runs.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     params: dict[str, JsonValue] = Field(default_factory=dict)
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
+    @model_validator(mode="after")
+    def _known(self) -> Self:
         known = step_functions()
-        if v not in known:
-            raise ValueError(f"unknown step {v!r}; known steps: {', '.join(sorted(known))}")
-        return v
+        func = known.get(self.name)
+        if func is None:
+            raise ValueError(
+                f"unknown step {self.name!r}; known steps: {', '.join(sorted(known))}"
+            )
+        sig = inspect.signature(func)
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        if not takes_any:
+            allowed = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
+            unknown = sorted(set(self.params) - set(allowed))
+            if unknown:
+                raise ValueError(
+                    f"step {self.name!r} takes no parameter {unknown[0]!r}; "
+                    f"it takes {', '.join(allowed) or 'none'}"
+                )
+        return self
 
 
 class Pipeline(BaseModel):
     """An ordered list of steps, applied identically to library and query spectra.
+
+    Every step appends itself and its parameters to the output's provenance, so a
+    processed spectrum says how it was made.
 
     Examples
     --------
@@ -67,26 +89,52 @@ class Pipeline(BaseModel):
 
     @classmethod
     def of(cls, *steps: tuple[str, dict[str, Any]]) -> Pipeline:
-        """Build from ``(name, params)`` pairs."""
+        """Build from ``(name, params)`` pairs.
+
+        Raises
+        ------
+        pydantic.ValidationError
+            Unknown step name, a parameter the step does not take, a non-JSON value.
+        """
         return cls(steps=tuple(PipelineStep(name=n, params=p) for n, p in steps))
 
     def apply(self, spectrum: Spectrum) -> Spectrum:
         """Run every step in order; each appends itself to the spectrum's provenance.
 
+        Parameters
+        ----------
+        spectrum
+            The input; not changed.
+
+        Returns
+        -------
+        Spectrum
+            The processed spectrum, with one provenance entry per step.
+
         Raises
         ------
         SpectrumValidationError
-            From a step, with the step's position and name added to the message.
+            A step refused its parameters or the data; the message starts with the step's
+            position and name, and ``field`` is the step's.
+        UnitError
+            A step needs another unit; same message prefix.
         """
         funcs = step_functions()
         out = spectrum
         for i, st in enumerate(self.steps):
+            where = f"step {i} ({st.name})"
             try:
                 out = funcs[st.name](out, **st.params)
             except TypeError as exc:
                 raise SpectrumValidationError(
-                    f"step {i} ({st.name}): bad parameters {st.params}: {exc}", field="pipeline"
+                    f"{where}: bad parameters {st.params}: {exc}", field="pipeline"
                 ) from exc
+            except SpectrumValidationError as exc:
+                err = SpectrumValidationError(f"{where}: {exc}")
+                err.field = exc.field  # the message already names it
+                raise err from exc
+            except UnitError as exc:
+                raise UnitError(f"{where}: {exc}") from exc
         return out
 
     def __call__(self, spectrum: Spectrum) -> Spectrum:

@@ -1,17 +1,149 @@
-"""Savitzky-Golay smoothing and derivatives (placeholder until the preprocessing work lands)."""
+"""Savitzky-Golay smoothing and derivatives (:func:`scipy.signal.savgol_filter`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
 
+import numpy as np
+from scipy.signal import savgol_filter
+
+from .._errors import ParameterWarning, SpectrumValidationError
 from .._model import Spectrum
+from .._units import FloatArray
+from ._step import record
+from ._validation import as_int, uniform_step
+
+NONUNIFORM_WARN_RTOL = 0.01
+"""Spacing spread (relative) above which smoothing warns that the axis is not uniform."""
 
 
-def smooth(spectrum: Spectrum, **params: Any) -> Spectrum:
-    """Not built yet."""
-    raise NotImplementedError("smooth: not built yet")
+def _check_window(n: int, window: object, polyorder: object) -> tuple[int, int]:
+    w = as_int("window", window, minimum=1)
+    p = as_int("polyorder", polyorder, minimum=0)
+    if w % 2 == 0:
+        raise SpectrumValidationError(f"must be odd, got {w}", field="window")
+    if w > n:
+        raise SpectrumValidationError(
+            f"window of {w} points is longer than the spectrum ({n} points)", field="window"
+        )
+    if p >= w:
+        raise SpectrumValidationError(
+            f"must be less than window ({w}), got {p}", field="polyorder"
+        )
+    return w, p
 
 
-def derivative(spectrum: Spectrum, **params: Any) -> Spectrum:
-    """Not built yet."""
-    raise NotImplementedError("derivative: not built yet")
+def smooth(spectrum: Spectrum, *, window: int = 11, polyorder: int = 3) -> Spectrum:
+    """Savitzky-Golay smoothing.
+
+    Parameters
+    ----------
+    spectrum
+        The input; not changed.
+    window
+        Filter length in points; odd, at most the spectrum's length.
+    polyorder
+        Degree of the local polynomial, ``< window``.
+
+    Returns
+    -------
+    Spectrum
+        Same axis, smoothed intensities, with ``smooth`` in its provenance.
+
+    Raises
+    ------
+    SpectrumValidationError
+        Even window, window longer than the spectrum, ``polyorder >= window``;
+        the error's ``field`` names the parameter.
+
+    Warns
+    -----
+    ParameterWarning
+        If the axis spacing varies by more than 1 %: the filter works in points, so its
+        width in x units then varies along the spectrum.
+
+    References
+    ----------
+    A. Savitzky, M. J. E. Golay, Anal. Chem. 36 (1964) 1627-1639.
+    """
+    w, p = _check_window(len(spectrum), window, polyorder)
+    x = spectrum.x
+    if x.size > 2 and uniform_step(x, NONUNIFORM_WARN_RTOL) is None:
+        warnings.warn(
+            "smooth: the x axis is not uniform (spacing varies by more than 1 %); the "
+            "window is in points, so its width in x varies; resample first to avoid this",
+            ParameterWarning,
+            stacklevel=2,
+        )
+    y = savgol_filter(spectrum.y, w, p, mode="interp")
+    return record(spectrum, "smooth", {"window": w, "polyorder": p}, y=y)
+
+
+def _d_index(v: FloatArray, w: int, p: int, order: int) -> FloatArray:
+    return np.asarray(savgol_filter(v, w, p, deriv=order, delta=1.0, mode="interp"))
+
+
+def derivative(
+    spectrum: Spectrum, *, window: int = 11, polyorder: int = 3, order: int = 1
+) -> Spectrum:
+    """Savitzky-Golay derivative ``dⁿy/dxⁿ`` with respect to the x axis (in x units).
+
+    On a uniform axis this is exactly :func:`scipy.signal.savgol_filter` with
+    ``deriv=order`` and ``delta`` the axis step. On a non-uniform axis (a raw
+    pixel-to-shift calibration, say) the derivative is taken with respect to the point
+    index and converted by the chain rule, ``y' = ẏ/ẋ`` and
+    ``y'' = (ÿ ẋ − ẏ ẍ)/ẋ³``, where the dots are Savitzky-Golay derivatives over the index;
+    only ``order`` 1 and 2 are offered there.
+
+    Parameters
+    ----------
+    spectrum
+        The input; not changed.
+    window, polyorder
+        As for :func:`smooth`.
+    order
+        Derivative order, ``1 <= order <= polyorder``.
+
+    Returns
+    -------
+    Spectrum
+        Same axis and units; intensities are the derivative.
+
+    Raises
+    ------
+    SpectrumValidationError
+        Bad window or polyorder (as :func:`smooth`), ``order`` out of range, or
+        ``order > 2`` on a non-uniform axis.
+    """
+    w, p = _check_window(len(spectrum), window, polyorder)
+    k = as_int("order", order, minimum=1)
+    if k > p:
+        raise SpectrumValidationError(
+            f"must be at most polyorder ({p}), got {k}", field="order"
+        )
+    x, y = spectrum.x, spectrum.y
+    step = uniform_step(x)
+    if step is not None:
+        out = np.asarray(savgol_filter(y, w, p, deriv=k, delta=step, mode="interp"))
+    elif k > 2:
+        raise SpectrumValidationError(
+            f"order {k} on a non-uniform x axis is not offered; resample the spectrum onto a "
+            "uniform axis first",
+            field="order",
+        )
+    else:
+        xd = _d_index(x, w, p, 1)
+        if np.any(xd <= 0):
+            raise SpectrumValidationError(
+                "the axis spacing changes too abruptly for a chain-rule derivative; resample "
+                "the spectrum onto a uniform axis first",
+                field="x",
+            )
+        yd = _d_index(y, w, p, 1)
+        if k == 1:
+            out = yd / xd
+        else:
+            out = (_d_index(y, w, p, 2) * xd - yd * _d_index(x, w, p, 2)) / xd**3
+    return record(
+        spectrum, "derivative", {"window": w, "polyorder": p, "order": k}, y=out
+    )
