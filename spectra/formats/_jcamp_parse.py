@@ -1,0 +1,490 @@
+"""JCAMP-DX text layer: bytes → lines → labelled data records (LDRs) → blocks, and ASDF decoding.
+
+Nothing here knows about :class:`~spectra.Spectrum`; :mod:`spectra.formats.jcamp` maps the
+decoded blocks to the model. Every error is a :class:`~spectra.FormatError` naming the file, the
+1-based line and the label concerned.
+
+References
+----------
+.. [1] R. S. McDonald, P. A. Wilks, "JCAMP-DX: A Standard Form for Exchange of Infrared
+   Spectra in Computer Readable Form", Appl. Spectrosc. 42 (1988) 151-162.
+.. [2] A. N. Davies, P. Lampen, "JCAMP-DX for NMR", Appl. Spectrosc. 47 (1993) 1093-1099
+   (ASDF compression, X- and Y-checks).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._errors import FormatError
+
+MAX_POINTS = 5_000_000
+"""Largest point count we decode. A declared ``##NPOINTS`` above it is refused before anything
+is allocated, and DUP expansion stops there too (the largest real file we know has 65,536)."""
+
+_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
+# Control characters that have no business in a JCAMP-DX text file (TAB, LF, CR, FF and the
+# DOS end-of-file byte 0x1A are tolerated; 0x1A only at the end).
+_BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
+
+
+def normalize_label(label: str) -> str:
+    """A label as the standard compares them: upper case, without spaces, ``-``, ``/``, ``_``.
+
+    Examples
+    --------
+    >>> normalize_label("Spectrometer/Data System")
+    'SPECTROMETERDATASYSTEM'
+    """
+    return re.sub(r"[\s\-/_]", "", label).upper()
+
+
+def strip_comment(text: str) -> str:
+    """``text`` without its ``$$`` comment (the standard's in-line comment marker)."""
+    i = text.find("$$")
+    return text if i < 0 else text[:i]
+
+
+@dataclass
+class LDR:
+    """One labelled data record: ``##LABEL=value`` plus its continuation lines."""
+
+    label: str
+    """The label as written, stripped (``"$LASER WAVELENGTH"``)."""
+    key: str
+    """The normalised label (``"$LASERWAVELENGTH"``)."""
+    line: int
+    """1-based line of the ``##`` line."""
+    value: str
+    """Text after ``=`` on the label's own line (``$$`` comment removed, stripped)."""
+    more: list[tuple[int, str]] = field(default_factory=list)
+    """Continuation lines ``(line number, raw text)``."""
+
+    def text(self) -> str:
+        """The whole value: own line plus continuation lines, comments removed."""
+        parts = [self.value]
+        parts.extend(strip_comment(t).strip() for _, t in self.more)
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass
+class Block:
+    """A ``##TITLE`` … ``##END`` block, possibly holding nested blocks (LINK files)."""
+
+    title: LDR
+    ldrs: list[LDR] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
+    end_line: int = 0
+
+    def get(self, key: str) -> LDR | None:
+        """The first LDR with the normalised label ``key`` (``None`` when absent)."""
+        for ldr in self.ldrs:
+            if ldr.key == key:
+                return ldr
+        return None
+
+
+def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
+    """Decode a file's bytes: UTF-8, else Latin-1 (every byte is a character there).
+
+    Returns
+    -------
+    text, encoding
+        ``encoding`` is ``"utf-8"`` or ``"latin-1"``.
+
+    Raises
+    ------
+    FormatError
+        NUL bytes or other control characters (a binary file, or garbage), with the line.
+    """
+    try:
+        text = raw.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        encoding = "latin-1"
+    text = text.removeprefix("\ufeff")
+    # a DOS end-of-file mark (0x1A) ends the text; anything after it is not read
+    eof = text.find("\x1a")
+    if eof >= 0:
+        rest = text[eof + 1 :]
+        if rest.strip("\x1a\r\n \t"):
+            line = text.count("\n", 0, eof) + 1
+            raise FormatError(
+                "data after the DOS end-of-file byte 0x1A", path=path, line=line
+            )
+        text = text[:eof]
+    bad = _BAD_CONTROL.search(text)
+    if bad is not None:
+        line = len(_LINE_SPLIT.split(text[: bad.start()]))
+        raise FormatError(
+            f"control character {bad.group()!r} at byte {bad.start()}: "
+            "not a JCAMP-DX text file (binary or corrupt)",
+            path=path,
+            line=line,
+        )
+    return text, encoding
+
+
+def split_ldrs(text: str, path: Path) -> list[LDR]:
+    """Split the text into LDRs. Text before the first ``##`` line is refused unless blank.
+
+    Raises
+    ------
+    FormatError
+        A ``##`` line without ``=``, or non-blank text before the first label.
+    """
+    ldrs: list[LDR] = []
+    for n, line in enumerate(_LINE_SPLIT.split(text), start=1):
+        stripped = line.lstrip()
+        if stripped.startswith("##"):
+            eq = stripped.find("=")
+            if eq < 0:
+                raise FormatError(
+                    f"label line without '=': {stripped[:60]!r}", path=path, line=n,
+                    field=stripped[2:40].strip() or "##",
+                )
+            label = stripped[2:eq].strip()
+            value = strip_comment(stripped[eq + 1 :]).strip()
+            ldrs.append(LDR(label=label, key=normalize_label(label), line=n, value=value))
+        elif ldrs:
+            ldrs[-1].more.append((n, line))
+        elif strip_comment(line).strip():
+            raise FormatError(
+                f"text before the first ##TITLE: {line.strip()[:60]!r}", path=path, line=n
+            )
+    return ldrs
+
+
+def build_blocks(ldrs: list[LDR], path: Path, last_line: int) -> list[Block]:
+    """Nest the LDRs into blocks: ``##TITLE`` opens one (inside the open one), ``##END`` closes.
+
+    Returns
+    -------
+    list of Block
+        The top-level blocks in file order (a plain file has one; a LINK file has one with
+        children; some exporters concatenate several top-level blocks).
+
+    Raises
+    ------
+    FormatError
+        No ``##TITLE``, a label outside any block, an ``##END`` without a block, or a block
+        left open at the end of the file (truncated file).
+    """
+    if not ldrs or ldrs[0].key != "TITLE":
+        where = ldrs[0].line if ldrs else 1
+        raise FormatError(
+            "a JCAMP-DX file starts with ##TITLE=", path=path, line=where, field="TITLE"
+        )
+    stack: list[Block] = []
+    top: list[Block] = []
+    for ldr in ldrs:
+        if ldr.key == "TITLE":
+            block = Block(title=ldr)
+            if stack:
+                stack[-1].children.append(block)
+            else:
+                top.append(block)
+            stack.append(block)
+        elif ldr.key == "END":
+            if not stack:
+                raise FormatError(
+                    "##END= without an open ##TITLE block", path=path, line=ldr.line,
+                    field="END",
+                )
+            stack.pop().end_line = ldr.line
+            # anything on the lines after ##END= (other than blanks/comments) is not data
+            for n, t in ldr.more:
+                if strip_comment(t).strip():
+                    raise FormatError(
+                        f"text after ##END= outside any block: {t.strip()[:60]!r}",
+                        path=path, line=n,
+                    )
+        else:
+            if not stack:
+                raise FormatError(
+                    f"##{ldr.label}= outside any ##TITLE … ##END block", path=path,
+                    line=ldr.line, field=ldr.label,
+                )
+            stack[-1].ldrs.append(ldr)
+    if stack:
+        b = stack[-1]
+        raise FormatError(
+            f"missing ##END= for the block {b.title.value[:40]!r} opened at line "
+            f"{b.title.line} (truncated file?)",
+            path=path, line=last_line, field="END",
+        )
+    return top
+
+
+# -- numbers in header fields ---------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][+-]?\d+)?")
+
+
+def parse_number(ldr: LDR, path: Path) -> float:
+    """The value of a numeric LDR (``##FIRSTX= 4000.0``), as a float.
+
+    Raises
+    ------
+    FormatError
+        The value is not a single finite number.
+    """
+    text = ldr.text().strip()
+    m = _NUMBER.fullmatch(text)
+    if m is None:
+        raise FormatError(
+            f"expected a number, got {text[:40]!r}", path=path, line=ldr.line, field=ldr.label
+        )
+    v = float(text.replace("d", "e").replace("D", "E"))
+    if not math.isfinite(v):
+        raise FormatError(f"not finite: {text!r}", path=path, line=ldr.line, field=ldr.label)
+    return v
+
+
+def parse_count(ldr: LDR, path: Path) -> int:
+    """A point count (``##NPOINTS=``): a non-negative integer at most :data:`MAX_POINTS`.
+
+    Raises
+    ------
+    FormatError
+        Not an integer, negative, or above :data:`MAX_POINTS` (refused before allocating).
+    """
+    v = parse_number(ldr, path)
+    if v != int(v) or v < 1:
+        raise FormatError(
+            f"expected a positive whole number, got {ldr.value!r}", path=path,
+            line=ldr.line, field=ldr.label,
+        )
+    if v > MAX_POINTS:
+        raise FormatError(
+            f"declares {int(v)} points, more than the {MAX_POINTS} this reader accepts "
+            "(refused before reading the data)",
+            path=path, line=ldr.line, field=ldr.label,
+        )
+    return int(v)
+
+
+# -- ASDF data lines --------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+     ([@A-Ia-i])(\d*\.?\d*)                          # 1,2  SQZ: signed first digit
+    |([%J-Rj-r])(\d*\.?\d*)                          # 3,4  DIF: signed first digit
+    |([S-Zs])(\d*)                                   # 5,6  DUP: repeat count
+    |([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]\d+)?)      # 7    AFFN / PAC
+    |(\?)                                            # 8    missing value
+    |([\s,;]+)                                       # 9    separators
+    |(.)                                             # 10   anything else: an error
+    """,
+    re.VERBOSE,
+)
+_SQZ = {"@": 0, **{c: i + 1 for i, c in enumerate("ABCDEFGHI")},
+        **{c: -(i + 1) for i, c in enumerate("abcdefghi")}}
+_DIF = {"%": 0, **{c: i + 1 for i, c in enumerate("JKLMNOPQR")},
+        **{c: -(i + 1) for i, c in enumerate("jklmnopqr")}}
+_DUP = {**{c: i + 1 for i, c in enumerate("STUVWXYZ")}, "s": 9}
+
+Number = int | float
+
+
+def _num(text: str) -> Number:
+    return int(text) if text.lstrip("+-").isdigit() else float(text)
+
+
+def _lead(digit: int, rest: str) -> Number:
+    """A SQZ/DIF token's value: the signed first digit followed by the rest."""
+    body = f"{abs(digit)}{rest}"
+    v = _num(body)
+    return -v if digit < 0 else v
+
+
+@dataclass
+class XYYData:
+    """Ordinates decoded from ``(X++(Y..Y))`` lines, with the X of each line for the X-check."""
+
+    y: list[Number]
+    line_x: list[tuple[int, Number, int]]
+    """``(line number, X as written, index of the point that X belongs to)`` per data line."""
+    y_checks: int
+    """How many DIF Y-checks were verified."""
+    forms: set[str]
+    """Compression forms seen: ``AFFN``, ``PAC``, ``SQZ``, ``DIF``, ``DUP``."""
+
+
+def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -> XYYData:
+    """Decode ``(X++(Y..Y))`` data lines in AFFN or any ASDF form (SQZ, DIF, DUP, PAC).
+
+    Parameters
+    ----------
+    lines
+        ``(line number, text)`` of the data lines.
+    path, label
+        For error messages.
+    cap
+        The most points accepted (the declared ``NPOINTS`` or :data:`MAX_POINTS`): decoding
+        stops with an error as soon as DUP expansion would pass it.
+
+    Returns
+    -------
+    XYYData
+
+    Raises
+    ------
+    FormatError
+        An unknown character, a line not starting with an X value, a DIF or DUP with nothing
+        to apply to, a failed DIF Y-check (the first ordinate of a line must repeat the last
+        ordinate of a previous line that ended in DIF form), a missing value ``?``, or more
+        points than ``cap``.
+    """
+    ys: list[Number] = []
+    line_x: list[tuple[int, Number, int]] = []
+    forms: set[str] = set()
+    prev_dif = False
+    checks = 0
+    for lineno, raw in lines:
+        text = strip_comment(raw)
+        if not text.strip():
+            continue
+        x: Number | None = None
+        start = len(ys)
+        last_kind = ""  # "abs" | "dif"
+        last_val: Number = 0
+        checked = False
+        first_y = True
+        for m in _TOKEN.finditer(text):
+            kind = m.lastindex
+            if kind == 9:
+                continue
+            if kind == 10:
+                raise FormatError(
+                    f"unexpected character {m.group()!r} at column {m.start() + 1}",
+                    path=path, line=lineno, field=label,
+                )
+            if kind == 8:
+                raise FormatError(
+                    f"missing value '?' at column {m.start() + 1} (not supported)",
+                    path=path, line=lineno, field=label,
+                )
+            if x is None:
+                if kind == 2:
+                    x = _lead(_SQZ[m.group(1)], m.group(2))
+                elif kind == 7:
+                    x = _num(m.group(7))
+                else:
+                    raise FormatError(
+                        f"a data line must start with an X value, got {m.group()!r}",
+                        path=path, line=lineno, field=label,
+                    )
+                continue
+            if kind == 2 or kind == 7:
+                if kind == 2:
+                    v = _lead(_SQZ[m.group(1)], m.group(2))
+                    forms.add("SQZ")
+                else:
+                    v = _num(m.group(7))
+                    forms.add("PAC" if m.group(7)[0] in "+-" else "AFFN")
+                if first_y and prev_dif:
+                    if not ys:
+                        raise FormatError("Y-check without a previous ordinate", path=path,
+                                          line=lineno, field=label)
+                    ref = ys[-1]
+                    if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                        raise FormatError(
+                            f"DIF Y-check failed: the line starts with {v!r} but the previous "
+                            f"line ended with {ref!r} (corrupt or missing data line)",
+                            path=path, line=lineno, field=label,
+                        )
+                    checks += 1
+                    checked = True
+                else:
+                    ys.append(v)
+                last_kind, last_val = "abs", v
+            elif kind == 4:
+                if not ys:
+                    raise FormatError(
+                        f"DIF value {m.group()!r} with no ordinate before it", path=path,
+                        line=lineno, field=label,
+                    )
+                d = _lead(_DIF[m.group(3)], m.group(4))
+                ys.append(ys[-1] + d)
+                last_kind, last_val = "dif", d
+                forms.add("DIF")
+            else:  # kind == 6, DUP
+                count = _lead(_DUP[m.group(5)], m.group(6))
+                if not last_kind:
+                    raise FormatError(
+                        f"DUP count {m.group()!r} with no value before it", path=path,
+                        line=lineno, field=label,
+                    )
+                if len(ys) + int(count) - 1 > cap:
+                    raise FormatError(
+                        f"DUP {m.group()!r} expands past {cap} points", path=path,
+                        line=lineno, field=label,
+                    )
+                forms.add("DUP")
+                if last_kind == "abs":
+                    ys.extend([last_val] * (int(count) - 1))
+                else:
+                    for _ in range(int(count) - 1):
+                        ys.append(ys[-1] + last_val)
+            first_y = False
+            if len(ys) > cap:
+                raise FormatError(
+                    f"more than {cap} points", path=path, line=lineno, field=label
+                )
+        if x is None:
+            continue
+        # the X of a line whose first ordinate is a Y-check belongs to that (previous) point
+        line_x.append((lineno, x, start - 1 if checked else start))
+        prev_dif = last_kind == "dif"
+    return XYYData(y=ys, line_x=line_x, y_checks=checks, forms=forms)
+
+
+def decode_pairs(
+    lines: list[tuple[int, str]], path: Path, label: str, width: int, cap: int
+) -> tuple[list[Number], list[Number], list[int]]:
+    """Decode ``(XY..XY)`` (``width`` 2) or ``(XYW..XYW)`` (``width`` 3) AFFN groups.
+
+    Returns
+    -------
+    x, y, line_of_group
+        Abscissae, ordinates, and the line each group starts on.
+
+    Raises
+    ------
+    FormatError
+        A non-numeric token, a missing value ``?``, an incomplete group, more than ``cap``.
+    """
+    values: list[Number] = []
+    where: list[int] = []
+    for lineno, raw in lines:
+        text = strip_comment(raw)
+        for m in _TOKEN.finditer(text):
+            kind = m.lastindex
+            if kind == 9:
+                continue
+            if kind == 7:
+                values.append(_num(m.group(7)))
+                where.append(lineno)
+            elif kind == 8:
+                raise FormatError(
+                    f"missing value '?' at column {m.start() + 1} (not supported)",
+                    path=path, line=lineno, field=label,
+                )
+            else:
+                raise FormatError(
+                    f"unexpected {m.group()!r} at column {m.start() + 1} in AFFN (XY..XY) data",
+                    path=path, line=lineno, field=label,
+                )
+        if len(values) > cap * width:
+            raise FormatError(f"more than {cap} points", path=path, line=lineno, field=label)
+    if len(values) % width:
+        raise FormatError(
+            f"{len(values)} numbers do not make whole groups of {width}", path=path,
+            line=where[-1] if where else None, field=label,
+        )
+    return values[0::width], values[1::width], where[0::width]
