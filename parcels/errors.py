@@ -1,0 +1,95 @@
+"""Errors of :mod:`parcels`.
+
+One root (:class:`ParcelsError`); each error also subclasses the builtin it refines, so a
+caller that only knows ``ValueError`` or ``KeyError`` still catches it.
+"""
+
+from __future__ import annotations
+
+
+class ParcelsError(Exception):
+    """Root of every error raised by :mod:`parcels`."""
+
+
+class InvalidItemIdError(ParcelsError, ValueError):
+    """A UPU S10 item identifier is malformed or its check digit is wrong.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    item_id
+        The identifier as received.
+    position
+        0-based position of the offending character, when one is to blame.
+    expected
+        What was expected there.
+    got
+        What was found there.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        item_id: str,
+        position: int | None = None,
+        expected: str | None = None,
+        got: str | None = None,
+    ) -> None:
+        self.item_id = item_id
+        self.position = position
+        self.expected = expected
+        self.got = got
+        where = f" at position {position + 1}" if position is not None else ""
+        super().__init__(f"invalid item id {item_id!r}{where}: {message}")
+
+
+class ParcelNotFoundError(ParcelsError, KeyError):
+    """No parcel (or inspection, or spectrum) with this identifier is stored."""
+
+    def __init__(self, what: str, key: str) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key!r} not found")
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class IllegalTransitionError(ParcelsError, ValueError):
+    """A hold cannot go from its current state to the one asked for."""
+
+    def __init__(self, item_id: str, current: str | None, target: str, allowed: list[str]) -> None:
+        self.item_id = item_id
+        self.current = current
+        self.target = target
+        self.allowed = allowed
+        now = current if current is not None else "no hold"
+        ok = ", ".join(allowed) if allowed else "none (final state)"
+        super().__init__(
+            f"{item_id}: cannot go from {now} to {target}; allowed from {now}: {ok}"
+        )
+
+
+class ConflictError(ParcelsError, ValueError):
+    """A record with this identifier is already stored with different content."""
+
+
+class SchemaVersionError(ParcelsError):
+    """The database was written by a newer (or foreign) schema than this code knows."""
+
+
+class IntegrityError(ParcelsError):
+    """Stored evidence does not match its hash: the database was altered or corrupted."""
+
+
+__all__ = [
+    "ConflictError",
+    "IllegalTransitionError",
+    "IntegrityError",
+    "InvalidItemIdError",
+    "ParcelNotFoundError",
+    "ParcelsError",
+    "SchemaVersionError",
+]

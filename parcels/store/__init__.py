@@ -1,0 +1,47 @@
+"""The evidence store: one interface (:class:`Store`), SQLite as the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import HoldFact, InspectionFact, RowOutcome, RowStatus, Store
+from .sqlite import SCHEMA_VERSION, SQLiteStore
+
+
+def open_store(location: str | Path, *, create: bool = True) -> Store:
+    """Open the store at ``location``: a file path (SQLite) or, later, a database URL.
+
+    Parameters
+    ----------
+    location
+        ``path/to/evidence.db`` or ``sqlite:///path/to/evidence.db``.
+    create
+        Create a missing SQLite file.
+
+    Raises
+    ------
+    NotImplementedError
+        For a ``postgresql://`` URL: the central store is designed for, not built yet.
+    ValueError
+        For any other URL scheme.
+    """
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return SQLiteStore(text[len("sqlite:///"):], create=create)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
+    if "://" in text:
+        raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
+    return SQLiteStore(text, create=create)
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "HoldFact",
+    "InspectionFact",
+    "RowOutcome",
+    "RowStatus",
+    "SQLiteStore",
+    "Store",
+    "open_store",
+]

@@ -1,0 +1,310 @@
+"""The one interface of the evidence store.
+
+Everything above the store (import, queries, statistics, export, the CLI) talks to
+:class:`Store` only: records in, records out, no SQL. The SQLite implementation
+(:mod:`parcels.store.sqlite`) is the embedded default; a central PostgreSQL implementation
+has to provide the same methods with the same guarantees:
+
+* every method that writes is one transaction: an inspection, its raw spectrum, its result,
+  any hold move and their audit events are committed together or not at all;
+* audit events form one linear chain even with several writers (the chain head is read
+  inside the write transaction);
+* nothing stored is ever updated or deleted, except a hold's current state (whose history
+  is kept as transitions).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict
+
+from matcher.results import Verdict
+from spectra import Spectrum
+
+from ..audit import VerifyReport
+from ..records import (
+    AnyIdentification,
+    AuditEvent,
+    DeviceIdentity,
+    HoldRecord,
+    HoldState,
+    Inspection,
+    Parcel,
+    ParcelFile,
+    ParcelQuery,
+    ParcelSummary,
+    Result,
+)
+
+
+class RowStatus(StrEnum):
+    """What importing one AED row did."""
+
+    INSERTED = "inserted"
+    UNCHANGED = "unchanged"
+    """The identical record was already stored (re-import is a no-op)."""
+    CONFLICT = "conflict"
+    """A different record with this item id is stored; the row was rejected."""
+
+
+class RowOutcome(BaseModel):
+    """The fate of one row handed to :meth:`Store.import_parcels`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int
+    item_id: str
+    status: RowStatus
+    reason: str | None = None
+    hold_requested: bool = False
+    """A hold request carried by the row was recorded now."""
+
+
+class HoldFact(BaseModel):
+    """One hold, reduced to what compliance statistics need."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    requested_at: datetime
+    state: HoldState
+    held_at: datetime | None
+    """When it was (first) held; None if it never was."""
+
+
+class InspectionFact(BaseModel):
+    """One inspected parcel, reduced to what positivity statistics need."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    origin_country: str
+    category: str
+    received_at: datetime
+    inspections: int
+    alert: bool
+    """Any inspection's current result raised an alert."""
+    verdicts: tuple[Verdict, ...]
+    """Current verdict of each inspection."""
+
+
+class Store(abc.ABC):
+    """The evidence store: parcels, holds, inspections, results, raw spectra, audit log."""
+
+    # -- lifecycle --------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection(s)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+
+    # -- parcels ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def import_parcels(
+        self, rows: Iterable[tuple[int, Parcel]], *, actor: str, source: str
+    ) -> list[RowOutcome]:
+        """Store announced parcels (and the hold requests they carry), idempotently.
+
+        Parameters
+        ----------
+        rows
+            ``(line number, parcel)`` pairs, already validated.
+        actor
+            Who imports (recorded in the audit log).
+        source
+            Where the batch came from (file name), recorded in the audit log.
+
+        Returns
+        -------
+        list of RowOutcome
+            One per row, in order: inserted, unchanged (identical record already stored),
+            or conflict (a different record with this id is stored; nothing is changed).
+        """
+
+    @abc.abstractmethod
+    def get_parcel(self, item_id: str) -> ParcelFile:
+        """Everything stored about one parcel.
+
+        Raises
+        ------
+        InvalidItemIdError
+            If ``item_id`` is not a valid S10 id.
+        ParcelNotFoundError
+            If no such parcel is stored.
+        IntegrityError
+            If a stored record no longer parses.
+        """
+
+    @abc.abstractmethod
+    def find(self, query: ParcelQuery) -> list[ParcelSummary]:
+        """Parcels matching every filter of ``query``."""
+
+    # -- holds ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def request_hold(
+        self, item_id: str, *, requested_by: str, reason: str, at: datetime | None = None
+    ) -> HoldRecord:
+        """Record a hold request for a stored parcel.
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown parcel.
+        IllegalTransitionError
+            The parcel already has a hold.
+        """
+
+    @abc.abstractmethod
+    def transition(
+        self,
+        item_id: str,
+        target: HoldState,
+        *,
+        actor: str,
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> HoldRecord:
+        """Move a parcel's hold to ``target`` (see :mod:`parcels.holds`).
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown parcel.
+        IllegalTransitionError
+            The workflow does not allow the move (or the parcel has no hold).
+        """
+
+    @abc.abstractmethod
+    def get_hold(self, item_id: str) -> HoldRecord | None:
+        """The parcel's hold, or None if it has none."""
+
+    # -- inspections ------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_inspection(
+        self,
+        item_id: str,
+        spectrum: Spectrum,
+        identification: AnyIdentification,
+        *,
+        operator: str,
+        station: str,
+        device: DeviceIdentity,
+        performed_at: datetime | None = None,
+    ) -> Inspection:
+        """Record one measurement of a parcel with its raw spectrum and its result.
+
+        One transaction: the raw spectrum, the inspection, the original result, the hold
+        moving ``held → inspected`` (when it was held) and their audit events.
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown parcel.
+        IllegalTransitionError
+            The parcel is not in hand (see :data:`parcels.holds.INSPECTABLE`).
+        ValueError
+            The identification's technique does not match the spectrum's.
+        """
+
+    @abc.abstractmethod
+    def add_result(
+        self,
+        inspection_id: str,
+        identification: AnyIdentification,
+        *,
+        recorded_by: str,
+        note: str | None = None,
+    ) -> Result:
+        """Record a re-identification of a stored inspection's raw spectrum.
+
+        The new result is linked to the inspection's latest result (``based_on``); the
+        original and every earlier result stay as they were.
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown inspection.
+        ValueError
+            The identification's technique does not match the inspection's.
+        """
+
+    @abc.abstractmethod
+    def get_inspection(self, inspection_id: str) -> Inspection:
+        """One inspection with all its results.
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown inspection.
+        """
+
+    @abc.abstractmethod
+    def get_spectrum(self, spectrum_hash: str) -> Spectrum:
+        """A stored raw spectrum, identical to the one stored (hash checked).
+
+        Raises
+        ------
+        ParcelNotFoundError
+            No spectrum with this hash.
+        IntegrityError
+            The stored bytes do not give back that hash.
+        """
+
+    # -- statistics inputs ------------------------------------------------------------
+    @abc.abstractmethod
+    def hold_facts(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[HoldFact]:
+        """Every hold requested in ``[since, until)``."""
+
+    @abc.abstractmethod
+    def inspection_facts(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[InspectionFact]:
+        """Every inspected parcel received in ``[since, until)``."""
+
+    # -- audit ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_export(
+        self, item_ids: Sequence[str], *, actor: str, destination: str, content_digest: str
+    ) -> AuditEvent:
+        """Log that these parcels' records were exported (and a digest of what was written)."""
+
+    @abc.abstractmethod
+    def audit_events(
+        self, *, item_id: str | None = None, since_seq: int = 1
+    ) -> Iterator[AuditEvent]:
+        """Audit events in chain order (optionally of one parcel)."""
+
+    @abc.abstractmethod
+    def verify(self, *, deep: bool = True) -> VerifyReport:
+        """Check the audit chain and that every stored record matches the event that logged it.
+
+        Parameters
+        ----------
+        deep
+            Also decode every raw spectrum and check its content hash.
+        """
+
+
+__all__ = ["HoldFact", "InspectionFact", "RowOutcome", "RowStatus", "Store"]
