@@ -109,6 +109,8 @@ class Identification(BaseModel):
     synthetic_used: bool = False
     """Any hit or component reported comes from a SYNTHETIC reference."""
     notes: tuple[str, ...] = ()
+    snr: float | None = None
+    """Signal-to-noise ratio of the raw spectrum, from the quality checks (None if unknown)."""
 
 
 class FusedIdentification(BaseModel):

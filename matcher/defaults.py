@@ -1,0 +1,115 @@
+"""The DEFAULT identification pipeline, chosen for accuracy on real data (``bench/accuracy.py``).
+
+Library builder, station and benchmark all take their defaults from here, so what is
+measured is what is used. How they were chosen, and the figures, are in
+``docs/accuracy.md``.
+
+Raman (RRUFF benchmark, 2,260 queries of other specimens): resample onto a 1 cm⁻¹ grid
+(edge values held outside the data, so windows mean the same cm⁻¹ on every instrument) →
+despike → Savitzky-Golay smoothing (7 points, quadratic) → morphological rolling-ball
+baseline (half-window 20 cm⁻¹: narrower than the common 50 cm⁻¹ choices, which leave broad
+humps under mineral bands) → min-max normalisation; ranked by :class:`Representation`
+(square-root intensities, Pearson r on the HQI scale).
+
+Functions, not module constants: each call builds fresh objects, so no caller can alter
+what another gets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spectra import Pipeline, SpectrumValidationError, Technique
+
+from .mixture import MixtureConfig
+from .representation import Representation
+from .verdict import Thresholds
+
+RAMAN_RANGE: tuple[float, float, float] = (150.0, 1800.0, 1.0)
+"""Raman library axis: start, stop, step (cm⁻¹ Raman shift)."""
+FTIR_RANGE: tuple[float, float, float] = (450.0, 1800.0, 2.0)
+"""FTIR library axis: start, stop, step (cm⁻¹): the fingerprint region."""
+
+
+def raman_pipeline() -> Pipeline:
+    """The default Raman identification pipeline (see the module notes)."""
+    start, stop, step = RAMAN_RANGE
+    return Pipeline.of(
+        ("resample", {"start": start, "stop": stop, "step": step, "fill": "edge"}),
+        ("despike", {"threshold": 7.0, "max_width": 3}),
+        ("smooth", {"window": 7, "polyorder": 2}),
+        ("baseline", {"method": "rolling_ball", "half_window": 20, "smooth_half_window": 20}),
+        ("normalize", {"method": "minmax"}),
+    )
+
+
+def ftir_pipeline() -> Pipeline:
+    """The default FTIR (absorbance) identification pipeline.
+
+    The same shape as Raman on a 2 cm⁻¹ grid; the rolling-ball half-window is 40 points
+    (80 cm⁻¹) because infrared bands are broader.
+    """
+    start, stop, step = FTIR_RANGE
+    return Pipeline.of(
+        ("resample", {"start": start, "stop": stop, "step": step, "fill": "edge"}),
+        ("smooth", {"window": 5, "polyorder": 2}),
+        ("baseline", {"method": "rolling_ball", "half_window": 40, "smooth_half_window": 20}),
+        ("normalize", {"method": "minmax"}),
+    )
+
+
+def pipeline_for(technique: Technique | str) -> Pipeline:
+    """The default identification pipeline of a technique.
+
+    Raises
+    ------
+    SpectrumValidationError
+        For a technique that is neither Raman nor infrared.
+    """
+    tech = Technique(technique)
+    if tech is Technique.RAMAN:
+        return raman_pipeline()
+    if tech.is_infrared:
+        return ftir_pipeline()
+    raise SpectrumValidationError(
+        f"no default identification pipeline for {tech.value}", field="technique"
+    )
+
+
+def axis_for(technique: Technique | str) -> NDArray[np.float64]:
+    """The default library axis of a technique (the pipeline's resample grid)."""
+    tech = Technique(technique)
+    start, stop, step = RAMAN_RANGE if tech is Technique.RAMAN else FTIR_RANGE
+    if tech is not Technique.RAMAN and not tech.is_infrared:
+        raise SpectrumValidationError(f"no default axis for {tech.value}", field="technique")
+    n = round((stop - start) / step) + 1
+    return start + step * np.arange(n, dtype=np.float64)
+
+
+def representation() -> Representation:
+    """The default ranking representation."""
+    return Representation()
+
+
+def thresholds() -> Thresholds:
+    """The default verdict thresholds."""
+    return Thresholds()
+
+
+def mixture_config() -> MixtureConfig:
+    """The default mixture rules."""
+    return MixtureConfig()
+
+
+__all__ = [
+    "FTIR_RANGE",
+    "RAMAN_RANGE",
+    "axis_for",
+    "ftir_pipeline",
+    "mixture_config",
+    "pipeline_for",
+    "raman_pipeline",
+    "representation",
+    "thresholds",
+]

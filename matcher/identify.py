@@ -1,0 +1,336 @@
+"""Identification of one raw spectrum: quality → prepare → search → mixture → verdict.
+
+Build an :class:`Identifier` once per library (it precomputes the ranking representation
+of every library row) and call it for each spectrum; :func:`identify` is the one-call form
+(it builds an Identifier each time, so it pays that set-up on every call).
+
+Axis offset: handheld instruments drift in calibration by a few cm⁻¹ (the whenfung
+mixtures sit 4 cm⁻¹ above the same lab's pure standards). The prepared query is shifted
+by whole grid steps within ``±Thresholds.max_shift_cm``; the offset that maximises the
+best score over the top candidates is kept and recorded in the notes when non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spectra import Pipeline, Spectrum, Technique
+
+from . import defaults
+from .mixture import fit_mixture
+from .quality import assess
+from .representation import Representation
+from .results import (
+    Category,
+    FusedIdentification,
+    Hit,
+    Identification,
+    Mixture,
+    MixtureComponent,
+    Verdict,
+)
+from .verdict import Thresholds, decide
+
+F32 = NDArray[np.float32]
+
+
+class EntryLike(Protocol):
+    """What identification reads of a library entry (:class:`matcher.library.LibraryEntry`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> Category: ...
+    @property
+    def schedule(self) -> str | None: ...
+    @property
+    def synthetic(self) -> bool: ...
+
+
+class LibraryLike(Protocol):
+    """What identification needs of a library (:class:`matcher.library.Library`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def entries(self) -> Sequence[EntryLike]: ...
+    @property
+    def matrix(self) -> F32: ...
+    @property
+    def axis(self) -> NDArray[np.float64]: ...
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def technique(self) -> Technique: ...
+
+    def prepare(self, spectrum: Spectrum) -> F32:
+        ...
+
+
+class Identifier:
+    """Identifies spectra against one library with fixed thresholds.
+
+    Parameters
+    ----------
+    library
+        A :class:`matcher.library.Library` (or anything with the same attributes).
+    thresholds
+        Verdict, quality and mixture rules (default :func:`matcher.defaults.thresholds`).
+    representation
+        Ranking representation (default :func:`matcher.defaults.representation`).
+
+    Notes
+    -----
+    Set-up transforms the whole library matrix once (``O(N·D)``); each identification then
+    costs one matrix-vector product over the library plus small work on the candidates.
+    """
+
+    def __init__(
+        self,
+        library: LibraryLike,
+        *,
+        thresholds: Thresholds | None = None,
+        representation: Representation | None = None,
+    ) -> None:
+        self.library = library
+        self.thresholds = thresholds if thresholds is not None else defaults.thresholds()
+        self.representation = (
+            representation if representation is not None else defaults.representation()
+        )
+        self._ranking: F32 = self.representation.transform(library.matrix)  # (N,D)
+        self._ranking.flags.writeable = False
+        self._entries = list(library.entries)
+        axis = np.asarray(library.axis, dtype=np.float64)
+        step = float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
+        self._max_shift = int(np.floor(self.thresholds.max_shift_cm / step + 1e-9))
+
+    @property
+    def score_name(self) -> str:
+        """Name of the ranking score recorded in results."""
+        return self.representation.name
+
+    def _hit(self, i: int, score: float) -> Hit:
+        e = self._entries[i]
+        return Hit(entry_id=e.id, name=e.name, score=round(float(score), 3),
+                   category=e.category, schedule=e.schedule, synthetic=e.synthetic)
+
+    def _shifted(self, v: F32, s: int) -> F32:
+        if s == 0:
+            return v
+        out = np.empty_like(v)
+        if s > 0:
+            out[s:] = v[:-s]
+            out[:s] = v[0]
+        else:
+            out[:s] = v[-s:]
+            out[s:] = v[-1]
+        return out
+
+    def identify(self, spectrum: Spectrum, *, k: int = 10) -> Identification:
+        """Identify one raw spectrum.
+
+        Parameters
+        ----------
+        spectrum
+            As measured (the quality checks need the raw signal).
+        k
+            Number of hits reported (best per substance name).
+
+        Returns
+        -------
+        Identification
+
+        Raises
+        ------
+        matcher.library.QueryMismatchError
+            From the library: wrong technique or unit, too little axis coverage.
+        spectra.SpectraError
+            From a preprocessing step.
+        """
+        t = self.thresholds
+        lib = self.library
+        quality = assess(spectrum, t.quality)
+        notes: list[str] = []
+        if not quality.ok:
+            return decide(hits=(), mixture=None, quality=quality, thresholds=t,
+                          technique=lib.technique, library_id=lib.id,
+                          library_hash=lib.hash, pipeline=lib.pipeline,
+                          score=self.score_name)
+        q = np.asarray(lib.prepare(spectrum), dtype=np.float32)  # (D,)
+        rq = self.representation.transform(q)
+        r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
+        n = r.size
+        pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
+        pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+        # axis offset: best score over the top candidates, for each whole-step shift
+        shift = 0
+        if self._max_shift > 0 and n:
+            top = pool[np.argsort(-r[pool])[: max(k, 20)]]
+            sub = self._ranking[top]  # (C,D)
+            best = float(np.max(sub @ rq))
+            for s in range(-self._max_shift, self._max_shift + 1):
+                if s == 0:
+                    continue
+                sc = float(np.max(sub @ self._shifted(rq, s)))
+                if sc > best + 1e-6:
+                    best, shift = sc, s
+            if shift:
+                q = self._shifted(q, shift)
+                rq = self.representation.transform(q)
+                r = self._ranking @ rq
+                pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+                notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
+        ranked = pool[np.argsort(-r[pool], kind="stable")]
+        hqi = self.representation.hqi(r[ranked])
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for i, score in zip(ranked, hqi, strict=True):
+            name = self._entries[int(i)].name
+            if name in seen:
+                continue
+            seen.add(name)
+            hits.append(self._hit(int(i), float(score)))
+            if len(hits) >= k:
+                break
+        mixture = self._mixture(q, ranked)
+        return decide(hits=hits, mixture=mixture, quality=quality, thresholds=t,
+                      technique=lib.technique, library_id=lib.id, library_hash=lib.hash,
+                      pipeline=lib.pipeline, score=self.score_name, notes=notes)
+
+    def _mixture(self, q: F32, ranked: NDArray[np.intp]) -> Mixture | None:
+        fit = fit_mixture(q.astype(np.float64), self.library.matrix, ranked,
+                          self.thresholds.mixture)
+        if fit is None:
+            return None
+        comps = []
+        for i, share in zip(fit.indices, fit.shares, strict=True):
+            e = self._entries[i]
+            comps.append(MixtureComponent(
+                entry_id=e.id, name=e.name, share=round(min(1.0, max(0.0, share)), 4),
+                category=e.category, schedule=e.schedule, synthetic=e.synthetic))
+        return Mixture(components=tuple(comps), composite_hqi=round(fit.composite_hqi, 3),
+                       residual_fraction=round(fit.residual_fraction, 5),
+                       structured_residual=fit.structured_residual)
+
+    def identify_batch(self, spectra: Iterable[Spectrum], *, k: int = 10) -> list[Identification]:
+        """Identify each spectrum (see :meth:`identify`)."""
+        return [self.identify(s, k=k) for s in spectra]
+
+
+def identify(
+    spectrum: Spectrum,
+    library: LibraryLike,
+    *,
+    thresholds: Thresholds | None = None,
+    k: int = 10,
+) -> Identification:
+    """Identify one raw spectrum against a library (one-call form of :class:`Identifier`).
+
+    Parameters
+    ----------
+    spectrum
+        The raw measured spectrum.
+    library
+        The substance library.
+    thresholds
+        Verdict rules (default :func:`matcher.defaults.thresholds`).
+    k
+        Hits reported.
+
+    Returns
+    -------
+    Identification
+    """
+    return Identifier(library, thresholds=thresholds).identify(spectrum, k=k)
+
+
+def identify_batch(
+    spectra: Iterable[Spectrum],
+    library: LibraryLike,
+    *,
+    thresholds: Thresholds | None = None,
+    k: int = 10,
+) -> list[Identification]:
+    """Identify several raw spectra against one library (set-up paid once)."""
+    return Identifier(library, thresholds=thresholds).identify_batch(spectra, k=k)
+
+
+def _named(result: Identification) -> frozenset[str]:
+    if result.verdict is Verdict.MIXTURE and result.mixture is not None:
+        return frozenset(c.name.lower() for c in result.mixture.components)
+    if result.verdict is Verdict.MATCH and result.hits:
+        return frozenset({result.hits[0].name.lower()})
+    return frozenset()
+
+
+def fuse(results: Sequence[Identification]) -> FusedIdentification:
+    """Fuse results of the same sample from different techniques (Raman + FTIR).
+
+    * Every conclusive result (MATCH/MIXTURE) names the same substance(s) (by name, case
+      ignored; for mixtures, any shared component) → that verdict, ``agreement=True``,
+      confidence ``1 − Π(1 − cᵢ)`` (independent evidence raises it).
+    * Conclusive results name different substances → ``INCONCLUSIVE``, ``agreement=False``,
+      the reason names what each technique said; both hit lists stay in ``results``.
+    * Only one conclusive result → its verdict and confidence, ``agreement=None``, and the
+      reason says which technique was inconclusive.
+    * None conclusive → NO_MATCH when all are NO_MATCH, else INCONCLUSIVE.
+
+    The alert is raised when any result raises it.
+
+    Raises
+    ------
+    ValueError
+        No result given.
+    """
+    if not results:
+        raise ValueError("fuse: no result to fuse")
+    alerts = tuple(dict.fromkeys(a for r in results for a in r.alert_substances))
+    alert = any(r.alert for r in results)
+    conclusive = [r for r in results if r.verdict in (Verdict.MATCH, Verdict.MIXTURE)]
+
+    def label(r: Identification) -> str:
+        names = sorted(_named(r))
+        return f"{r.technique.value}: {' + '.join(names) if names else r.verdict.value}"
+
+    if len(conclusive) >= 2:
+        sets = [_named(r) for r in conclusive]
+        common = frozenset.intersection(*sets)
+        if common:
+            conf = 1.0
+            for r in conclusive:
+                conf *= 1.0 - r.confidence
+            verdict = (Verdict.MIXTURE if any(r.verdict is Verdict.MIXTURE for r in conclusive)
+                       else Verdict.MATCH)
+            return FusedIdentification(
+                verdict=verdict, agreement=True, alert=alert, alert_substances=alerts,
+                confidence=min(1.0, 1.0 - conf), results=tuple(results),
+                reason="techniques agree: " + ", ".join(sorted(common)))
+        return FusedIdentification(
+            verdict=Verdict.INCONCLUSIVE, agreement=False, alert=alert, alert_substances=alerts,
+            confidence=0.0, results=tuple(results),
+            reason="techniques disagree: " + "; ".join(label(r) for r in conclusive))
+    if len(conclusive) == 1:
+        only = conclusive[0]
+        rest = [r for r in results if r is not only]
+        why = "; ".join(f"{r.technique.value} {r.verdict.value}" for r in rest)
+        return FusedIdentification(
+            verdict=only.verdict, agreement=None, alert=alert, alert_substances=alerts,
+            confidence=only.confidence, results=tuple(results),
+            reason=f"only {only.technique.value} is conclusive" + (f" ({why})" if why else ""))
+    all_none = all(r.verdict is Verdict.NO_MATCH for r in results)
+    return FusedIdentification(
+        verdict=Verdict.NO_MATCH if all_none else Verdict.INCONCLUSIVE,
+        agreement=(True if all_none and len(results) > 1 else None), alert=alert,
+        alert_substances=alerts, confidence=0.0, results=tuple(results),
+        reason="; ".join(f"{r.technique.value}: {r.reason or r.verdict.value}" for r in results))
+
+
+__all__ = ["Identifier", "LibraryLike", "fuse", "identify", "identify_batch"]

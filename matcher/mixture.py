@@ -1,0 +1,248 @@
+"""Mixture analysis: the non-negative combination of up to three library spectra that best
+explains a query, keeping a component only when it improves the fit significantly.
+
+Representation
+--------------
+The fit is done on the library's preprocessed vectors as they are (baseline-removed,
+normalised, NOT derivative and NOT power-transformed), with negative values clipped to 0:
+Raman and absorbance spectra add linearly in that space, which a derivative keeps but a
+square-root (the ranking representation, :mod:`matcher.representation`) does not. The
+non-negative weights absorb each vector's normalisation.
+
+Algorithm
+---------
+1. Candidates: the ``candidates`` best-ranked library entries (by the ranking score), and
+   after each accepted component, the entries of a wider ``pool`` that correlate best
+   with the residual (a minor component rarely ranks high on the whole query).
+2. Greedy forward selection: with components ``S`` fitted, try each candidate ``c`` and
+   solve the non-negative least squares on ``S ∪ {c}`` exactly (all subsets of ≤ 3
+   columns through the Gram matrix, so no iterative solver is needed).
+3. Accept ``c`` only if (a) the residual sum of squares falls by at least
+   ``min_rss_reduction`` (relative), (b) its spectral share is at least ``min_share``, and
+   (c) the composite HQI rises by at least ``min_hqi_gain``. A classical F-test is not
+   used: neighbouring points of a preprocessed spectrum are strongly correlated, so the
+   test's degrees of freedom would be grossly overstated and every component would pass.
+
+Reported: each component's spectral share (its part of the fitted signal's area: weight
+× vector sum ÷ total), the composite HQI (``100·max(r, 0)²``, r the Pearson correlation of fit and
+query), the unexplained residual fraction ``‖q − fit‖²/‖q‖²``, and whether the residual is
+*structured* (still has a peak above ``residual_peak`` × the query's maximum and above
+5 σ of the query's noise): "unexplained signal remains".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from .quality import noise_sigma
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+
+class MixtureConfig(BaseModel):
+    """How mixtures are searched and when a component is kept (recorded with results)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_components: int = Field(default=3, ge=1, le=3)
+    candidates: int = Field(default=30, ge=1)
+    """Best-ranked entries tried as components."""
+    pool: int = Field(default=300, ge=1)
+    """Wider set of best-ranked entries searched for the residual's best match."""
+    residual_candidates: int = Field(default=10, ge=0)
+    """Entries of the pool most correlated with the residual, added to the candidates."""
+    min_rss_reduction: float = Field(default=0.15, ge=0.0, le=1.0)
+    """A new component must cut the residual sum of squares by this fraction."""
+    min_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    """A component must carry at least this part of the fitted signal."""
+    min_hqi_gain: float = Field(default=0.2, ge=0.0)
+    """A new component must raise the composite HQI by this many points (0-100 scale)."""
+    residual_peak: float = Field(default=0.10, gt=0.0)
+    """Residual peak (÷ query maximum) above which the residual counts as structured."""
+
+
+@dataclass(frozen=True)
+class MixtureFit:
+    """The fitted combination: library row indices, weights and figures."""
+
+    indices: tuple[int, ...]
+    weights: tuple[float, ...]
+    shares: tuple[float, ...]
+    composite_hqi: float
+    residual_fraction: float
+    structured_residual: bool
+    single_hqi: float
+    """Composite HQI of the best single component (for comparison)."""
+
+
+def hqi(a: F64, b: F64) -> float:
+    """HQI of two vectors: ``100·max(r, 0)²``, r their mean-centred (Pearson) correlation.
+
+    Parameters
+    ----------
+    a, b : (D,) arrays
+
+    Returns
+    -------
+    float
+    """
+    ac = a - a.mean()
+    bc = b - b.mean()
+    den = float(np.sqrt(np.dot(ac, ac) * np.dot(bc, bc)))
+    if den <= 0:
+        return 0.0
+    r = float(np.clip(np.dot(ac, bc) / den, 0.0, 1.0))
+    return 100.0 * r * r
+
+
+def _nnls_batched(gram: F64, h: F64) -> tuple[F64, F64]:
+    """Exact NNLS for ≤ 3 columns, for a batch of problems at once, via Gram matrices.
+
+    Minimises ``‖q − Bw‖²`` subject to ``w ≥ 0`` for each problem ``b``, given
+    ``gram[b] = BᵀB`` and ``h[b] = Bᵀq``. Every subset of columns is solved unconstrained
+    (batched); the best feasible one is the answer, so the result is exact.
+
+    Parameters
+    ----------
+    gram : (C, k, k) array
+    h : (C, k) array
+
+    Returns
+    -------
+    w : (C, k) array
+        The weights.
+    obj : (C,) array
+        ``wᵀGw − 2wᵀh`` at the optimum (add ‖q‖² for the residual sum of squares).
+    """
+    c, k = h.shape
+    best_w = np.zeros((c, k))
+    best_obj = np.zeros(c)
+    for r in range(1, k + 1):
+        for sub in combinations(range(k), r):
+            idx = list(sub)
+            g = gram[:, idx][:, :, idx]  # (C,r,r)
+            hs = h[:, idx]  # (C,r)
+            det_ok = np.abs(np.linalg.det(g)) > 1e-12 * np.maximum(
+                np.prod(np.diagonal(g, axis1=1, axis2=2), axis=1), 1e-300)
+            g_safe = np.where(det_ok[:, None, None], g, np.eye(r)[None])
+            w = np.linalg.solve(g_safe, hs[:, :, None])[:, :, 0]  # (C,r)
+            obj = -np.einsum("ij,ij->i", w, hs)  # at the optimum wᵀGw = wᵀh
+            ok = det_ok & np.all(w >= 0, axis=1) & (obj < best_obj)
+            if np.any(ok):
+                best_obj[ok] = obj[ok]
+                nw = np.zeros((int(ok.sum()), k))
+                nw[:, idx] = w[ok]
+                best_w[ok] = nw
+    return best_w, best_obj
+
+
+def fit_mixture(
+    query: F64,
+    basis: F32 | F64,
+    ranked: NDArray[np.intp],
+    config: MixtureConfig | None = None,
+) -> MixtureFit | None:
+    """Fit up to ``max_components`` library vectors to a query with non-negative weights.
+
+    Parameters
+    ----------
+    query : (D,) array
+        The query in the mixture representation (see module notes).
+    basis : (N, D) array
+        Library vectors in the same representation (rows clipped at 0 here).
+    ranked : (M,) int array
+        Library rows by decreasing ranking score (at least ``pool`` long, or all).
+    config
+        Selection rules; defaults to :class:`MixtureConfig()`.
+
+    Returns
+    -------
+    MixtureFit or None
+        None when the query is empty (all zeros) or no candidate gets a positive weight.
+    """
+    cfg = config if config is not None else MixtureConfig()
+    q = np.maximum(np.asarray(query, dtype=np.float64), 0.0)
+    qq = float(np.dot(q, q))
+    if qq <= 0 or ranked.size == 0:
+        return None
+    pool = np.asarray(ranked[: cfg.pool])
+    P = np.maximum(np.asarray(basis[pool], dtype=np.float64), 0.0)  # (M,D)
+    h_all = P @ q  # (M,D)@(D,) -> (M,)
+    nn_all = np.einsum("ij,ij->i", P, P)  # (M,)
+    valid = nn_all > 0
+
+    # one component: w = h/‖b‖², RSS = qq − h²/‖b‖²
+    cand = np.arange(min(cfg.candidates, pool.size))
+    gain1 = np.where(valid[cand] & (h_all[cand] > 0),
+                     h_all[cand] ** 2 / np.where(valid[cand], nn_all[cand], 1.0), -1.0)
+    if np.max(gain1) <= 0:
+        return None
+    chosen = [int(cand[int(np.argmax(gain1))])]
+    w = np.array([h_all[chosen[0]] / nn_all[chosen[0]]])
+    rss = qq - float(np.max(gain1))
+    fit = w[0] * P[chosen[0]]
+    cur_hqi = hqi(q, fit)
+    single = cur_hqi
+
+    while len(chosen) < cfg.max_components:
+        resid = q - fit
+        # residual-driven candidates: pool rows most correlated with what is left
+        r_extra: list[int] = []
+        if cfg.residual_candidates > 0:
+            rc = P @ np.maximum(resid, 0.0)
+            corr = np.where(valid, rc / np.sqrt(np.where(valid, nn_all, 1.0)), -np.inf)
+            r_extra = [int(i) for i in np.argsort(-corr)[: cfg.residual_candidates]]
+        trial = np.array([c for c in dict.fromkeys([int(c) for c in cand] + r_extra)
+                          if c not in chosen and valid[c]], dtype=np.intp)
+        if trial.size == 0:
+            break
+        m = len(chosen)
+        U = np.concatenate([np.asarray(chosen, np.intp), trial])  # chosen first, then trials
+        G = P[U] @ P[U].T  # (u,D)@(D,u) -> (u,u)
+        local = np.concatenate([np.tile(np.arange(m), (trial.size, 1)),
+                                (m + np.arange(trial.size))[:, None]], axis=1)  # (C,m+1)
+        cols = U[local]
+        gram = G[local[:, :, None], local[:, None, :]]  # (C,m+1,m+1)
+        wb, objb = _nnls_batched(gram, h_all[cols])
+        j = int(np.argmin(objb))
+        best = (qq + float(objb[j]), int(trial[j]), wb[j])
+        if best is None:
+            break
+        new_rss, c, wi = best
+        if wi[-1] <= 0 or rss <= 0 or (rss - new_rss) / rss < cfg.min_rss_reduction:
+            break
+        idx = [*chosen, c]
+        new_fit = wi @ P[idx]
+        areas = wi * P[idx].sum(axis=1)
+        shares = areas / areas.sum()
+        new_hqi = hqi(q, new_fit)
+        if float(np.min(shares[wi > 0])) < cfg.min_share or new_hqi - cur_hqi < cfg.min_hqi_gain:
+            break
+        keep = wi > 0  # a re-fit may drop an earlier component to zero
+        chosen = [i for i, k in zip(idx, keep, strict=True) if k]
+        w = wi[keep]
+        rss, fit, cur_hqi = new_rss, new_fit, new_hqi
+
+    areas = w * P[chosen].sum(axis=1)
+    shares = areas / areas.sum()
+    resid = q - fit
+    sigma = noise_sigma(q)
+    structured = bool(np.max(resid) > max(cfg.residual_peak * float(np.max(q)), 5.0 * sigma))
+    return MixtureFit(
+        indices=tuple(int(pool[i]) for i in chosen),
+        weights=tuple(float(x) for x in w),
+        shares=tuple(float(s) for s in shares),
+        composite_hqi=cur_hqi,
+        residual_fraction=max(0.0, rss / qq),
+        structured_residual=structured,
+        single_hqi=single,
+    )
+
+
+__all__ = ["MixtureConfig", "MixtureFit", "fit_mixture", "hqi"]
