@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pybaselines
 from pybaselines import Baseline
 from pydantic import JsonValue
 
-from .._errors import SpectrumValidationError
+from .._errors import ParameterWarning, SpectrumValidationError
 from .._model import Spectrum
 from ._step import record
 
@@ -84,6 +85,12 @@ def baseline(spectrum: Spectrum, *, method: str = "arpls", **method_params: Json
         Unknown method, a parameter that method does not take, or a value pybaselines
         refuses; the error's ``field`` names the parameter or ``method``.
 
+    Warns
+    -----
+    ParameterWarning
+        Whatever pybaselines warns about (e.g. arPLS finding almost every point above its
+        baseline), re-issued as :class:`spectra.ParameterWarning` naming the method.
+
     References
     ----------
     D. Erb, pybaselines: A Python library of algorithms for the baseline correction of
@@ -98,12 +105,17 @@ def baseline(spectrum: Spectrum, *, method: str = "arpls", **method_params: Json
         )
     fitter = Baseline(x_data=spectrum.x)
     try:
-        # pybaselines' own warnings (doubtful parameters) pass through to the caller
-        fit, _ = getattr(fitter, method)(spectrum.y, **method_params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit, _ = getattr(fitter, method)(spectrum.y, **method_params)
     except (TypeError, ValueError, np.linalg.LinAlgError) as exc:
         raise SpectrumValidationError(
             f"pybaselines {method} refused {method_params}: {exc}", field=method
         ) from exc
+    for w in caught:  # pybaselines' doubts about the parameters, as our warning class
+        warnings.warn(
+            f"baseline {method} {method_params}: {w.message}", ParameterWarning, stacklevel=2
+        )
     fit = np.asarray(fit, dtype=np.float64)
     if fit.shape != spectrum.y.shape or not np.all(np.isfinite(fit)):
         raise SpectrumValidationError(

@@ -47,6 +47,7 @@ def find_spikes(y: FloatArray, *, threshold: float, max_width: int) -> BoolArray
         return mask
     # group jumps closer than max_width + 1 into events; an event's interior points are
     # those between its first and last jump
+    quiet = threshold / 2
     breaks = np.flatnonzero(np.diff(jumps) > max_width) + 1
     for group in np.split(jumps, breaks):
         first, last = int(group[0]), int(group[-1])
@@ -56,6 +57,10 @@ def find_spikes(y: FloatArray, *, threshold: float, max_width: int) -> BoolArray
         signs = np.sign(d[group])
         if not (np.any(signs > 0) and np.any(signs < 0)):
             continue  # a step, not an excursion that comes back
+        before = abs(z[first - 1]) if first > 0 else 0.0
+        after = abs(z[last + 1]) if last + 1 < z.size else 0.0
+        if max(before, after) >= quiet:
+            continue  # the rise goes on outside the event: the flank of a real band
         mask[first + 1 : last + 1] = True
     return mask
 
@@ -70,11 +75,15 @@ def despike(spectrum: Spectrum, *, threshold: float = 7.0, max_width: int = 3) -
     ``max_width + 1`` points apart form one event, and an event is a spike only when
 
     * it spans at most ``max_width`` points, and
-    * it holds both an upward and a downward jump (it comes back).
+    * it holds both an upward and a downward jump (it comes back), and
+    * the differences just outside it are quiet (``|z| < threshold / 2``).
 
-    The second rule keeps steps; the first keeps real Raman bands, which are several
-    points wide on a handheld instrument, so their steep flanks are far apart. The spike
-    points are replaced by linear interpolation between the nearest unflagged points.
+    The second rule keeps steps. The first and third keep real Raman bands: a band has a
+    line shape, so its intensity rises over several points and the differences next to its
+    steepest ones are still large, while a cosmic ray leaps up from the noise in one pixel
+    and drops straight back. The spike points are replaced by linear interpolation between
+    the nearest unflagged points. A spike on the very first or last point, or one riding on
+    the flank of a band, is left alone (the rules err on the side of keeping data).
 
     Parameters
     ----------
