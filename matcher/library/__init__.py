@@ -1,0 +1,51 @@
+"""The substance library: entries, CAS validation, the library file, sub-libraries.
+
+A :class:`Library` holds the references of one technique preprocessed onto one axis (a
+float32 matrix, memory-mapped from the file), their metadata (:class:`LibraryEntry`), the
+:class:`spectra.Pipeline` they went through, and the raw reference spectra (compressed).
+A :class:`LibrarySet` holds several (Raman, FTIR) in one file.
+"""
+
+from ._cas import cas_check_digit, validate_cas
+from ._entry import EntryMeta, LibraryEntry, slug
+from ._errors import (
+    InvalidCASError,
+    InvalidEntryError,
+    LibraryError,
+    LibraryFileError,
+    LibraryVersionError,
+    QueryMismatchError,
+    ReferenceUnavailableError,
+)
+from ._format import FORMAT_VERSION, MAGIC
+from ._library import (
+    DEFAULT_MIN_COVERAGE,
+    HASH_SCHEME,
+    Library,
+    LibrarySet,
+    default_x_unit,
+    techniques_compatible,
+)
+
+__all__ = [
+    "DEFAULT_MIN_COVERAGE",
+    "FORMAT_VERSION",
+    "HASH_SCHEME",
+    "MAGIC",
+    "EntryMeta",
+    "InvalidCASError",
+    "InvalidEntryError",
+    "Library",
+    "LibraryEntry",
+    "LibraryError",
+    "LibraryFileError",
+    "LibrarySet",
+    "LibraryVersionError",
+    "QueryMismatchError",
+    "ReferenceUnavailableError",
+    "cas_check_digit",
+    "default_x_unit",
+    "slug",
+    "techniques_compatible",
+    "validate_cas",
+]

@@ -1,0 +1,64 @@
+"""Errors of the substance library. Each also subclasses the builtin it refines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LibraryError(Exception):
+    """Root of every error raised by :mod:`matcher.library`."""
+
+
+class InvalidCASError(LibraryError, ValueError):
+    """A CAS registry number is malformed or its check digit is wrong."""
+
+
+class InvalidEntryError(LibraryError, ValueError):
+    """A library entry (or the spectrum given for it) is not acceptable."""
+
+
+class QueryMismatchError(LibraryError, ValueError):
+    """A query spectrum cannot be compared with this library (technique, unit, coverage)."""
+
+
+class LibraryFileError(LibraryError, ValueError):
+    """A library file cannot be read or written: says which file, where and what.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    path
+        The file.
+    offset
+        0-based byte offset of the fault, when known.
+    field
+        The header field or section concerned.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        offset: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.offset = offset
+        self.field = field
+        self.reason = message
+        where = self.path or "<library>"
+        if offset is not None:
+            where += f" (byte {offset})"
+        if field:
+            where += f": {field}"
+        super().__init__(f"{where}: {message}")
+
+
+class LibraryVersionError(LibraryFileError):
+    """The file was written by a newer format version than this code reads."""
+
+
+class ReferenceUnavailableError(LibraryError, LookupError):
+    """The library holds no raw reference spectrum for this entry (built from vectors)."""

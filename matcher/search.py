@@ -1,0 +1,527 @@
+"""Exact top-k search of a library: brute force, and a fast path that prunes with a bound.
+
+The fast path (:class:`Searcher`) gives exactly the top-k that brute force gives, ranking by
+the score's key (``r`` for HQI scores, squared distance for Euclidean), ties broken by the
+lower row index. How:
+
+1. Index (once per library, score and mask): each row is put in "key space" (for HQI centred
+   and scaled to unit norm) and projected on ``m`` orthonormal directions (the leading
+   principal components of a sample of rows): ``p_i`` (``m`` floats) and the norm ``s_i`` of
+   what the projection leaves out.
+2. Bound (per query, ``N × m`` work): for a query ``q`` with projection ``q_m`` and
+   remainder norm ``‖q_⊥‖``, Cauchy-Schwarz on the remainder gives
+   ``u_i·q ≤ p_i·q_m + s_i‖q_⊥‖`` for every row, plus a margin that covers float32 rounding.
+3. Candidates in bound order are scored approximately in float32 (a BLAS product over the
+   gathered rows), each with a rigorous rounding interval ``±ε_i``; ``τ`` is the k-th largest
+   lower end. Every row whose bound reaches ``τ`` is scored; when that is a large share of the
+   library (noise-like queries) one streaming product over the whole matrix is used instead.
+4. The rows whose interval reaches ``τ`` are re-scored exactly in float64, row by row, and
+   ranked. Any row left out has a key strictly below ``τ`` and so below the k-th key.
+
+``method="brute"`` scores every row exactly (the reference the tests compare with).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .library import Library, QueryMismatchError
+from .similarity import BaseSimilarity, get_similarity
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+MaskLike = tuple[float, float] | list[tuple[float, float]] | None
+Method = Literal["auto", "pruned", "brute"]
+
+_U32 = 2.0**-24
+_CHUNK_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Top-k hits of each query, best first.
+
+    Attributes
+    ----------
+    indices
+        ``(Q, k)`` library rows.
+    scores
+        ``(Q, k)`` float64 scores (HQI 0-100, or a distance for Euclidean).
+    keys
+        ``(Q, k)`` the ranking keys (correlation ``r``, or ``‖q‖² − d²``): strictly
+        informative where scores are clipped.
+    score
+        Name of the score.
+    library_id, library_hash
+        Which library was searched.
+    evaluated
+        ``(Q,)`` rows scored in float32 per query (diagnostic of the pruning).
+    reranked
+        ``(Q,)`` rows re-scored exactly in float64 per query.
+    """
+
+    indices: IntArray
+    scores: F64
+    keys: F64
+    score: str
+    library_id: str
+    library_hash: str
+    evaluated: IntArray = field(repr=False)
+    reranked: IntArray = field(repr=False)
+
+    @property
+    def k(self) -> int:
+        """Hits per query."""
+        return int(self.indices.shape[1])
+
+
+def mask_points(axis: F64, mask: MaskLike) -> NDArray[np.bool_] | None:
+    """The axis points a mask keeps (``lo <= x <= hi`` for any of its ranges), or None.
+
+    Raises
+    ------
+    ValueError
+        A range is malformed, or fewer than 3 points are kept.
+    """
+    if mask is None:
+        return None
+    ranges: list[tuple[float, float]]
+    if isinstance(mask, tuple):
+        lo, hi = mask
+        ranges = [(float(lo), float(hi))]
+    else:
+        ranges = [(float(lo), float(hi)) for lo, hi in mask]
+    keep = np.zeros(axis.size, dtype=bool)
+    for lo, hi in ranges:
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError(f"mask range ({lo}, {hi}) must be finite with lo < hi")
+        keep |= (axis >= lo) & (axis <= hi)
+    if keep.sum() < 3:
+        raise ValueError(
+            f"mask {ranges} keeps {int(keep.sum())} point(s) of the axis "
+            f"{axis[0]:g}..{axis[-1]:g}; at least 3 are needed"
+        )
+    return None if keep.all() else keep
+
+
+class _Index:
+    """Everything precomputed for one (library, score, mask)."""
+
+    def __init__(
+        self,
+        library: Library,
+        score: BaseSimilarity,
+        mask: NDArray[np.bool_] | None,
+        *,
+        dims: int,
+        sample: int,
+        seed: int,
+    ) -> None:
+        self.score = score
+        self.correlation = score.search_kind == "correlation"
+        base = library.matrix
+        n, d = base.shape
+        # The matrix the float32 products run on: the library's own rows when the score
+        # does not transform them (no copy), else the transformed rows (a float32 copy).
+        probe = score.transform(np.zeros((1, d)))
+        self.transformed = probe.shape[1] != d or not np.array_equal(
+            score.transform(np.eye(2, d)), np.eye(2, d)
+        )
+        dt = probe.shape[1]
+        cols = np.ones(dt, dtype=bool) if mask is None else score.transform_mask(mask)
+        if cols.sum() < 2:
+            raise ValueError("the mask leaves fewer than 2 points of the transformed vector")
+        self.cols = np.flatnonzero(cols)
+        self.full = bool(cols.all())
+        self.dt = dt
+        step = max(1, _CHUNK_BYTES // (8 * d))
+        if self.transformed:
+            a = np.empty((n, dt), dtype=np.float32)
+            for s in range(0, n, step):
+                a[s : s + step] = score.transform(base[s : s + step].astype(np.float64))
+            a.flags.writeable = False
+            self.a: F32 = a
+        else:
+            self.a = base
+        self.base = base
+        # per-row statistics in key space, float64 (row by row, deterministic)
+        self.centre = np.zeros(n)
+        self.alpha = np.ones(n)
+        self.beta = np.zeros(n)
+        self.norm32 = np.zeros(n)  # ‖row‖ over the kept points of the float32 matrix
+        for s in range(0, n, step):
+            rows = self._rows64(np.arange(s, min(n, s + step)))
+            self.norm32[s : s + step] = np.sqrt(np.sum(rows * rows, axis=1))
+            if self.correlation:
+                c = np.mean(rows, axis=1)
+                cn = np.sqrt(np.sum((rows - c[:, None]) ** 2, axis=1))
+                bad = np.flatnonzero(~(cn > 0))
+                if bad.size:
+                    e = library.entries[s + int(bad[0])]
+                    raise QueryMismatchError(
+                        f"library row {s + int(bad[0])} ({e.id}) is flat over the searched "
+                        "range: a correlation is undefined"
+                    )
+                self.centre[s : s + step] = c
+                self.alpha[s : s + step] = 1.0 / cn
+            else:
+                self.beta[s : s + step] = np.sum(rows * rows, axis=1)
+        # basis: leading principal directions of a sample of key-space rows
+        rng = np.random.default_rng(seed)
+        m = int(min(dims, self.cols.size - 1, max(n, 1)))
+        self.m = m
+        if n == 0 or m < 1:
+            self.basis = np.zeros((self.cols.size, 0))
+        else:
+            pick = np.sort(rng.choice(n, size=min(n, sample), replace=False))
+            self.basis = _principal_basis(self._keyspace(pick), m, rng)
+        self.proj = np.zeros((n, self.basis.shape[1]), dtype=np.float32)
+        resid = np.zeros(n)
+        for s in range(0, n, step):
+            idx = np.arange(s, min(n, s + step))
+            u = self._keyspace(idx)
+            p = u @ self.basis  # (n, D') @ (D', m) -> (n, m)
+            self.proj[s : s + step] = p
+            resid[s : s + step] = np.sqrt(
+                np.maximum(np.sum(u * u, axis=1) - np.sum(p * p, axis=1), 0.0)
+            )
+        self.resid = np.nextafter(resid.astype(np.float32), np.float32(np.inf))
+        # float32 rounding of a product of length L: |err| <= γ_L Σ|a_i b_i|
+        length = self.cols.size + 4
+        self.gamma = length * _U32 / (1.0 - length * _U32)
+        self.ukey_norm = np.sqrt(np.maximum(self.beta, 0.0)) if not self.correlation else None
+
+    # -- row access ----------------------------------------------------------------------
+    def _rows64(self, idx: IntArray) -> F64:
+        """Transformed, masked rows in float64, computed from the library's float32 rows."""
+        rows = self.base[idx].astype(np.float64)
+        if self.transformed:
+            rows = self.score.transform(rows)
+        return rows if self.full else rows[:, self.cols]
+
+    def _keyspace(self, idx: IntArray) -> F64:
+        rows = self._rows64(idx)
+        if self.correlation:
+            out: F64 = (rows - self.centre[idx, None]) * self.alpha[idx, None]
+            return out
+        return rows
+
+    # -- queries -------------------------------------------------------------------------
+    def query_vectors(self, queries: F64) -> tuple[F64, F64]:
+        """Queries in key space over the kept points ``(Q, D')``, and scattered into full
+        transformed vectors (zeros outside the mask) for the float32 products."""
+        qt = self.score.transform(queries) if self.transformed else queries
+        qk = qt[:, self.cols] if not self.full else qt
+        if self.correlation:
+            qk = qk - qk.mean(axis=1, keepdims=True)
+            nrm = np.sqrt(np.sum(qk * qk, axis=1))
+            bad = np.flatnonzero(~(nrm > 0))
+            if bad.size:
+                raise QueryMismatchError(
+                    f"query {int(bad[0])} is flat over the searched range: a correlation "
+                    "is undefined"
+                )
+            qk = qk / nrm[:, None]
+        scat = np.zeros((qk.shape[0], self.dt))
+        scat[:, self.cols] = qk
+        return qk, scat
+
+    def exact_keys(self, idx: IntArray, qk: F64) -> F64:
+        """Exact float64 keys of rows ``idx`` against one key-space query (row by row)."""
+        rows = self._rows64(idx)
+        if self.correlation:
+            out: F64 = np.sum((rows - self.centre[idx, None]) * qk, axis=1) * self.alpha[idx]
+            return out
+        out = np.sum(rows * (2.0 * qk - rows), axis=1)
+        return out
+
+    def bounds(self, qk: F64) -> F32:
+        """Upper bounds of every row's key for each query: ``(N, Q)`` float32."""
+        qm = qk @ self.basis  # (Q, D') @ (D', m) -> (Q, m)
+        qperp = np.sqrt(np.maximum(np.sum(qk * qk, axis=1) - np.sum(qm * qm, axis=1), 0.0))
+        b = self.proj @ qm.T.astype(np.float32)  # (N, m) @ (m, Q) -> (N, Q)
+        b += self.resid[:, None] * qperp.astype(np.float32)[None, :]
+        if self.correlation:
+            b += np.float32(1e-5)
+            return b
+        qn = np.sqrt(np.sum(qk * qk, axis=1)).astype(np.float32)
+        b = 2.0 * b - self.beta.astype(np.float32)[:, None]
+        b += np.float32(1e-5) * (1.0 + self.norm32.astype(np.float32)[:, None] * qn[None, :]) * 4
+        return b
+
+    def approx(self, g: F32 | F64, idx: IntArray | slice, qnorm: float) -> tuple[F64, F64]:
+        """Approximate keys from float32 products ``g`` and their rounding radius."""
+        g64 = np.asarray(g, dtype=np.float64)
+        nrm = self.norm32[idx]
+        if self.correlation:
+            alpha = self.alpha[idx]
+            key = g64 * alpha
+            eps = alpha * (self.gamma * nrm * qnorm) + 1e-9
+            return key, eps
+        key = 2.0 * g64 - self.beta[idx]
+        eps = 2.0 * self.gamma * nrm * qnorm + 1e-9 * (1.0 + self.beta[idx] + qnorm * qnorm)
+        return key, eps
+
+
+def _principal_basis(rows: F64, m: int, rng: np.random.Generator) -> F64:
+    """``(D, m)`` orthonormal leading right-singular directions of ``rows`` (randomised SVD)."""
+    s, d = rows.shape
+    m = min(m, s, d)
+    width = min(d, m + 10)
+    y = rows @ rng.standard_normal((d, width))  # (s, D) @ (D, w) -> (s, w)
+    for _ in range(2):
+        y, _ = np.linalg.qr(y)
+        y = rows @ (rows.T @ y)
+    qy, _ = np.linalg.qr(y)
+    _, _, vt = np.linalg.svd(qy.T @ rows, full_matrices=False)  # (w, D)
+    basis, _ = np.linalg.qr(vt[:m].T)
+    out: F64 = np.ascontiguousarray(basis)
+    return out
+
+
+def _top(keys: F64, idx: IntArray, k: int) -> tuple[F64, IntArray]:
+    """The k best (key descending, index ascending)."""
+    order = np.lexsort((idx, -keys))[:k]
+    return keys[order], idx[order]
+
+
+class Searcher:
+    """A library prepared for fast exact top-k search with one score.
+
+    Parameters
+    ----------
+    library
+        The library.
+    score
+        A score object or its name (see :func:`matcher.similarity.get_similarity`).
+    dims
+        Directions of the bound (more: tighter bound, more work per row).
+    sample
+        Rows sampled to find the directions.
+    seed
+        Seed of that sample (the result never depends on it; only the speed does).
+
+    Examples
+    --------
+    >>> s = Searcher(library, score="hqi")           # doctest: +SKIP
+    >>> res = s.search(library.prepare(spectrum), k=5)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        score: str | BaseSimilarity = "hqi",
+        *,
+        dims: int = 32,
+        sample: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        self.library = library
+        self.score = get_similarity(score) if isinstance(score, str) else score
+        self.dims = dims
+        self.sample = sample
+        self.seed = seed
+        self._indexes: dict[bytes | None, _Index] = {}
+        self.index(None)
+
+    def index(self, mask: MaskLike = None) -> _Index:
+        """The (cached) index for ``mask``."""
+        keep = mask_points(self.library.axis, mask)
+        key = None if keep is None else np.packbits(keep).tobytes()
+        if key not in self._indexes:
+            self._indexes[key] = _Index(
+                self.library, self.score, keep, dims=self.dims, sample=self.sample,
+                seed=self.seed,
+            )
+        return self._indexes[key]
+
+    def search(
+        self,
+        queries: ArrayLike,
+        k: int = 10,
+        *,
+        mask: MaskLike = None,
+        method: Method = "auto",
+    ) -> SearchResult:
+        """Top-k rows for each query.
+
+        Parameters
+        ----------
+        queries
+            ``(Q, D)`` or ``(D,)`` prepared vectors (see :meth:`Library.prepare`).
+        k
+            Hits per query (at most the library size).
+        mask
+            ``(lo, hi)`` or a list of such ranges on the library axis; only those points
+            are compared.
+        method
+            ``"auto"``/``"pruned"``: the bounded fast path; ``"brute"``: every row exactly.
+
+        Returns
+        -------
+        SearchResult
+
+        Raises
+        ------
+        ValueError
+            Bad shape, non-finite values, ``k < 1``, a bad mask; a flat query
+            (:class:`QueryMismatchError`).
+        """
+        lib = self.library
+        q = np.asarray(queries, dtype=np.float64)
+        if q.ndim == 1:
+            q = q[None, :]
+        if q.ndim != 2 or q.shape[1] != lib.axis.size:
+            raise ValueError(
+                f"queries must be (Q, {lib.axis.size}) or ({lib.axis.size},) vectors on the "
+                f"library axis, got shape {np.shape(queries)}"
+            )
+        if not np.all(np.isfinite(q)):
+            raise ValueError("queries contain non-finite values")
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        if method not in ("auto", "pruned", "brute"):
+            raise ValueError(f"method must be auto, pruned or brute, got {method!r}")
+        n = len(lib)
+        if n == 0:
+            raise ValueError(f"library {lib.id!r} is empty")
+        kk = int(min(k, n))
+        ix = self.index(mask)
+        qk, scat = ix.query_vectors(q)
+        nq = q.shape[0]
+        out_i = np.empty((nq, kk), dtype=np.intp)
+        out_k = np.empty((nq, kk))
+        evaluated = np.zeros(nq, dtype=np.intp)
+        reranked = np.zeros(nq, dtype=np.intp)
+        if method == "brute":
+            all_idx = np.arange(n)
+            step = max(1, _CHUNK_BYTES // (8 * lib.axis.size))
+            for j in range(nq):
+                keys = np.concatenate(
+                    [ix.exact_keys(all_idx[s : s + step], qk[j]) for s in range(0, n, step)]
+                )
+                out_k[j], out_i[j] = _top(keys, all_idx, kk)
+                evaluated[j] = reranked[j] = n
+        else:
+            self._pruned(
+                ix=ix, qk=qk, scat=scat, k=kk, out_i=out_i, out_k=out_k, evaluated=evaluated,
+                reranked=reranked,
+            )
+        scores = self.score.score_from_key(
+            out_k if ix.correlation else np.sum(qk * qk, axis=1)[:, None] - out_k
+        )
+        return SearchResult(
+            indices=out_i, scores=scores, keys=out_k, score=self.score.name,
+            library_id=lib.id, library_hash=lib.hash, evaluated=evaluated, reranked=reranked,
+        )
+
+    def _pruned(
+        self,
+        *,
+        ix: _Index,
+        qk: F64,
+        scat: F64,
+        k: int,
+        out_i: IntArray,
+        out_k: F64,
+        evaluated: IntArray,
+        reranked: IntArray,
+    ) -> None:
+        n = ix.a.shape[0]
+        nq = qk.shape[0]
+        scat32 = scat.astype(np.float32)
+        qnorms = np.sqrt(np.sum(scat * scat, axis=1))
+        first = min(n, max(4 * k, 32))
+        dense_share = 0.15
+        per_chunk = max(1, (64 << 20) // max(1, 4 * n))
+        pending: list[tuple[int, F32]] = []
+        for c0 in range(0, nq, per_chunk):
+            bnd = ix.bounds(qk[c0 : c0 + per_chunk])  # (N, q)
+            for jj in range(bnd.shape[1]):
+                j = c0 + jj
+                b = bnd[:, jj]
+                cand = np.argpartition(b, n - first)[n - first :] if first < n else np.arange(n)
+                key, eps = ix.approx(ix.a[cand] @ scat32[j], cand, float(qnorms[j]))
+                tau = _kth(key - eps, k)
+                rest = np.flatnonzero(b >= tau)
+                if rest.size > dense_share * n:
+                    pending.append((j, b))
+                    continue
+                seen = np.zeros(n, dtype=bool)
+                seen[cand] = True
+                rest = rest[~seen[rest]]
+                if rest.size:
+                    k2, e2 = ix.approx(ix.a[rest] @ scat32[j], rest, float(qnorms[j]))
+                    cand = np.concatenate([cand, rest])
+                    key = np.concatenate([key, k2])
+                    eps = np.concatenate([eps, e2])
+                    tau = _kth(key - eps, k)
+                out_k[j], out_i[j], evaluated[j], reranked[j] = _finish(
+                    ix, qk[j], cand, key, eps, tau=tau, k=k
+                )
+        if pending:
+            js = np.array([j for j, _ in pending])
+            all_idx = np.arange(n)
+            # one streaming product for the queries the bound could not prune:
+            # (N, D) @ (D, P) -> (N, P)
+            g = ix.a @ scat32[js].T
+            for col, j in enumerate(js):
+                key, eps = ix.approx(g[:, col], all_idx, float(qnorms[j]))
+                tau = _kth(key - eps, k)
+                out_k[j], out_i[j], evaluated[j], reranked[j] = _finish(
+                    ix, qk[j], all_idx, key, eps, tau=tau, k=k
+                )
+
+
+def _finish(
+    ix: _Index, qkj: F64, cand: IntArray, key: F64, eps: F64, *, tau: float, k: int
+) -> tuple[F64, IntArray, int, int]:
+    """Re-score exactly the candidates whose interval reaches ``tau``; the k best of them."""
+    near = cand[key + eps >= tau]
+    near.sort()
+    exact = ix.exact_keys(near, qkj)
+    keys, idx = _top(exact, near, k)
+    return keys, idx, int(cand.size), int(near.size)
+
+
+def _kth(values: F64, k: int) -> float:
+    """The k-th largest value (``values`` has at least k items)."""
+    n = values.size
+    return float(np.partition(values, n - k)[n - k])
+
+
+def searcher_for(library: Library, score: str | BaseSimilarity = "hqi") -> Searcher:
+    """The library's cached :class:`Searcher` for ``score`` (built on first use)."""
+    sc = get_similarity(score) if isinstance(score, str) else score
+    key = ("searcher", type(sc).__name__, tuple(sorted(sc.params().items())))
+    cached = library._cache.get(key)
+    if not isinstance(cached, Searcher):
+        cached = Searcher(library, sc)
+        library._cache[key] = cached
+    return cached
+
+
+def search(
+    library: Library,
+    queries: ArrayLike,
+    *,
+    k: int = 10,
+    score: str | BaseSimilarity = "hqi",
+    mask: MaskLike = None,
+    method: Method = "auto",
+) -> SearchResult:
+    """Exact top-k search of ``library`` for one query ``(D,)`` or a batch ``(Q, D)``.
+
+    The index is built on first use and kept with the library object; see :class:`Searcher`
+    for the parameters and :mod:`matcher.search` for how the fast path stays exact.
+    """
+    return searcher_for(library, score).search(queries, k, mask=mask, method=method)
+
+
+__all__ = ["MaskLike", "SearchResult", "Searcher", "mask_points", "search", "searcher_for"]

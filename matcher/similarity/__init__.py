@@ -1,0 +1,46 @@
+"""Similarity scores as configured objects (matchms style), looked up by name.
+
+>>> from matcher.similarity import get_similarity
+>>> get_similarity("hqi").higher_is_better
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import BaseSimilarity, SearchKind
+from ._correlation import HQI, DerivativeHQI, hqi_from_r
+from ._euclidean import Euclidean
+
+
+def similarity_classes() -> dict[str, type[BaseSimilarity]]:
+    """Every registered score class by name (built on each call: no global state)."""
+    return {cls.name: cls for cls in (HQI, DerivativeHQI, Euclidean)}
+
+
+def get_similarity(name: str, **params: Any) -> BaseSimilarity:
+    """The score called ``name``, configured with ``params``.
+
+    Raises
+    ------
+    KeyError
+        Unknown name; the message lists the known ones.
+    """
+    classes = similarity_classes()
+    key = name.strip().lower().replace("-", "_")
+    if key not in classes:
+        raise KeyError(f"unknown score {name!r}; known scores: {', '.join(sorted(classes))}")
+    return classes[key](**params)
+
+
+__all__ = [
+    "HQI",
+    "BaseSimilarity",
+    "DerivativeHQI",
+    "Euclidean",
+    "SearchKind",
+    "get_similarity",
+    "hqi_from_r",
+    "similarity_classes",
+]
