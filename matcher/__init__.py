@@ -1,5 +1,6 @@
 """Substance library and identification: scores, search, mixtures, verdicts."""
 
+from .library import Library, LibraryEntry, LibrarySet, validate_cas
 from .results import (
     Category,
     FusedIdentification,
@@ -9,13 +10,23 @@ from .results import (
     MixtureComponent,
     Verdict,
 )
+from .search import Searcher, SearchResult
+from .similarity import BaseSimilarity, get_similarity
 
 __all__ = [
+    "BaseSimilarity",
     "Category",
     "FusedIdentification",
     "Hit",
     "Identification",
+    "Library",
+    "LibraryEntry",
+    "LibrarySet",
     "Mixture",
     "MixtureComponent",
+    "SearchResult",
+    "Searcher",
     "Verdict",
+    "get_similarity",
+    "validate_cas",
 ]
