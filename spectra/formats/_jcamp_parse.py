@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +199,8 @@ def build_blocks(ldrs: list[LDR], path: Path, last_line: int) -> list[Block]:
             stack.pop().end_line = ldr.line
             # anything on the lines after ##END= (other than blanks/comments) is not data
             for n, t in ldr.more:
-                if strip_comment(t).strip():
+                # 0xFF filler bytes after the last ##END= (old DOS/Mac exporters) are ignored
+                if strip_comment(t).strip().strip("\xff"):
                     raise FormatError(
                         f"text after ##END= outside any block: {t.strip()[:60]!r}",
                         path=path, line=n,
@@ -307,15 +309,33 @@ class XYYData:
     """Ordinates decoded from ``(X++(Y..Y))`` lines, with the X of each line for the X-check."""
 
     y: list[Number]
-    line_x: list[tuple[int, Number, int]]
-    """``(line number, X as written, index of the point that X belongs to)`` per data line."""
+    line_x: list[tuple[int, Number, int, float, bool]]
+    """Per data line: ``(line number, X as written, index of the point it labels, the unit of
+    the X's last written digit, whether the line opens with a Y-check value)``."""
     y_checks: int
     """How many DIF Y-checks were verified."""
     forms: set[str]
     """Compression forms seen: ``AFFN``, ``PAC``, ``SQZ``, ``DIF``, ``DUP``."""
+    final_check: FormatError | None = None
+    """A failed Y-check on the last data line when that line adds no point (a terminator
+    written by some exporters); the caller decides. Any other failed Y-check raises."""
 
 
-def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -> XYYData:
+LineCheck = Callable[[int, Number, int, float], None]
+
+
+def digit_unit(text: str) -> float:
+    """The value of one unit in the last written digit of a number (``"576.13"`` → 0.01)."""
+    mant = re.split(r"[eE]", text, maxsplit=1)[0]
+    if "." not in mant:
+        return 1.0
+    return 10.0 ** -(len(mant) - mant.index(".") - 1)
+
+
+def decode_xyy(
+    lines: list[tuple[int, str]], path: Path, label: str, cap: int,
+    on_line: LineCheck | None = None,
+) -> XYYData:
     """Decode ``(X++(Y..Y))`` data lines in AFFN or any ASDF form (SQZ, DIF, DUP, PAC).
 
     Parameters
@@ -327,6 +347,9 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
     cap
         The most points accepted (the declared ``NPOINTS`` or :data:`MAX_POINTS`): decoding
         stops with an error as soon as DUP expansion would pass it.
+    on_line
+        Called after each data line with ``(line number, X, point index, X digit unit)``; it
+        may raise (an early X-check, so that a spliced or lost line is reported where it is).
 
     Returns
     -------
@@ -341,15 +364,17 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
         points than ``cap``.
     """
     ys: list[Number] = []
-    line_x: list[tuple[int, Number, int]] = []
+    line_x: list[tuple[int, Number, int, float, bool]] = []
     forms: set[str] = set()
     prev_dif = False
     checks = 0
+    pending: FormatError | None = None
     for lineno, raw in lines:
         text = strip_comment(raw)
         if not text.strip():
             continue
         x: Number | None = None
+        unit = 1.0
         start = len(ys)
         last_kind = ""  # "abs" | "dif"
         last_val: Number = 0
@@ -369,18 +394,22 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
                     f"missing value '?' at column {m.start() + 1} (not supported)",
                     path=path, line=lineno, field=label,
                 )
+            if pending is not None:
+                raise pending
             if x is None:
                 if kind == 2:
                     x = _lead(_SQZ[m.group(1)], m.group(2))
+                    unit = digit_unit(m.group(2) or "0")
                 elif kind == 7:
                     x = _num(m.group(7))
+                    unit = digit_unit(m.group(7))
                 else:
                     raise FormatError(
                         f"a data line must start with an X value, got {m.group()!r}",
                         path=path, line=lineno, field=label,
                     )
                 continue
-            if kind == 2 or kind == 7:
+            if kind in (2, 7):
                 if kind == 2:
                     v = _lead(_SQZ[m.group(1)], m.group(2))
                     forms.add("SQZ")
@@ -393,12 +422,13 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
                                           line=lineno, field=label)
                     ref = ys[-1]
                     if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
-                        raise FormatError(
+                        pending = FormatError(
                             f"DIF Y-check failed: the line starts with {v!r} but the previous "
                             f"line ended with {ref!r} (corrupt or missing data line)",
                             path=path, line=lineno, field=label,
                         )
-                    checks += 1
+                    else:
+                        checks += 1
                     checked = True
                 else:
                     ys.append(v)
@@ -414,22 +444,22 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
                 last_kind, last_val = "dif", d
                 forms.add("DIF")
             else:  # kind == 6, DUP
-                count = _lead(_DUP[m.group(5)], m.group(6))
+                count = int(_lead(_DUP[m.group(5)], m.group(6)))
                 if not last_kind:
                     raise FormatError(
                         f"DUP count {m.group()!r} with no value before it", path=path,
                         line=lineno, field=label,
                     )
-                if len(ys) + int(count) - 1 > cap:
+                if len(ys) + count - 1 > cap:
                     raise FormatError(
                         f"DUP {m.group()!r} expands past {cap} points", path=path,
                         line=lineno, field=label,
                     )
                 forms.add("DUP")
                 if last_kind == "abs":
-                    ys.extend([last_val] * (int(count) - 1))
+                    ys.extend([last_val] * (count - 1))
                 else:
-                    for _ in range(int(count) - 1):
+                    for _ in range(count - 1):
                         ys.append(ys[-1] + last_val)
             first_y = False
             if len(ys) > cap:
@@ -438,10 +468,14 @@ def decode_xyy(lines: list[tuple[int, str]], path: Path, label: str, cap: int) -
                 )
         if x is None:
             continue
-        # the X of a line whose first ordinate is a Y-check belongs to that (previous) point
-        line_x.append((lineno, x, start - 1 if checked else start))
+        if pending is not None and len(ys) > start:
+            raise pending
+        idx = start - 1 if checked else start
+        line_x.append((lineno, x, idx, unit, checked))
+        if on_line is not None:
+            on_line(lineno, x, idx, unit)
         prev_dif = last_kind == "dif"
-    return XYYData(y=ys, line_x=line_x, y_checks=checks, forms=forms)
+    return XYYData(y=ys, line_x=line_x, y_checks=checks, forms=forms, final_check=pending)
 
 
 def decode_pairs(

@@ -39,6 +39,7 @@ from ._jcamp_parse import (
     decode_pairs,
     decode_text,
     decode_xyy,
+    digit_unit,
     normalize_label,
     parse_count,
     parse_number,
@@ -199,80 +200,220 @@ def _spectrum(
     firstx = _num(block, "FIRSTX", path)
     lastx = _num(block, "LASTX", path)
     label = data_ldr.label
+    extra[label] = data_ldr.value
 
-    if data_ldr.key == "XYDATA" and form.startswith("(X++(") and form.endswith("))"):
-        dec = decode_xyy(data_ldr.more, path, label, cap)
-        n = len(dec.y)
-        if n == 0:
-            raise FormatError("no data points", path=path, line=data_ldr.line, field=label)
-        _check_npoints(npoints, n, declared, path)
-        deltax = _check_num(block, "DELTAX", path)
-        if firstx is None:
-            firstx = float(dec.line_x[0][1]) * xfactor
-        if lastx is None:
-            if deltax is None and n > 1:
-                raise FormatError(
-                    "needs ##LASTX= or ##DELTAX= to place the points", path=path,
-                    line=data_ldr.line, field="LASTX",
-                )
-            lastx = firstx + (n - 1) * (deltax or 0.0)
-        x = _even_axis(firstx, lastx, n)
-        step = (lastx - firstx) / (n - 1) if n > 1 else 0.0
-        if deltax is not None and n > 1 and not math.isclose(
-            deltax, step, rel_tol=1e-3, abs_tol=1e-9
-        ):
-            ldr = block.get("DELTAX")
-            assert ldr is not None  # parsed just above
-            raise FormatError(
-                f"DELTAX={deltax!r} but (LASTX-FIRSTX)/(NPOINTS-1) = {step!r}",
-                path=path, line=ldr.line, field="DELTAX",
-            )
-        _x_check(dec.line_x, x, xfactor, step, path, label)
-        y = np.asarray(dec.y, dtype=np.float64) * yfactor
-        extra[label] = data_ldr.value
-        extra["jcamp_compression"] = "+".join(sorted(dec.forms)) or "AFFN"
-        extra["jcamp_y_checks"] = str(dec.y_checks)
-    elif (data_ldr.key in ("XYPOINTS", "XYDATA", "PEAKTABLE")) and form in (
+    if data_ldr.key == "XYDATA" and _XYY_FORM.fullmatch(form):
+        if not form.endswith("))"):
+            extra["jcamp_form_note"] = f"data form {data_ldr.value!r} lacks its closing ')'"
+        x, y = _read_xyy(block, data_ldr, path, extra=extra, npoints=npoints,
+                         declared=declared, cap=cap, xfactor=xfactor, yfactor=yfactor,
+                         firstx=firstx, lastx=lastx)
+    elif data_ldr.key in ("XYPOINTS", "XYDATA", "PEAKTABLE") and form in (
         "(XY..XY)", "(XYW..XYW)"
     ):
         width = 3 if form == "(XYW..XYW)" else 2
-        xs, ys, _ = decode_pairs(data_ldr.more, path, label, width, cap)
+        xs, ys, where = decode_pairs(data_ldr.more, path, label, width, cap)
         n = len(xs)
         if n == 0:
             raise FormatError("no data points", path=path, line=data_ldr.line, field=label)
         _check_npoints(npoints, n, declared, path)
         x = np.asarray(xs, dtype=np.float64) * xfactor
         y = np.asarray(ys, dtype=np.float64) * yfactor
-        extra[label] = data_ldr.value
-        for key, end, got in (("FIRSTX", firstx, x[0]), ("LASTX", lastx, x[-1])):
-            if end is not None and not _close_x(end, float(got), x):
+        x, y = _drop_exact_duplicates(x, y, where, path=path, label=label, extra=extra)
+        peaks = data_ldr.key == "PEAKTABLE"
+        lo, hi = float(np.min(x)), float(np.max(x))
+        for key, end, got in (("FIRSTX", firstx, float(x[0])), ("LASTX", lastx, float(x[-1]))):
+            if end is None:
+                continue
+            # a peak table lists peaks inside the scanned range FIRSTX..LASTX; an XY list
+            # starts and ends there
+            ok = (min(firstx or lo, lastx or hi) - _tol_x(end, x) <= lo
+                  and hi <= max(firstx or lo, lastx or hi) + _tol_x(end, x)) if peaks \
+                else _close_x(end, got, x)
+            if not ok:
                 ldr = block.get(key)
                 assert ldr is not None
-                raise FormatError(
-                    f"{key}={end!r} but the data's {'first' if key == 'FIRSTX' else 'last'} "
-                    f"X is {float(got)!r}", path=path, line=ldr.line, field=key,
-                )
+                what = "the peaks lie outside FIRSTX..LASTX" if peaks else (
+                    f"the data's {'first' if key == 'FIRSTX' else 'last'} X is {got!r}")
+                raise FormatError(f"{key}={end!r} but {what}", path=path, line=ldr.line,
+                                  field=key)
+        if peaks:
+            extra["jcamp_peak_table"] = "true"
     else:
         raise UnsupportedContentError(
             f"data form {data_ldr.value!r} is not read (only (X++(Y..Y)), (XY..XY), "
             "(XYW..XYW))", path=path, line=data_ldr.line, field=label,
         )
 
-    firsty = _check_num(block, "FIRSTY", path)
-    if firsty is not None and not math.isclose(
-        firsty, float(y[0]), rel_tol=1e-3, abs_tol=abs(yfactor)
-    ):
-        ldr = block.get("FIRSTY")
-        assert ldr is not None
-        raise FormatError(
-            f"FIRSTY={firsty!r} but the first ordinate decodes to {float(y[0])!r} "
-            f"(YFACTOR={yfactor!r})", path=path, line=ldr.line, field="FIRSTY",
-        )
-
-    if n > 1 and x[0] > x[-1]:
+    _check_y_scale(block, y, yfactor, path, extra)
+    if x.size > 1 and x[0] > x[-1]:
         x, y = x[::-1].copy(), y[::-1].copy()
         extra["x_order_in_file"] = "decreasing"
-    return _build(block, path, source, x, y, extra, data_ldr)
+    return _build(block, path, source, x, y, extra=extra, data_ldr=data_ldr)
+
+
+_XYY_FORM = re.compile(r"\(X\+\+\((Y\.\.Y|R\.\.R|I\.\.I)\)\)?")
+
+
+def _read_xyy(
+    block: Block, data_ldr: LDR, path: Path, *, extra: dict[str, str], npoints: int | None,
+    declared: LDR | None, cap: int, xfactor: float, yfactor: float, firstx: float | None,
+    lastx: float | None,
+) -> tuple[FloatArray, FloatArray]:
+    label = data_ldr.label
+    deltax = _check_num(block, "DELTAX", path)
+    on_line = None
+    if npoints is not None and firstx is not None and lastx is not None and npoints > 1:
+        # early, coarse X-check (3 point spacings) so a spliced or lost line is reported at
+        # its own line, before the count runs past NPOINTS; the strict check follows below
+        f0, step0 = firstx, (lastx - firstx) / (npoints - 1)
+
+        def on_line(lineno: int, xv: float, idx: int, unit: float) -> None:
+            got = float(xv) * xfactor
+            want = f0 + idx * step0
+            if abs(got - want) > 3 * abs(step0) + unit * abs(xfactor) + 1e-9 * abs(want):
+                raise FormatError(
+                    f"X-check failed: the line starts at X={got!r} but point {idx} is at "
+                    f"{want!r} (step {step0!r}): lost, extra or spliced data?",
+                    path=path, line=lineno, field=label,
+                )
+
+    dec = decode_xyy(data_ldr.more, path, label, cap, on_line)
+    n = len(dec.y)
+    if n == 0:
+        raise FormatError("no data points", path=path, line=data_ldr.line, field=label)
+    _check_npoints(npoints, n, declared, path)
+    if firstx is None:
+        firstx = float(dec.line_x[0][1]) * xfactor
+    if lastx is None:
+        if deltax is None and n > 1:
+            raise FormatError(
+                "needs ##LASTX= or ##DELTAX= to place the points", path=path,
+                line=data_ldr.line, field="LASTX",
+            )
+        lastx = firstx + (n - 1) * (deltax or 0.0)
+    x = _even_axis(firstx, lastx, n)
+    step = (lastx - firstx) / (n - 1) if n > 1 else 0.0
+    deltax_conflict = None
+    if deltax is not None and n > 1 and not math.isclose(
+        deltax, step, rel_tol=1e-3, abs_tol=1e-9
+    ):
+        ldr = block.get("DELTAX")
+        assert ldr is not None  # parsed just above
+        deltax_conflict = FormatError(
+            f"DELTAX={deltax!r} but (LASTX-FIRSTX)/(NPOINTS-1) = {step!r}",
+            path=path, line=ldr.line, field="DELTAX",
+        )
+    try:
+        note, doubtful = _x_check(dec.line_x, x, xfactor=xfactor, step=step, path=path,
+                                  label=label)
+    except FormatError as exc:
+        if deltax_conflict is not None:
+            raise FormatError(
+                f"{deltax_conflict.reason}, and the data lines agree with neither: "
+                f"{exc.reason}", path=path, line=deltax_conflict.line, field="DELTAX",
+            ) from exc
+        raise
+    if deltax_conflict is not None:
+        msg = (f"{deltax_conflict}; the data lines' X-checks confirm FIRSTX/LASTX/NPOINTS, "
+               "which are used")
+        warnings.warn(msg, ParameterWarning, stacklevel=5)
+        extra["jcamp_deltax_conflict"] = msg
+    if note:
+        if doubtful:
+            warnings.warn(f"{path}: {label}: {note}", ParameterWarning, stacklevel=5)
+        extra["jcamp_x_check"] = note
+    if dec.final_check is not None:
+        msg = (f"{dec.final_check}; that last line adds no point and NPOINTS matches, so it is "
+               "taken for an exporter's terminator")
+        if npoints is None:
+            raise dec.final_check
+        warnings.warn(msg, ParameterWarning, stacklevel=5)
+        extra["jcamp_y_check"] = msg
+    extra["jcamp_compression"] = "+".join(sorted(dec.forms)) or "AFFN"
+    extra["jcamp_y_checks"] = str(dec.y_checks)
+    y = np.asarray(dec.y, dtype=np.float64) * yfactor
+    return x, y
+
+
+def _drop_exact_duplicates(
+    x: FloatArray, y: FloatArray, where: list[int], *, path: Path, label: str,
+    extra: dict[str, str],
+) -> tuple[FloatArray, FloatArray]:
+    """Remove points that repeat the previous point exactly (same x and y); refuse a repeated
+    x with another y (which value is right cannot be known)."""
+    if x.size < 2:
+        return x, y
+    same_x = x[1:] == x[:-1]
+    if not np.any(same_x):
+        return x, y
+    conflict = same_x & (y[1:] != y[:-1])
+    if np.any(conflict):
+        i = int(np.flatnonzero(conflict)[0]) + 1
+        raise FormatError(
+            f"X={float(x[i])!r} appears twice with different Y ({float(y[i - 1])!r}, "
+            f"{float(y[i])!r})", path=path, line=where[i], field=label,
+        )
+    keep = np.concatenate(([True], ~same_x))
+    dropped = [where[int(i)] for i in np.flatnonzero(~keep)]
+    msg = (f"{len(dropped)} point(s) repeating the previous point exactly were dropped "
+           f"(lines {', '.join(map(str, dropped[:10]))}{', …' if len(dropped) > 10 else ''})")
+    warnings.warn(f"{path}: {label}: {msg}", ParameterWarning, stacklevel=5)
+    extra["jcamp_duplicates_dropped"] = msg
+    return x[keep], y[keep]
+
+
+def _check_y_scale(
+    block: Block, y: FloatArray, yfactor: float, path: Path, extra: dict[str, str]
+) -> None:
+    """FIRSTY must match the first ordinate; if it does not, MAXY and MINY must match the
+    data's extremes (then FIRSTY alone is wrong: warned), else YFACTOR is in doubt: refused."""
+    firsty = _check_num(block, "FIRSTY", path)
+    if firsty is None:
+        return
+    y0, ymax, ymin = float(y[0]), float(np.max(y)), float(np.min(y))
+    span = ymax - ymin
+    tol = max(abs(yfactor), 1e-3 * max(abs(ymax), abs(ymin)), _written_unit(block, "FIRSTY"))
+    if abs(firsty - y0) <= tol:
+        return
+    ldr = block.get("FIRSTY")
+    assert ldr is not None
+    err = FormatError(
+        f"FIRSTY={firsty!r} but the first ordinate decodes to {y0!r} (YFACTOR={yfactor!r})",
+        path=path, line=ldr.line, field="FIRSTY",
+    )
+    maxy = _check_num(block, "MAXY", path)
+    miny = _check_num(block, "MINY", path)
+    if maxy is None or miny is None:
+        raise err
+    lo, hi = sorted((maxy, miny))
+    tol_ext = 0.01 * span + abs(yfactor) + max(
+        _written_unit(block, "MAXY"), _written_unit(block, "MINY")
+    )
+    if abs(lo - ymin) <= tol_ext and abs(hi - ymax) <= tol_ext:
+        msg = f"{err}; MAXY/MINY match the data's extremes, so YFACTOR is right and FIRSTY is not"
+        warnings.warn(msg, ParameterWarning, stacklevel=5)
+        extra["jcamp_firsty_conflict"] = msg
+        return
+    raise FormatError(
+        f"{err.reason}, and MINY..MAXY={lo!r}..{hi!r} do not match the data's "
+        f"{ymin!r}..{ymax!r} either: YFACTOR or the data are wrong",
+        path=path, line=ldr.line, field="FIRSTY",
+    )
+
+
+def _written_unit(block: Block, key: str) -> float:
+    """One unit of the last digit written in a numeric header value (``".19"`` → 0.01)."""
+    ldr = block.get(key)
+    if ldr is None:
+        return 0.0
+    text = ldr.text().strip()
+    return digit_unit(text) * (10.0 ** _exponent(text))
+
+
+def _exponent(text: str) -> int:
+    m = re.search(r"[eEdD]([+-]?\d+)$", text)
+    return int(m.group(1)) if m else 0
 
 
 def _check_npoints(npoints: int | None, n: int, declared: LDR | None, path: Path) -> None:
@@ -284,36 +425,72 @@ def _check_npoints(npoints: int | None, n: int, declared: LDR | None, path: Path
         )
 
 
-def _close_x(declared: float, got: float, x: FloatArray) -> bool:
+def _tol_x(declared: float, x: FloatArray) -> float:
     spacing = float(np.min(np.abs(np.diff(x)))) if x.size > 1 else 0.0
-    return math.isclose(declared, got, rel_tol=1e-6, abs_tol=max(1e-9, 0.5 * spacing))
+    return max(1e-9, 1e-6 * abs(declared), 0.5 * spacing)
+
+
+def _close_x(declared: float, got: float, x: FloatArray) -> bool:
+    return abs(declared - got) <= _tol_x(declared, x)
 
 
 def _x_check(
-    line_x: list[tuple[int, float | int, int]], x: FloatArray, xfactor: float, step: float,
-    path: Path, label: str,
-) -> None:
-    """Every data line's X (times XFACTOR) must match the axis at its point, within tolerance."""
+    line_x: list[tuple[int, float | int, int, float, bool]], x: FloatArray, *,
+    xfactor: float, step: float, path: Path, label: str,
+) -> tuple[str, bool]:
+    """Every data line's X (times XFACTOR) must match the axis at its point.
+
+    Tolerance: :data:`X_CHECK_TOLERANCE` point spacings plus one unit of the X's last written
+    digit (labels are rounded or truncated). Two patterns of real files are accepted:
+
+    - on a line that opens with a DIF Y-check value, the X may label the first new point
+      instead of the repeated one (SpectraFile-IR, IUPAC ``SPECFILE.DX``): noted;
+    - from the second line on, every X lags the axis by exactly one point (NIST QUANT-IR
+      exports): noted and warned about; the header axis is kept.
+
+    Returns
+    -------
+    note, doubtful
+        The note (``""`` when the check passed plainly) and whether it deserves a warning.
+    """
     if not line_x:
-        return
+        return "", False
     lines = np.array([t[0] for t in line_x])
     got = np.array([float(t[1]) for t in line_x]) * xfactor
     idx = np.array([t[2] for t in line_x])
+    unit = np.array([t[3] for t in line_x]) * abs(xfactor)
     if np.any(idx >= x.size) or np.any(idx < 0):
         bad = int(np.flatnonzero((idx >= x.size) | (idx < 0))[0])
         raise FormatError(
             "data line X has no ordinate after it", path=path, line=int(lines[bad]), field=label
         )
+    checked = np.array([t[4] for t in line_x], dtype=bool)
     expected = x[idx]
-    tol = X_CHECK_TOLERANCE * abs(step) + 1e-9 * np.maximum(np.abs(expected), 1.0)
+    tol = X_CHECK_TOLERANCE * abs(step) + unit + 1e-9 * np.maximum(np.abs(expected), 1.0)
     off = np.abs(got - expected) > tol
-    if np.any(off):
-        i = int(np.flatnonzero(off)[0])
-        raise FormatError(
-            f"X-check failed: the line starts at X={got[i]!r} but its first point should be at "
-            f"{expected[i]!r} (point {int(idx[i])}; step {step!r}): lost or extra ordinates?",
-            path=path, line=int(lines[i]), field=label,
-        )
+    if not np.any(off):
+        return "", False
+    if np.any(checked):
+        alt = expected.copy()
+        alt[checked] = x[np.minimum(idx[checked] + 1, x.size - 1)]
+        off_alt = np.abs(got - alt) > tol
+        if not np.any(off & off_alt):
+            return ("the X of each line that opens with a Y-check value labels the first new "
+                    "point, not the repeated one (SpectraFile-IR convention); accepted"), False
+    if step and lines.size > 2 and not off[0]:
+        lag = (got[1:] - expected[1:]) / step
+        if np.all(np.abs(lag + 1.0) <= 0.1 + unit[1:] / abs(step)):
+            return (f"the X at the start of every data line after the first is one point "
+                    f"spacing ({abs(step):g}) below the axis from FIRSTX/LASTX/NPOINTS "
+                    "(a known exporter off-by-one); the header axis is used"), True
+    i = int(np.flatnonzero(off)[0])
+    raise FormatError(
+        f"X-check failed: the line starts at X={float(got[i])!r} but its first point should be "
+        f"at {float(expected[i])!r} (point {int(idx[i])}; step {step!r}): lost or extra "
+        "ordinates?",
+        path=path, line=int(lines[i]), field=label,
+    )
+
 
 
 def _extra(block: Block, parent: Block | None, encoding: str) -> dict[str, str]:
@@ -439,14 +616,15 @@ def _json_label(block: Block, name: str, path: Path) -> object | None:
     if ldr is None:
         return None
     try:
-        return json.loads(ldr.text())
+        value: object = json.loads(ldr.text())
     except json.JSONDecodeError as exc:
         raise FormatError(f"not valid JSON: {exc}", path=path, line=ldr.line,
                           field=ldr.label) from exc
+    return value
 
 
 def _build(
-    block: Block, path: Path, source: str, x: FloatArray, y: FloatArray,
+    block: Block, path: Path, source: str, x: FloatArray, y: FloatArray, *,
     extra: dict[str, str], data_ldr: LDR,
 ) -> Spectrum:
     ours: dict[str, object | None] = {
