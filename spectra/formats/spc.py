@@ -496,7 +496,9 @@ def read(path: Path) -> list[Spectrum]:
             assert x_common is not None  # set above for every non-XYXY layout
             x = x_common
         if h.old:
-            exponent = h.exponent
+            # old multifiles scale each subfile by its own subexp (the first one equals
+            # oexp); a single old file may leave its embedded subheader zeroed
+            exponent = int(subexp) if multi else h.exponent  # type: ignore[call-overload]
         else:
             exponent = T.FLOAT_EXPONENT if h.exponent == T.FLOAT_EXPONENT else int(subexp)  # type: ignore[call-overload]
         y_off = offset
