@@ -1,6 +1,9 @@
 """Raw spectra as stored evidence: compressed bytes plus metadata, checked on the way back.
 
-The blob is ``zlib(x as <f8 bytes + y as <f8 bytes)``; the metadata is JSON of every
+The blob is ``zlib(shuffle8(x as <f8 + y as <f8))``: the eight bytes of each float are split
+into eight planes before deflating (sign/exponent planes are nearly constant and the low
+mantissa planes of integer detector counts are all zero, so this compresses better *and*
+faster than plain deflate). The metadata is JSON of every
 :class:`spectra.Spectrum` field (units, technique, excitation, acquisition, provenance,
 title, source, raw header fields). Decoding rebuilds the spectrum and recomputes its
 ``content_hash``; a mismatch is an :class:`IntegrityError`, never a silently different
@@ -22,6 +25,17 @@ from .errors import IntegrityError
 COMPRESSION_LEVEL = 1
 """zlib level: float noise barely compresses past level 1, and level 1 is several times faster."""
 
+CODEC = "zlib-shuffle8/1"
+"""Name of the blob layout, recorded in the metadata so a later layout can be told apart."""
+
+
+def _shuffle(raw: bytes) -> bytes:
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 8).T.tobytes()
+
+
+def _unshuffle(planes: bytes) -> bytes:
+    return np.frombuffer(planes, dtype=np.uint8).reshape(8, -1).T.tobytes()
+
 
 def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
     """Metadata JSON and compressed array bytes of a spectrum.
@@ -34,9 +48,11 @@ def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
     Returns
     -------
     meta, blob
-        ``meta`` is compact JSON; ``blob`` is zlib of x then y as little-endian float64.
+        ``meta`` is compact JSON; ``blob`` is zlib of the byte-shuffled x then y as
+        little-endian float64.
     """
     meta: dict[str, Any] = {
+        "codec": CODEC,
         "n": int(spectrum.x.size),
         "x_unit": spectrum.x_unit.value,
         "y_unit": spectrum.y_unit.value,
@@ -51,7 +67,7 @@ def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
     raw = spectrum.x.astype("<f8", copy=False).tobytes() + spectrum.y.astype(
         "<f8", copy=False).tobytes()
     return json.dumps(meta, separators=(",", ":"), allow_nan=False), zlib.compress(
-        raw, COMPRESSION_LEVEL)
+        _shuffle(raw), COMPRESSION_LEVEL)
 
 
 def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
@@ -77,11 +93,13 @@ def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
     """
     try:
         m = json.loads(meta)
+        if m.get("codec") != CODEC:
+            raise ValueError(f"unknown blob codec {m.get('codec')!r}")
         raw = zlib.decompress(blob)
         n = int(m["n"])
         if len(raw) != 16 * n:
             raise ValueError(f"blob holds {len(raw)} bytes, expected {16 * n} for {n} points")
-        arr = np.frombuffer(raw, dtype="<f8")
+        arr = np.frombuffer(_unshuffle(raw), dtype="<f8")
         s = Spectrum(
             arr[:n], arr[n:],
             x_unit=m["x_unit"], y_unit=m["y_unit"], technique=m["technique"],
@@ -100,4 +118,4 @@ def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
     return s
 
 
-__all__ = ["COMPRESSION_LEVEL", "decode_spectrum", "encode_spectrum"]
+__all__ = ["CODEC", "COMPRESSION_LEVEL", "decode_spectrum", "encode_spectrum"]

@@ -659,7 +659,19 @@ class SQLiteStore(Store):
                                      previous=current, at=now, actor=operator,
                                      note=f"inspection {inspection_id}", now=now)
             chain.finish()
-        return self.get_inspection(inspection_id)
+        # built from what was just committed (no re-read: the insert path is the hot path)
+        return Inspection(
+            inspection_id=inspection_id, item_id=item_id, performed_at=_dt(performed),
+            operator=operator, station=station, device=device, technique=spectrum.technique,
+            spectrum_hash=spectrum_hash, pipeline=primary.pipeline,
+            library_id=primary.library_id, library_hash=primary.library_hash,
+            results=(Result(
+                result_id=result_id, inspection_id=inspection_id, kind=ResultKind.ORIGINAL,
+                recorded_at=_dt(now), recorded_by=operator, library_id=primary.library_id,
+                library_hash=primary.library_hash, verdict=identification.verdict,
+                alert=identification.alert, identification=identification,
+            ),),
+        )
 
     def _insert_result(
         self, cur: sqlite3.Cursor, chain: _Chain, *, item_id: str, result_id: str,
