@@ -19,25 +19,44 @@ from spectra import Acquisition, ProvenanceStep, Spectrum, Technique, XUnit, YUn
 finite = {"allow_nan": False, "allow_infinity": False}
 
 
+AXIS_KINDS = ("uniform", "calibrated", "jittered")
+"""``uniform``: constant step. ``calibrated``: a smooth pixel-to-x calibration (quadratic in
+the index, spacing changing by up to ±40 % end to end), as raw handheld Raman axes are.
+``jittered``: every increment independently 0.3-1.7 times the nominal step (a stress test,
+not a real instrument)."""
+
+
 @st.composite
 def axes(
     draw: st.DrawFn,
     n: int,
     *,
     uniform: bool | None = None,
+    kinds: tuple[str, ...] = AXIS_KINDS,
     start_range: tuple[float, float] = (-500.0, 4000.0),
     step_range: tuple[float, float] = (0.05, 8.0),
 ) -> np.ndarray:
-    """A strictly increasing axis of ``n`` points; uniform, uneven, or either (``None``)."""
+    """A strictly increasing axis of ``n`` points.
+
+    ``uniform=True`` forces a uniform axis, ``False`` an uneven one (of the uneven
+    ``kinds``), ``None`` draws any of ``kinds``.
+    """
     start = draw(st.floats(*start_range, **finite))
     step = draw(st.floats(*step_range, **finite))
-    is_uniform = draw(st.booleans()) if uniform is None else uniform
-    if is_uniform or n < 3:
-        return start + step * np.arange(n, dtype=np.float64)
-    # uneven: each increment between 0.3 and 1.7 times the nominal step
-    jitter = draw(
-        hnp.arrays(np.float64, n - 1, elements=st.floats(0.3, 1.7, **finite))
-    )
+    if uniform is True:
+        kind = "uniform"
+    elif uniform is False:
+        kind = draw(st.sampled_from([k for k in kinds if k != "uniform"] or ["jittered"]))
+    else:
+        kind = draw(st.sampled_from(kinds))
+    i = np.arange(n, dtype=np.float64)
+    if kind == "uniform" or n < 3:
+        return start + step * i
+    if kind == "calibrated":
+        change = draw(st.floats(-0.4, 0.4, **finite).filter(lambda c: abs(c) > 1e-3))
+        # spacing goes linearly from step to step * (1 + change) across the axis
+        return start + step * (i + 0.5 * change * i * i / (n - 1))
+    jitter = draw(hnp.arrays(np.float64, n - 1, elements=st.floats(0.3, 1.7, **finite)))
     return np.concatenate(([start], start + np.cumsum(step * jitter)))
 
 
@@ -109,6 +128,7 @@ def spectra_strategy(
     min_size: int = 1,
     max_size: int = 200,
     uniform: bool | None = None,
+    axis_kinds: tuple[str, ...] = AXIS_KINDS,
     non_flat: bool = True,
     x_unit: XUnit | None = None,
     y_unit: YUnit | None = None,
@@ -123,6 +143,8 @@ def spectra_strategy(
         Point count range.
     uniform
         Force a uniform (``True``) or uneven (``False``) axis; ``None`` draws either.
+    axis_kinds
+        Which of :data:`AXIS_KINDS` to draw from.
     non_flat
         Make sure the intensities are not all equal (normalisation needs that).
     x_unit, y_unit, technique
@@ -131,7 +153,7 @@ def spectra_strategy(
         Whether earlier provenance steps may be drawn.
     """
     n = draw(st.integers(min_size, max_size))
-    x = draw(axes(n, uniform=uniform))
+    x = draw(axes(n, uniform=uniform, kinds=axis_kinds))
     y = draw(intensities(n, non_flat=non_flat))
     tech = technique if technique is not None else draw(st.sampled_from(list(Technique)))
     excitation = draw(st.none() | st.sampled_from([532.0, 633.0, 785.0, 830.0, 1064.0])
@@ -151,4 +173,5 @@ def spectra_strategy(
     )
 
 
-__all__ = ["acquisitions", "axes", "intensities", "provenance_steps", "spectra_strategy"]
+__all__ = [
+    "AXIS_KINDS","acquisitions", "axes", "intensities", "provenance_steps", "spectra_strategy"]
