@@ -80,12 +80,19 @@ def _decode(data: bytes, path: Path | None) -> str:
                 field="encoding",
             )
         try:
-            return data.decode(enc)
+            decoded = data.decode(enc)
         except UnicodeDecodeError as exc:
             raise FormatError(
                 f"looks like {enc} without a byte-order mark but does not decode: {exc.reason}",
                 path=path, offset=exc.start, field="encoding",
             ) from exc
+        control = sum(1 for c in decoded[:2048] if not (c.isprintable() or c in "\r\n\t"))
+        if control:
+            raise FormatError(
+                "binary data (NUL bytes, and not UTF-16 text either)", path=path, offset=nul,
+                field="encoding",
+            )
+        return decoded
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -150,6 +157,8 @@ def sniff(head: bytes) -> bool:
         text = _decode(head, None)
     except FormatError:
         return False
+    if text.startswith(MAGIC):
+        return True
     lines = text.splitlines()
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last line may be cut by the sniff window
