@@ -1,1 +1,81 @@
-"""Parcel records (AED), holds, inspections and their evidence, the audit chain, storage."""
+"""Parcel records (AED), holds, inspections and their evidence, the audit chain, storage.
+
+>>> from parcels import validate_item_id
+>>> validate_item_id("RR473124829US")
+'RR473124829US'
+"""
+
+from .aed import ImportSummary, RowError, import_batch, read_batch
+from .audit import Finding, Problem, VerifyReport
+from .errors import (
+    ConflictError,
+    IllegalTransitionError,
+    IntegrityError,
+    InvalidItemIdError,
+    ParcelNotFoundError,
+    ParcelsError,
+    SchemaVersionError,
+)
+from .records import (
+    AuditEvent,
+    Declaration,
+    DeclarationCategory,
+    DeclarationItem,
+    DeviceIdentity,
+    EventKind,
+    HoldRecord,
+    HoldRequest,
+    HoldState,
+    HoldTransition,
+    Inspection,
+    Parcel,
+    ParcelFile,
+    ParcelQuery,
+    ParcelSummary,
+    Party,
+    Result,
+    ResultKind,
+)
+from .s10 import check_digit, is_valid_item_id, validate_item_id
+from .store import SQLiteStore, Store, open_store
+
+__all__ = [
+    "AuditEvent",
+    "ConflictError",
+    "Declaration",
+    "DeclarationCategory",
+    "DeclarationItem",
+    "DeviceIdentity",
+    "EventKind",
+    "Finding",
+    "HoldRecord",
+    "HoldRequest",
+    "HoldState",
+    "HoldTransition",
+    "IllegalTransitionError",
+    "ImportSummary",
+    "Inspection",
+    "IntegrityError",
+    "InvalidItemIdError",
+    "Parcel",
+    "ParcelFile",
+    "ParcelNotFoundError",
+    "ParcelQuery",
+    "ParcelSummary",
+    "ParcelsError",
+    "Party",
+    "Problem",
+    "Result",
+    "ResultKind",
+    "RowError",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "Store",
+    "VerifyReport",
+    "check_digit",
+    "import_batch",
+    "is_valid_item_id",
+    "open_store",
+    "read_batch",
+    "validate_item_id",
+]
