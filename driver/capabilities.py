@@ -1,0 +1,180 @@
+"""Device capabilities as data: what an analyzer can do and within which limits.
+
+Each technique an analyzer offers is a :class:`TechniqueCaps`; a device model is a
+:class:`Capabilities`. The built-in :data:`PROFILES` (``raman-785``, ``ftir-atr``, ``dual``)
+describe Gemini-class handhelds and are what the simulator impersonates. Declarations are
+validated when built (pydantic), so an inconsistent profile fails at import, not in the field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from spectra import Technique, XUnit, YUnit
+
+TechniqueName = Literal["raman", "ftir"]
+
+
+class Limits(BaseModel):
+    """A closed interval ``[min, max]`` of allowed values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min <= self.max:
+            raise ValueError(f"min {self.min} > max {self.max}")
+        return self
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, int | float) and self.min <= value <= self.max
+
+
+class TechniqueCaps(BaseModel):
+    """One technique of a device: detector, axis calibration, limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    technique: TechniqueName
+    excitation_nm: float | None = Field(default=None, gt=0)
+    pixels: int = Field(gt=1, le=65536)
+    x_unit: XUnit
+    y_unit: YUnit
+    axis_coefficients: tuple[float, ...] = Field(min_length=2, max_length=6)
+    """Calibration polynomial, x(p) = sum(c[i] * p**i) for pixel p = 0..pixels-1."""
+    integration_ms: Limits
+    accumulations: Limits
+    laser_power_mw: Limits | None = None
+    adc_max: int | None = Field(default=None, gt=0)
+    """Full scale of one read-out (counts); None for processed (absorbance) data."""
+    readout_ms: float = Field(default=20.0, ge=0)
+    """Fixed overhead per accumulation on top of the integration time."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.technique == "raman":
+            if self.excitation_nm is None or self.laser_power_mw is None:
+                raise ValueError("a Raman technique needs excitation_nm and laser_power_mw")
+            if self.adc_max is None:
+                raise ValueError("a Raman detector needs adc_max")
+        x = self.axis()
+        if not np.all(np.diff(x) > 0):
+            raise ValueError("axis_coefficients do not give a strictly increasing axis")
+        return self
+
+    def axis(self) -> np.ndarray:
+        """The nominal calibrated axis, shape ``(pixels,)``."""
+        p = np.arange(self.pixels, dtype=np.float64)
+        return np.polynomial.polynomial.polyval(p, np.asarray(self.axis_coefficients))
+
+    @property
+    def spectra_technique(self) -> Technique:
+        """The :class:`spectra.Technique` of spectra this technique produces."""
+        return Technique.RAMAN if self.technique == "raman" else Technique.FTIR_ATR
+
+
+class Capabilities(BaseModel):
+    """All a device model can do."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    techniques: tuple[TechniqueCaps, ...] = Field(min_length=1)
+    self_test_standard: str = "polystyrene"
+    trigger_button: bool = True
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        names = [t.technique for t in self.techniques]
+        if len(set(names)) != len(names):
+            raise ValueError(f"technique declared twice: {names}")
+        return self
+
+    def technique(self, name: str) -> TechniqueCaps:
+        """The capabilities of technique ``name``.
+
+        Raises
+        ------
+        KeyError
+            The device does not offer it (callers turn this into ``NotSupportedError``).
+        """
+        for t in self.techniques:
+            if t.technique == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def technique_names(self) -> tuple[str, ...]:
+        """The names of the techniques offered, default first."""
+        return tuple(t.technique for t in self.techniques)
+
+
+class DeviceInfo(BaseModel):
+    """The answer to *identify*."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    make: str
+    model: str
+    serial: str
+    firmware: str
+    protocol: str
+    protocol_version: int
+    capabilities: Capabilities
+    simulated: bool = False
+
+
+def _linear_axis(x0: float, x1: float, n: int, curvature: float) -> tuple[float, float, float]:
+    """Coefficients of a slightly curved axis from x0 at pixel 0 to x1 at pixel n-1."""
+    last = n - 1
+    c2 = curvature
+    c1 = (x1 - x0 - c2 * last * last) / last
+    return (x0, c1, c2)
+
+
+RAMAN_785 = TechniqueCaps(
+    technique="raman",
+    excitation_nm=785.0,
+    pixels=2048,
+    x_unit=XUnit.RAMAN_SHIFT,
+    y_unit=YUnit.COUNTS,
+    axis_coefficients=_linear_axis(150.0, 2800.0, 2048, -4.0e-5),
+    integration_ms=Limits(min=1, max=30000),
+    accumulations=Limits(min=1, max=100),
+    laser_power_mw=Limits(min=10, max=490),
+    adc_max=65535,
+    readout_ms=15.0,
+)
+FTIR_ATR = TechniqueCaps(
+    technique="ftir",
+    pixels=1738,
+    x_unit=XUnit.WAVENUMBER,
+    y_unit=YUnit.ABSORBANCE,
+    axis_coefficients=(650.0, 1.92845, 0.0),
+    integration_ms=Limits(min=100, max=60000),
+    accumulations=Limits(min=1, max=256),
+    readout_ms=5.0,
+)
+
+PROFILES: dict[str, Capabilities] = {
+    "raman-785": Capabilities(techniques=(RAMAN_785,)),
+    "ftir-atr": Capabilities(techniques=(FTIR_ATR,)),
+    "dual": Capabilities(techniques=(RAMAN_785, FTIR_ATR)),
+}
+"""Built-in device profiles, by the name ``interdict simulate --profile`` takes."""
+
+__all__ = [
+    "FTIR_ATR",
+    "PROFILES",
+    "RAMAN_785",
+    "Capabilities",
+    "DeviceInfo",
+    "Limits",
+    "TechniqueCaps",
+    "TechniqueName",
+]

@@ -1,0 +1,93 @@
+"""The driver's errors: one root, :class:`AnalyzerError`, itself an :class:`IOError`.
+
+Callers that only know ``OSError`` still catch every failure of the link or the device.
+"""
+
+from __future__ import annotations
+
+
+class AnalyzerError(IOError):
+    """Root of every error raised by :mod:`driver`."""
+
+
+class LinkError(AnalyzerError):
+    """The port could not be opened, or it went away and did not come back in time."""
+
+
+class PortBusyError(LinkError):
+    """Another program (or another :class:`~driver.Analyzer`) holds the port exclusively."""
+
+
+class BadURLError(LinkError, ValueError):
+    """The port URL is malformed; the message quotes the expected form."""
+
+
+class AnalyzerTimeoutError(AnalyzerError, TimeoutError):
+    """The device did not answer within the timeout derived for the operation."""
+
+    def __init__(self, message: str, *, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(f"{message} (no valid answer within {timeout_s:.2f} s)")
+
+
+class NotAnAnalyzerError(AnalyzerError):
+    """Something answers on the port, but not in a protocol this driver speaks."""
+
+
+class ProtocolError(AnalyzerError):
+    """The device answered in our protocol but broke its rules (after retries)."""
+
+
+class TransferError(ProtocolError):
+    """A chunked transfer could not be completed intact within its retries."""
+
+
+class NotSupportedError(AnalyzerError):
+    """The device does not have the capability asked for (technique, laser, feature)."""
+
+
+class DeviceRefusedError(AnalyzerError):
+    """The device refused a request and said why.
+
+    Attributes
+    ----------
+    code
+        The device's numeric error code.
+    name
+        Its symbolic name (``"OUT_OF_RANGE"``...).
+    detail
+        The device's own message, if it sent one.
+    """
+
+    def __init__(self, code: int, name: str, readable: str, detail: str = "") -> None:
+        self.code = code
+        self.name = name
+        self.detail = detail
+        text = f"device refused: {readable} (error {code} {name})"
+        if detail:
+            text += f": {detail}"
+        super().__init__(text)
+
+
+class DeviceBusyError(DeviceRefusedError):
+    """The device kept answering BUSY beyond the retry budget."""
+
+
+class AcquisitionAbortedError(DeviceRefusedError):
+    """The scan was aborted (by :meth:`~driver.Analyzer.abort` or on the device)."""
+
+
+__all__ = [
+    "AcquisitionAbortedError",
+    "AnalyzerError",
+    "AnalyzerTimeoutError",
+    "BadURLError",
+    "DeviceBusyError",
+    "DeviceRefusedError",
+    "LinkError",
+    "NotAnAnalyzerError",
+    "NotSupportedError",
+    "PortBusyError",
+    "ProtocolError",
+    "TransferError",
+]

@@ -1,0 +1,552 @@
+"""Dialect ``interdict/1``: our published protocol (``docs/protocol.md``), host side.
+
+Reliability rules implemented here:
+
+* every request carries a fresh 16-bit sequence number; a reply is matched by it, anything
+  else (stale or duplicate replies) is dropped;
+* a corrupted reply (CRC failure) or a device NACK makes the host resend the *same* request
+  with the *same* sequence number (the device answers a repeat from its reply cache, so a
+  resent ACQUIRE never starts a second scan); a timeout does the same; at most
+  ``retries`` resends;
+* BUSY replies are retried after a back-off, at most ``busy_retries`` times;
+* large documents travel as blobs fetched in chunks with explicit offsets: the host keeps
+  what arrived intact, re-requests only the missing ranges, and adapts the chunk size to the
+  line quality; the whole blob is checked against its CRC-32 at the end;
+* events (flag EVENT) are queued whenever they arrive; duplicates (same event sequence
+  number) are dropped.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+from pydantic import ValidationError
+
+from ..capabilities import DeviceInfo
+from ..errors import (
+    AcquisitionAbortedError,
+    AnalyzerTimeoutError,
+    DeviceBusyError,
+    DeviceRefusedError,
+    NotAnAnalyzerError,
+    ProtocolError,
+    TransferError,
+)
+from ..models import (
+    Booted,
+    Configuration,
+    DeviceStatus,
+    Event,
+    LowBattery,
+    ProgressEvent,
+    RawScan,
+    ScanComplete,
+    ScanHeader,
+    ScanKindName,
+    ScanStarted,
+    Ticket,
+)
+from ..transport import Transport
+from . import messages as m
+from ._dialect import LinkOptions
+from ._frame import (
+    MAX_PAYLOAD,
+    OVERHEAD,
+    Flag,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    FrameErrorKind,
+    encode_frame,
+)
+
+NAME = "interdict/1"
+MIN_CHUNK = 16
+MAX_CHUNK = MAX_PAYLOAD - m.DATA_HEAD.size
+FIRST_CHUNK = 4096
+BITS_PER_BYTE = 10  # 8N1
+
+_KIND_CODES: dict[ScanKindName, m.ScanKind] = {
+    "sample": m.ScanKind.SAMPLE, "dark": m.ScanKind.DARK,
+    "background": m.ScanKind.BACKGROUND, "self-test": m.ScanKind.SELF_TEST,
+}
+_SOURCES = {0: "host", 1: "button"}
+
+
+class ScanLostError(ProtocolError):
+    """The device no longer has the scan (rebooted): the caller may start it again."""
+
+
+def _source(code: int) -> str:
+    return _SOURCES.get(code, "host")
+
+
+class V1Session:
+    """Host side of ``interdict/1`` over a :class:`~driver.transport.Transport`."""
+
+    def __init__(self, transport: Transport, options: LinkOptions) -> None:
+        self.transport = transport
+        self.options = options
+        self.boot_id: int | None = None
+        self.boot_changed = False
+        self._decoder = FrameDecoder()
+        self._pending: collections.deque[Frame | FrameError] = collections.deque()
+        self._events: collections.deque[Event] = collections.deque()
+        self._seq = int(time.monotonic_ns() & 0x7FFF)
+        self._last_event_seq: int | None = None
+        self._chunk = FIRST_CHUNK
+        self.stats: collections.Counter[str] = collections.Counter()
+
+    # -- timing -----------------------------------------------------------------------------
+    def line_time(self, nbytes: int) -> float:
+        """Seconds ``nbytes`` take on the line at the transport's baud rate."""
+        return nbytes * BITS_PER_BYTE / max(self.transport.baudrate, 1)
+
+    def reply_timeout(self, reply_bytes: int = 64) -> float:
+        """How long to wait for a reply of about ``reply_bytes`` payload bytes."""
+        return self.options.latency_s + 2.0 * self.line_time(2 * OVERHEAD + reply_bytes)
+
+    # -- frames -----------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFFFF
+        return self._seq
+
+    def _poll(self, deadline: float) -> list[Frame | FrameError]:
+        if self._pending:
+            items = list(self._pending)
+            self._pending.clear()
+            return items
+        data = self.transport.read_some(max(0.0, deadline - time.monotonic()))
+        if not data:
+            return []
+        self.stats["bytes_in"] += len(data)
+        return self._decoder.feed(data)
+
+    def _take_event(self, frame: Frame) -> None:
+        if frame.seq == self._last_event_seq:
+            self.stats["duplicate_events"] += 1
+            return
+        self._last_event_seq = frame.seq
+        cls = m.EVENT_PAYLOADS.get(frame.msg_type)
+        if cls is None:
+            self.stats["unknown_events"] += 1
+            return
+        try:
+            ev = cls.unpack(frame.payload)
+        except ValueError:
+            self.stats["bad_events"] += 1
+            return
+        if isinstance(ev, m.ProgressEvent):
+            self._events.append(ProgressEvent(ev.scan_id, ev.done, ev.total))
+        elif isinstance(ev, m.ScanStartedEvent):
+            self._events.append(ScanStarted(ev.scan_id, _source(ev.source),  # type: ignore[arg-type]
+                                            ev.expected_ms))
+        elif isinstance(ev, m.ScanCompleteEvent):
+            self._events.append(ScanComplete(ev.scan_id, _source(ev.source),  # type: ignore[arg-type]
+                                             ev.error))
+        elif isinstance(ev, m.LowBatteryEvent):
+            self._events.append(LowBattery(ev.battery_pct))
+        elif isinstance(ev, m.BootedEvent):
+            self._note_boot(ev.boot_id)
+            self._events.append(Booted(ev.boot_id))
+
+    def _note_boot(self, boot_id: int) -> None:
+        if self.boot_id is not None and boot_id != self.boot_id:
+            self.boot_changed = True
+        self.boot_id = boot_id
+
+    def _send(self, frame: Frame) -> None:
+        data = encode_frame(frame)
+        self.stats["bytes_out"] += len(data)
+        self.transport.write(data)
+
+    def transact(self, msg_type: int, payload: bytes = b"", *, reply_bytes: int = 64,
+                 probing: bool = False) -> Frame:
+        """Send one request and return its reply frame (``error`` 0).
+
+        Raises
+        ------
+        DeviceRefusedError
+            The device answered with an error code.
+        DeviceBusyError
+            BUSY beyond the retry budget.
+        AnalyzerTimeoutError
+            No valid reply after all resends.
+        NotAnAnalyzerError
+            (``probing``) bytes came back, but never one frame of this protocol.
+        """
+        seq = self._next_seq()
+        req = Frame(msg_type=msg_type, seq=seq, payload=payload)
+        timeout = self.reply_timeout(reply_bytes)
+        attempts = 0
+        busy = 0
+        saw_bytes = saw_frame = False
+        while True:
+            self._send(req)
+            deadline = time.monotonic() + timeout
+            resend = False
+            while not resend and time.monotonic() < deadline:
+                items = self._poll(deadline)
+                for k, item in enumerate(items):
+                    if isinstance(item, FrameError):
+                        saw_bytes = True
+                        self.stats[f"frame_{item.kind.value}"] += 1
+                        if item.kind in (FrameErrorKind.BAD_CRC, FrameErrorKind.BAD_END) \
+                                and item.seq == seq:
+                            resend = True  # our reply, damaged: ask again (NACK by repeat)
+                        continue
+                    saw_bytes = True
+                    if item.flags & Flag.EVENT:
+                        saw_frame = True
+                        self._take_event(item)
+                        continue
+                    if not item.flags & (Flag.REPLY | Flag.NACK):
+                        continue  # not from a device (an echo?)
+                    saw_frame = True
+                    if item.seq != seq:
+                        self.stats["stale_replies"] += 1
+                        continue
+                    if item.flags & Flag.NACK:
+                        self.stats["nacks"] += 1
+                        resend = True
+                        continue
+                    if item.error == m.ErrorCode.BUSY:
+                        busy += 1
+                        self.stats["busy"] += 1
+                        if busy > self.options.busy_retries:
+                            name, text = m.describe_error(item.error)
+                            raise DeviceBusyError(item.error, name, text,
+                                                  f"after {busy} attempts")
+                        time.sleep(self.options.busy_backoff_s)
+                        resend = True
+                        attempts -= 1  # busy has its own budget
+                        continue
+                    self._pending.extend(items[k + 1:])
+                    if item.error:
+                        name, text = m.describe_error(item.error)
+                        detail = item.payload.decode("utf-8", "replace")
+                        raise DeviceRefusedError(item.error, name, text, detail)
+                    return item
+            attempts += 1
+            self.stats["resends"] += 1
+            if attempts > self.options.retries:
+                if probing and saw_bytes and not saw_frame:
+                    raise NotAnAnalyzerError(
+                        f"{self.transport.url!r} answers, but not in the {NAME} protocol "
+                        "(no valid frame in reply to identify)"
+                    )
+                raise AnalyzerTimeoutError(
+                    f"{m.MsgType(msg_type).name if msg_type in m.MsgType._value2member_map_ else msg_type} "
+                    f"to {self.transport.url!r}: {attempts} attempt(s)",
+                    timeout_s=timeout * attempts,
+                )
+
+    # -- blobs ------------------------------------------------------------------------------
+    def fetch_blob(self, ref: m.BlobRef) -> bytes:
+        """Fetch a blob in chunks, re-requesting only missing ranges; verify its CRC-32.
+
+        Raises
+        ------
+        TransferError
+            No progress within the retry budget, or the assembled blob fails its CRC.
+        """
+        size = ref.size
+        buf = bytearray(size)
+        have = np.zeros(size, dtype=bool)
+        stalls = 0
+        while True:
+            missing = np.flatnonzero(~have)
+            if missing.size == 0:
+                break
+            off = int(missing[0])
+            gaps = np.flatnonzero(np.diff(missing) > 1)
+            end = int(missing[gaps[0]] + 1) if gaps.size else int(missing[-1] + 1)
+            length = end - off
+            chunk = min(self._chunk, MAX_CHUNK)
+            got, damaged = self._fetch_range(ref.blob_id, off, length, chunk, buf, have)
+            if damaged or got < length:
+                self._chunk = max(MIN_CHUNK, chunk // 2)
+            elif chunk < MAX_CHUNK:
+                self._chunk = min(MAX_CHUNK, chunk * 2)
+            if got == 0:
+                stalls += 1
+                if stalls > self.options.retries:
+                    raise TransferError(
+                        f"blob {ref.blob_id}: no progress at offset {off} after {stalls} "
+                        f"requests ({int(have.sum())}/{size} bytes received)"
+                    )
+            else:
+                stalls = 0
+        if zlib.crc32(buf) != ref.crc32:
+            raise TransferError(f"blob {ref.blob_id}: assembled data fail the CRC-32 check")
+        return bytes(buf)
+
+    def _fetch_range(self, blob_id: int, off: int, length: int, chunk: int,
+                     buf: bytearray, have: np.ndarray) -> tuple[int, bool]:
+        seq = self._next_seq()
+        req = m.FetchPayload(blob_id=blob_id, offset=off, length=length, chunk=chunk)
+        self._send(Frame(msg_type=m.MsgType.FETCH, seq=seq, payload=req.pack()))
+        frames = max(1, -(-length // chunk))
+        wire = length + frames * (OVERHEAD + m.DATA_HEAD.size)
+        deadline = time.monotonic() + self.options.latency_s + 1.5 * self.line_time(wire)
+        idle = max(self.options.latency_s, 4 * self.line_time(chunk + OVERHEAD))
+        last_rx = time.monotonic()
+        got = 0
+        damaged = False
+        done = False
+        while not done:
+            now = time.monotonic()
+            if now >= deadline or (got and now - last_rx > idle):
+                break
+            items = self._poll(min(deadline, now + idle))
+            if items:
+                last_rx = time.monotonic()
+            for k, item in enumerate(items):
+                if isinstance(item, FrameError):
+                    self.stats[f"frame_{item.kind.value}"] += 1
+                    if item.seq == seq:
+                        damaged = True
+                    continue
+                if item.flags & Flag.EVENT:
+                    self._take_event(item)
+                    continue
+                if item.seq != seq or not item.flags & Flag.REPLY:
+                    self.stats["stale_replies"] += 1
+                    continue
+                if item.error:
+                    self._pending.extend(items[k + 1:])
+                    name, text = m.describe_error(item.error)
+                    if item.error == m.ErrorCode.NO_SUCH_BLOB:
+                        raise ScanLostError(f"blob {blob_id}: {text}")
+                    if item.error == m.ErrorCode.BUSY:
+                        time.sleep(self.options.busy_backoff_s)
+                        return got, True
+                    raise DeviceRefusedError(item.error, name, text,
+                                             item.payload.decode("utf-8", "replace"))
+                if len(item.payload) < m.DATA_HEAD.size:
+                    damaged = True
+                    continue
+                bid, at = m.DATA_HEAD.unpack_from(item.payload)
+                data = item.payload[m.DATA_HEAD.size:]
+                if bid != blob_id or at < off or at + len(data) > off + length:
+                    self.stats["stray_chunks"] += 1
+                    continue
+                new = int((~have[at:at + len(data)]).sum())
+                buf[at:at + len(data)] = data
+                have[at:at + len(data)] = True
+                got += new
+                if not item.flags & Flag.MORE:
+                    self._pending.extend(items[k + 1:])
+                    done = True
+                    break
+        return got, damaged
+
+    def _blob_for(self, msg_type: int, payload: bytes = b"") -> bytes:
+        reply = self.transact(msg_type, payload)
+        try:
+            ref = m.BlobRef.unpack(reply.payload)
+        except ValueError as exc:
+            raise ProtocolError(f"{m.MsgType(msg_type).name} reply: {exc}") from exc
+        return self.fetch_blob(ref)
+
+    # -- operations -------------------------------------------------------------------------
+    def identify(self) -> DeviceInfo:
+        """Ask the device who it is (fetches the identify document).
+
+        Raises
+        ------
+        NotAnAnalyzerError
+            Bytes came back, but not in this protocol, or the document is not ours.
+        """
+        reply = self.transact(m.MsgType.IDENTIFY, probing=True)
+        try:
+            ref = m.BlobRef.unpack(reply.payload)
+        except ValueError as exc:
+            raise NotAnAnalyzerError(f"identify reply is not {NAME}: {exc}") from exc
+        blob = self.fetch_blob(ref)
+        try:
+            return DeviceInfo.model_validate_json(blob)
+        except ValidationError as exc:
+            raise NotAnAnalyzerError(f"identify document is not {NAME}: {exc}") from exc
+
+    def status(self) -> DeviceStatus:
+        """Ask the device's state."""
+        reply = self.transact(m.MsgType.STATUS)
+        try:
+            st = m.StatusPayload.unpack(reply.payload)
+        except ValueError as exc:
+            raise ProtocolError(f"STATUS reply: {exc}") from exc
+        self._note_boot(st.boot_id)
+        states = {0: "ready", 1: "acquiring", 2: "fault"}
+        return DeviceStatus(
+            state=states.get(st.state, "fault"),  # type: ignore[arg-type]
+            battery_pct=st.battery_pct,
+            detector_temp_c=st.detector_temp_centi_c / 100.0,
+            laser_interlock_closed=bool(st.interlock_closed),
+            boot_id=st.boot_id,
+            last_scan_id=st.last_scan_id,
+            last_scan_source=_source(st.last_scan_source),  # type: ignore[arg-type]
+            technique=m.TECHNIQUE_NAMES.get(st.technique, "unknown"),
+        )
+
+    def configure(self, config: Configuration) -> None:
+        """Set the device's current settings."""
+        payload = m.ConfigPayload(technique=m.TECHNIQUE_CODES[config.technique],
+                                  integration_ms=config.integration_ms,
+                                  accumulations=config.accumulations,
+                                  laser_power_mw=config.laser_power_mw)
+        self.transact(m.MsgType.CONFIGURE, payload.pack())
+
+    def start_scan(self, kind: ScanKindName, config: Configuration) -> Ticket:
+        """Send ACQUIRE with the full settings; return the device's ticket."""
+        payload = m.AcquirePayload(kind=_KIND_CODES[kind],
+                                   technique=m.TECHNIQUE_CODES[config.technique],
+                                   integration_ms=config.integration_ms,
+                                   accumulations=config.accumulations,
+                                   laser_power_mw=config.laser_power_mw)
+        reply = self.transact(m.MsgType.ACQUIRE, payload.pack())
+        try:
+            t = m.ScanTicket.unpack(reply.payload)
+        except ValueError as exc:
+            raise ProtocolError(f"ACQUIRE reply: {exc}") from exc
+        self._note_boot(t.boot_id)
+        return Ticket(t.scan_id, t.boot_id, t.expected_ms)
+
+    def wait_scan(self, ticket: Ticket, timeout_s: float,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: Callable[[], bool] | None = None) -> None:
+        """Wait for the scan's completion event; poll STATUS when events go missing.
+
+        Raises
+        ------
+        AnalyzerTimeoutError
+            Not complete within ``timeout_s``.
+        AcquisitionAbortedError
+            The scan was aborted.
+        ScanLostError
+            The device rebooted meanwhile.
+        """
+        deferred: list[Event] = []
+        try:
+            self._wait_scan(ticket, timeout_s, progress, cancel, deferred)
+        finally:
+            self._events.extendleft(reversed(deferred))  # button events stay for triggers()
+
+    def _wait_scan(self, ticket: Ticket, timeout_s: float,
+                   progress: Callable[[int, int], None] | None,
+                   cancel: Callable[[], bool] | None, deferred: list[Event]) -> None:
+        start = time.monotonic()
+        deadline = start + timeout_s
+        poll_after = start + ticket.expected_ms / 1000.0 + self.options.latency_s
+        cancelled = False
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise AnalyzerTimeoutError(f"scan {ticket.scan_id} did not complete",
+                                           timeout_s=timeout_s)
+            if cancel is not None and not cancelled and cancel():
+                cancelled = True
+                self.abort()
+                poll_after = time.monotonic()  # the ABORTED state shows in STATUS at once
+            wait = min(deadline, poll_after) - now if poll_after > now else 0.0
+            ev = self.next_event(min(wait, 0.1) if cancel is not None else wait)
+            if isinstance(ev, ProgressEvent) and ev.scan_id == ticket.scan_id:
+                if progress is not None:
+                    progress(ev.done, ev.total)
+            elif isinstance(ev, ScanComplete) and ev.scan_id == ticket.scan_id:
+                self._check_complete(ev.scan_id, ev.error)
+                return
+            elif isinstance(ev, Booted):
+                raise ScanLostError(f"device rebooted during scan {ticket.scan_id}")
+            elif isinstance(ev, ScanStarted | ScanComplete) and ev.source == "button":
+                deferred.append(ev)
+            if ev is None and time.monotonic() >= poll_after:
+                st = self.status()
+                if st.boot_id != ticket.boot_id:
+                    raise ScanLostError(f"device rebooted during scan {ticket.scan_id}")
+                if st.state != "acquiring" and st.last_scan_id >= ticket.scan_id:
+                    if cancelled:
+                        self._check_complete(ticket.scan_id, m.ErrorCode.ABORTED)
+                    return  # completion event lost on the line; GET_SCAN tells the rest
+                poll_after = time.monotonic() + max(0.05, self.options.latency_s)
+
+    @staticmethod
+    def _check_complete(scan_id: int, error: int) -> None:
+        if error == m.ErrorCode.ABORTED:
+            name, text = m.describe_error(error)
+            raise AcquisitionAbortedError(error, name, text, f"scan {scan_id}")
+        if error:
+            name, text = m.describe_error(error)
+            raise DeviceRefusedError(error, name, text, f"scan {scan_id}")
+
+    def fetch_scan(self, scan_id: int) -> RawScan:
+        """GET_SCAN then fetch its blob: JSON header plus data."""
+        try:
+            blob = self._blob_for(m.MsgType.GET_SCAN, m.ScanId(scan_id=scan_id).pack())
+        except DeviceRefusedError as exc:
+            if exc.code in (m.ErrorCode.NO_SUCH_SCAN, m.ErrorCode.NO_SUCH_BLOB):
+                raise ScanLostError(str(exc)) from exc
+            if exc.code == m.ErrorCode.ABORTED:
+                raise AcquisitionAbortedError(exc.code, exc.name, str(exc)) from exc
+            raise
+        if len(blob) < m.BLOB_HEAD.size:
+            raise ProtocolError(f"scan {scan_id}: blob of {len(blob)} bytes has no header")
+        (hlen,) = m.BLOB_HEAD.unpack_from(blob)
+        head_end = m.BLOB_HEAD.size + hlen
+        try:
+            header = ScanHeader.model_validate_json(blob[m.BLOB_HEAD.size:head_end])
+        except ValidationError as exc:
+            raise ProtocolError(f"scan {scan_id}: bad header: {exc}") from exc
+        raw = blob[head_end:]
+        itemsize = 4
+        if len(raw) != header.n * itemsize:
+            raise ProtocolError(
+                f"scan {scan_id}: header says {header.n} values, data hold {len(raw)} bytes"
+            )
+        values = np.frombuffer(raw, dtype=header.dtype).astype(np.float64)
+        return RawScan(header, values)
+
+    def abort(self) -> None:
+        """Abort the running scan (no error if none is running)."""
+        self.transact(m.MsgType.ABORT)
+
+    def select_sample(self, sample_id: str) -> None:
+        """Simulator-only extension: put ``sample_id`` under the laser."""
+        self.transact(m.MsgType.SIM_SELECT_SAMPLE, sample_id.encode("utf-8"))
+
+    def press_trigger(self) -> None:
+        """Simulator-only extension: press the device's trigger button."""
+        self.transact(m.MsgType.SIM_PRESS_TRIGGER)
+
+    def next_event(self, timeout_s: float) -> Event | None:
+        """The next queued event, reading the line for up to ``timeout_s`` if none is."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while not self._events:
+            items = self._poll(deadline)
+            for item in items:
+                if isinstance(item, Frame) and item.flags & Flag.EVENT:
+                    self._take_event(item)
+                elif isinstance(item, FrameError):
+                    self.stats[f"frame_{item.kind.value}"] += 1
+                else:
+                    self.stats["stale_replies"] += 1
+            if time.monotonic() >= deadline and not self._events:
+                return None
+        return self._events.popleft()
+
+
+class _V1Dialect:
+    name = NAME
+
+    def connect(self, transport: Transport, options: LinkOptions) -> V1Session:
+        return V1Session(transport, options)
+
+
+DIALECT = _V1Dialect()
+"""The ``interdict/1`` dialect object (implements :class:`~driver.protocol.Dialect`)."""
+
+__all__ = ["DIALECT", "NAME", "ScanLostError", "V1Session"]

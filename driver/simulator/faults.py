@@ -1,0 +1,125 @@
+"""Fault injection for the simulated analyzer, deterministic for a given seed.
+
+A spec is ``name=value`` pairs separated by commas, e.g.
+``corrupt=0.01,drop=0.001,delay-ms=50``. All faults act on what the *device* does:
+
+=============  =========  ===================================================================
+name           value      effect
+=============  =========  ===================================================================
+corrupt        prob/byte  flip one random bit of an outgoing byte
+drop           prob/byte  drop an outgoing byte
+delay-ms       ms         hold every reply this long before sending it
+nack           prob/req   answer a request with a NACK (as if its CRC had failed)
+busy           prob/req   answer a request with BUSY
+garbage        prob/frm   send a burst of 1-64 random bytes before a frame
+disconnect     prob/frm   drop the link while sending a data frame (cable pulled), then come
+                          back after ``reconnect-ms``
+reconnect-ms   ms         how long the port stays away after a disconnect (default 300)
+reboot         prob/req   reboot on a request: silent for ``reboot-ms``, configuration and
+                          scans lost, then an EV_BOOTED event
+reboot-ms      ms         how long a reboot takes (default 400)
+drift          cm⁻¹       fixed axis calibration error (self-test fails beyond tolerance)
+battery        percent    initial battery level (low levels raise EV_LOW_BATTERY)
+interlock      0/1        1 = laser interlock open (sample scans refused)
+=============  =========  ===================================================================
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, fields
+
+_NAMES = {
+    "corrupt": "corrupt", "drop": "drop", "delay-ms": "delay_ms", "nack": "nack",
+    "busy": "busy", "garbage": "garbage", "disconnect": "disconnect",
+    "reconnect-ms": "reconnect_ms", "reboot": "reboot", "reboot-ms": "reboot_ms",
+    "drift": "drift", "battery": "battery", "interlock": "interlock",
+}
+_PROBABILITIES = {"corrupt", "drop", "nack", "busy", "garbage", "disconnect", "reboot"}
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Parsed fault settings (all off by default)."""
+
+    corrupt: float = 0.0
+    drop: float = 0.0
+    delay_ms: float = 0.0
+    nack: float = 0.0
+    busy: float = 0.0
+    garbage: float = 0.0
+    disconnect: float = 0.0
+    reconnect_ms: float = 300.0
+    reboot: float = 0.0
+    reboot_ms: float = 400.0
+    drift: float = 0.0
+    battery: float = 87.0
+    interlock: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str | None) -> FaultSpec:
+        """Parse ``"corrupt=0.01,drop=0.001"``.
+
+        Raises
+        ------
+        ValueError
+            Unknown name, missing ``=``, non-number, or a probability outside [0, 1]; the
+            message quotes the offending item and the expected form.
+        """
+        values: dict[str, float] = {}
+        for item in (spec or "").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name, eq, raw = item.partition("=")
+            name = name.strip().lower()
+            if not eq:
+                raise ValueError(f"fault {item!r}: expected name=value")
+            if name not in _NAMES:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(_NAMES))}")
+            try:
+                v = float(raw)
+            except ValueError:
+                raise ValueError(f"fault {item!r}: {raw!r} is not a number") from None
+            if name in _PROBABILITIES and not 0.0 <= v <= 1.0:
+                raise ValueError(f"fault {item!r}: a probability must be within 0..1")
+            if name not in _PROBABILITIES and name != "drift" and v < 0:
+                raise ValueError(f"fault {item!r}: must not be negative")
+            values[_NAMES[name]] = v
+        return cls(**values)
+
+    def describe(self) -> str:
+        """The non-default settings, as a spec string."""
+        default = FaultSpec()
+        inv = {v: k for k, v in _NAMES.items()}
+        return ",".join(f"{inv[f.name]}={getattr(self, f.name):g}" for f in fields(self)
+                        if getattr(self, f.name) != getattr(default, f.name))
+
+
+class FaultInjector:
+    """Applies a :class:`FaultSpec` with its own seeded random stream."""
+
+    def __init__(self, spec: FaultSpec, seed: int) -> None:
+        self.spec = spec
+        self._rng = random.Random(seed)
+
+    def chance(self, p: float) -> bool:
+        """True with probability ``p``."""
+        return p > 0 and self._rng.random() < p
+
+    def mangle(self, data: bytes) -> bytes:
+        """Apply corruption, drops and garbage to bytes about to go on the line."""
+        s = self.spec
+        out = bytearray()
+        if self.chance(s.garbage):
+            out += self._rng.randbytes(self._rng.randint(1, 64))
+        if s.corrupt <= 0 and s.drop <= 0:
+            return bytes(out) + data
+        rnd = self._rng.random
+        for b in data:
+            if s.drop > 0 and rnd() < s.drop:
+                continue
+            if s.corrupt > 0 and rnd() < s.corrupt:
+                b ^= 1 << self._rng.randrange(8)
+            out.append(b)
+        return bytes(out)
