@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from .._errors import SpectrumValidationError, UnitError
-from .._model import Spectrum
+from .._model import ProvenanceStep, Spectrum
 
 StepFunction = Callable[..., Spectrum]
 
@@ -97,6 +97,37 @@ class Pipeline(BaseModel):
             Unknown step name, a parameter the step does not take, a non-JSON value.
         """
         return cls(steps=tuple(PipelineStep(name=n, params=p) for n, p in steps))
+
+    @classmethod
+    def from_provenance(cls, steps: Sequence[ProvenanceStep]) -> Pipeline:
+        """The pipeline that re-runs recorded steps (e.g. the tail of a spectrum's provenance).
+
+        Each step records the parameters it resolved (defaults included), so re-applying
+        the result to the same input reproduces the output.
+
+        Raises
+        ------
+        SpectrumValidationError
+            A recorded step is not a pipeline step (``convert_x``, ``merge_segments``...),
+            or its record cannot be re-run (a resample onto an uneven axis is recorded by
+            hash only).
+        """
+        out = []
+        for i, p in enumerate(steps):
+            if "axis_sha256" in p.params:
+                raise SpectrumValidationError(
+                    f"provenance step {i} ({p.step}) recorded its target axis by hash only; "
+                    "it cannot be re-run from the record",
+                    field="provenance",
+                )
+            try:
+                out.append(PipelineStep(name=p.step, params=dict(p.params)))
+            except ValueError as exc:
+                raise SpectrumValidationError(
+                    f"provenance step {i} ({p.step}) is not a pipeline step: {exc}",
+                    field="provenance",
+                ) from exc
+        return cls(steps=tuple(out))
 
     def apply(self, spectrum: Spectrum) -> Spectrum:
         """Run every step in order; each appends itself to the spectrum's provenance.
