@@ -248,7 +248,7 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
     Elements carry ``class`` names (``measured``, ``reference``, ``fit``, ``residual``) so
     tests and style sheets can find them.
     """
-    ml, mr, mt = 64, 16, 34
+    ml, mr, mt = 64, 16, 40
     gap, res_h, mb = 18, 90, 44
     main_h = height - mt - gap - res_h - mb
     pw = width - ml - mr
@@ -328,20 +328,23 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
         if rsy < sy:
             out.append(f'<text x="{ml + pw - 6}" y="{rtop + 13}" class="panel" '
                        f'text-anchor="end">magnified ×{sy / rsy:.1f}</text>')
-    # legend
-    lx = ml + 8
+    # legend (wraps onto a second row when long)
+    lx, ly = ml + 8, 14
     items = [("measured", MEASURED_COLOUR, False)]
-    items += [(r.name + (" (SYNTHETIC)" if r.synthetic else ""),
+    items += [(r.name + (" (SYNTHETIC)" if r.synthetic and "SYNTHETIC" not in r.name else ""),
                REF_COLOURS[i % len(REF_COLOURS)], r.synthetic) for i, (r, _, _) in
               enumerate(refs)]
     if fit and len(refs) > 1:
         items.append(("sum of references", FIT_COLOUR, True))
     for label, colour, dashed in items:
+        w = 27 + 6.6 * len(label) + 18
+        if lx + w > width - mr and lx > ml + 8:
+            lx, ly = ml + 8, ly + 14
         dash = ' stroke-dasharray="6 3"' if dashed else ""
-        out.append(f'<line x1="{lx}" y1="18" x2="{lx + 22}" y2="18" stroke="{colour}" '
-                   f'stroke-width="2"{dash}/>')
-        out.append(f'<text x="{lx + 27}" y="22" class="legend">{html.escape(label)}</text>')
-        lx += 27 + 7 * len(label) + 18
+        out.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 22}" y2="{ly - 4}" '
+                   f'stroke="{colour}" stroke-width="2"{dash}/>')
+        out.append(f'<text x="{lx + 27}" y="{ly}" class="legend">{html.escape(label)}</text>')
+        lx += w
     out.append("</svg>")
     return "\n".join(out)
 

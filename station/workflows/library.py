@@ -14,24 +14,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 import spectra
 
 if TYPE_CHECKING:
-    from matcher.library import EntryMeta, Library
+    from matcher.library import EntryMeta, Library, LibrarySet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
 SYNTHETIC_LIBRARY_DIR = FIXTURES / "library-synthetic"
-RAMAN_AXIS = (200.0, 1800.0, 2.0)
-"""Default Raman library axis: start, stop (inclusive), step in cm⁻¹."""
 
 _META_COLUMNS = ("id", "name", "cas", "category", "technique", "schedule", "synthetic",
                  "source", "licence", "excitation_nm")
 
 
-class IndexError_(ValueError):  # noqa: N801 - not the builtin IndexError
+class ReferenceIndexError(ValueError):
     """An ``index.csv`` row is not valid; the message names file, line and column."""
 
 
@@ -41,7 +37,7 @@ def _truthy(text: str, where: str) -> bool:
         return True
     if t in ("false", "no", "0", ""):
         return False
-    raise IndexError_(f"{where}: synthetic: expected true/false, got {text!r}")
+    raise ReferenceIndexError(f"{where}: synthetic: expected true/false, got {text!r}")
 
 
 def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spectra.Spectrum]]:
@@ -49,7 +45,7 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
 
     Raises
     ------
-    IndexError_
+    ReferenceIndexError
         Missing index, missing column, bad value (file, line and column named).
     spectra.FormatError
         A spectrum file cannot be read.
@@ -63,12 +59,12 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
     try:
         fh = index.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise IndexError_(f"{index}: cannot open: {exc.strerror}") from exc
+        raise ReferenceIndexError(f"{index}: cannot open: {exc.strerror}") from exc
     with fh:
         reader = csv.DictReader(fh)
         missing = [c for c in ("file", "name") if c not in (reader.fieldnames or [])]
         if missing:
-            raise IndexError_(f"{index}:1: missing column(s) {', '.join(missing)}")
+            raise ReferenceIndexError(f"{index}:1: missing column(s) {', '.join(missing)}")
         for lineno, row in enumerate(reader, start=2):
             where = f"{index}:{lineno}"
             values: dict[str, Any] = {k: (row.get(k) or "").strip() for k in _META_COLUMNS}
@@ -81,15 +77,22 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
                 meta = EntryMeta(**values)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise IndexError_(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                raise ReferenceIndexError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
                                   ) from exc
             spectrum = spectra.read(base / row["file"])[0]
-            yield meta, spectrum.replace(title=meta.name, source=str(base / row["file"]))
+            # The folder's layout says what the x column is (fixtures/README.md); a reader
+            # that could not tell from the file alone gets it from the index.
+            changes: dict[str, Any] = {"title": meta.name, "source": str(base / row["file"])}
+            if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
+                changes["technique"] = meta.technique
+            if spectrum.x_unit is spectra.XUnit.OTHER and (
+                    changes.get("technique", spectrum.technique) is spectra.Technique.RAMAN):
+                changes["x_unit"] = spectra.XUnit.RAMAN_SHIFT
+            yield meta, spectrum.replace(**changes)
 
 
-def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,
-                  axis: tuple[float, float, float] = RAMAN_AXIS) -> Library:
-    """Build a Raman library from reference folders with the default Raman pipeline.
+def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str) -> Library:
+    """Build a Raman library from reference folders with the matcher's default pipeline.
 
     Parameters
     ----------
@@ -97,18 +100,56 @@ def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,
         Folders with an ``index.csv``; their entries are concatenated (ids must be unique).
     library_id
         The library's name (recorded in every result).
-    axis
-        ``(start, stop, step)`` of the common axis in cm⁻¹.
+
+    The axis and pipeline are :mod:`matcher.defaults` (what the matcher was tuned with).
     """
+    from matcher import defaults
     from matcher.library import Library
-    from spectra.preprocess import default_raman
 
     refs = [pair for f in folders for pair in read_index(f)]
-    start, stop, step = axis
-    grid = np.arange(start, stop + step / 2, step)
-    return Library.build(refs, pipeline=default_raman(), axis=grid, technique="raman",
+    return Library.build(refs, pipeline=defaults.pipeline_for("raman"),
+                         axis=defaults.axis_for("raman"), technique="raman",
                          library_id=library_id)
 
 
-__all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "RAMAN_AXIS", "SYNTHETIC_LIBRARY_DIR",
-           "IndexError_", "build_library", "read_index"]
+
+
+def default_library_path(data_dir: Path) -> Path:
+    """Where the embedded default library is built on first use.
+
+    The name carries a digest of the fixture files, so a changed fixture set builds anew
+    instead of silently reusing a stale file.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(DEFAULT_LIBRARY_DIR.iterdir()):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return data_dir / f"default-library-{h.hexdigest()[:12]}.ilib"
+
+
+def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
+    """The configured library file, or the embedded default (built on first use).
+
+    The embedded default is ``fixtures/library`` only: measured references, no SYNTHETIC
+    entry (those are for the demo, never for casework).
+
+    Raises
+    ------
+    matcher.library.LibraryError
+        The file cannot be opened.
+    """
+    from matcher.library import LibrarySet
+
+    if library is not None:
+        return LibrarySet.load(library)
+    path = default_library_path(data_dir)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_library([DEFAULT_LIBRARY_DIR], library_id="interdict-default").save(path)
+    return LibrarySet.load(path)
+
+
+__all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "SYNTHETIC_LIBRARY_DIR", "ReferenceIndexError",
+           "build_library", "default_library_path", "open_libraries", "read_index"]

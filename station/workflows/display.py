@@ -1,0 +1,117 @@
+"""What the officer sees in the terminal: progress, the verdict, the alert, the next step."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from matcher.results import FusedIdentification, Identification, Verdict
+
+RED = "\x1b[1;97;41m"
+YELLOW = "\x1b[1;30;43m"
+GREEN = "\x1b[1;97;42m"
+BOLD = "\x1b[1m"
+RESET = "\x1b[0m"
+
+
+def _colour(stream: TextIO) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Progress:
+    """A one-line progress display (redrawn on a terminal, 25 % steps otherwise)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = _colour(self.stream)
+        self._last = -1
+
+    def __call__(self, fraction: float, note: str = "") -> None:
+        """Show progress ``fraction`` (0-1)."""
+        pct = max(0, min(100, round(100 * fraction)))
+        if self.tty:
+            bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+            self.stream.write(f"\r  {self.label} [{bar}] {pct:3d}% {note:<24}")
+            if pct >= 100:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif pct // 25 > self._last // 25 or (pct == 100 and self._last != 100):
+            self.stream.write(f"  {self.label}: {pct}% {note}\n")
+            self.stream.flush()
+        self._last = pct
+
+
+def next_step(ident: Identification | FusedIdentification, technique: str) -> str:
+    """What the officer should do now, in one sentence."""
+    if ident.alert:
+        return ("ALERT: keep the parcel on hold, do not open it further, follow the "
+                "hazardous-substance procedure and send a sample to the laboratory.")
+    if ident.verdict is Verdict.INCONCLUSIVE:
+        if technique == "raman":
+            return ("Inconclusive through packaging: open the parcel under the handling "
+                    "procedure and scan the contents with FTIR (--technique ftir).")
+        return "Inconclusive: refer the sample to the laboratory."
+    if ident.verdict is Verdict.NO_MATCH:
+        return ("No library match: scan again with the other technique, or refer the sample "
+                "to the laboratory.")
+    return "No alerting substance found: release according to the hold authority."
+
+
+def _lines(ident: Identification) -> list[str]:
+    out = []
+    syn = " [SYNTHETIC reference — screening only, not evidence of identity]"
+    for i, h in enumerate(ident.hits[:5], 1):
+        tag = f" ({h.schedule})" if h.schedule else ""
+        out.append(f"    {i}. {h.name:<44} {ident.score.upper()} {h.score:5.1f}  "
+                   f"{h.category.value}{tag}{syn if h.synthetic else ''}")
+    if ident.mixture is not None:
+        m = ident.mixture
+        out.append(f"  mixture (composite HQI {m.composite_hqi:.1f}, unexplained "
+                   f"{100 * m.residual_fraction:.1f} %"
+                   + (", unexplained signal remains" if m.structured_residual else "") + "):")
+        for c in m.components:
+            out.append(f"    - {c.name:<44} {100 * c.share:4.0f} %  {c.category.value}"
+                       + (syn if c.synthetic else ""))
+    return out
+
+
+def verdict_text(item_id: str, ident: Identification | FusedIdentification,
+                 technique: str, *, colour: bool = False) -> str:
+    """The verdict as a block of text; an alert is boxed and cannot be missed."""
+    parts: list[Identification] = (
+        list(ident.results) if isinstance(ident, FusedIdentification) else [ident])
+    synthetic = any(p.synthetic_used for p in parts)
+    lines: list[str] = []
+    if ident.alert:
+        subs = ", ".join(ident.alert_substances) or "controlled substance"
+        msg = f"!!! ALERT  {item_id}: {subs.upper()} INDICATED !!!"
+        width = max(len(msg) + 4, 60)
+        box = ["#" * width, "#" + msg.center(width - 2) + "#"]
+        if synthetic:
+            box.append("#" + "(identified against a SYNTHETIC reference)".center(width - 2)
+                       + "#")
+        box.append("#" * width)
+        lines += [f"{RED}{b}{RESET}" if colour else b for b in box]
+    head = f"VERDICT {ident.verdict.value}"
+    if colour:
+        c = RED if ident.alert else YELLOW if ident.verdict in (
+            Verdict.INCONCLUSIVE, Verdict.NO_MATCH) else GREEN
+        head = f"{c} {head} {RESET}"
+    lines.append(f"{head}  parcel {item_id}  confidence {ident.confidence:.2f}")
+    if ident.reason:
+        lines.append(f"  reason: {ident.reason}")
+    for p in parts:
+        if len(parts) > 1:
+            lines.append(f"  [{p.technique.value}] {p.verdict.value}"
+                         + (f" — {p.reason}" if p.reason else ""))
+        lines += _lines(p)
+        lines += [f"  note: {n}" for n in p.notes]
+    if synthetic:
+        lines.append("  NOTE: a SYNTHETIC reference contributed to this result; confirm "
+                     "against a measured reference or in the laboratory.")
+    lines.append(f"  next step: {next_step(ident, technique)}")
+    return "\n".join(lines)
+
+
+__all__ = ["Progress", "next_step", "verdict_text"]

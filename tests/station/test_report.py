@@ -1,0 +1,147 @@
+"""The evidence report: written from a real store and library, rendered in a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.library import LibrarySet
+from matcher.results import Category, Hit, Identification, Mixture, MixtureComponent, Verdict
+from station.cli import main
+from station.report import REF_COLOURS, fit_references
+from tests.station._png import read_png
+from tests.station.conftest import FENTANYL_PARCEL, measured_mixture
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _identification(lib_file: Path) -> Identification:
+    lib = LibrarySet.load(lib_file).get()
+    fent = lib.entries[lib.index_of("fentanyl-hcl-synthetic")]
+    cal = lib.entries[lib.index_of("calcite")]
+    return Identification(
+        verdict=Verdict.MIXTURE, alert=True, alert_substances=(fent.name,), confidence=0.8,
+        hits=(Hit(entry_id=fent.id, name=fent.name, score=88.0, category=fent.category,
+                  schedule=fent.schedule, synthetic=True),
+              Hit(entry_id=cal.id, name=cal.name, score=61.0, category=cal.category)),
+        mixture=Mixture(components=(
+            MixtureComponent(entry_id=fent.id, name=fent.name, share=0.45,
+                             category=Category.CONTROLLED, synthetic=True),
+            MixtureComponent(entry_id=cal.id, name=cal.name, share=0.55,
+                             category=Category.CUTTING_AGENT)),
+            composite_hqi=96.0, residual_fraction=0.02),
+        technique="raman", library_id=lib.id, library_hash=lib.hash, pipeline=lib.pipeline,
+        synthetic_used=True)
+
+
+@pytest.fixture
+def inspected(store_path: Path, demo_library_file: Path) -> Path:
+    from parcels.records import DeviceIdentity, HoldState
+    from parcels.store import open_store
+
+    with open_store(store_path) as store:
+        store.transition(FENTANYL_PARCEL, HoldState.HELD, actor="officer.test")
+        store.add_inspection(
+            FENTANYL_PARCEL, measured_mixture({"fentanyl_hcl_SYNTHETIC": 0.4, "calcite": 0.6}),
+            _identification(demo_library_file), operator="officer.test", station="TEST-ST",
+            device=DeviceIdentity(make="Sim", model="TEST-R785", serial="T1", firmware="1.0"))
+    return store_path
+
+
+def test_fit_references_recovers_weights() -> None:
+    x = np.linspace(0, 10, 200)
+    a, b = np.exp(-((x - 3) ** 2)), np.exp(-((x - 7) ** 2))
+    w, curves, res = fit_references(x, 2 * a + 0.5 * b, [(x, a), (x, b)])
+    assert np.allclose(w, [2.0, 0.5], atol=1e-8)
+    assert np.allclose(res, 0.0, atol=1e-8)
+    assert curves.shape == (2, x.size)
+
+
+def _report(db: Path, lib: Path, out: Path, item: str = FENTANYL_PARCEL) -> int:
+    return main(["report", item, "-o", str(out), "--db", str(db), "--library", str(lib),
+                 "--operator", "officer.test", "--station", "TEST-ST"])
+
+
+def test_report_is_self_contained_and_complete(inspected: Path, demo_library_file: Path,
+                                               tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    # no external resource: the only URL is the SVG namespace
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+    for needle in (FENTANYL_PARCEL, "ALERT", "SYNTHETIC", "CP118543022IN", "CBP-NTC",
+                   "officer.test", "TEST-R785", 'class="measured"', 'class="reference"',
+                   'class="residual"', "Audit chain verified"):
+        assert needle in html, needle
+    lib = LibrarySet.load(demo_library_file).get()
+    assert lib.hash in html
+    # the inspection's audit entries are listed (hash prefixes of scan/verdict events)
+    from parcels.store import open_store
+
+    with open_store(inspected, create=False) as store:
+        events = list(store.audit_events(item_id=FENTANYL_PARCEL))
+        assert store.verify().ok
+        exports = [e for e in store.audit_events() if e.kind.value == "export"]
+    # writing the report is itself logged, with the file and a digest of what was written
+    assert len(exports) == 1 and FENTANYL_PARCEL in str(exports[0].data)
+    assert str(out.resolve()) in str(exports[0].data)
+    scan_events = [e for e in events if e.kind.value in ("scan", "verdict")]
+    assert scan_events and all(e.hash[:16] in html for e in scan_events)
+
+
+def test_report_of_unknown_or_invalid_parcel_is_a_parcel_error(
+        store_path: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.html"
+    assert _report(store_path, demo_library_file, out, "RR473124828GB") == 5  # bad check digit
+    assert _report(store_path, demo_library_file, out, "AA000000000ZZ") == 5
+    assert not out.exists()
+
+
+def test_report_without_the_matching_library_says_why_no_plot(
+        inspected: Path, tmp_path: Path) -> None:
+    from station.workflows.library import DEFAULT_LIBRARY_DIR, build_library
+
+    other = tmp_path / "other.ilib"
+    build_library([DEFAULT_LIBRARY_DIR], library_id="interdict-default").save(other)
+    out = tmp_path / "r.html"
+    assert _report(inspected, other, out) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Plot not available" in html and 'class="measured"' not in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: the browser-rendering "
+                    "check of the evidence report is skipped (make test installs it as root)")
+def test_report_plot_is_visible_in_headless_chromium(inspected: Path, demo_library_file: Path,
+                                                     tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    png = tmp_path / "shot.png"
+    assert CHROMIUM is not None
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+         f"--screenshot={png}", "--window-size=1000,1500", out.as_uri()],
+        check=True, capture_output=True, timeout=90)
+    img = read_png(png)[:, :, :3].astype(int)
+
+    def mask(hex_colour: str, tol: int = 40) -> np.ndarray:
+        rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+        return np.abs(img - rgb).sum(axis=2) < tol
+
+    blue, orange = mask(REF_COLOURS[0]), mask(REF_COLOURS[1])
+    dark = (img.sum(axis=2) < 120)
+    # both reference curves are drawn (the dashed fentanyl curve partly under the measured
+    # trace), spread over a plot-sized region
+    assert blue.sum() > 60 and orange.sum() > 150, (blue.sum(), orange.sum())
+    ys, xs = np.nonzero(blue | orange)
+    assert xs.max() - xs.min() > 400 and ys.max() - ys.min() > 80
+    # the measured (near-black) trace is drawn inside the same region
+    region = dark[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    assert region.sum() > 300
