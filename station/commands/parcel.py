@@ -1,18 +1,372 @@
-"""`interdict` commands of this group (placeholder until its issue lands)."""
+"""``interdict parcel …``, ``interdict audit verify`` and ``interdict stats``: the evidence store.
+
+Commands::
+
+    interdict parcel import FILE [--format jsonl|csv]     AED batch (JSON lines or flat CSV)
+    interdict parcel show ITEM                            everything stored about a parcel
+    interdict parcel list [--state S] [--verdict V] [--alert|--no-alert] [--origin CC]
+                          [--from DATE] [--to DATE] [--limit N]
+    interdict parcel hold ITEM [--reason R]               mark held (requesting it if needed)
+    interdict parcel release|seize|refer|not-found ITEM   move the hold on
+    interdict parcel export [ITEM ...] [--from D] [--to D] [--format jsonl|csv] [-o FILE]
+    interdict audit verify                                check the chain and the evidence
+    interdict audit log [ITEM]                            the audit events
+    interdict stats [--period day|week|month|all] [--from D] [--to D]
+
+Every command takes ``--db PATH`` (else ``$INTERDICT_DB``, else the default path, see
+:func:`parcels.config.resolve_db`); every query command takes ``--json``. The acting person
+is ``--by`` (else ``$INTERDICT_OPERATOR``, else the login name).
+
+Exit codes: 0 success; 1 error (unknown parcel, invalid id, illegal hold move, unreadable
+file or database — nothing was changed); 2 usage error; 3 import done but some rows were
+rejected (the good rows were imported); 4 ``audit verify`` found tampering or corruption.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
+import sqlite3
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_REJECTED_ROWS = 3
+EXIT_TAMPERED = 4
+
+_TARGETS = {"release": "released", "seize": "seized", "refer": "referred",
+            "not-found": "not-found"}
 
 
 def register(sub: Any) -> None:
-    """Register the placeholder command."""
-    p = sub.add_parser("parcel", help="(not built yet)")
-    p.set_defaults(func=_not_built)
+    """Register ``parcel``, ``audit`` and ``stats``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH",
+                        help="evidence database (default: $INTERDICT_DB or the default path)")
+    query = argparse.ArgumentParser(add_help=False)
+    query.add_argument("--json", action="store_true", help="machine-readable output")
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("--by", metavar="NAME",
+                       help="who acts (default: $INTERDICT_OPERATOR or the login name)")
+
+    p = sub.add_parser("parcel", help="parcel records: import AED, show, list, holds, export",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ps = p.add_subparsers(dest="parcel_command", metavar="ACTION", required=True)
+
+    a = ps.add_parser("import", parents=[common, query, actor], help="import an AED batch")
+    a.add_argument("file", type=Path)
+    a.add_argument("--format", choices=("jsonl", "csv"), help="default: from the extension")
+    a.set_defaults(func=_guard(_import))
+
+    a = ps.add_parser("show", parents=[common, query], help="everything stored about a parcel")
+    a.add_argument("item_id")
+    a.set_defaults(func=_guard(_show))
+
+    a = ps.add_parser("list", parents=[common, query], help="parcels matching filters")
+    a.add_argument("--state", help="hold state (requested, held, inspected, released, "
+                                   "seized, referred, not-found)")
+    a.add_argument("--verdict", type=str.upper,
+                   help="MATCH, MIXTURE, INCONCLUSIVE or NO_MATCH (current result)")
+    al = a.add_mutually_exclusive_group()
+    al.add_argument("--alert", dest="alert", action="store_const", const=True, default=None)
+    al.add_argument("--no-alert", dest="alert", action="store_const", const=False)
+    a.add_argument("--origin", metavar="CC", help="origin country (ISO 3166 alpha-2)")
+    a.add_argument("--from", dest="since", metavar="DATE", help="received on/after")
+    a.add_argument("--to", dest="until", metavar="DATE", help="received up to (inclusive day)")
+    a.add_argument("--limit", type=int)
+    a.set_defaults(func=_guard(_list))
+
+    a = ps.add_parser("hold", parents=[common, query, actor],
+                      help="mark a parcel held (recording a hold request first if it has none)")
+    a.add_argument("item_id")
+    a.add_argument("--reason", help="why (needed when the parcel has no hold request)")
+    a.add_argument("--note")
+    a.set_defaults(func=_guard(_hold))
+
+    for name, state in _TARGETS.items():
+        a = ps.add_parser(name, parents=[common, query, actor], help=f"hold → {state}")
+        a.add_argument("item_id")
+        a.add_argument("--note")
+        a.set_defaults(func=_guard(_move), target=state)
+
+    a = ps.add_parser("export", parents=[common, actor],
+                      help="export parcel records (JSON lines or CSV)")
+    a.add_argument("item_ids", nargs="*", metavar="ITEM")
+    a.add_argument("--from", dest="since", metavar="DATE")
+    a.add_argument("--to", dest="until", metavar="DATE")
+    a.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    a.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
+    a.set_defaults(func=_guard(_export))
+
+    p = sub.add_parser("audit", help="the hash-chained audit log")
+    aus = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    a = aus.add_parser("verify", parents=[common, query],
+                       help="check the chain and every record against it (exit 4 if broken)")
+    a.add_argument("--quick", action="store_true", help="skip decoding every raw spectrum")
+    a.set_defaults(func=_guard(_verify))
+    a = aus.add_parser("log", parents=[common, query], help="list audit events")
+    a.add_argument("item_id", nargs="?")
+    a.set_defaults(func=_guard(_log))
+
+    p = sub.add_parser("stats", parents=[common, query],
+                       help="hold compliance and positivity by origin and category")
+    p.add_argument("--period", choices=("day", "week", "month", "all"), default="month")
+    p.add_argument("--from", dest="since", metavar="DATE")
+    p.add_argument("--to", dest="until", metavar="DATE")
+    p.set_defaults(func=_guard(_stats))
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("parcel: not built yet", file=sys.stderr)
-    return 3
+# -- plumbing -----------------------------------------------------------------------------
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn expected failures into one clear line on stderr and exit code 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        from pydantic import ValidationError
+
+        from parcels.aed import format_validation_error
+        from parcels.errors import ParcelsError
+
+        try:
+            return fn(args)
+        except ValidationError as exc:
+            _err(args, format_validation_error(exc))
+        except (ParcelsError, ValueError, OSError, sqlite3.Error) as exc:
+            _err(args, str(exc))
+        return EXIT_ERROR
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _err(args: argparse.Namespace, message: str) -> None:
+    where = " ".join(x for x in (getattr(args, "command", None),
+                                 getattr(args, "parcel_command", None),
+                                 getattr(args, "audit_command", None)) if x)
+    print(f"interdict {where}: error: {message}", file=sys.stderr)
+
+
+def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
+    from parcels.config import resolve_db
+    from parcels.store import open_store
+
+    return open_store(resolve_db(args.db), create=create)
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return args.by or os.environ.get("INTERDICT_OPERATOR") or getpass.getuser()
+
+
+def _dump(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False))
+
+
+# -- parcel -------------------------------------------------------------------------------
+def _import(args: argparse.Namespace) -> int:
+    from parcels.aed import import_batch
+
+    if not args.file.is_file():
+        raise OSError(f"no such file: {args.file}")
+    with _open(args, create=True) as store:
+        summary = import_batch(store, args.file, actor=_actor(args), format=args.format)
+    if args.json:
+        _dump(summary.model_dump(mode="json"))
+    else:
+        for r in summary.rejected:
+            print(f"{args.file}:{r.line}: rejected{f' {r.item_id}' if r.item_id else ''}: "
+                  f"{r.reason}", file=sys.stderr)
+        print(summary.message())
+    return EXIT_OK if summary.ok else EXIT_REJECTED_ROWS
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        pf = store.get_parcel(args.item_id)
+    if args.json:
+        _dump(pf.model_dump(mode="json"))
+        return EXIT_OK
+    p = pf.parcel
+    d = p.declaration
+    print(f"{p.item_id}  {p.mail_class} from {p.origin_country}, received "
+          f"{p.received_at:%Y-%m-%d %H:%M}Z at {p.facility}")
+    print(f"  sender:    {p.sender.name}, {p.sender.address}, {p.sender.country}")
+    print(f"  recipient: {p.recipient.name}, {p.recipient.address}, {p.recipient.country}")
+    print(f"  declared:  {d.category.value}, {d.total_gross_weight_kg:g} kg gross, "
+          f"{d.total_value:g} {d.currency}")
+    for it in d.items:
+        print(f"    - {it.quantity} x {it.description} ({it.net_weight_kg:g} kg, "
+              f"{it.value:g} {it.currency}, HS {it.hs_code or '-'}, "
+              f"origin {it.origin_country or '-'})")
+    if pf.hold is None:
+        print("  hold:      none")
+    else:
+        h = pf.hold
+        print(f"  hold:      {h.state.value.upper()} (requested by {h.requested_by}: {h.reason})")
+        for t in h.transitions:
+            note = f" - {t.note}" if t.note and t.state.value != "requested" else ""
+            print(f"    {t.at:%Y-%m-%d %H:%M:%S}Z  {t.state.value:<10} {t.actor}{note}")
+    if not pf.inspections:
+        print("  inspections: none")
+    for i in pf.inspections:
+        print(f"  inspection {i.inspection_id}: {i.technique.value} at "
+              f"{i.performed_at:%Y-%m-%d %H:%M:%S}Z by {i.operator} at {i.station}, "
+              f"{i.device.model} s/n {i.device.serial} fw {i.device.firmware}")
+        print(f"    raw spectrum {i.spectrum_hash}")
+        for r in i.results:
+            ident = r.identification
+            alert = " ALERT " + ", ".join(ident.alert_substances) if r.alert else ""
+            top = ""
+            hits = getattr(ident, "hits", ())
+            if hits:
+                top = f"; top hit {hits[0].name} ({hits[0].score:.1f})"
+            print(f"    {r.kind.value:<16} {r.verdict.value}{alert}{top} "
+                  f"[library {r.library_id} {r.library_hash[:12]}…, {r.recorded_by}]")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    from parcels.query import find_parcels, parse_when
+
+    with _open(args) as store:
+        rows = find_parcels(
+            store, hold_state=args.state, verdict=args.verdict, alert=args.alert,
+            origin_country=args.origin,
+            received_from=parse_when(args.since) if args.since else None,
+            received_to=parse_when(args.until, end=True) if args.until else None,
+            limit=args.limit,
+        )
+    if args.json:
+        _dump([r.model_dump(mode="json") for r in rows])
+        return EXIT_OK
+    for r in rows:
+        print(f"{r.item_id}  {r.received_at:%Y-%m-%d %H:%M}Z  {r.origin_country}  "
+              f"{r.category.value:<17} {(r.hold_state.value if r.hold_state else '-'):<10} "
+              f"{r.inspections} insp  {r.verdict.value if r.verdict else '-':<12}"
+              f"{'  ALERT' if r.alert else ''}")
+    print(f"{len(rows)} parcel(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_hold(args: argparse.Namespace, hold: Any) -> None:
+    if args.json:
+        _dump(hold.model_dump(mode="json"))
+    else:
+        t = hold.transitions[-1]
+        print(f"{hold.item_id}: {hold.state.value} at {t.at:%Y-%m-%d %H:%M:%S}Z by {t.actor}")
+
+
+def _hold(args: argparse.Namespace) -> int:
+    from parcels.records import HoldState
+
+    by = _actor(args)
+    with _open(args) as store:
+        if store.get_hold(args.item_id) is None:
+            if not args.reason:
+                raise ValueError(f"{args.item_id} has no hold request: give --reason to "
+                                 "request and hold it")
+            store.request_hold(args.item_id, requested_by=by, reason=args.reason)
+        hold = store.transition(args.item_id, HoldState.HELD, actor=by, note=args.note)
+    _print_hold(args, hold)
+    return EXIT_OK
+
+
+def _move(args: argparse.Namespace) -> int:
+    from parcels.records import HoldState
+
+    with _open(args) as store:
+        hold = store.transition(args.item_id, HoldState(args.target), actor=_actor(args),
+                                note=args.note)
+    _print_hold(args, hold)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from parcels.export import write_export
+    from parcels.query import find_parcels, parse_when
+    from parcels.s10 import validate_item_id
+
+    wanted = [validate_item_id(i) for i in args.item_ids]
+    with _open(args) as store:
+        rows = find_parcels(
+            store, item_ids=wanted or None,
+            received_from=parse_when(args.since) if args.since else None,
+            received_to=parse_when(args.until, end=True) if args.until else None,
+        )
+        missing = set(wanted) - {r.item_id for r in rows}
+        if missing:
+            raise ValueError(f"not stored: {', '.join(sorted(missing))}; nothing exported")
+        files = [store.get_parcel(r.item_id) for r in rows]
+        dest = str(args.output) if args.output else "<stdout>"
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                n, digest = write_export(files, fh, args.format)
+        else:
+            n, digest = write_export(files, sys.stdout, args.format)
+        ev = store.record_export([f.parcel.item_id for f in files], actor=_actor(args),
+                                 destination=dest, content_digest=digest)
+    print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); audit event #{ev.seq}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+# -- audit, stats -------------------------------------------------------------------------
+def _verify(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        report = store.verify(deep=not args.quick)
+    if args.json:
+        _dump(report.model_dump(mode="json"))
+    else:
+        print(report.message(), file=sys.stdout if report.ok else sys.stderr)
+        for f in report.findings[1:]:
+            print(f"  also #{f.seq} ({f.problem.value}): {f.detail}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_TAMPERED
+
+
+def _log(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        events = list(store.audit_events(item_id=args.item_id))
+    if args.json:
+        _dump([e.model_dump(mode="json") for e in events])
+        return EXIT_OK
+    for e in events:
+        print(f"#{e.seq:<6} {e.at:%Y-%m-%d %H:%M:%S}Z {e.kind.value:<12} "
+              f"{e.item_id or '-':<13} {e.actor:<12} {e.hash[:16]}")
+    return EXIT_OK
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from parcels.query import parse_when
+    from parcels.stats import hold_compliance, positivity
+
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, end=True) if args.until else None
+    with _open(args) as store:
+        comp = hold_compliance(store, period=args.period, since=since, until=until)
+        by_origin = positivity(store, by="origin", since=since, until=until)
+        by_cat = positivity(store, by="category", since=since, until=until)
+    if args.json:
+        _dump({"hold_compliance": [r.model_dump(mode="json") for r in comp],
+               "positivity_by_origin": [r.model_dump(mode="json") for r in by_origin],
+               "positivity_by_category": [r.model_dump(mode="json") for r in by_cat]})
+        return EXIT_OK
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    print("hold compliance (held / requested, by request date)")
+    print(f"  {'period':<10} {'requested':>9} {'held':>6} {'not found':>9} {'open':>6} "
+          f"{'rate':>7}")
+    for c in comp:
+        print(f"  {c.period:<10} {c.requested:>9} {c.held:>6} {c.not_found:>9} {c.open:>6} "
+              f"{pct(c.rate):>7}")
+    for title, rows in (("origin", by_origin), ("declared category", by_cat)):
+        print(f"positivity by {title} (inspected parcels with an alert)")
+        for r in rows:
+            print(f"  {r.key:<17} {r.positive:>5} / {r.inspected:<5} {pct(r.rate):>7}  "
+                  + " ".join(f"{k}={v}" for k, v in r.verdicts.items()))
+    return EXIT_OK
