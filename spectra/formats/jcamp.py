@@ -146,6 +146,14 @@ def read(path: Path) -> list[Spectrum]:
 def _collect(
     block: Block, parent: Block | None, out: list[tuple[Block, Block | None]], path: Path
 ) -> None:
+    blocks = block.get("BLOCKS")
+    if blocks is not None:
+        want = parse_count(blocks, path)
+        if want != len(block.children):
+            raise FormatError(
+                f"declares {want} blocks but holds {len(block.children)} (truncated LINK file?)",
+                path=path, line=blocks.line, field=blocks.label,
+            )
     ntuples = block.get("NTUPLES")
     if ntuples is not None:
         raise UnsupportedContentError(
