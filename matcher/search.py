@@ -150,42 +150,25 @@ class _Index:
         else:
             self.a = base
         self.base = base
-        # per-row statistics in key space, float64 (row by row, deterministic)
+        # per-row statistics in key space, float64 (row by row, deterministic), and the
+        # projections on the basis, in one pass over the matrix
         self.centre = np.zeros(n)
         self.alpha = np.ones(n)
         self.beta = np.zeros(n)
         self.norm32 = np.zeros(n)  # ‖row‖ over the kept points of the float32 matrix
-        for s in range(0, n, step):
-            rows = self._rows64(np.arange(s, min(n, s + step)))
-            self.norm32[s : s + step] = np.sqrt(np.sum(rows * rows, axis=1))
-            if self.correlation:
-                c = np.mean(rows, axis=1)
-                cn = np.sqrt(np.sum((rows - c[:, None]) ** 2, axis=1))
-                bad = np.flatnonzero(~(cn > 0))
-                if bad.size:
-                    e = library.entries[s + int(bad[0])]
-                    raise QueryMismatchError(
-                        f"library row {s + int(bad[0])} ({e.id}) is flat over the searched "
-                        "range: a correlation is undefined"
-                    )
-                self.centre[s : s + step] = c
-                self.alpha[s : s + step] = 1.0 / cn
-            else:
-                self.beta[s : s + step] = np.sum(rows * rows, axis=1)
-        # basis: leading principal directions of a sample of key-space rows
         rng = np.random.default_rng(seed)
         m = int(min(dims, self.cols.size - 1, max(n, 1)))
-        self.m = m
         if n == 0 or m < 1:
-            self.basis = np.zeros((self.cols.size, 0))
+            self.basis: F64 = np.zeros((self.cols.size, 0))
         else:
             pick = np.sort(rng.choice(n, size=min(n, sample), replace=False))
-            self.basis = _principal_basis(self._keyspace(pick), m, rng)
-        self.proj = np.zeros((n, self.basis.shape[1]), dtype=np.float32)
+            self.basis = _principal_basis(self._stats_and_keyspace(pick, library)[1], m, rng)
+        self.m = self.basis.shape[1]
+        self.proj = np.zeros((n, self.m), dtype=np.float32)
         resid = np.zeros(n)
         for s in range(0, n, step):
             idx = np.arange(s, min(n, s + step))
-            u = self._keyspace(idx)
+            _, u = self._stats_and_keyspace(idx, library, store=True)
             p = u @ self.basis  # (n, D') @ (D', m) -> (n, m)
             self.proj[s : s + step] = p
             resid[s : s + step] = np.sqrt(
@@ -195,7 +178,6 @@ class _Index:
         # float32 rounding of a product of length L: |err| <= γ_L Σ|a_i b_i|
         length = self.cols.size + 4
         self.gamma = length * _U32 / (1.0 - length * _U32)
-        self.ukey_norm = np.sqrt(np.maximum(self.beta, 0.0)) if not self.correlation else None
 
     # -- row access ----------------------------------------------------------------------
     def _rows64(self, idx: IntArray) -> F64:
@@ -205,12 +187,34 @@ class _Index:
             rows = self.score.transform(rows)
         return rows if self.full else rows[:, self.cols]
 
-    def _keyspace(self, idx: IntArray) -> F64:
+    def _stats_and_keyspace(
+        self, idx: IntArray, library: Library, *, store: bool = False
+    ) -> tuple[F64, F64]:
+        """Rows ``idx`` in float64 and in key space; ``store`` keeps their statistics."""
         rows = self._rows64(idx)
+        norm = np.sqrt(np.sum(rows * rows, axis=1))
         if self.correlation:
-            out: F64 = (rows - self.centre[idx, None]) * self.alpha[idx, None]
-            return out
-        return rows
+            c = np.mean(rows, axis=1)
+            u = rows - c[:, None]
+            cn = np.sqrt(np.sum(u * u, axis=1))
+            bad = np.flatnonzero(~(cn > 0))
+            if bad.size:
+                i = int(idx[int(bad[0])])
+                raise QueryMismatchError(
+                    f"library row {i} ({library.entries[i].id}) is flat over the searched "
+                    "range: a correlation is undefined"
+                )
+            u /= cn[:, None]
+            if store:
+                self.centre[idx] = c
+                self.alpha[idx] = 1.0 / cn
+        else:
+            u = rows
+            if store:
+                self.beta[idx] = norm * norm
+        if store:
+            self.norm32[idx] = norm
+        return rows, u
 
     # -- queries -------------------------------------------------------------------------
     def query_vectors(self, queries: F64) -> tuple[F64, F64]:
@@ -236,10 +240,9 @@ class _Index:
         """Exact float64 keys of rows ``idx`` against one key-space query (row by row)."""
         rows = self._rows64(idx)
         if self.correlation:
-            out: F64 = np.sum((rows - self.centre[idx, None]) * qk, axis=1) * self.alpha[idx]
+            out: F64 = _rowsum((rows - self.centre[idx, None]) * qk) * self.alpha[idx]
             return out
-        out = np.sum(rows * (2.0 * qk - rows), axis=1)
-        return out
+        return _rowsum(rows * (2.0 * qk - rows))
 
     def bounds(self, qk: F64) -> F32:
         """Upper bounds of every row's key for each query: ``(N, Q)`` float32."""
@@ -267,6 +270,24 @@ class _Index:
         key = 2.0 * g64 - self.beta[idx]
         eps = 2.0 * self.gamma * nrm * qnorm + 1e-9 * (1.0 + self.beta[idx] + qnorm * qnorm)
         return key, eps
+
+
+def _rowsum(p: F64) -> F64:
+    """Row sums by a fixed pairwise tree of elementwise adds.
+
+    Each row's sum depends only on that row (numpy's ``sum(axis=1)`` may change its order of
+    summation with the shape of the array), so the fast path and brute force, which score
+    different sets of rows, get bit-identical keys.
+    """
+    n, length = p.shape
+    size = 1 << max(0, (length - 1).bit_length())
+    if size != length:
+        p = np.concatenate([p, np.zeros((n, size - length))], axis=1)
+    while size > 1:
+        size //= 2
+        p = p[:, :size] + p[:, size:]
+    out: F64 = p[:, 0].copy()
+    return out
 
 
 def _principal_basis(rows: F64, m: int, rng: np.random.Generator) -> F64:
@@ -319,7 +340,7 @@ class Searcher:
         score: str | BaseSimilarity = "hqi",
         *,
         dims: int = 32,
-        sample: int = 4096,
+        sample: int = 2048,
         seed: int = 0,
     ) -> None:
         self.library = library
@@ -468,11 +489,13 @@ class Searcher:
         if pending:
             js = np.array([j for j, _ in pending])
             all_idx = np.arange(n)
-            # one streaming product for the queries the bound could not prune:
-            # (N, D) @ (D, P) -> (N, P)
-            g = ix.a @ scat32[js].T
+            # a streaming product over the whole matrix for the queries the bound could not
+            # prune: one GEMV each (OpenBLAS is slow on GEMMs of a few columns), or one GEMM
+            # (N, D) @ (D, P) -> (N, P) for many
+            g = ix.a @ scat32[js].T if js.size >= 16 else None
             for col, j in enumerate(js):
-                key, eps = ix.approx(g[:, col], all_idx, float(qnorms[j]))
+                gj = g[:, col] if g is not None else ix.a @ scat32[j]
+                key, eps = ix.approx(gj, slice(None), float(qnorms[j]))
                 tau = _kth(key - eps, k)
                 out_k[j], out_i[j], evaluated[j], reranked[j] = _finish(
                     ix, qk[j], all_idx, key, eps, tau=tau, k=k
