@@ -200,11 +200,11 @@ def _excitation_from_log(log: dict[str, str]) -> float | None:
 
 
 def _acquisition_from_log(
-    log: dict[str, str], source_app: str, acquired_at: datetime | None
+    log: dict[str, str], source_app: str, acquired_at: datetime | None, log_text: str = ""
 ) -> Acquisition:
     upper = {k.upper(): v for k, v in log.items()}
     make: str | None = None
-    if source_app.upper().startswith("WIRE"):
+    if source_app.upper().startswith("WIRE") or "[WiRE" in log_text:
         make = "Renishaw"
     elif source_app.upper().startswith("WITEC"):
         make = "WITec"
@@ -440,7 +440,7 @@ def read(path: Path) -> list[Spectrum]:
     log_text = _read_log(buf, h.logoff) if not h.old else ""
     log = parse_log(log_text)
     excitation = _excitation_from_log(log)
-    acquisition = _acquisition_from_log(log, h.source_app, h.acquired_at)
+    acquisition = _acquisition_from_log(log, h.source_app, h.acquired_at, log_text)
     x_label, y_label, z_label = _axis_labels(h)
     x_unit = T.X_UNIT.get(h.xtype, XUnit.OTHER)
 

@@ -42,6 +42,17 @@ EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".dat", ".prn")
 MAGIC = "# interdict-spectrum: 1"
 """First line of the files :func:`write` makes."""
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+"""Line ends: only CR, LF, CRLF (``str.splitlines`` would also split on U+0085, U+2028...)."""
+
+
+def _lines(text: str) -> list[str]:
+    parts = _NEWLINE.split(text)
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
 _DELIMS: tuple[str, ...] = (";", "\t", ",", " ")
 """Tried in this order on the first data line; ``" "`` means runs of whitespace."""
 
@@ -159,7 +170,7 @@ def sniff(head: bytes) -> bool:
         return False
     if text.startswith(MAGIC):
         return True
-    lines = text.splitlines()
+    lines = _lines(text)
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last line may be cut by the sniff window
     hits = 0
@@ -508,8 +519,8 @@ def read(
     except OSError as exc:
         raise FormatError(f"cannot open: {exc.strerror or exc}", path=p) from exc
     if not data.strip():
-        raise FormatError("file is empty", path=p, line=1)
-    lines = _decode(data, p).splitlines()
+        raise FormatError("file is empty", path=p, line=1, field="data")
+    lines = _lines(_decode(data, p))
     if lines and lines[0].strip() == MAGIC:
         return [_own_format(lines, p)]
 
@@ -610,7 +621,7 @@ def write(spectrum: Spectrum, path: Path) -> None:
     s = spectrum
 
     def dump(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        return json.dumps(v, ensure_ascii=True, sort_keys=True, allow_nan=False)
 
     head = [
         MAGIC,

@@ -249,6 +249,7 @@ def test_qontor_spc_matches_its_text_export(shared_data: Path) -> None:
     assert np.corrcoef(np.interp(t.x, s.x, s.y), t.y)[0, 1] > 0.998
     assert s.excitation_nm == 785.0
     assert s.acquisition.integration_time_ms == 3000.0
+    assert s.acquisition.instrument_make == "Renishaw"  # from the log's [WiRE2 ...] section
     # WiRE 5 writes an fdate that is not a date: no acquisition time rather than a wrong one
     assert s.acquisition.acquired_at is None
 
