@@ -380,7 +380,7 @@ def _check_y_scale(
     if firsty is None:
         return
     y0, ymax, ymin = float(y[0]), float(np.max(y)), float(np.min(y))
-    span = ymax - ymin
+    span = ymax - ymin if math.isfinite(ymax - ymin) else math.inf
     tol = max(abs(yfactor), 1e-3 * max(abs(ymax), abs(ymin)), _written_unit(block, "FIRSTY"))
     if abs(firsty - y0) <= tol:
         return
@@ -434,7 +434,8 @@ def _check_npoints(npoints: int | None, n: int, declared: LDR | None, path: Path
 
 
 def _tol_x(declared: float, x: FloatArray) -> float:
-    spacing = float(np.min(np.abs(np.diff(x)))) if x.size > 1 else 0.0
+    with np.errstate(over="ignore"):  # spacing of axes near ±1e308 may overflow to inf
+        spacing = float(np.min(np.abs(np.diff(x)))) if x.size > 1 else 0.0
     return max(1e-9, 1e-6 * abs(declared), 0.5 * spacing)
 
 
@@ -766,7 +767,8 @@ def _json(value: object) -> str:
 
 
 def _one_line(text: str) -> str:
-    return re.sub(r"[\r\n]+", " ", text).replace("$$", "$ $")
+    """``text`` fit for a label's value line: control characters to spaces, no ``$$``."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text).replace("$$", "$ $")
 
 
 def dumps(spectrum: Spectrum) -> str:
