@@ -130,7 +130,8 @@ def verify_chain(
     -------
     events, head_seq, head_hash, findings
         Number of events read, the last one's seq and hash, and what is wrong (empty when
-        the chain is intact).
+        the chain is intact), in the order the walk found it: the first finding is the
+        first bad event.
     """
     findings: list[Finding] = []
     prev_hash = GENESIS
@@ -206,7 +207,6 @@ def verify_chain(
                 detail=f"the last event #{prev_seq} does not match the recorded head "
                        f"#{hseq} {hhash[:12]}…",
             ))
-    findings.sort(key=lambda f: f.seq)
     return n, prev_seq, prev_hash, findings
 
 

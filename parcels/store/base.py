@@ -16,7 +16,7 @@ has to provide the same methods with the same guarantees:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
@@ -297,13 +297,20 @@ class Store(abc.ABC):
         """Audit events in chain order (optionally of one parcel)."""
 
     @abc.abstractmethod
-    def verify(self, *, deep: bool = True) -> VerifyReport:
+    def verify(
+        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None
+    ) -> VerifyReport:
         """Check the audit chain and that every stored record matches the event that logged it.
 
         Parameters
         ----------
         deep
             Also decode every raw spectrum and check its content hash.
+        anchors
+            ``{seq: hash}`` of events whose hash was kept *outside* the database (printed on
+            a receipt, in an export, in another system). A tamperer who cuts events off the
+            end of the log and rewrites the stored head is invisible from inside the file;
+            an anchor past the cut is not.
         """
 
 

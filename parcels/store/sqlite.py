@@ -18,7 +18,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -839,19 +839,30 @@ class SQLiteStore(Store):
             yield AuditEvent(seq=r[0], at=_dt(r[1]), kind=r[2], actor=r[3], item_id=r[4],
                              data=json.loads(r[5]), prev_hash=r[6], hash=r[7])
 
-    def verify(self, *, deep: bool = True) -> VerifyReport:
+    def verify(
+        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None
+    ) -> VerifyReport:
         """See :meth:`Store.verify`."""
         cur = self._con.cursor()
         cur.execute("BEGIN")
         try:
-            return self._verify(cur, deep)
+            return self._verify(cur, deep, anchors or {})
         finally:
             self._con.execute("COMMIT")
 
-    def _verify(self, cur: sqlite3.Cursor, deep: bool) -> VerifyReport:
+    def _verify(self, cur: sqlite3.Cursor, deep: bool, anchors: Mapping[int, str]) -> VerifyReport:
         head_row = cur.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
         head: tuple[int, str] | None = None
         findings: list[Finding] = []
+        for aseq, ahash in sorted(anchors.items()):
+            r = cur.execute("SELECT hash FROM audit_events WHERE seq = ?", (aseq,)).fetchone()
+            if r is None:
+                findings.append(Finding(seq=aseq, problem=Problem.DELETED,
+                                        detail=f"anchored event #{aseq} is not in the log"))
+            elif r[0] != ahash:
+                findings.append(Finding(seq=aseq, problem=Problem.EDITED,
+                                        detail=f"event #{aseq} does not have its anchored "
+                                               f"hash {ahash[:16]}…"))
         if head_row is None:
             findings.append(Finding(seq=1, problem=Problem.DELETED,
                                     detail="the recorded chain head is missing"))
@@ -868,12 +879,14 @@ class SQLiteStore(Store):
             "SELECT seq, at, kind, actor, item_id, data, prev_hash, hash FROM audit_events "
             "ORDER BY seq"))
         n, hseq, hhash, chain_findings = verify_chain(raw, lookup, expected_head=head)
-        findings.extend(chain_findings)
-        findings.extend(self._verify_evidence(cur, deep))
-        findings.sort(key=lambda f: f.seq)
-        return VerifyReport(ok=not findings, events=n, head_seq=hseq, head_hash=hhash,
-                            first_bad=findings[0] if findings else None,
-                            findings=tuple(findings[:100]))
+        evidence = sorted(self._verify_evidence(cur, deep), key=lambda f: f.seq)
+        # the chain's first finding is the first bad event of the walk (after a reordering
+        # later findings may carry smaller numbers); evidence findings are ordered by seq
+        firsts = [*findings, *chain_findings[:1], *evidence[:1]]
+        first = min(firsts, key=lambda f: f.seq) if firsts else None
+        everything = sorted([*findings, *chain_findings, *evidence], key=lambda f: f.seq)
+        return VerifyReport(ok=first is None, events=n, head_seq=hseq, head_hash=hhash,
+                            first_bad=first, findings=tuple(everything[:100]))
 
     def _verify_evidence(self, cur: sqlite3.Cursor, deep: bool) -> list[Finding]:
         out: list[Finding] = []
@@ -948,7 +961,7 @@ class SQLiteStore(Store):
                   expect={"result_id": vals[0], "verdict": vals[7], "alert": vals[8],
                    "digest": _row_digest(_RESULT_COLS, vals)})
 
-        last: dict[str, tuple[str, str]] = {}
+        last: dict[str, tuple[str, str, int]] = {}
         for r in cur.execute(
             f"SELECT {', '.join('x.' + c for c in _TRANSITION_COLS)}, x.event_seq, e.kind, "
             f"e.item_id, e.data FROM hold_transitions x {ev} ORDER BY x.id"
@@ -959,15 +972,15 @@ class SQLiteStore(Store):
                   what=f"hold transition of {vals[0]} to {vals[1]}",
                   expect={"digest": _row_digest(_TRANSITION_COLS, vals)})
             if vals[0] not in last:
-                last[vals[0]] = (vals[2], vals[1])
-            last[vals[0]] = (last[vals[0]][0], vals[1])
+                last[vals[0]] = (vals[2], vals[1], r[5])
+            last[vals[0]] = (last[vals[0]][0], vals[1], r[5])
         for r in cur.execute(
             "SELECT h.item_id, h.state, h.requested_at, p.event_seq FROM holds h "
             "LEFT JOIN parcels p ON p.item_id = h.item_id"
         ):
-            first_at, state = last.get(r[0], (None, None))
+            first_at, state, last_seq = last.get(r[0], (None, None, r[3] or 0))
             if (state, first_at) != (r[1], r[2]):
-                out.append(Finding(seq=r[3] or 0, problem=Problem.EVIDENCE,
+                out.append(Finding(seq=last_seq, problem=Problem.EVIDENCE,
                                    detail=f"hold of {r[0]}: state {r[1]} / requested at "
                                           f"{r[2]} disagree with its logged transitions"))
 

@@ -109,6 +109,9 @@ def register(sub: Any) -> None:
     a = aus.add_parser("verify", parents=[common, query],
                        help="check the chain and every record against it (exit 4 if broken)")
     a.add_argument("--quick", action="store_true", help="skip decoding every raw spectrum")
+    a.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
+                   help="an event hash kept outside the database (receipt, export); "
+                        "detects a cut-off tail (repeatable)")
     a.set_defaults(func=_guard(_verify))
     a = aus.add_parser("log", parents=[common, query], help="list audit events")
     a.add_argument("item_id", nargs="?")
@@ -316,8 +319,14 @@ def _export(args: argparse.Namespace) -> int:
 
 # -- audit, stats -------------------------------------------------------------------------
 def _verify(args: argparse.Namespace) -> int:
+    anchors: dict[int, str] = {}
+    for a in args.anchor:
+        seq, sep, h = a.partition(":")
+        if not (sep and seq.isdigit() and len(h) == 64):
+            raise ValueError(f"--anchor must be SEQ:HASH (64 hex digits), got {a!r}")
+        anchors[int(seq)] = h.lower()
     with _open(args) as store:
-        report = store.verify(deep=not args.quick)
+        report = store.verify(deep=not args.quick, anchors=anchors)
     if args.json:
         _dump(report.model_dump(mode="json"))
     else:

@@ -1,0 +1,227 @@
+"""The audit chain: verification, and tampering with the database file behind the store's
+back (raw sqlite3, triggers dropped first, as a deliberate tamperer would)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
+from parcels.records import HoldState
+from parcels.store import SQLiteStore
+from station.cli import main
+
+from .builders import DEVICE, identification, item_id, parcel, spectrum
+
+
+def chain(n: int) -> list[RawEvent]:
+    out: list[RawEvent] = []
+    prev = GENESIS
+    for seq in range(1, n + 1):
+        data = json.dumps({"k": seq})
+        h = event_hash(prev, event_body(seq=seq, at=f"t{seq}", kind="import", actor="a",
+                                        item_id=None, data={"k": seq}))
+        out.append(RawEvent(seq, f"t{seq}", "import", "a", None, data, prev, h))
+        prev = h
+    return out
+
+
+def run(events: list[RawEvent], head: tuple[int, str] | None = None):  # type: ignore[no-untyped-def]
+    by_hash = {e.hash: e.seq for e in events}
+    return verify_chain(events, by_hash.get, expected_head=head)
+
+
+def test_intact_chain() -> None:
+    ev = chain(10)
+    n, hseq, hhash, findings = run(ev, (10, ev[-1].hash))
+    assert (n, hseq, hhash, findings) == (10, 10, ev[-1].hash, [])
+
+
+def test_chain_edit_delete_reorder_truncate() -> None:
+    ev = chain(10)
+    edited = list(ev)
+    edited[4] = dataclasses.replace(ev[4], actor="mallory")
+    f = run(edited)[3]
+    assert (f[0].seq, f[0].problem) == (5, Problem.EDITED)
+
+    f = run(ev[:6] + ev[7:])[3]
+    assert (f[0].seq, f[0].problem) == (7, Problem.DELETED)
+
+    swapped = [*ev[:3], ev[4], ev[3], *ev[5:]]
+    f = run(swapped)[3]
+    assert (f[0].seq, f[0].problem) == (5, Problem.REORDERED)
+
+    f = run(ev[:8], (10, ev[-1].hash))[3]
+    assert (f[0].seq, f[0].problem) == (9, Problem.DELETED)
+
+
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def populated(db_path: Path) -> Path:
+    with SQLiteStore(db_path) as s:
+        s.import_parcels([(i + 1, parcel(i, hold=i < 2)) for i in range(4)], actor="aed",
+                         source="batch.jsonl")
+        s.transition(item_id(0), HoldState.HELD, actor="officer")
+        a = s.add_inspection(item_id(0), spectrum(1), identification(), operator="officer",
+                             station="ORD-1", device=DEVICE)
+        s.add_inspection(item_id(3), spectrum(2), identification("NO_MATCH"),
+                         operator="officer", station="ORD-1", device=DEVICE)
+        s.add_result(a.inspection_id, identification(library="lib-2"), recorded_by="lab")
+        s.transition(item_id(0), HoldState.SEIZED, actor="officer")
+        assert s.verify().ok
+    return db_path
+
+
+def tamper(path: Path, *sql: str | tuple[str, tuple[object, ...]]) -> None:
+    con = sqlite3.connect(path)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")\
+            .fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    for s in sql:
+        if isinstance(s, tuple):
+            con.execute(*s)
+        else:
+            con.execute(s)
+    con.commit()
+    con.close()
+
+
+def q(path: Path, sql: str) -> object:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def first_bad(path: Path):  # type: ignore[no-untyped-def]
+    with SQLiteStore(path) as s:
+        report = s.verify()
+    assert not report.ok
+    assert report.first_bad is not None
+    return report.first_bad
+
+
+def test_changed_verdict_is_pinned_to_its_event(populated: Path) -> None:
+    seq = q(populated, "SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
+    tamper(populated, "UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
+    assert "verdict differs" in f.detail
+
+
+def test_changed_verdict_and_its_event_breaks_the_chain(populated: Path) -> None:
+    seq = q(populated, "SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
+    data = q(populated, f"SELECT data FROM audit_events WHERE seq = {seq}")
+    assert isinstance(data, str)
+    tamper(populated, "UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'",
+           ("UPDATE audit_events SET data = ? WHERE seq = ?",
+            (data.replace('"NO_MATCH"', '"MATCH"'), seq)))
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.EDITED)
+
+
+def test_edited_and_rehashed_event(populated: Path) -> None:
+    """The tamperer recomputes the edited event's hash: the next link gives it away."""
+    con = sqlite3.connect(populated)
+    row = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
+                      "audit_events WHERE kind = 'hold'").fetchone()
+    con.close()
+    seq, at, kind, _, item, data, prev = row
+    new_hash = event_hash(prev, event_body(seq=seq, at=at, kind=kind, actor="someone else",
+                                           item_id=item, data=json.loads(data)))
+    tamper(populated, ("UPDATE audit_events SET actor = 'someone else', hash = ? WHERE seq = ?",
+                       (new_hash, seq)))
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.EDITED)
+
+
+def test_deleted_event(populated: Path) -> None:
+    seq = q(populated, "SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
+    tamper(populated, f"DELETE FROM audit_events WHERE seq = {seq}")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.DELETED)
+
+
+def test_deleted_tail_with_rewritten_head_needs_an_anchor(populated: Path) -> None:
+    """A perfect cut of the log's tail (head record rewritten too) cannot be seen from
+    inside the file; an anchor kept outside (the hash of an event printed on a receipt)
+    exposes it. This is the documented limit of a self-contained chain."""
+    last = q(populated, "SELECT max(seq) FROM audit_events")
+    anchor = {last: q(populated, f"SELECT hash FROM audit_events WHERE seq = {last}")}
+    tamper(populated, f"DELETE FROM audit_events WHERE seq = {last}",
+           f"DELETE FROM hold_transitions WHERE event_seq = {last}",
+           "UPDATE holds SET state = 'inspected' WHERE state = 'seized'",
+           f"UPDATE meta SET value = '{last - 1}:' || (SELECT hash FROM audit_events "
+           f"WHERE seq = {last - 1}) WHERE key = 'audit_head'")
+    with SQLiteStore(populated) as s:
+        assert s.verify().ok  # the limit, stated
+        report = s.verify(anchors=anchor)  # type: ignore[arg-type]
+    assert report.first_bad is not None
+    assert (report.first_bad.seq, report.first_bad.problem) == (last, Problem.DELETED)
+
+
+def test_deleted_last_event(populated: Path) -> None:
+    last = q(populated, "SELECT max(seq) FROM audit_events")
+    tamper(populated, f"DELETE FROM audit_events WHERE seq = {last}",
+           f"DELETE FROM hold_transitions WHERE event_seq = {last}",
+           "UPDATE holds SET state = 'inspected' WHERE state = 'seized'")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (last, Problem.DELETED)
+
+
+def test_swapped_events(populated: Path) -> None:
+    a = q(populated, "SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
+    assert isinstance(a, int)
+    b = a + 1
+    tamper(populated, f"UPDATE audit_events SET seq = -1 WHERE seq = {a}",
+           f"UPDATE audit_events SET seq = {a} WHERE seq = {b}",
+           f"UPDATE audit_events SET seq = {b} WHERE seq = -1")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (a, Problem.REORDERED)
+
+
+def test_deleted_record_and_corrupted_spectrum(populated: Path) -> None:
+    seq = q(populated, f"SELECT event_seq FROM parcels WHERE item_id = '{item_id(2)}'")
+    tamper(populated, f"DELETE FROM parcels WHERE item_id = '{item_id(2)}'")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
+    assert "deleted" in f.detail
+
+
+def test_corrupted_spectrum_blob(populated: Path) -> None:
+    scan = q(populated, "SELECT min(event_seq) FROM inspections")
+    blob = q(populated, "SELECT data FROM spectra ORDER BY rowid LIMIT 1")
+    assert isinstance(blob, bytes)
+    import zlib
+
+    raw = bytearray(zlib.decompress(blob))
+    raw[-1] ^= 0x01
+    tamper(populated, ("UPDATE spectra SET data = ? WHERE rowid = (SELECT min(rowid) FROM "
+                       "spectra)", (zlib.compress(bytes(raw)),)))
+    with SQLiteStore(populated) as s:
+        assert s.verify(deep=False).ok  # only decoding can see it
+        report = s.verify(deep=True)
+    assert not report.ok and report.first_bad is not None
+    assert report.first_bad.problem is Problem.EVIDENCE
+    assert report.first_bad.seq in {scan, q(populated, "SELECT max(event_seq) FROM "
+                                               "inspections")}
+
+
+def test_cli_audit_verify_names_the_event(populated: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "verify", "--db", str(populated)]) == 0
+    assert "audit chain OK" in capsys.readouterr().out
+    seq = q(populated, "SELECT seq FROM audit_events WHERE kind = 'release' OR kind = "
+                       "'seizure'")
+    tamper(populated, f"UPDATE audit_events SET actor = 'x' WHERE seq = {seq}")
+    assert main(["audit", "verify", "--db", str(populated)]) == 4
+    err = capsys.readouterr().err
+    assert f"BROKEN at event #{seq} (edited)" in err
+    assert main(["audit", "verify", "--db", str(populated), "--json"]) == 4
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["first_bad"]["seq"] == seq

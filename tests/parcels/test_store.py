@@ -1,0 +1,208 @@
+"""The SQLite evidence store: import, inspections, raw spectra, re-identification, queries,
+schema versioning."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.results import FusedIdentification, Verdict
+from parcels.errors import (
+    IllegalTransitionError,
+    IntegrityError,
+    InvalidItemIdError,
+    ParcelNotFoundError,
+    SchemaVersionError,
+)
+from parcels.records import HoldState, ParcelQuery, ResultKind
+from parcels.store import SCHEMA_VERSION, RowStatus, SQLiteStore, open_store
+from spectra import Spectrum
+
+from .builders import DEVICE, identification, item_id, parcel, spectrum
+
+
+def _inspect(store: SQLiteStore, n: int, seed: int = 0, **kw):  # type: ignore[no-untyped-def]
+    return store.add_inspection(item_id(n), spectrum(seed), identification(**kw),
+                                operator="officer 7", station="ORD-ISC-3", device=DEVICE)
+
+
+def test_import_is_idempotent_and_refuses_conflicts(store: SQLiteStore) -> None:
+    rows = [(i + 1, parcel(i, hold=i == 0)) for i in range(5)]
+    first = store.import_parcels(rows, actor="aed", source="b1")
+    assert [o.status for o in first] == [RowStatus.INSERTED] * 5
+    assert first[0].hold_requested
+    events = list(store.audit_events())
+    again = store.import_parcels(rows, actor="aed", source="b1")
+    assert [o.status for o in again] == [RowStatus.UNCHANGED] * 5
+    assert list(store.audit_events()) == events  # nothing logged, nothing changed
+
+    changed = parcel(2, facility="JFK-ISC")
+    out = store.import_parcels([(9, changed)], actor="aed", source="b2")
+    assert out[0].status is RowStatus.CONFLICT and "different content" in (out[0].reason or "")
+    assert store.get_parcel(item_id(2)).parcel.facility == "ORD-ISC"
+
+
+def test_get_parcel_errors(store: SQLiteStore) -> None:
+    with pytest.raises(ParcelNotFoundError) as exc:
+        store.get_parcel(item_id(42))
+    assert isinstance(exc.value, KeyError) and item_id(42) in str(exc.value)
+    with pytest.raises(InvalidItemIdError):
+        store.get_parcel("RR000000421US")
+
+
+def test_inspection_roundtrip_with_raw_spectrum(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
+    store.transition(item_id(1), HoldState.HELD, actor="officer 7")
+    s = spectrum(3)
+    ins = store.add_inspection(item_id(1), s, identification(), operator="officer 7",
+                               station="ORD-ISC-3", device=DEVICE,
+                               performed_at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
+    assert store.get_hold(item_id(1)).state is HoldState.INSPECTED  # type: ignore[union-attr]
+    back = store.get_spectrum(ins.spectrum_hash)
+    assert back.content_hash == s.content_hash == ins.spectrum_hash
+    assert back == s and back.title == s.title and back.acquisition == s.acquisition
+    np.testing.assert_array_equal(back.y, s.y)
+    stored = store.get_parcel(item_id(1)).inspections
+    assert stored == (ins,)
+    assert stored[0].original.identification == identification()
+    assert stored[0].device == DEVICE
+
+
+def test_real_instrument_spectrum_roundtrip(store: SQLiteStore, shared_data: Path) -> None:
+    path = shared_data / "raman/portable_reagents_drugs_whenfung/pure/amphetamine_sulfate.txt"
+    xy = np.loadtxt(path, delimiter=",")
+    s = Spectrum(xy[:, 0], xy[:, 1], technique="raman", y_unit="counts", source=str(path))
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    ins = store.add_inspection(item_id(1), s, identification(), operator="o", station="s",
+                               device=DEVICE)
+    back = store.get_spectrum(ins.spectrum_hash)
+    assert back.content_hash == s.content_hash
+    np.testing.assert_array_equal(back.x, xy[:, 0])
+    np.testing.assert_array_equal(back.y, xy[:, 1])
+    blob = sqlite3.connect(store.path).execute("SELECT length(data) FROM spectra").fetchone()[0]
+    assert blob < 0.7 * 16 * len(s)  # stored compressed (raw counts compress well)
+
+
+def test_several_inspections_and_reidentification(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    raman = _inspect(store, 1, 1, verdict="INCONCLUSIVE", alert=False)
+    ftir = store.add_inspection(item_id(1), spectrum(2, technique="ftir-atr"),
+                                identification(technique="ftir-atr"), operator="officer 7",
+                                station="ORD-ISC-3", device=DEVICE)
+    new = store.add_result(raman.inspection_id, identification(library="lib-2027.01"),
+                           recorded_by="lab", note="library update")
+    assert new.kind is ResultKind.REIDENTIFICATION
+    assert new.based_on == raman.original.result_id
+    again = store.get_inspection(raman.inspection_id)
+    assert again.original == raman.original  # the original stays as it was
+    assert again.latest == new and again.latest.library_id == "lib-2027.01"
+    pf = store.get_parcel(item_id(1))
+    assert [i.technique.value for i in pf.inspections] == ["raman", "ftir-atr"]
+    assert pf.inspections[1] == ftir
+    assert store.verify().ok
+
+
+def test_fused_and_mismatched_identifications(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    fused = FusedIdentification(
+        verdict=Verdict.MATCH, agreement=True, alert=True, alert_substances=("cocaine HCl",),
+        confidence=0.95, results=(identification(), identification(technique="ftir-atr")))
+    ins = store.add_inspection(item_id(1), spectrum(1), fused, operator="o", station="s",
+                               device=DEVICE)
+    assert store.get_inspection(ins.inspection_id).original.identification == fused
+    with pytest.raises(ValueError, match="ftir-atr but the spectrum is raman"):
+        store.add_inspection(item_id(1), spectrum(1), identification(technique="ftir-atr"),
+                             operator="o", station="s", device=DEVICE)
+    with pytest.raises(ParcelNotFoundError):
+        store.add_result("nope", identification(), recorded_by="lab")
+
+
+def test_inspection_needs_the_parcel_in_hand(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
+    before = list(store.audit_events())
+    with pytest.raises(IllegalTransitionError, match="requested"):
+        _inspect(store, 1)
+    with pytest.raises(ParcelNotFoundError):
+        _inspect(store, 2)
+    assert list(store.audit_events()) == before
+    con = sqlite3.connect(store.path)
+    assert con.execute("SELECT count(*) FROM spectra").fetchone()[0] == 0  # rolled back
+
+
+def test_queries(store: SQLiteStore) -> None:
+    rows = [(i, parcel(i, hold=i < 4, origin="CN" if i % 2 else "MX", day=i)) for i in range(8)]
+    store.import_parcels(rows, actor="aed", source="b")
+    for i in range(3):
+        store.transition(item_id(i), HoldState.HELD, actor="o")
+    _inspect(store, 0, verdict="MATCH")  # alert (cocaine)
+    _inspect(store, 1, verdict="NO_MATCH")
+    _inspect(store, 5, verdict="MATCH", name="sucrose")  # benign match, no alert
+
+    def ids(**kw):  # type: ignore[no-untyped-def]
+        return [r.item_id for r in store.find(ParcelQuery(**kw))]
+
+    assert ids(hold_state="inspected") == [item_id(0), item_id(1)]
+    assert ids(hold_state="held") == [item_id(2)]
+    assert ids(hold_state="requested") == [item_id(3)]
+    assert ids(verdict="MATCH") == [item_id(0), item_id(5)]
+    assert ids(alert=True) == [item_id(0)]
+    assert len(ids(alert=False)) == 7
+    assert ids(origin_country="cn") == [item_id(i) for i in (1, 3, 5, 7)]
+    assert ids(received_from=datetime(2026, 11, 3, tzinfo=UTC),
+               received_to=datetime(2026, 11, 5, tzinfo=UTC)) == [item_id(2), item_id(3)]
+    assert ids(item_ids=(item_id(6), item_id(0)), order="item_id") == [item_id(0), item_id(6)]
+    assert ids(limit=2) == [item_id(0), item_id(1)]
+    s = store.find(ParcelQuery(item_ids=(item_id(0),)))[0]
+    assert (s.inspections, s.verdict, s.alert) == (1, Verdict.MATCH, True)
+
+
+def test_evidence_tables_refuse_update_and_delete(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    _inspect(store, 1)
+    con = sqlite3.connect(store.path)
+    for sql in ("UPDATE results SET verdict = 'NO_MATCH'", "DELETE FROM audit_events",
+                "UPDATE parcels SET facility = 'X'", "DELETE FROM spectra"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(sql)
+    assert store.verify().ok
+
+
+def test_schema_version_stamped_and_newer_refused(db_path: Path) -> None:
+    SQLiteStore(db_path).close()
+    con = sqlite3.connect(db_path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="newer than this code"):
+        SQLiteStore(db_path)
+
+
+def test_foreign_database_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(SchemaVersionError, match="no Interdict stamp"):
+        SQLiteStore(other)
+    with pytest.raises(FileNotFoundError):
+        SQLiteStore(tmp_path / "missing.db", create=False)
+    with pytest.raises(NotImplementedError):
+        open_store("postgresql://central/interdict")
+
+
+def test_corrupt_blob_is_an_integrity_error(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    ins = _inspect(store, 1)
+    con = sqlite3.connect(store.path)
+    con.execute("DROP TRIGGER spectra_no_update")
+    meta = con.execute("SELECT meta FROM spectra").fetchone()[0]
+    con.execute("UPDATE spectra SET meta = ?", (meta.replace('"counts"', '"arbitrary"'),))
+    con.commit()
+    with pytest.raises(IntegrityError, match="altered"):
+        store.get_spectrum(ins.spectrum_hash)
