@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import struct
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ import numpy as np
 
 from .._errors import (
     FormatError,
-    ParameterWarning,
     SpectrumValidationError,
     UnsupportedContentError,
     UnsupportedFormatError,
@@ -431,10 +429,14 @@ def read(path: Path) -> list[Spectrum]:
         # byte 224 inside the header, every subfile takes 32 + npts*ysize bytes
         per_sub = _SUBHEADER + h.npts * ysize
         nsub, rest = divmod(size - (_OLD_HEADER - _SUBHEADER), per_sub)
-        if rest:
-            warnings.warn(
-                f"{p}: {rest} trailing byte(s) after {nsub} old-format subfiles ignored",
-                ParameterWarning, stacklevel=2,
+        if rest or nsub == 0:
+            # without a stored count, a partial last subfile cannot be told from trailing
+            # junk: refuse rather than return a silently shortened multifile
+            raise FormatError(
+                f"old-format multifile of {per_sub}-byte subfiles does not divide the "
+                f"{size}-byte file ({nsub} whole subfile(s) and {rest} byte(s) left): "
+                "truncated or trailing data",
+                path=p, offset=size - rest, field="subfile",
             )
 
     log_text = _read_log(buf, h.logoff) if not h.old else ""

@@ -467,3 +467,41 @@ def test_non_finite_y_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="non-finite") as err:
         spc.read(_write(tmp_path, "nan.spc", data))
     assert err.value.offset == 512 + 32
+
+
+@pytest.mark.shared
+@given(
+    which=st.sampled_from(["rohanisaac_spc_test_data/nir.spc",
+                           "rohanisaac_spc_test_data/m_xyxy.spc",
+                           "spectrochempy_galacticdata/CONTOUR.SPC",
+                           "charisma_ramanchada2/Renishaw/nCal_Qontor785_z005H12_100_1x3s.spc"]),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.integers(0, 767), st.integers(0, 255)), max_size=6),
+)
+def test_corrupted_real_files_fail_only_with_typed_errors(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, which: str, cut: float,
+    flips: list[tuple[int, int]],
+) -> None:
+    data = bytearray((shared_data / SPC_DIR / which).read_bytes())
+    for pos, value in flips:  # corrupt the headers, where the layout is decided
+        data[pos % len(data)] = value
+    data = data[: max(2, int(len(data) * cut))] if cut < 0.999 else data
+    p = tmp_path_factory.mktemp("fuzz") / "f.spc"
+    p.write_bytes(bytes(data))
+    try:
+        out = spc.read(p)
+    except spectra.SpectraError as exc:
+        assert str(p) in str(exc)
+    else:
+        assert all(np.all(np.diff(s.x) > 0) for s in out)
+
+
+@pytest.mark.shared
+def test_truncated_old_multifile_is_refused_not_shortened(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    data = (shared_data / SPC_DIR / "spectrochempy_galacticdata/CONTOUR.SPC").read_bytes()
+    p = _write(tmp_path, "contour_cut.spc", data[:-100])
+    with pytest.raises(FormatError, match="18 whole subfile") as err:
+        spc.read(p)
+    assert err.value.field == "subfile"

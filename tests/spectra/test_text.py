@@ -416,3 +416,33 @@ def test_repr_floats_survive_extremes(tmp_path: Path) -> None:
     text.write(s, p)
     (back,) = text.read(p)
     assert back.content_hash == s.content_hash
+
+
+@pytest.mark.shared
+@given(
+    which=st.sampled_from([
+        PS / "iRaman/PST02_iRPlus785_Z050_075_3200ms.txt",
+        PS / "Neegala/PST_532_SEX139.txt",
+        RRUFF / "original_files"
+        / "Calcite__R040070__Raman__532__0__unoriented__Raman_Data_Processed__15330.txt",
+        WHENFUNG / "pure/acetone.txt",
+    ]),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=5),
+)
+def test_corrupted_real_text_fails_only_with_typed_errors(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, which: Path, cut: float,
+    flips: list[tuple[float, int]],
+) -> None:
+    data = bytearray((shared_data / which).read_bytes())
+    for pos, value in flips:
+        data[int(pos * (len(data) - 1))] = value
+    data = data[: int(len(data) * cut)] if cut < 0.999 else data
+    p = tmp_path_factory.mktemp("fuzz") / "f.txt"
+    p.write_bytes(bytes(data))
+    try:
+        (s,) = text.read(p)
+    except spectra.SpectraError as exc:
+        assert str(p) in str(exc)
+    else:
+        assert np.all(np.diff(s.x) > 0)
