@@ -12,7 +12,7 @@ The file (``--config``, else ``$INTERDICT_CONFIG``, else ``./interdict.toml`` wh
     operator = "officer.kim"
     device = "/dev/ttyUSB0"
     library = "/var/lib/interdict/library"
-    db = "/var/lib/interdict/evidence.sqlite"
+    db = "/var/lib/interdict/evidence.db"
     technique = "raman"
     self_test_hours = 8
 
@@ -269,7 +269,7 @@ def load_config(
         sources[f"thresholds.{tname}"] = "flag"
 
     if "db" not in values:
-        values["db"] = _default_data_dir(env) / "evidence.sqlite"
+        values["db"] = _default_data_dir(env) / "evidence.db"
     for name in (*ENV_VARS, "db"):
         sources.setdefault(name, "default")
     try:
@@ -305,7 +305,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True
                    help="reference library (env INTERDICT_LIBRARY; default: embedded)")
     g.add_argument("--db", metavar="FILE",
                    help="evidence database (env INTERDICT_DB; default "
-                        "~/.local/share/interdict/evidence.sqlite)")
+                        "~/.local/share/interdict/evidence.db, as interdict parcel)")
     g.add_argument("--operator", metavar="NAME", help="who is scanning (env INTERDICT_OPERATOR)")
     g.add_argument("--station", metavar="ID", help="this station's id (env INTERDICT_STATION)")
     g.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",

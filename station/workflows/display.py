@@ -60,11 +60,12 @@ def next_step(ident: Identification | FusedIdentification, technique: str) -> st
 
 def _lines(ident: Identification) -> list[str]:
     out = []
-    syn = " [SYNTHETIC reference — screening only, not evidence of identity]"
+    syn = " [SYNTHETIC]"
     for i, h in enumerate(ident.hits[:5], 1):
         tag = f" ({h.schedule})" if h.schedule else ""
         out.append(f"    {i}. {h.name:<44} {ident.score.upper()} {h.score:5.1f}  "
-                   f"{h.category.value}{tag}{syn if h.synthetic else ''}")
+                   f"{h.category.value}{tag}"
+                   + (syn if h.synthetic and 'SYNTHETIC' not in h.name else ''))
     if ident.mixture is not None:
         m = ident.mixture
         out.append(f"  mixture (composite HQI {m.composite_hqi:.1f}, unexplained "
@@ -72,7 +73,7 @@ def _lines(ident: Identification) -> list[str]:
                    + (", unexplained signal remains" if m.structured_residual else "") + "):")
         for c in m.components:
             out.append(f"    - {c.name:<44} {100 * c.share:4.0f} %  {c.category.value}"
-                       + (syn if c.synthetic else ""))
+                       + (syn if c.synthetic and "SYNTHETIC" not in c.name else ""))
     return out
 
 

@@ -89,3 +89,19 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
         print(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
               f"inspection(s), audit chain {'OK' if report.chain_ok else 'NOT OK'})")
     return EXIT_OK
+
+
+def scan_command(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
+                 as_json: bool = False) -> int:
+    """``interdict scan``."""
+    from station.workflows.scan import run_scan
+
+    return run_scan(cfg, item_id, self_test=self_test, as_json=as_json)
+
+
+def watch_command(cfg: StationConfig, *, queue: bool = False, max_scans: int | None = None,
+                  as_json: bool = False) -> int:
+    """``interdict watch``."""
+    from station.workflows.watch import run_watch
+
+    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json)

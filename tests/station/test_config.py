@@ -43,7 +43,7 @@ def test_defaults_without_any_source(tmp_path: Path) -> None:
                       cwd=tmp_path)
     assert cfg.device is None
     assert cfg.library is None
-    assert cfg.db == tmp_path / "interdict" / "evidence.sqlite"
+    assert cfg.db == tmp_path / "interdict" / "evidence.db"
     assert cfg.technique is ScanTechnique.RAMAN
     assert cfg.config_file is None
     assert set(cfg.sources.values()) == {"default"}

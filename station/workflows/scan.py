@@ -1,0 +1,554 @@
+"""Scanning one parcel: connect, self-test when due, acquire, identify, record, tell the officer.
+
+The pieces here are shared by ``interdict scan`` (one parcel, host-started scan) and
+``interdict watch`` (trigger-button scans): :class:`StationSession` holds the open store,
+library and analyzer; :meth:`StationSession.record` is the one place where a spectrum becomes
+evidence (one store transaction: raw spectrum, inspection, result, hold move, audit events).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from matcher.results import FusedIdentification, Identification, Verdict
+from station.config import StationConfig
+from station.workflows.display import Progress, next_step, verdict_text
+
+if TYPE_CHECKING:
+    from driver.analyzer import Analyzer
+    from matcher.library import Library, LibrarySet
+    from parcels.records import Inspection
+    from parcels.store.base import Store
+    from spectra import Spectrum
+
+MAX_EXPOSURE_TRIES = 4
+"""Auto-exposure: how many times a saturated Raman scan is retried with half the time."""
+FIRST_INTEGRATION_MS = 500.0
+"""Auto-exposure: the first Raman integration time tried (capped by the device's limits)."""
+ACCUMULATIONS = 2
+"""Raman accumulations per scan (host-started and trigger scans)."""
+
+
+class Stop:
+    """SIGINT/SIGTERM as a flag the workflows poll (no exception thrown into driver code).
+
+    The first signal asks to stop (finish what can be finished, abandon what cannot); the
+    second asks to stop at once.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.count = 0
+        self.signal_name = ""
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        self.signal_name = signal.Signals(signum).name
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        """Whether a stop was asked for."""
+        return self.event.is_set()
+
+    @contextmanager
+    def installed(self) -> Iterator[Stop]:
+        """Install the handlers for the duration (restoring the previous ones)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in old:
+            signal.signal(s, self._handler)
+        try:
+            yield self
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+class StationError(Exception):
+    """A scan cannot go on; ``code`` is the exit code, the message says why."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class ScanOutcome:
+    """What one recorded scan produced."""
+
+    item_id: str
+    inspections: list[Inspection]
+    identification: Identification | FusedIdentification
+    technique: str
+    exposure_notes: list[str] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """The documented exit code of this outcome."""
+        from station.commands.scan import EXIT_ALERT, EXIT_INCONCLUSIVE, EXIT_OK
+
+        if self.identification.alert:
+            return EXIT_ALERT
+        if self.identification.verdict in (Verdict.INCONCLUSIVE, Verdict.NO_MATCH):
+            return EXIT_INCONCLUSIVE
+        return EXIT_OK
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (for ``--json``)."""
+        ident = self.identification
+        return {
+            "item_id": self.item_id, "technique": self.technique,
+            "verdict": ident.verdict.value, "alert": ident.alert,
+            "alert_substances": list(ident.alert_substances), "confidence": ident.confidence,
+            "reason": ident.reason,
+            "synthetic_used": any(i.synthetic_used for i in _parts(ident)),
+            "inspections": [i.inspection_id for i in self.inspections],
+            "spectrum_hashes": [i.spectrum_hash for i in self.inspections],
+            "next_step": next_step(ident, self.technique),
+            "identification": json.loads(ident.model_dump_json()),
+        }
+
+
+def _parts(ident: Identification | FusedIdentification) -> list[Identification]:
+    return list(ident.results) if isinstance(ident, FusedIdentification) else [ident]
+
+
+def _say(out: TextIO, text: str) -> None:
+    out.write(text + "\n")
+    out.flush()
+
+
+class SelfTestLog:
+    """When each device last passed its self-test (a small JSON file next to the database)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def last_pass(self, device_key: str) -> datetime | None:
+        """The last passed self-test of ``device_key``, if any."""
+        text = self._read().get(device_key)
+        try:
+            return datetime.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    def record_pass(self, device_key: str, at: datetime) -> None:
+        """Remember a passed self-test (atomically)."""
+        from station.workflows.runner import write_atomically
+
+        data = self._read()
+        data[device_key] = at.isoformat()
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+
+class StationSession:
+    """An open evidence store, library and analyzer, configured for one station.
+
+    Parameters
+    ----------
+    cfg
+        The station configuration (database, library, device, operator, station...).
+    out
+        Where the officer reads (stdout); progress goes to ``err``.
+    """
+
+    def __init__(self, cfg: StationConfig, *, out: TextIO | None = None,
+                 err: TextIO | None = None, stop: Stop | None = None) -> None:
+        self.cfg = cfg
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.stop = stop or Stop()
+        self.store: Store | None = None
+        self.libs: LibrarySet | None = None
+        self.dev: Analyzer | None = None
+        self.simulated = False
+        self.selftests = SelfTestLog(cfg.db.parent / "selftest.json")
+
+    # -- opening ---------------------------------------------------------------------------
+    def open_store(self) -> Store:
+        """Open the evidence database (it must exist: import the AED batch first)."""
+        from parcels.store import open_store
+        from station.commands.scan import EXIT_ERROR
+
+        if not self.cfg.db.is_file():
+            raise StationError(
+                f"no evidence database at {self.cfg.db}: import the AED batch first "
+                "(interdict parcel import FILE --db ...) or set --db / INTERDICT_DB",
+                EXIT_ERROR)
+        self.store = open_store(self.cfg.db, create=False)
+        return self.store
+
+    def open_library(self) -> LibrarySet:
+        """Open the configured library (or build the embedded default)."""
+        from station.commands.scan import EXIT_ERROR
+        from station.workflows.runner import load_libraries
+
+        try:
+            self.libs = load_libraries(self.cfg)
+        except Exception as exc:
+            raise StationError(f"library: {exc}", EXIT_ERROR) from exc
+        return self.libs
+
+    def connect(self) -> Analyzer:
+        """Connect to the analyzer at the configured URL."""
+        from driver.analyzer import Analyzer
+        from driver.errors import AnalyzerError
+        from station.commands.scan import EXIT_DEVICE
+
+        if not self.cfg.device:
+            raise StationError("no analyzer: give --device URL (or INTERDICT_DEVICE, or "
+                               "device = ... in the station file)", EXIT_DEVICE)
+        dev = Analyzer(self.cfg.device)
+        try:
+            dev.open()
+        except (AnalyzerError, OSError) as exc:
+            raise StationError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
+                               EXIT_DEVICE) from exc
+        self.dev = dev
+        info = dev.identify()
+        self.simulated = info.simulated
+        if "raman" in info.capabilities.technique_names:
+            caps = dev.technique_caps("raman")
+            dev.configure(technique="raman",
+                          integration_ms=max(caps.integration_ms.min,
+                                             min(FIRST_INTEGRATION_MS, caps.integration_ms.max)),
+                          accumulations=int(max(caps.accumulations.min,
+                                                min(ACCUMULATIONS, caps.accumulations.max))))
+        _say(self.out, f"analyzer: {info.make} {info.model} serial {info.serial} firmware "
+                       f"{info.firmware}" + (" (SIMULATED)" if info.simulated else ""))
+        return dev
+
+    def close(self) -> None:
+        """Close everything that was opened (idempotent)."""
+        if self.dev is not None:
+            self.dev.close()
+            self.dev = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- device checks ---------------------------------------------------------------------
+    def _device_key(self) -> str:
+        assert self.dev is not None
+        info = self.dev.identify()
+        return f"{info.make}/{info.model}/{info.serial}"
+
+    def self_test_if_due(self, mode: str, technique: str) -> None:
+        """Run the self-test against the reference standard when due (or always/never).
+
+        Raises
+        ------
+        StationError
+            The self-test failed: the device must not be used for evidence.
+        """
+        from driver.errors import AnalyzerError, NotSupportedError
+        from station.commands.scan import EXIT_DEVICE
+
+        assert self.dev is not None
+        if mode == "never":
+            _say(self.out, "self-test: skipped (--self-test never)")
+            return
+        key = self._device_key()
+        last = self.selftests.last_pass(key)
+        now = datetime.now(UTC)
+        age_h = None if last is None else (now - last).total_seconds() / 3600.0
+        if mode == "auto" and age_h is not None and age_h < self.cfg.self_test_hours:
+            _say(self.out, f"self-test: passed {age_h:.1f} h ago (due every "
+                           f"{self.cfg.self_test_hours:g} h)")
+            return
+        try:
+            report, _ = self.dev.self_test(technique)
+        except NotSupportedError:
+            _say(self.out, f"self-test: this analyzer has no {technique} self-test standard")
+            return
+        except AnalyzerError as exc:
+            raise StationError(f"self-test could not run: {exc}", EXIT_DEVICE) from exc
+        peaks = ", ".join(
+            f"{p.expected:g}→{'none' if p.found is None else f'{p.found:.1f}'}"
+            + ("" if p.ok else " FAIL") for p in report.peaks)
+        if not report.passed:
+            raise StationError(
+                f"SELF-TEST FAILED on {report.standard} ({peaks}): the analyzer is out of "
+                "calibration; do not use it for evidence. Recalibrate or replace it.",
+                EXIT_DEVICE)
+        self.selftests.record_pass(key, now)
+        _say(self.out, f"self-test: PASSED on {report.standard} ({peaks})")
+
+    def place_sample(self, item_id: str) -> None:
+        """With the simulator, put the parcel's scenario sample under the laser."""
+        from driver.errors import DeviceRefusedError
+
+        if self.dev is None or not self.simulated:
+            return
+        try:
+            self.dev.select_sample(item_id)
+        except DeviceRefusedError as exc:
+            _say(self.err, f"simulator: no sample for {item_id} in its scenario ({exc}); "
+                           "it measures its default sample")
+
+    # -- acquisition -----------------------------------------------------------------------
+    def _acquire_once(self, label: str, technique: str, **settings: Any) -> Spectrum:
+        """One acquisition in a worker thread, so a stop request can abort it cleanly."""
+        from driver.errors import AcquisitionAbortedError, AnalyzerError
+        from station.commands.scan import EXIT_DEVICE, EXIT_INTERRUPTED
+
+        dev = self.dev
+        assert dev is not None
+        progress = Progress(label, self.err)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["spectrum"] = dev.acquire(
+                    technique=technique, progress=lambda d, n: progress(d / max(n, 1)),
+                    **settings)
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="acquire", daemon=True)
+        worker.start()
+        aborted = False
+        while worker.is_alive():
+            worker.join(0.05)
+            if self.stop.requested and not aborted:
+                _say(self.err, f"\n{self.stop.signal_name or 'stop'}: aborting the "
+                               "acquisition in progress; nothing of it will be stored")
+                dev.abort()
+                aborted = True
+        if aborted or isinstance(box.get("error"), AcquisitionAbortedError):
+            raise StationError("acquisition aborted; nothing was stored", EXIT_INTERRUPTED)
+        err = box.get("error")
+        if isinstance(err, AnalyzerError):
+            raise StationError(f"acquisition failed: {err}", EXIT_DEVICE) from err
+        if err is not None:
+            raise err
+        spectrum: Spectrum = box["spectrum"]
+        progress(1.0, "done")
+        return spectrum
+
+    def acquire(self, technique: str, notes: list[str]) -> Spectrum:
+        """Acquire one spectrum; Raman uses auto-exposure against detector saturation."""
+        assert self.dev is not None
+        if technique == "ftir":
+            _say(self.err, "  FTIR: measuring the background (clean crystal) first")
+            self._acquire_background()
+            return self._acquire_once("FTIR sample", "ftir")
+        caps = self.dev.technique_caps("raman")
+        integ = min(FIRST_INTEGRATION_MS, caps.integration_ms.max)
+        integ = max(integ, caps.integration_ms.min)
+        spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
+        for _ in range(MAX_EXPOSURE_TRIES - 1):
+            saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
+            if saturated == 0 or integ / 2 < caps.integration_ms.min:
+                break
+            integ /= 2
+            notes.append(f"{saturated} saturated pixel(s): re-acquired at {integ:g} ms")
+            _say(self.err, f"  detector saturated ({saturated} px): again at {integ:g} ms")
+            spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
+        return spectrum
+
+    def _acquire_background(self) -> None:
+        from driver.errors import AnalyzerError
+        from station.commands.scan import EXIT_DEVICE
+
+        assert self.dev is not None
+        try:
+            self.dev.background()
+        except AnalyzerError as exc:
+            raise StationError(f"FTIR background failed: {exc}", EXIT_DEVICE) from exc
+
+    # -- identification and evidence -------------------------------------------------------
+    def library_for(self, technique: str) -> Library:
+        """The library part for a technique."""
+        from station.commands.scan import EXIT_ERROR
+
+        assert self.libs is not None
+        try:
+            return self.libs.select("raman" if technique == "raman" else "ftir-atr")
+        except Exception as exc:
+            raise StationError(f"library: {exc}", EXIT_ERROR) from exc
+
+    def identify(self, spectrum: Spectrum, technique: str) -> Identification:
+        """Identify against the configured library with the configured thresholds."""
+        from matcher import defaults
+        from matcher.identify import identify
+        from station.commands.scan import EXIT_ERROR, EXIT_USAGE
+
+        lib = self.library_for(technique)
+        thresholds = defaults.thresholds()
+        if self.cfg.thresholds:
+            try:
+                thresholds = thresholds.model_copy(update=dict(self.cfg.thresholds))
+                type(thresholds).model_validate(thresholds.model_dump())
+            except Exception as exc:
+                raise StationError(f"thresholds: {exc}", EXIT_USAGE) from exc
+            unknown = set(self.cfg.thresholds) - set(type(thresholds).model_fields)
+            if unknown:
+                raise StationError(
+                    f"unknown threshold(s) {', '.join(sorted(unknown))}; known: "
+                    f"{', '.join(sorted(type(thresholds).model_fields))}", EXIT_USAGE)
+        try:
+            return identify(spectrum, lib, thresholds=thresholds)
+        except Exception as exc:
+            raise StationError(f"identification failed: {exc}", EXIT_ERROR) from exc
+
+    def ensure_in_hand(self, item_id: str) -> str:
+        """Validate the id, check the parcel is known; a requested hold becomes ``held``.
+
+        Returns
+        -------
+        str
+            The normalised item id.
+        """
+        from parcels.errors import ParcelsError
+        from parcels.records import HoldState
+        from parcels.s10 import validate_item_id
+        from station.commands.scan import EXIT_PARCEL
+
+        assert self.store is not None
+        try:
+            item = validate_item_id(item_id)
+            pf = self.store.get_parcel(item)
+        except (ParcelsError, ValueError) as exc:
+            raise StationError(str(exc), EXIT_PARCEL) from exc
+        state = pf.hold.state if pf.hold else None
+        if state is HoldState.REQUESTED:
+            self.store.transition(item, HoldState.HELD, actor=self.operator,
+                                  note=f"in hand at station {self.cfg.station} for scanning")
+            by = pf.hold.requested_by if pf.hold else ""
+            _say(self.out, f"parcel {item}: hold requested by {by} — marked HELD (in hand)")
+        elif state in (None, HoldState.HELD, HoldState.INSPECTED):
+            _say(self.out, f"parcel {item}: "
+                           + ("no hold" if state is None else f"hold {state.value}")
+                           + f", {len(pf.inspections)} earlier inspection(s)")
+        else:
+            assert state is not None
+            raise StationError(f"parcel {item} is not in hand (hold {state.value}); "
+                               "it cannot be inspected now", EXIT_PARCEL)
+        return item
+
+    @property
+    def operator(self) -> str:
+        """Who scans (required for evidence)."""
+        from station.commands.scan import EXIT_USAGE
+
+        if not self.cfg.operator:
+            raise StationError("who is scanning? give --operator NAME (or INTERDICT_OPERATOR)",
+                               EXIT_USAGE)
+        return self.cfg.operator
+
+    def record(self, item_id: str, spectrum: Spectrum, ident: Identification) -> Inspection:
+        """Store one inspection (one transaction, signals deferred until it is done)."""
+        from parcels.errors import IllegalTransitionError, ParcelsError
+        from parcels.records import DeviceIdentity
+        from station.commands.scan import EXIT_ERROR, EXIT_PARCEL
+
+        assert self.store is not None and self.dev is not None
+        info = self.dev.identify()
+        device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
+                                firmware=info.firmware)
+        try:
+            return self.store.add_inspection(
+                item_id, spectrum, ident, operator=self.operator, station=self.cfg.station,
+                device=device)
+        except IllegalTransitionError as exc:
+            raise StationError(str(exc), EXIT_PARCEL) from exc
+        except ParcelsError as exc:
+            raise StationError(f"evidence store: {exc}", EXIT_ERROR) from exc
+
+    def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
+        """Acquire (one or both techniques), identify, record, and return the outcome."""
+        from matcher.identify import fuse
+
+        techniques = ["raman", "ftir"] if technique == "both" else [technique]
+        self.place_sample(item_id)
+        pairs: list[tuple[Spectrum, Identification]] = []
+        notes: list[str] = []
+        for tech in techniques:
+            spectrum = self.acquire(tech, notes)
+            pairs.append((spectrum, self.identify(spectrum, tech)))
+        # the spectra are in hand: finish and record even if a stop arrives now
+        inspections = [self.record(item_id, s, i) for s, i in pairs]
+        ident: Identification | FusedIdentification = (
+            fuse([i for _, i in pairs]) if len(pairs) > 1 else pairs[0][1])
+        return ScanOutcome(item_id, inspections, ident, technique, notes)
+
+    def show(self, outcome: ScanOutcome) -> None:
+        """Print the verdict block and where the evidence is."""
+        colour = bool(getattr(self.out, "isatty", lambda: False)())
+        _say(self.out, verdict_text(outcome.item_id, outcome.identification,
+                                    outcome.technique, colour=colour))
+        for note in outcome.exposure_notes:
+            _say(self.out, f"  acquisition: {note}")
+        for insp in outcome.inspections:
+            _say(self.out, f"  recorded: inspection {insp.inspection_id} "
+                           f"({insp.technique.value}, spectrum {insp.spectrum_hash[:16]}…)")
+
+
+def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
+             as_json: bool = False, out: TextIO | None = None,
+             connect: Callable[[StationSession], Any] | None = None) -> int:
+    """``interdict scan``: returns the documented exit code."""
+    from station.commands.scan import EXIT_ERROR
+
+    stop = Stop()
+    out = out or sys.stdout
+    session = StationSession(cfg, out=sys.stderr if as_json else out, stop=stop)
+    with stop.installed():
+        try:
+            _ = session.operator
+            session.open_store()
+            item = session.ensure_in_hand(item_id)
+            session.open_library()
+            (connect or StationSession.connect)(session)
+            technique = cfg.technique.value
+            self_test_tech = "raman" if technique == "both" else technique
+            session.self_test_if_due(self_test, self_test_tech)
+            outcome = session.scan_and_record(item, technique)
+        except StationError as exc:
+            print(f"interdict scan: {exc}", file=sys.stderr)
+            return exc.code
+        except Exception as exc:
+            print(f"interdict scan: unexpected error: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            session.close()
+    if as_json:
+        out.write(json.dumps(outcome.as_json()) + "\n")
+    else:
+        session.show(outcome)
+    return outcome.exit_code()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout_s`` passes; returns its last value."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(poll_s)
+    return predicate()
+
+
+__all__ = ["ScanOutcome", "SelfTestLog", "StationError", "StationSession", "Stop", "run_scan"]

@@ -1,0 +1,264 @@
+"""``interdict watch``: the station service.
+
+One loop, in the main thread, between short waits for the analyzer's trigger scans:
+
+* a line on stdin (keyboard or barcode scanner) names the parcel for the next trigger scan;
+* a trigger scan that arrives with no parcel named is kept until one is (``--queue``: the
+  next held parcel not yet inspected is taken instead);
+* every scan is identified and recorded at once (one store transaction);
+* a lost link (unplugged cable) is reported and reconnected, the service keeps running;
+* SIGINT/SIGTERM: a spectrum already received is identified and recorded, a scan still being
+  acquired on the device is aborted (nothing of it is stored), then the service exits 0.
+  A second signal exits at once (nothing half-written: each record is one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from station.config import StationConfig
+from station.workflows.scan import ScanOutcome, StationError, StationSession, Stop
+
+if TYPE_CHECKING:
+    from spectra import Spectrum
+
+RECONNECT_POLL_S = 0.5
+TRIGGER_WAIT_S = 0.3
+
+
+def _stdin_reader(stream: TextIO, lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line.strip())
+    lines.put(None)  # end of input
+
+
+class Watch:
+    """The watch loop's state (see the module notes)."""
+
+    def __init__(self, cfg: StationConfig, *, use_queue: bool, max_scans: int | None,
+                 as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None
+                 ) -> None:
+        self.cfg = cfg
+        self.use_queue = use_queue
+        self.max_scans = max_scans
+        self.as_json = as_json
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.out = out or sys.stdout
+        self.stop = Stop()
+        self.session = StationSession(cfg, out=sys.stderr if as_json else self.out,
+                                      stop=self.stop)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.next_item: str | None = None
+        self.pending: list[Spectrum] = []
+        self.recorded = 0
+        self.connected = False
+
+    # -- output ----------------------------------------------------------------------------
+    def event(self, kind: str, text: str, **data: Any) -> None:
+        """Tell the officer (or a script, with --json)."""
+        if self.as_json:
+            self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+
+    # -- parcel ids ------------------------------------------------------------------------
+    def _queue_head(self) -> str | None:
+        from parcels.records import HoldState, ParcelQuery
+
+        assert self.session.store is not None
+        for state in (HoldState.HELD, HoldState.REQUESTED):
+            for p in self.session.store.find(ParcelQuery(hold_state=state, order="received")):
+                if p.inspections == 0:
+                    return p.item_id
+        return None
+
+    def _set_next(self, item_id: str) -> bool:
+        try:
+            item = self.session.ensure_in_hand(item_id)
+        except StationError as exc:
+            self.event("refused", f"parcel {item_id!r} refused: {exc}")
+            return False
+        self.next_item = item
+        self.event("ready", f"ready: parcel {item} — press the analyzer's trigger", item_id=item)
+        if self.connected:
+            self.session.place_sample(item)
+        return True
+
+    def _poll_stdin(self) -> bool:
+        """Handle typed lines; returns False at end of input."""
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return True
+            if line is None:
+                return False
+            if not line:
+                continue
+            if self._set_next(line) and self.pending:
+                self._process(self.pending.pop(0))
+
+    def _choose_item(self) -> str | None:
+        if self.next_item is not None:
+            item, self.next_item = self.next_item, None
+            return item
+        if self.use_queue:
+            head = self._queue_head()
+            if head is not None:
+                return self.session.ensure_in_hand(head)
+        return None
+
+    def _prime_queue(self) -> None:
+        """With --queue and the simulator, put the queue head's sample under the laser."""
+        if self.use_queue and self.next_item is None and self.connected:
+            head = self._queue_head()
+            if head is not None:
+                self.session.place_sample(head)
+
+    # -- scans -----------------------------------------------------------------------------
+    def _process(self, spectrum: Spectrum) -> None:
+        item = self._choose_item()
+        if item is None:
+            self.pending.append(spectrum)
+            self.event("pending", "trigger scan received but no parcel named: type or scan "
+                                  "the parcel id to record it")
+            return
+        try:
+            ident = self.session.identify(spectrum, spectrum.technique.value
+                                          if spectrum.technique.value == "raman" else "ftir")
+            insp = self.session.record(item, spectrum, ident)
+        except StationError as exc:
+            self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
+            return
+        self.recorded += 1
+        outcome = ScanOutcome(item, [insp], ident, insp.technique.value)
+        if self.as_json:
+            self.event("recorded", f"{item}: {ident.verdict.value}", **outcome.as_json())
+        else:
+            self.session.show(outcome)
+        self._prime_queue()
+
+    def _connect(self) -> bool:
+        from driver.errors import AnalyzerError
+
+        try:
+            self.session.connect()
+        except StationError as exc:
+            if self.connected or not hasattr(self, "_said_down"):
+                self.event("disconnected", f"analyzer not reachable: {exc}; retrying")
+                self._said_down = True
+            return False
+        except AnalyzerError as exc:  # pragma: no cover - connect wraps these
+            self.event("disconnected", f"analyzer: {exc}; retrying")
+            return False
+        self.connected = True
+        self.event("connected", f"analyzer connected on {self.cfg.device}")
+        if self.next_item:
+            self.session.place_sample(self.next_item)
+        self._prime_queue()
+        return True
+
+    def _drop_link(self, why: str) -> None:
+        self.connected = False
+        if self.session.dev is not None:
+            self.session.dev.close()
+            self.session.dev = None
+        self.event("disconnected", f"analyzer link lost ({why}); the scan in flight, if "
+                                   "any, is lost on the device — nothing partial was stored; "
+                                   "reconnecting")
+
+    def _wait_triggers(self) -> None:
+        from driver.errors import AnalyzerError
+
+        dev = self.session.dev
+        assert dev is not None
+        try:
+            for spectrum in dev.triggers(timeout_s=TRIGGER_WAIT_S, poll_s=0.1):
+                self._process(spectrum)
+                if self.stop.requested:
+                    return
+        except (AnalyzerError, OSError) as exc:
+            self._drop_link(str(exc))
+
+    def _abandon_in_flight(self) -> None:
+        from driver.errors import AnalyzerError
+
+        dev = self.session.dev
+        if dev is None:
+            return
+        try:
+            st = dev.status()
+            if st.state == "acquiring":
+                dev.abort()
+                self.event("abandoned", "a trigger scan was being acquired: aborted on the "
+                                        "device; nothing of it was stored")
+        except AnalyzerError:
+            pass
+
+    def run(self) -> int:
+        """The loop; returns the exit code."""
+        from station.commands.scan import EXIT_OK
+
+        self.session.open_store()
+        self.session.open_library()
+        _ = self.session.operator
+        reader = threading.Thread(target=_stdin_reader, args=(self.stdin, self.lines),
+                                  name="stdin", daemon=True)
+        reader.start()
+        self.event("started", f"watching {self.cfg.device} as {self.session.operator} at "
+                              f"{self.cfg.station}; type or scan a parcel id, then press the "
+                              "trigger" + (" (queue of held parcels on)" if self.use_queue
+                                           else ""))
+        stdin_open = True
+        with self.stop.installed():
+            while not self.stop.requested:
+                if stdin_open:
+                    stdin_open = self._poll_stdin()
+                if self.max_scans is not None and self.recorded >= self.max_scans:
+                    break
+                if not self.connected:
+                    if not self._connect():
+                        time.sleep(RECONNECT_POLL_S)
+                        continue
+                    self.session.self_test_if_due("auto", "raman")
+                self._wait_triggers()
+            if self.stop.requested:
+                self.event("stopping", f"{self.stop.signal_name or 'stop'} received: finishing "
+                                       "what has arrived, abandoning what has not")
+                if stdin_open:
+                    self._poll_stdin()
+                self._abandon_in_flight()
+                if self.pending:
+                    self.event("unassigned", f"{len(self.pending)} trigger scan(s) had no "
+                                             "parcel id and were not recorded")
+        self.event("stopped", f"stopped: {self.recorded} scan(s) recorded",
+                   recorded=self.recorded)
+        return EXIT_OK
+
+
+def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
+              as_json: bool = False) -> int:
+    """``interdict watch``: returns the exit code."""
+    from station.commands.scan import EXIT_ERROR
+
+    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json)
+    try:
+        return w.run()
+    except StationError as exc:
+        print(f"interdict watch: {exc}", file=sys.stderr)
+        return exc.code
+    except Exception as exc:
+        print(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        w.session.close()
+
+
+__all__ = ["Watch", "run_watch"]
