@@ -262,16 +262,18 @@ class V1Session:
             missing = np.flatnonzero(~have)
             if missing.size == 0:
                 break
+            # one request spans every gap: a round trip costs more than resending the
+            # pieces in between, which are recognised by offset and ignored
             off = int(missing[0])
-            gaps = np.flatnonzero(np.diff(missing) > 1)
-            end = int(missing[gaps[0]] + 1) if gaps.size else int(missing[-1] + 1)
-            length = end - off
+            length = int(missing[-1]) + 1 - off
             chunk = min(self._chunk, MAX_CHUNK)
             got, damaged = self._fetch_range(ref.blob_id, off, length, chunk, buf, have)
-            if damaged or got < length:
-                self._chunk = max(MIN_CHUNK, chunk // 2)
-            elif chunk < MAX_CHUNK:
-                self._chunk = min(MAX_CHUNK, chunk * 2)
+            # adapt the chunk size to the line: halve on loss, double after a clean range
+            used = max(MIN_CHUNK, min(chunk, length))
+            if damaged or got < missing.size:
+                self._chunk = max(MIN_CHUNK, used // 2)
+            else:
+                self._chunk = min(MAX_CHUNK, max(chunk, used * 2))
             if got == 0:
                 stalls += 1
                 if stalls > self.options.retries:
@@ -293,12 +295,14 @@ class V1Session:
         frames = max(1, -(-length // chunk))
         wire = length + frames * (OVERHEAD + m.DATA_HEAD.size)
         deadline = time.monotonic() + self.options.latency_s + 1.5 * self.line_time(wire)
-        idle = max(self.options.latency_s, 4 * self.line_time(chunk + OVERHEAD))
+        # a streaming device leaves no gaps: a pause of a few frame times ends the stream
+        idle = max(0.25 * self.options.latency_s, 4 * self.line_time(chunk + OVERHEAD))
         last_rx = time.monotonic()
         got = 0
         damaged = False
         done = False
-        while not done:
+        seen = 0  # frames of this request seen, intact or not: all seen = done
+        while not done and seen < frames:
             now = time.monotonic()
             if now >= deadline or (got and now - last_rx > idle):
                 break
@@ -308,8 +312,9 @@ class V1Session:
             for k, item in enumerate(items):
                 if isinstance(item, FrameError):
                     self.stats[f"frame_{item.kind.value}"] += 1
-                    if item.seq == seq:
+                    if item.seq == seq and item.msg_type == m.MsgType.FETCH:
                         damaged = True
+                        seen += 1
                     continue
                 if item.flags & Flag.EVENT:
                     self._take_event(item)
@@ -335,6 +340,7 @@ class V1Session:
                 if bid != blob_id or at < off or at + len(data) > off + length:
                     self.stats["stray_chunks"] += 1
                     continue
+                seen += 1
                 new = int((~have[at:at + len(data)]).sum())
                 buf[at:at + len(data)] = data
                 have[at:at + len(data)] = True
