@@ -19,6 +19,9 @@ from ._validation import as_float, uniform_step
 ResampleMode = Literal["auto", "interpolate", "average"]
 Fill = Literal["edge"] | float | None
 
+AUTO_RTOL = 1e-6
+"""``mode="auto"`` averages when the target spacing exceeds the data's by more than this."""
+
 MAX_POINTS = 10_000_000
 """Refuse a start/stop/step axis longer than this (a typo in ``step``, most likely)."""
 
@@ -122,7 +125,8 @@ def resample(
       data's range, so the outermost bins may be narrower.
 
     ``mode="auto"`` averages when the target is coarser than the data (median target
-    spacing greater than the median data spacing) and interpolates otherwise. The method
+    spacing greater than the median data spacing, beyond a relative 1e-6 for rounding)
+    and interpolates otherwise. The method
     actually used is what the provenance records as ``mode``, so re-running the recorded
     parameters reproduces the result.
 
@@ -194,7 +198,10 @@ def resample(
     used = mode
     if mode == "auto":
         t_spacing = float(np.median(np.diff(t))) if t.size > 1 else math.inf
-        used = "average" if t_spacing > float(np.median(np.diff(x))) else "interpolate"
+        # coarser beyond rounding: a grid equal to the data's up to the last bits of a
+        # recomputed step must interpolate (and so reproduce the data exactly)
+        coarser = t_spacing > float(np.median(np.diff(x))) * (1 + AUTO_RTOL)
+        used = "average" if coarser else "interpolate"
     out = _bin_average(x, y, t) if used == "average" else np.interp(t, x, y)
     if fill_value is not None:
         out = np.where(outside, fill_value, out)
