@@ -195,15 +195,61 @@ class _Table:
     decimal_comma: bool = False
 
 
+_FAST_CHARSET = re.compile(r"[^0-9eE+\-.\x00]")
+"""Anything outside digits, exponent, sign and point sends a table to the cell-by-cell path."""
+
+
+def _fast_table(
+    rows: Sequence[tuple[int, str]], *, delim: str, dc: bool, ncols: int, allow_blank: bool
+) -> np.ndarray | None:
+    """The whole table converted at once, or ``None`` when any row needs a closer look."""
+    texts = [line.strip() for _, line in rows]
+    if delim == " ":
+        if any(len(t.split()) != ncols for t in texts):
+            return None
+        joined = _WS_RUN.sub("\x00", "\x00".join(texts))
+    else:
+        texts = [t[:-1] if t.endswith(delim) else t for t in texts]
+        if any(t.count(delim) != ncols - 1 for t in texts):
+            return None
+        joined = "\x00".join(texts).replace(delim, "\x00")
+        if " " in joined or "\t" in joined:
+            joined = _PADDED_SEP.sub("\x00", joined)
+    if dc:
+        joined = joined.replace(",", ".")
+    if _FAST_CHARSET.search(joined):
+        return None
+    flat = joined.split("\x00")
+    if allow_blank:
+        flat = [c or "nan" for c in flat]
+    try:
+        return np.array(flat, dtype=np.float64).reshape(len(rows), ncols)
+    except ValueError:
+        return None  # e.g. "1-2", "1e" or a blank cell: the slow path names it
+
+
+_WS_RUN = re.compile(r"[ \t]+")
+_PADDED_SEP = re.compile(r"[ \t]*\x00[ \t]*")
+
+
 def _parse_rows(
     rows: Sequence[tuple[int, str]], *, delim: str, dc: bool, ncols: int, path: Path,
     names: list[str] | None, allow_blank: bool = False,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Parse data rows strictly: every cell numeric (or blank when ``allow_blank``)."""
+    """Parse data rows strictly: every cell numeric (or blank when ``allow_blank``).
+
+    A vectorised path converts the whole table at once when every row has ``ncols`` cells
+    and only number characters; otherwise (or if numpy refuses a cell) the cell-by-cell
+    path finds and reports the first bad cell with its line and column.
+    """
+    line_nos = np.fromiter((ln for ln, _ in rows), dtype=np.int64, count=len(rows))
+    fast = _fast_table(rows, delim=delim, dc=dc, ncols=ncols, allow_blank=allow_blank)
+    if fast is not None:
+        return [fast[:, c].copy() for c in range(ncols)], line_nos
+    split = [_split(line.strip(), delim) for _, line in rows]
     values = np.full((len(rows), ncols), np.nan)
-    line_nos = np.empty(len(rows), dtype=np.int64)
-    for r, (lineno, line) in enumerate(rows):
-        cells = _split(line.strip(), delim)
+    for r, (lineno, _) in enumerate(rows):
+        cells = split[r]
         if len(cells) != ncols:
             raise FormatError(
                 f"expected {ncols} columns, found {len(cells)}", path=path, line=lineno,
@@ -220,7 +266,6 @@ def _parse_rows(
                     field=col,
                 )
             values[r, c] = float(text)
-        line_nos[r] = lineno
     return [values[:, c].copy() for c in range(ncols)], line_nos
 
 
