@@ -329,7 +329,8 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
             out.append(f'<text x="{ml + pw - 6}" y="{rtop + 13}" class="panel" '
                        f'text-anchor="end">magnified ×{sy / rsy:.1f}</text>')
     # legend (wraps onto a second row when long)
-    lx, ly = ml + 8, 14
+    lx: float = ml + 8
+    ly = 14
     items = [("measured", MEASURED_COLOUR, False)]
     items += [(r.name + (" (SYNTHETIC)" if r.synthetic and "SYNTHETIC" not in r.name else ""),
                REF_COLOURS[i % len(REF_COLOURS)], r.synthetic) for i, (r, _, _) in

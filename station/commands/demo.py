@@ -53,7 +53,7 @@ def _missing_parts() -> list[str]:
     return missing
 
 
-def _start_simulator(out: Path, timeout_s: float = 20.0) -> tuple[subprocess.Popen[str], str]:
+def start_simulator(out: Path, timeout_s: float = 20.0) -> tuple[subprocess.Popen[str], str]:
     from driver.simulator import synth
     from station.workflows.library import DEFAULT_LIBRARY_DIR, FIXTURES, SYNTHETIC_LIBRARY_DIR
 
@@ -79,7 +79,7 @@ def _start_simulator(out: Path, timeout_s: float = 20.0) -> tuple[subprocess.Pop
     raise RuntimeError(f"the simulator did not start: {err.strip() or 'no device line'}")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_simulator(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -126,13 +126,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"    SYNTHETIC entries (never for casework): {', '.join(synthetic)}")
 
     _step(2, "start the simulated analyzer on a virtual serial port (pty)")
-    proc, url = _start_simulator(out)
+    proc, url = start_simulator(out)
     print(f"    simulator pid {proc.pid} on {url}")
     try:
         code = _scan_all(args, out, url, lib_path, t0)
     finally:
         _step(8, "stop everything the demo started")
-        _stop(proc)
+        stop_simulator(proc)
         print(f"    simulator stopped (exit {proc.returncode})")
     print(f"\ndemo finished in {time.monotonic() - t0:.1f} s; files in {out}")
     return code

@@ -57,6 +57,7 @@ class Watch:
         self.pending: list[Spectrum] = []
         self.recorded = 0
         self.connected = False
+        self.reconnects = 0
 
     # -- output ----------------------------------------------------------------------------
     def event(self, kind: str, text: str, **data: Any) -> None:
@@ -158,6 +159,7 @@ class Watch:
             self.event("disconnected", f"analyzer: {exc}; retrying")
             return False
         self.connected = True
+        self.reconnects = self.session.dev.reconnects if self.session.dev else 0
         self.event("connected", f"analyzer connected on {self.cfg.device}")
         if self.next_item:
             self.session.place_sample(self.next_item)
@@ -185,6 +187,16 @@ class Watch:
                     return
         except (AnalyzerError, OSError) as exc:
             self._drop_link(str(exc))
+            return
+        if dev.reconnects != self.reconnects:
+            # the driver re-opened the port by itself (cable back within its grace time)
+            self.reconnects = dev.reconnects
+            self.event("reconnected", "analyzer link was lost and is back; a scan that was "
+                                      "in flight was lost on the device, nothing partial "
+                                      "was stored")
+            if self.next_item:
+                self.session.place_sample(self.next_item)
+            self._prime_queue()
 
     def _abandon_in_flight(self) -> None:
         from driver.errors import AnalyzerError

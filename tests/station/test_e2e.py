@@ -1,0 +1,192 @@
+"""End to end through the CLI against the simulator process: scan, record, report, verify;
+``watch`` with trigger presses, an unplug mid-scan and a SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from station.cli import main
+from station.commands.demo import start_simulator, stop_simulator
+from tests.station.conftest import AED_BATCH, FENTANYL_PARCEL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def station(tmp_path: Path, demo_library_file: Path) -> Iterator[dict[str, object]]:
+    """A simulator process on a pty, an evidence db with the AED batch, the demo library."""
+    db = tmp_path / "evidence.db"
+    assert main(["parcel", "import", str(AED_BATCH), "--db", str(db), "--by", "test"]) == 0
+    proc, url = start_simulator(tmp_path)
+    try:
+        yield {"proc": proc, "url": url, "db": db, "lib": demo_library_file, "dir": tmp_path}
+    finally:
+        stop_simulator(proc)
+
+
+def _opts(st: dict[str, object]) -> list[str]:
+    return ["--db", str(st["db"]), "--library", str(st["lib"]), "--operator", "officer.e2e",
+            "--station", "E2E-ST"]
+
+
+def _inspections(db: Path, item: str) -> list[object]:
+    from parcels.store import open_store
+
+    with open_store(db, create=False) as store:
+        return list(store.get_parcel(item).inspections)
+
+
+def test_scan_record_report_verify(station: dict[str, object], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    url, db = str(station["url"]), Path(str(station["db"]))
+    # fentanyl mixture: ALERT, exit 10, SYNTHETIC said aloud
+    code = main(["scan", "--device", url, "--parcel", FENTANYL_PARCEL, *_opts(station)])
+    text = capsys.readouterr().out
+    assert code == 10, text
+    assert "ALERT" in text and "FENTANYL" in text and "SYNTHETIC" in text
+    assert "self-test: PASSED" in text
+    # benign parcel as JSON: exit 0, no alert; the self-test is not repeated (not due)
+    code = main(["scan", "--device", url, "--parcel", "LX403127580CN", "--json",
+                 *_opts(station)])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert code == 0 and result["verdict"] == "MATCH" and not result["alert"]
+    assert "passed" in captured.err and "h ago" in captured.err
+    # what was recorded: one inspection each, raw spectrum stored under its hash
+    (insp,) = _inspections(db, FENTANYL_PARCEL)
+    from parcels.store import open_store
+
+    with open_store(db, create=False) as store:
+        assert store.get_spectrum(insp.spectrum_hash).content_hash == insp.spectrum_hash
+    assert insp.operator == "officer.e2e" and insp.device.serial == "SIM-0001"
+    assert insp.original.alert and insp.original.identification.synthetic_used
+    # report and audit verification through the CLI
+    out = tmp_path / "report.html"
+    assert main(["report", FENTANYL_PARCEL, "-o", str(out), *_opts(station)]) == 0
+    assert insp.spectrum_hash in out.read_text(encoding="utf-8")
+    assert main(["audit", "verify", "--db", str(db)]) == 0
+
+
+def test_scan_errors_have_documented_codes(station: dict[str, object], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    url = str(station["url"])
+    assert main(["scan", "--device", url, "--parcel", "LX403127581CN", *_opts(station)]) == 5
+    assert "check digit" in capsys.readouterr().err
+    assert main(["scan", "--device", url, "--parcel", "RR473124829GB", "--db",
+                 str(tmp_path / "none.db"), "--operator", "x"]) == 1
+    assert main(["scan", "--device", str(tmp_path / "no-such-tty"), "--parcel",
+                 "LX403127580CN", *_opts(station)]) == 4
+    assert "cannot connect" in capsys.readouterr().err
+    assert main(["scan", "--device", url, "--parcel", "LX403127580CN", "--db",
+                 str(station["db"]), "--library", str(station["lib"])]) == 2  # no operator
+    assert _inspections(Path(str(station["db"])), "LX403127580CN") == []
+
+
+class _Watch:
+    """``interdict watch --json`` as a child process, its events read line by line."""
+
+    def __init__(self, st: dict[str, object]) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "station.cli", "watch", "--device", str(st["url"]),
+             "--json", *_opts(st)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT, env=env)
+        self.events: queue.Queue[dict[str, object]] = queue.Queue()
+        self.seen: list[dict[str, object]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:
+                self.events.put({"event": "text", "message": line})
+
+    def type(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, kind: str, timeout_s: float = 30.0) -> dict[str, object]:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            try:
+                ev = self.events.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.seen.append(ev)
+            if ev.get("event") == kind:
+                return ev
+        err = self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr \
+            else ""
+        raise AssertionError(f"no {kind!r} event; seen {[e.get('event') for e in self.seen]}"
+                             f" {err}")
+
+
+def _press(sim: subprocess.Popen[str]) -> None:
+    os.kill(sim.pid, signal.SIGUSR1)  # the simulator's trigger button
+
+
+def test_watch_triggers_unplug_and_sigterm(station: dict[str, object]) -> None:
+    db = Path(str(station["db"]))
+    w = _Watch(station)
+    try:
+        w.wait_for("connected")
+        # 1. barcode typed, trigger pressed: recorded
+        w.type(FENTANYL_PARCEL)
+        w.wait_for("ready")
+        _press(station["proc"])  # type: ignore[arg-type]
+        ev = w.wait_for("recorded")
+        assert ev["item_id"] == FENTANYL_PARCEL and ev["alert"] is True
+
+        # 2. unplug mid-scan: the analyzer process dies during the acquisition and comes back
+        w.type("EE526093811HK")
+        w.wait_for("ready")
+        sim = station["proc"]
+        _press(sim)  # type: ignore[arg-type]
+        time.sleep(0.3)
+        sim.kill()  # type: ignore[attr-defined]
+        sim.wait()  # type: ignore[attr-defined]
+        proc, _ = start_simulator(Path(str(station["dir"])))  # same link path: cable back
+        station["proc"] = proc
+        w.wait_for("reconnected", timeout_s=40)
+        assert w.proc.poll() is None  # still running
+        assert _inspections(db, "EE526093811HK") == []  # nothing partial was stored
+        _press(proc)
+        ev = w.wait_for("recorded")
+        assert ev["item_id"] == "EE526093811HK" and ev["verdict"] == "MATCH"
+
+        # 3. SIGTERM while a trigger scan is being acquired: abandoned, clean exit
+        w.type("RB771209649NL")
+        w.wait_for("ready")
+        _press(proc)
+        time.sleep(0.2)
+        w.proc.send_signal(signal.SIGTERM)
+        w.wait_for("stopped")
+        assert w.proc.wait(timeout=20) == 0
+        kinds = [e.get("event") for e in w.seen]
+        assert "stopping" in kinds
+    finally:
+        if w.proc.poll() is None:
+            w.proc.kill()
+    # every stored result is intact and verifiable; the abandoned scan left nothing
+    assert len(_inspections(db, FENTANYL_PARCEL)) == 1
+    assert len(_inspections(db, "EE526093811HK")) == 1
+    rb = _inspections(db, "RB771209649NL")
+    assert ("abandoned" in kinds and rb == []) or len(rb) == 1
+    assert main(["audit", "verify", "--db", str(db)]) == 0
