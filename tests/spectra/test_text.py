@@ -446,3 +446,20 @@ def test_corrupted_real_text_fails_only_with_typed_errors(
         assert str(p) in str(exc)
     else:
         assert np.all(np.diff(s.x) > 0)
+
+
+@given(cell=st.text(alphabet="0123456789eE+-.", min_size=1, max_size=8))
+def test_fast_path_accepts_exactly_the_documented_numbers(
+    tmp_path_factory: pytest.TempPathFactory, cell: str
+) -> None:
+    import re
+
+    documented = re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", cell)
+    p = tmp_path_factory.mktemp("cell") / "c.csv"
+    p.write_text(f"0,0\n1,{cell}\n2,{cell}\n")
+    if documented:
+        (s,) = text.read(p)
+        assert s.y.tolist() == [0.0] + [float(cell)] * 2
+    else:
+        with pytest.raises(FormatError, match=r"c.csv:2: column 2: not a number"):
+            text.read(p)
