@@ -292,16 +292,49 @@ _DUP = {**{c: i + 1 for i, c in enumerate("STUVWXYZ")}, "s": 9}
 
 Number = int | float
 
+_SQZ_S = {c: str(v) for c, v in _SQZ.items()}
+_DIF_S = {c: str(v) for c, v in _DIF.items()}
+_DUP_S = {c: str(v) for c, v in _DUP.items()}
+_TOKENS = re.compile(
+    r"([@A-Ia-i])(\d*\.?\d*)|([%J-Rj-r])(\d*\.?\d*)|([S-Zs])(\d*)"
+    r"|([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]\d+)?)"
+)
+"""The tokens of a valid ASDF line, for ``findall``: (SQZ, rest, DIF, rest, DUP, rest, AFFN)."""
+_LINE_OK = re.compile(
+    r"(?:[\s,;]++|[@A-Ia-i%J-Rj-r]\d*+(?:\.\d*+)?+|[S-Zs]\d*+"
+    r"|[+-]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][+-]\d++)?+)*+"
+)
+"""A line made only of ASDF tokens and separators (possessive: no backtracking)."""
+
+
+def _asdf(lead: str, rest: str) -> Number:
+    """A SQZ/DIF token's value from its signed first digit (as text) and the digits after."""
+    text = lead + rest
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _raise_bad_token(text: str, path: Path, lineno: int, label: str) -> None:
+    """Raise the error for the first character of ``text`` that is not part of a token."""
+    for m in _TOKEN.finditer(text):
+        if m.lastindex == 10:
+            raise FormatError(
+                f"unexpected character {m.group()!r} at column {m.start() + 1}",
+                path=path, line=lineno, field=label,
+            )
+        if m.lastindex == 8:
+            raise FormatError(
+                f"missing value '?' at column {m.start() + 1} (not supported)",
+                path=path, line=lineno, field=label,
+            )
+    raise FormatError(f"unreadable data line {text.strip()[:60]!r}", path=path, line=lineno,
+                      field=label)
+
 
 def _num(text: str) -> Number:
     return int(text) if text.lstrip("+-").isdigit() else float(text)
-
-
-def _lead(digit: int, rest: str) -> Number:
-    """A SQZ/DIF token's value: the signed first digit followed by the rest."""
-    body = f"{abs(digit)}{rest}"
-    v = _num(body)
-    return -v if digit < 0 else v
 
 
 @dataclass
@@ -326,10 +359,21 @@ LineCheck = Callable[[int, Number, int, float], None]
 
 def digit_unit(text: str) -> float:
     """The value of one unit in the last written digit of a number (``"576.13"`` → 0.01)."""
-    mant = re.split(r"[eE]", text, maxsplit=1)[0]
-    if "." not in mant:
-        return 1.0
-    return 10.0 ** -(len(mant) - mant.index(".") - 1)
+    mant = text
+    for c in "eE":
+        i = mant.find(c)
+        if i >= 0:
+            mant = mant[:i]
+    dot = mant.find(".")
+    return 1.0 if dot < 0 else 10.0 ** -(len(mant) - dot - 1)
+
+
+# A line of plain numbers (AFFN, or PAC where a sign separates numbers): decoded without the
+# per-token state machine. Possessive quantifiers: no backtracking on a long bad line.
+_NUM = r"[+-]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][+-]\d++)?+"
+_AFFN_LINE = re.compile(rf"[\s,;]*+(?:{_NUM}[\s,;]*+)*+")
+_AFFN_NUM = re.compile(_NUM)
+_SIGNED = re.compile(r"(?<![eE\d.])[+-]|\d[+-]")
 
 
 def decode_xyy(
@@ -373,6 +417,40 @@ def decode_xyy(
         text = strip_comment(raw)
         if not text.strip():
             continue
+        if pending is None and _AFFN_LINE.fullmatch(text):
+            toks = _AFFN_NUM.findall(text)
+            start = len(ys)
+            checked = False
+            values = toks[1:]
+            if values and prev_dif:  # the first ordinate repeats the last one (Y-check)
+                v = _num(values[0])
+                ref = ys[-1]
+                if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                    pending = FormatError(
+                        f"DIF Y-check failed: the line starts with {v!r} but the previous "
+                        f"line ended with {ref!r} (corrupt or missing data line)",
+                        path=path, line=lineno, field=label,
+                    )
+                    if len(values) > 1:
+                        raise pending
+                else:
+                    checks += 1
+                checked = True
+                values = values[1:]
+            if start + len(values) > cap:
+                raise FormatError(f"more than {cap} points", path=path, line=lineno, field=label)
+            ys.extend(map(float, values))
+            if len(forms) < 2 or "AFFN" not in forms or "PAC" not in forms:
+                signed = ("-" in text or "+" in text) and _SIGNED.search(text, len(toks[0]))
+                forms.add("PAC" if signed else "AFFN")
+            idx = start - 1 if checked else start
+            x0 = _num(toks[0])
+            unit0 = digit_unit(toks[0])
+            line_x.append((lineno, x0, idx, unit0, checked))
+            if on_line is not None:
+                on_line(lineno, x0, idx, unit0)
+            prev_dif = False
+            continue
         x: Number | None = None
         unit = 1.0
         start = len(ys)
@@ -380,42 +458,31 @@ def decode_xyy(
         last_val: Number = 0
         checked = False
         first_y = True
-        for m in _TOKEN.finditer(text):
-            kind = m.lastindex
-            if kind == 9:
-                continue
-            if kind == 10:
-                raise FormatError(
-                    f"unexpected character {m.group()!r} at column {m.start() + 1}",
-                    path=path, line=lineno, field=label,
-                )
-            if kind == 8:
-                raise FormatError(
-                    f"missing value '?' at column {m.start() + 1} (not supported)",
-                    path=path, line=lineno, field=label,
-                )
+        if not _LINE_OK.fullmatch(text):
+            _raise_bad_token(text, path, lineno, label)
+        for sq, sqr, df, dfr, dp, dpr, af in _TOKENS.findall(text):
             if pending is not None:
                 raise pending
             if x is None:
-                if kind == 2:
-                    x = _lead(_SQZ[m.group(1)], m.group(2))
-                    unit = digit_unit(m.group(2) or "0")
-                elif kind == 7:
-                    x = _num(m.group(7))
-                    unit = digit_unit(m.group(7))
+                if sq:
+                    x = _asdf(_SQZ_S[sq], sqr)
+                    unit = digit_unit(sqr or "0")
+                elif af:
+                    x = _num(af)
+                    unit = digit_unit(af)
                 else:
                     raise FormatError(
-                        f"a data line must start with an X value, got {m.group()!r}",
+                        f"a data line must start with an X value, got {df + dfr + dp + dpr!r}",
                         path=path, line=lineno, field=label,
                     )
                 continue
-            if kind in (2, 7):
-                if kind == 2:
-                    v = _lead(_SQZ[m.group(1)], m.group(2))
+            if sq or af:
+                if sq:
+                    v = _asdf(_SQZ_S[sq], sqr)
                     forms.add("SQZ")
                 else:
-                    v = _num(m.group(7))
-                    forms.add("PAC" if m.group(7)[0] in "+-" else "AFFN")
+                    v = _num(af)
+                    forms.add("PAC" if af[0] in "+-" else "AFFN")
                 if first_y and prev_dif:
                     if not ys:
                         raise FormatError("Y-check without a previous ordinate", path=path,
@@ -433,26 +500,26 @@ def decode_xyy(
                 else:
                     ys.append(v)
                 last_kind, last_val = "abs", v
-            elif kind == 4:
+            elif df:
                 if not ys:
                     raise FormatError(
-                        f"DIF value {m.group()!r} with no ordinate before it", path=path,
+                        f"DIF value {df + dfr!r} with no ordinate before it", path=path,
                         line=lineno, field=label,
                     )
-                d = _lead(_DIF[m.group(3)], m.group(4))
+                d = _asdf(_DIF_S[df], dfr)
                 ys.append(ys[-1] + d)
                 last_kind, last_val = "dif", d
                 forms.add("DIF")
-            else:  # kind == 6, DUP
-                count = int(_lead(_DUP[m.group(5)], m.group(6)))
+            else:  # DUP
+                count = int(_DUP_S[dp] + dpr)
                 if not last_kind:
                     raise FormatError(
-                        f"DUP count {m.group()!r} with no value before it", path=path,
+                        f"DUP count {dp + dpr!r} with no value before it", path=path,
                         line=lineno, field=label,
                     )
                 if len(ys) + count - 1 > cap:
                     raise FormatError(
-                        f"DUP {m.group()!r} expands past {cap} points", path=path,
+                        f"DUP {dp + dpr!r} expands past {cap} points", path=path,
                         line=lineno, field=label,
                     )
                 forms.add("DUP")
