@@ -291,7 +291,7 @@ def _generic_table(lines: list[str], path: Path) -> _Table:
     if start is None or layout is None:
         raise UnsupportedContentError(
             "no line with two or more numeric columns: not a delimited-text spectrum",
-            path=path, line=1,
+            path=path, line=1, field="data",
         )
     delim, dc, ncols = layout
     table = _Table(delim=delim, decimal_comma=dc)

@@ -463,3 +463,24 @@ def test_fast_path_accepts_exactly_the_documented_numbers(
     else:
         with pytest.raises(FormatError, match=r"c.csv:2: column 2: not a number"):
             text.read(p)
+
+
+@pytest.mark.shared
+def test_rruff_infrared_originals_match_the_lossless_npz(shared_data: Path) -> None:
+    root = shared_data / "ftir" / "rruff_infrared_processed"
+    with (root / "rruff_infrared_processed_metadata.csv").open(newline="") as fh:
+        index = {r["file_name"]: int(r["index"]) for r in csv.DictReader(fh)}
+    z = np.load(root / "rruff_infrared_processed.npz", allow_pickle=False)
+    absorbance, offsets = z["absorbance"], z["offsets"]
+    x_first, x_step = z["x_first"], z["x_step"]
+    files = sorted((root / "original_files").glob("*.txt"))
+    assert len(files) == 15
+    for f in files:
+        i = index[f.name]
+        (s,) = text.read(f)
+        packed = absorbance[offsets[i]:offsets[i + 1]]
+        assert len(s) == packed.size, f.name
+        assert s.technique is Technique.INFRARED and s.x_unit is XUnit.WAVENUMBER
+        np.testing.assert_allclose(s.x, x_first[i] + x_step[i] * np.arange(packed.size),
+                                   atol=0.0011, err_msg=f.name)
+        np.testing.assert_array_equal(s.y.astype(np.float32), packed, err_msg=f.name)
