@@ -190,3 +190,25 @@ def test_watch_triggers_unplug_and_sigterm(station: dict[str, object]) -> None:
     rb = _inspections(db, "RB771209649NL")
     assert ("abandoned" in kinds and rb == []) or len(rb) == 1
     assert main(["audit", "verify", "--db", str(db)]) == 0
+
+
+def test_scan_interrupted_during_acquisition_stores_nothing(station: dict[str, object]
+                                                             ) -> None:
+    db = Path(str(station["db"]))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "station.cli", "scan", "--device", str(station["url"]),
+         "--parcel", "RB771209649NL", "--self-test", "never", *_opts(station)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the acquisition starts right after this line
+        if line.startswith("self-test: skipped"):
+            break
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "aborting the acquisition" in err and "nothing was stored" in err
+    assert _inspections(db, "RB771209649NL") == []
+    # the parcel was marked held (in hand) and that move is in the verified chain
+    assert main(["audit", "verify", "--db", str(db)]) == 0
