@@ -484,3 +484,21 @@ def test_rruff_infrared_originals_match_the_lossless_npz(shared_data: Path) -> N
         np.testing.assert_allclose(s.x, x_first[i] + x_step[i] * np.arange(packed.size),
                                    atol=0.0011, err_msg=f.name)
         np.testing.assert_array_equal(s.y.astype(np.float32), packed, err_msg=f.name)
+
+
+@pytest.mark.shared
+def test_real_spectra_survive_csv_round_trip(shared_data: Path, tmp_path: Path) -> None:
+    sources = [
+        shared_data / "formats/spc/charisma_ramanchada2/InViaReflex"
+        / "PST_Reflex532_Z050_010_10000msx2.spc",
+        shared_data / "raman/single_spectra/paracetamol_tablet_Renishaw_InVia_hyperSpec.txt",
+        shared_data / PS / "iRaman/PST02_iRPlus785_Z050_075_3200ms.txt",
+    ]
+    for k, src in enumerate(sources):
+        (s,) = spectra.read(src)
+        out = tmp_path / f"{k}.csv"
+        spectra.write(s, out)
+        (back,) = spectra.read(out)
+        assert back == s, src  # hash (arrays, units, acquisition, provenance), title, extra
+        assert back.provenance == s.provenance
+        assert back.acquisition == s.acquisition
