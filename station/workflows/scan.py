@@ -28,6 +28,7 @@ from station.workflows.display import Progress, next_step, verdict_text
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
     from matcher.library import Library, LibrarySet
+    from matcher.verdict import Thresholds
     from parcels.records import Inspection
     from parcels.store.base import Store
     from spectra import Spectrum
@@ -388,25 +389,32 @@ class StationSession:
         except Exception as exc:
             raise StationError(f"library: {exc}", EXIT_ERROR) from exc
 
+    def thresholds(self) -> Thresholds:
+        """The matcher's default thresholds with the configured ones applied (validated)."""
+        from matcher import defaults
+        from station.commands.scan import EXIT_USAGE
+
+        base = defaults.thresholds()
+        if not self.cfg.thresholds:
+            return base
+        known = set(type(base).model_fields)
+        unknown = set(self.cfg.thresholds) - known
+        if unknown:
+            raise StationError(
+                f"unknown threshold(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(sorted(known))}", EXIT_USAGE)
+        try:
+            return type(base).model_validate({**base.model_dump(), **self.cfg.thresholds})
+        except ValueError as exc:
+            raise StationError(f"thresholds: {exc}", EXIT_USAGE) from exc
+
     def identify(self, spectrum: Spectrum, technique: str) -> Identification:
         """Identify against the configured library with the configured thresholds."""
-        from matcher import defaults
         from matcher.identify import identify
-        from station.commands.scan import EXIT_ERROR, EXIT_USAGE
+        from station.commands.scan import EXIT_ERROR
 
         lib = self.library_for(technique)
-        thresholds = defaults.thresholds()
-        if self.cfg.thresholds:
-            try:
-                thresholds = thresholds.model_copy(update=dict(self.cfg.thresholds))
-                type(thresholds).model_validate(thresholds.model_dump())
-            except Exception as exc:
-                raise StationError(f"thresholds: {exc}", EXIT_USAGE) from exc
-            unknown = set(self.cfg.thresholds) - set(type(thresholds).model_fields)
-            if unknown:
-                raise StationError(
-                    f"unknown threshold(s) {', '.join(sorted(unknown))}; known: "
-                    f"{', '.join(sorted(type(thresholds).model_fields))}", EXIT_USAGE)
+        thresholds = self.thresholds()
         try:
             return identify(spectrum, lib, thresholds=thresholds)
         except Exception as exc:
@@ -517,6 +525,7 @@ def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
     with stop.installed():
         try:
             _ = session.operator
+            session.thresholds()
             session.open_store()
             item = session.ensure_in_hand(item_id)
             session.open_library()

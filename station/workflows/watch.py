@@ -217,9 +217,10 @@ class Watch:
         """The loop; returns the exit code."""
         from station.commands.scan import EXIT_OK
 
+        _ = self.session.operator
+        self.session.thresholds()
         self.session.open_store()
         self.session.open_library()
-        _ = self.session.operator
         reader = threading.Thread(target=_stdin_reader, args=(self.stdin, self.lines),
                                   name="stdin", daemon=True)
         reader.start()
