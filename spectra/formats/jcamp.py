@@ -176,6 +176,18 @@ def _num(block: Block, key: str, path: Path) -> float | None:
     return None if ldr is None else parse_number(ldr, path)
 
 
+def _factor(block: Block, key: str, path: Path) -> float:
+    """XFACTOR or YFACTOR: 1.0 when absent; zero is refused (it would erase the data)."""
+    ldr = block.get(key)
+    if ldr is None:
+        return 1.0
+    value = parse_number(ldr, path)
+    if value == 0.0:
+        raise FormatError("a factor of 0 would erase the data", path=path, line=ldr.line,
+                          field=ldr.label)
+    return value
+
+
 def _check_num(block: Block, key: str, path: Path) -> float | None:
     """A header value used only to check the data: a malformed one is warned about, not fatal."""
     ldr = block.get(key)
@@ -202,9 +214,8 @@ def _spectrum(
     declared = block.get("NPOINTS")
     npoints = parse_count(declared, path) if declared is not None else None
     cap = npoints if npoints is not None else MAX_POINTS
-    xfactor = _num(block, "XFACTOR", path) or 1.0
-    yfactor = _num(block, "YFACTOR", path)
-    yfactor = 1.0 if yfactor is None else yfactor
+    xfactor = _factor(block, "XFACTOR", path)
+    yfactor = _factor(block, "YFACTOR", path)
     firstx = _num(block, "FIRSTX", path)
     lastx = _num(block, "LASTX", path)
     label = data_ldr.label

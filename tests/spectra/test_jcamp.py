@@ -515,3 +515,14 @@ def test_sniff() -> None:
     assert jcamp.sniff(b"\xef\xbb\xbf  ##title=x")
     assert not jcamp.sniff(b"##NAMES=Calcite\n##RRUFFID=R040070\n")
     assert not jcamp.sniff(b"\x00\x01binary")
+
+
+def test_zero_factor_and_bad_interdict_labels_are_refused(tmp_path: Path) -> None:
+    e = _err(tmp_path, GOOD.replace("##YFACTOR=0.001", "##YFACTOR=0"))
+    assert (e.field, e.line) == ("YFACTOR", 7)
+    e = _err(tmp_path, GOOD.replace("##XUNITS=1/CM", "##$INTERDICT ACQUISITION={\"operator\":"))
+    assert (e.field, e.line) == ("$INTERDICT ACQUISITION", 4) and "JSON" in str(e)
+    e = _err(tmp_path, GOOD.replace("##XUNITS=1/CM", "##$INTERDICT ACQUISITION={\"laser\":1}"))
+    assert (e.field, e.line) == ("$INTERDICT ACQUISITION", 4)
+    e = _err(tmp_path, GOOD.replace("##XUNITS=1/CM", '##$INTERDICT TECHNIQUE="sonar"'))
+    assert (e.field, e.line) == ("$INTERDICT TECHNIQUE", 4)

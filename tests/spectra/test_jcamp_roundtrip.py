@@ -143,3 +143,15 @@ def test_pypi_jcamp_reads_what_we_write(s: Spectrum) -> None:
     x, y = np.asarray(theirs["x"], float), np.asarray(theirs["y"], float)
     assert np.array_equal(x, s.x)
     assert np.array_equal(y, s.y)
+
+
+def test_public_read_write_pick_jcamp_by_extension_and_content(tmp_path: Path) -> None:
+    from spectra.formats import read, sniff, write
+
+    s = Spectrum(np.linspace(100.0, 200.0, 11), np.arange(11.0), technique="raman",
+                 excitation_nm=785.0, title="via the dispatch")
+    for ext in (".jdx", ".dx", ".JDX"):
+        p = write(s, tmp_path / f"s{ext}")
+        assert sniff(p) == "jcamp"
+        (r,) = read(p)
+        assert r.content_hash == s.content_hash and r.title == s.title
