@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import os
 import re
 import tempfile
@@ -244,7 +245,7 @@ def _parse_rows(
     """
     line_nos = np.fromiter((ln for ln, _ in rows), dtype=np.int64, count=len(rows))
     fast = _fast_table(rows, delim=delim, dc=dc, ncols=ncols, allow_blank=allow_blank)
-    if fast is not None:
+    if fast is not None and not np.isinf(fast).any():
         return [fast[:, c].copy() for c in range(ncols)], line_nos
     split = [_split(line.strip(), delim) for _, line in rows]
     values = np.full((len(rows), ncols), np.nan)
@@ -265,8 +266,22 @@ def _parse_rows(
                     f"not a number: {cell!r} (column {c + 1})", path=path, line=lineno,
                     field=col,
                 )
-            values[r, c] = float(text)
+            value = float(text)
+            if not math.isfinite(value):
+                col = names[c] if names and c < len(names) and names[c] else f"column {c + 1}"
+                raise FormatError(
+                    f"number out of range: {cell!r} (column {c + 1})", path=path,
+                    line=lineno, field=col,
+                )
+            values[r, c] = value
     return [values[:, c].copy() for c in range(ncols)], line_nos
+
+
+def _reason(exc: SpectrumValidationError) -> str:
+    """The validation message without its ``field: `` prefix (the FormatError adds it)."""
+    text = str(exc)
+    prefix = f"{exc.field}: " if exc.field else ""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else text
 
 
 def _meta_pair(line: str) -> tuple[str, str] | None:
@@ -521,7 +536,8 @@ def _own_format(lines: list[str], path: Path) -> Spectrum:
     try:
         return Spectrum(x, y, source=str(path), **fields)
     except SpectrumValidationError as exc:
-        raise FormatError(str(exc), path=path, line=int(line_nos[0]), field=exc.field) from exc
+        raise FormatError(_reason(exc), path=path, line=int(line_nos[0]),
+                          field=exc.field) from exc
 
 
 def read(
@@ -640,7 +656,7 @@ def read(
     try:
         return [_ordered(x, y, line_nos, p, fields)]
     except SpectrumValidationError as exc:
-        raise FormatError(str(exc), path=p, line=int(line_nos[0]), field=exc.field) from exc
+        raise FormatError(_reason(exc), path=p, line=int(line_nos[0]), field=exc.field) from exc
 
 
 def write(spectrum: Spectrum, path: Path) -> None:

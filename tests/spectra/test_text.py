@@ -457,9 +457,12 @@ def test_fast_path_accepts_exactly_the_documented_numbers(
     documented = re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", cell)
     p = tmp_path_factory.mktemp("cell") / "c.csv"
     p.write_text(f"0,0\n1,{cell}\n2,{cell}\n")
-    if documented:
+    if documented and math.isfinite(float(cell)):
         (s,) = text.read(p)
         assert s.y.tolist() == [0.0] + [float(cell)] * 2
+    elif documented:  # e.g. 1E310 overflows a double
+        with pytest.raises(FormatError, match=r"c.csv:2: column 2: number out of range"):
+            text.read(p)
     else:
         with pytest.raises(FormatError, match=r"c.csv:2: column 2: not a number"):
             text.read(p)
