@@ -501,6 +501,12 @@ def decode_xyy(
                     ys.append(v)
                 last_kind, last_val = "abs", v
             elif df:
+                if first_y and prev_dif:
+                    raise FormatError(
+                        f"the previous line ended in DIF form, so this one must open with the "
+                        f"Y-check value (an absolute ordinate), not the DIF {df + dfr!r}",
+                        path=path, line=lineno, field=label,
+                    )
                 if not ys:
                     raise FormatError(
                         f"DIF value {df + dfr!r} with no ordinate before it", path=path,

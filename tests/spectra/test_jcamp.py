@@ -383,6 +383,9 @@ def test_corrupted_dif_line_fails_the_y_check(tmp_path: Path) -> None:
     text = GOOD.replace("1000A00J0J0J0J0J0", "1000A00J0J0K0J0J0")
     e = _err(tmp_path, text)
     assert (e.field, e.line) == ("XYDATA", 14) and "Y-check" in str(e)
+    # a line after a DIF line that opens with a DIF (its Y-check value lost) is refused too
+    e = _err(tmp_path, GOOD.replace("1005A50J0", "1005J0J0"))
+    assert (e.field, e.line) == ("XYDATA", 14) and "Y-check value" in str(e)
 
 
 def test_lost_affn_line_fails_the_x_check(tmp_path: Path) -> None:
