@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class _Buf:
                 path=self.path, offset=offset, field=field,
             )
 
-    def unpack(self, fmt: str, offset: int, field: str) -> tuple[object, ...]:
+    def unpack(self, fmt: str, offset: int, field: str) -> tuple[Any, ...]:
         self.need(offset, struct.calcsize(fmt), field)
         return struct.unpack_from(fmt, self.data, offset)
 
@@ -278,12 +279,12 @@ def _read_header(buf: _Buf) -> _Header:
         (method,) = buf.unpack("48s", 264, "fmethod")
         buf.need(0, _NEW_HEADER, "header")
         return _Header(
-            old=False, flags=int(flags), exponent=int(exp), npts=int(npts),  # type: ignore[call-overload]
-            first=float(first), last=float(last), nsub=int(nsub),  # type: ignore[arg-type,call-overload]
-            xtype=int(xtype), ytype=int(ytype), ztype=int(ztype),  # type: ignore[call-overload]
-            exper=int(exper), acquired_at=_fdate(int(date)),  # type: ignore[call-overload]
-            memo=_text(memo), source_app=_text(src),  # type: ignore[arg-type]
-            catxt=bytes(catxt), method=_text(method), logoff=int(logoff),  # type: ignore[arg-type,call-overload]
+            old=False, flags=int(flags), exponent=int(exp), npts=int(npts),
+            first=float(first), last=float(last), nsub=int(nsub),
+            xtype=int(xtype), ytype=int(ytype), ztype=int(ztype),
+            exper=int(exper), acquired_at=_fdate(int(date)),
+            memo=_text(memo), source_app=_text(src),
+            catxt=bytes(catxt), method=_text(method), logoff=int(logoff),
             header_size=_NEW_HEADER,
         )
     # old format
@@ -319,9 +320,9 @@ def _read_log(buf: _Buf, logoff: int) -> str:
     if logoff == 0:
         return ""
     sizd, _sizm, txto = buf.unpack("<III", logoff, "log block header (flogoff)")
-    start = logoff + int(txto)  # type: ignore[call-overload]
-    end = logoff + int(sizd)  # type: ignore[call-overload]
-    if int(txto) < _LOG_HEADER or start > len(buf.data):  # type: ignore[call-overload]
+    start = logoff + int(txto)
+    end = logoff + int(sizd)
+    if int(txto) < _LOG_HEADER or start > len(buf.data):
         raise FormatError(
             f"log text offset {txto} points outside the file",
             path=buf.path, offset=logoff + 8, field="logtxto",
@@ -485,7 +486,7 @@ def read(path: Path) -> list[Spectrum]:
             "<BbHfffI", sub_off, f"{field} header"
         )
         if xyxy:
-            n = int(subnpts)  # type: ignore[call-overload]
+            n = int(subnpts)
             if n == 0 or offset + n * (4 + ysize) > size:
                 raise FormatError(
                     f"{field} declares {n} points, more than the rest of the file holds",
@@ -500,9 +501,9 @@ def read(path: Path) -> list[Spectrum]:
         if h.old:
             # old multifiles scale each subfile by its own subexp (the first one equals
             # oexp); a single old file may leave its embedded subheader zeroed
-            exponent = int(subexp) if multi else h.exponent  # type: ignore[call-overload]
+            exponent = int(subexp) if multi else h.exponent
         else:
-            exponent = T.FLOAT_EXPONENT if h.exponent == T.FLOAT_EXPONENT else int(subexp)  # type: ignore[call-overload]
+            exponent = T.FLOAT_EXPONENT if h.exponent == T.FLOAT_EXPONENT else int(subexp)
         y_off = offset
         y, used = _decode_y(
             buf, offset, n, exponent=exponent, is_float=exponent == T.FLOAT_EXPONENT,
@@ -516,9 +517,9 @@ def read(path: Path) -> list[Spectrum]:
         extra = dict(base_extra)
         if multi:
             extra["spc.subfile"] = str(i)
-            extra["spc.z"] = repr(float(ztime))  # type: ignore[arg-type]
+            extra["spc.z"] = repr(float(ztime))
             if znext:
-                extra["spc.z_next"] = repr(float(znext))  # type: ignore[arg-type]
+                extra["spc.z_next"] = repr(float(znext))
         if x.size > 1 and np.all(np.diff(x) < 0):
             x, y = x[::-1], y[::-1]
             extra["spc.axis"] = "decreasing in file, reversed on reading"
