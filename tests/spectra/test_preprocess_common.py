@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spectra import ParameterWarning, Spectrum
-from spectra.preprocess import step_functions
+from spectra import ParameterWarning, Spectrum, YUnit
+from spectra.preprocess import record, step_functions
 from tests.strategies import spectra_strategy
 
 ParamsFor = Callable[[Spectrum], dict[str, Any]]
@@ -44,9 +44,7 @@ MIN_POINTS = 15
 
 def run(name: str, s: Spectrum) -> Spectrum:
     params = EXAMPLE_PARAMS.get(name, lambda _: {})(s)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ParameterWarning)  # uneven axes warn in smooth
-        return step_functions()[name](s, **params)
+    return call(step_functions()[name], s, params)
 
 
 def inputs() -> st.SearchStrategy[Spectrum]:
@@ -84,27 +82,31 @@ def test_every_step_runs_with_example_params(name: str) -> None:
     assert isinstance(out, Spectrum)
 
 
-@pytest.mark.parametrize("name", STEPS)
-@settings(max_examples=25)
-@given(s=inputs())
-def test_step_never_changes_its_input(name: str, s: Spectrum) -> None:
+# -- the checks, as functions so that test_the_checks_catch_broken_steps can test them ------
+StepFn = Callable[..., Spectrum]
+
+
+def call(func: StepFn, s: Spectrum, params: dict[str, Any]) -> Spectrum:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParameterWarning)  # uneven axes warn in smooth
+        return func(s, **params)
+
+
+def check_input_unchanged(name: str, func: StepFn, s: Spectrum, params: dict[str, Any]) -> None:
     before = snapshot(s)
-    run(name, s)
-    assert snapshot(s) == before
+    call(func, s, params)
+    assert snapshot(s) == before, f"{name} changed its input"
 
 
-@pytest.mark.parametrize("name", STEPS)
-@settings(max_examples=25)
-@given(s=inputs())
-def test_step_appends_exactly_one_provenance_entry_with_its_params(
-    name: str, s: Spectrum
+def check_one_provenance_entry(
+    name: str, func: StepFn, s: Spectrum, params: dict[str, Any]
 ) -> None:
-    out = run(name, s)
-    assert out.provenance[:-1] == s.provenance
+    out = call(func, s, params)
+    assert len(out.provenance) == len(s.provenance) + 1, f"{name}: not exactly one entry"
+    assert out.provenance[:-1] == s.provenance, f"{name} altered earlier provenance"
     entry = out.provenance[-1]
     assert entry.step == name
-    given_params = EXAMPLE_PARAMS.get(name, lambda _: {})(s)
-    for key, value in given_params.items():
+    for key, value in params.items():
         assert key in entry.params, f"{name} did not record {key}"
         if isinstance(value, float):
             assert entry.params[key] == pytest.approx(value, rel=1e-9)
@@ -113,20 +115,90 @@ def test_step_appends_exactly_one_provenance_entry_with_its_params(
     json.dumps(entry.params, allow_nan=False)  # JSON-serialisable, no NaN
 
 
-@pytest.mark.parametrize("name", STEPS)
-@settings(max_examples=25)
-@given(s=inputs())
-def test_step_output_is_finite_readonly_and_keeps_units_and_metadata(
-    name: str, s: Spectrum
-) -> None:
-    out = run(name, s)
+def check_output(name: str, func: StepFn, s: Spectrum, params: dict[str, Any]) -> None:
+    out = call(func, s, params)
+    assert out is not s, f"{name} returned its input"
     assert np.all(np.isfinite(out.x))
     assert np.all(np.isfinite(out.y))
     assert not out.y.flags.writeable
-    assert (out.x_unit, out.y_unit, out.technique) == (s.x_unit, s.y_unit, s.technique)
-    assert (out.excitation_nm, out.acquisition) == (s.excitation_nm, s.acquisition)
-    assert (out.title, out.source) == (s.title, s.source)
+    assert (out.x_unit, out.y_unit, out.technique) == (s.x_unit, s.y_unit, s.technique), name
+    assert (out.excitation_nm, out.acquisition) == (s.excitation_nm, s.acquisition), name
+    assert (out.title, out.source) == (s.title, s.source), name
     assert out.content_hash != s.content_hash  # the provenance entry alone changes it
+
+
+CHECKS = [check_input_unchanged, check_one_provenance_entry, check_output]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name", STEPS)
+@settings(max_examples=25)
+@given(s=inputs())
+def test_every_step_passes_the_common_checks(check, name: str, s: Spectrum) -> None:
+    params = EXAMPLE_PARAMS.get(name, lambda _: {})(s)
+    check(name, step_functions()[name], s, params)
+
+
+def _no_record(s: Spectrum, **_: Any) -> Spectrum:
+    return s.replace(y=s.y * 2)
+
+
+def _two_records(s: Spectrum, **params: Any) -> Spectrum:
+    return record(record(s, "broken", params), "broken", params)
+
+
+def _unit_change(s: Spectrum, **params: Any) -> Spectrum:
+    other = YUnit.COUNTS if s.y_unit is not YUnit.COUNTS else YUnit.ABSORBANCE
+    return record(s, "broken", params, y_unit=other)
+
+
+def _forgets_params(s: Spectrum, **_: Any) -> Spectrum:
+    return record(s, "broken", {})
+
+
+def _wrong_name(s: Spectrum, **params: Any) -> Spectrum:
+    return record(s, "broken_step", params)
+
+
+def _title_change(s: Spectrum, **params: Any) -> Spectrum:
+    return record(s, "broken", params, title=s.title + " (processed)")
+
+
+def _returns_input(s: Spectrum, **_: Any) -> Spectrum:
+    return s
+
+
+@pytest.mark.parametrize(
+    ("broken", "check"),
+    [
+        (_no_record, check_one_provenance_entry),
+        (_two_records, check_one_provenance_entry),
+        (_forgets_params, check_one_provenance_entry),
+        (_wrong_name, check_one_provenance_entry),
+        (_unit_change, check_output),
+        (_title_change, check_output),
+        (_returns_input, check_output),
+    ],
+)
+def test_the_checks_catch_broken_steps(broken: StepFn, check) -> None:
+    """The tester's own test (pybaselines' test_meta habit): each check fails when it should."""
+    s = Spectrum(np.arange(20.0), np.sin(np.arange(20.0)), title="t")
+    with pytest.raises(AssertionError):
+        check("broken", broken, s, {"k": 1})
+
+
+def test_input_check_catches_a_step_that_changes_its_input() -> None:
+
+    s = Spectrum(np.arange(20.0), np.sin(np.arange(20.0)))
+
+    def mutating(sp: Spectrum, **params: Any) -> Spectrum:
+        out = record(sp, "broken", params)
+        object.__setattr__(sp, "provenance", out.provenance)  # what a careless step might do
+        object.__setattr__(sp, "_hash", None)
+        return out
+
+    with pytest.raises(AssertionError, match="changed its input"):
+        check_input_unchanged("broken", mutating, s, {})
 
 
 @pytest.mark.parametrize("name", STEPS)
