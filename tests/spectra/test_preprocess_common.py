@@ -188,7 +188,6 @@ def test_the_checks_catch_broken_steps(broken: StepFn, check) -> None:
 
 
 def test_input_check_catches_a_step_that_changes_its_input() -> None:
-
     s = Spectrum(np.arange(20.0), np.sin(np.arange(20.0)))
 
     def mutating(sp: Spectrum, **params: Any) -> Spectrum:
