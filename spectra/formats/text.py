@@ -413,10 +413,10 @@ def _choose_columns(
         rule = "x_column given"
     else:
         xi, rule = 0, "first column"
-        if keys:
+        if keys and t.names:
             for i, k in enumerate(keys):
                 if any(p in k for p in V.X_PREFERRED):
-                    xi, rule = i, f"named {t.names[i]!r}"  # type: ignore[index]
+                    xi, rule = i, f"named {t.names[i]!r}"
                     break
     if y_column is not None:
         return xi, _column_index(y_column, t.names, ncols, path, "y_column"), rule
@@ -605,7 +605,8 @@ def read(
         extra["csv.y_label"] = table.names[yi]
     keep = ~np.isnan(x)
     if not np.all(keep):  # only B&W Tek allows blank cells: pixels without a Raman shift
-        extra["csv.skipped_rows"] = f"{int(np.count_nonzero(~keep))} without {table.names[xi]!r}"  # type: ignore[index]
+        x_name = table.names[xi] if table.names else "x"
+        extra["csv.skipped_rows"] = f"{int(np.count_nonzero(~keep))} without {x_name!r}"
         x, y, line_nos = x[keep], y[keep], line_nos[keep]
     if x.size == 0:
         raise UnsupportedContentError("no row has a value in the x column", path=p,
