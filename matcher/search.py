@@ -171,9 +171,9 @@ class _Index:
             _, u = self._stats_and_keyspace(idx, library, store=True)
             p = u @ self.basis  # (n, D') @ (D', m) -> (n, m)
             self.proj[s : s + step] = p
-            resid[s : s + step] = np.sqrt(
-                np.maximum(np.sum(u * u, axis=1) - np.sum(p * p, axis=1), 0.0)
-            )
+            resid[s : s + step] = np.sqrt(np.maximum(
+                np.einsum("ij,ij->i", u, u) - np.einsum("ij,ij->i", p, p), 0.0
+            ))
         self.resid = np.nextafter(resid.astype(np.float32), np.float32(np.inf))
         # float32 rounding of a product of length L: |err| <= γ_L Σ|a_i b_i|
         length = self.cols.size + 4
@@ -192,11 +192,11 @@ class _Index:
     ) -> tuple[F64, F64]:
         """Rows ``idx`` in float64 and in key space; ``store`` keeps their statistics."""
         rows = self._rows64(idx)
-        norm = np.sqrt(np.sum(rows * rows, axis=1))
+        norm = np.sqrt(np.einsum("ij,ij->i", rows, rows))
         if self.correlation:
             c = np.mean(rows, axis=1)
             u = rows - c[:, None]
-            cn = np.sqrt(np.sum(u * u, axis=1))
+            cn = np.sqrt(np.einsum("ij,ij->i", u, u))
             bad = np.flatnonzero(~(cn > 0))
             if bad.size:
                 i = int(idx[int(bad[0])])
@@ -248,7 +248,13 @@ class _Index:
         """Upper bounds of every row's key for each query: ``(N, Q)`` float32."""
         qm = qk @ self.basis  # (Q, D') @ (D', m) -> (Q, m)
         qperp = np.sqrt(np.maximum(np.sum(qk * qk, axis=1) - np.sum(qm * qm, axis=1), 0.0))
-        b = self.proj @ qm.T.astype(np.float32)  # (N, m) @ (m, Q) -> (N, Q)
+        qm32 = qm.astype(np.float32)
+        if qm32.shape[0] < 4:
+            # row-wise dots on one core: a threaded BLAS call on this little work is at the
+            # mercy of the scheduler on a busy machine
+            b = np.stack([np.vecdot(self.proj, v) for v in qm32], axis=1)  # (N, Q)
+        else:
+            b = self.proj @ qm32.T  # (N, m) @ (m, Q) -> (N, Q)
         b += self.resid[:, None] * qperp.astype(np.float32)[None, :]
         if self.correlation:
             b += np.float32(1e-5)
@@ -290,18 +296,34 @@ def _rowsum(p: F64) -> F64:
     return out
 
 
+def _orthonormal(y: F64) -> F64:
+    """Orthonormal columns spanning ``y`` (tall and thin), via the eigen-decomposition of the
+    small Gram matrix; directions with negligible weight are dropped.
+
+    (LAPACK's QR on these shapes runs threaded kernels that stall on a busy machine.)
+    """
+    for _ in range(2):
+        w, v = np.linalg.eigh(y.T @ y)  # (c, c)
+        keep = w > max(float(w.max()), 0.0) * 1e-12
+        y = y @ (v[:, keep] / np.sqrt(w[keep]))
+    return y
+
+
 def _principal_basis(rows: F64, m: int, rng: np.random.Generator) -> F64:
     """``(D, m)`` orthonormal leading right-singular directions of ``rows`` (randomised SVD)."""
     s, d = rows.shape
     m = min(m, s, d)
     width = min(d, m + 10)
-    y = rows @ rng.standard_normal((d, width))  # (s, D) @ (D, w) -> (s, w)
+    y = _orthonormal(rows @ rng.standard_normal((d, width)))  # (s, D) @ (D, w) -> (s, w)
     for _ in range(2):
-        y, _ = np.linalg.qr(y)
-        y = rows @ (rows.T @ y)
-    qy, _ = np.linalg.qr(y)
-    _, _, vt = np.linalg.svd(qy.T @ rows, full_matrices=False)  # (w, D)
-    basis, _ = np.linalg.qr(vt[:m].T)
+        y = _orthonormal(rows @ (rows.T @ y))
+    small = y.T @ rows  # (w, D): the rows' content in the found subspace
+    w, u = np.linalg.eigh(small @ small.T)  # (w, w), ascending
+    order = np.argsort(w)[::-1][:m]
+    basis = _orthonormal(small.T @ u[:, order])  # (D, m), strongest directions first
+    err = float(np.max(np.abs(basis.T @ basis - np.eye(basis.shape[1])), initial=0.0))
+    if err > 1e-9:
+        raise RuntimeError(f"search basis is not orthonormal (error {err:.1e}): a bug")
     out: F64 = np.ascontiguousarray(basis)
     return out
 
@@ -468,7 +490,7 @@ class Searcher:
                 j = c0 + jj
                 b = bnd[:, jj]
                 cand = np.argpartition(b, n - first)[n - first :] if first < n else np.arange(n)
-                key, eps = ix.approx(ix.a[cand] @ scat32[j], cand, float(qnorms[j]))
+                key, eps = ix.approx(np.vecdot(ix.a[cand], scat32[j]), cand, float(qnorms[j]))
                 tau = _kth(key - eps, k)
                 rest = np.flatnonzero(b >= tau)
                 if rest.size > dense_share * n:
@@ -478,7 +500,7 @@ class Searcher:
                 seen[cand] = True
                 rest = rest[~seen[rest]]
                 if rest.size:
-                    k2, e2 = ix.approx(ix.a[rest] @ scat32[j], rest, float(qnorms[j]))
+                    k2, e2 = ix.approx(np.vecdot(ix.a[rest], scat32[j]), rest, float(qnorms[j]))
                     cand = np.concatenate([cand, rest])
                     key = np.concatenate([key, k2])
                     eps = np.concatenate([eps, e2])
@@ -490,11 +512,12 @@ class Searcher:
             js = np.array([j for j, _ in pending])
             all_idx = np.arange(n)
             # a streaming product over the whole matrix for the queries the bound could not
-            # prune: one GEMV each (OpenBLAS is slow on GEMMs of a few columns), or one GEMM
+            # prune: row-wise dots on one core each (OpenBLAS is slow on GEMMs of a few
+            # columns, and its threads stall on a busy machine), or one threaded GEMM
             # (N, D) @ (D, P) -> (N, P) for many
             g = ix.a @ scat32[js].T if js.size >= 16 else None
             for col, j in enumerate(js):
-                gj = g[:, col] if g is not None else ix.a @ scat32[j]
+                gj = g[:, col] if g is not None else np.vecdot(ix.a, scat32[j])
                 key, eps = ix.approx(gj, slice(None), float(qnorms[j]))
                 tau = _kth(key - eps, k)
                 out_k[j], out_i[j], evaluated[j], reranked[j] = _finish(
