@@ -466,7 +466,7 @@ class V1Session:
             elif isinstance(ev, ScanComplete) and ev.scan_id == ticket.scan_id:
                 self._check_complete(ev.scan_id, ev.error)
                 return
-            elif isinstance(ev, Booted):
+            elif isinstance(ev, Booted) and ev.boot_id != ticket.boot_id:
                 raise ScanLostError(f"device rebooted during scan {ticket.scan_id}")
             elif isinstance(ev, ScanStarted | ScanComplete) and ev.source == "button":
                 deferred.append(ev)

@@ -391,6 +391,10 @@ class SimulatedDevice:
             self._refuse(req, m.ErrorCode.OUT_OF_RANGE, problem)
             return
         c = _Config(t.technique, p.integration_ms, p.accumulations, p.laser_power_mw)
+        if p.kind == m.ScanKind.SELF_TEST:
+            # the standard is measured with the device's own settings, never saturated
+            c = _Config(t.technique, 150.0 if t.laser_power_mw else 1000.0, 2,
+                        t.laser_power_mw.max / 2 if t.laser_power_mw else 0.0)
         err, detail, expected = self._start(p.kind, m.ScanSource.HOST, c)
         if err:
             self._refuse(req, err, detail)

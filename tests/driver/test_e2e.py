@@ -1,0 +1,250 @@
+"""The driver against the simulator process over real ptys and TCP loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spectra
+from driver import (
+    AcquisitionAbortedError,
+    Analyzer,
+    DeviceRefusedError,
+    NotAnAnalyzerError,
+    NotSupportedError,
+    PortBusyError,
+)
+from driver.errors import AnalyzerTimeoutError, BadURLError, LinkError
+
+from .conftest import ROOT
+
+
+def test_identify_status_configure_acquire_over_pty(shared_sim) -> None:
+    with Analyzer(shared_sim.url) as dev:
+        info = dev.identify()
+        assert info.protocol == "interdict" and info.protocol_version == 1
+        raman = info.capabilities.technique("raman")
+        assert raman.pixels == 2048 and raman.excitation_nm == 785.0
+        st = dev.status()
+        assert st.ready and st.laser_interlock_closed and 0 <= st.battery_pct <= 100
+        cfg = dev.configure(integration_ms=40, accumulations=3, laser_power_mw=200)
+        seen: list[tuple[int, int]] = []
+        s = dev.acquire(progress=lambda d, t: seen.append((d, t)))
+    assert cfg.integration_ms == 40
+    assert len(s) == 2048 and s.technique is spectra.Technique.RAMAN
+    assert s.y_unit is spectra.YUnit.COUNTS and s.excitation_nm == 785.0
+    a = s.acquisition
+    assert (a.integration_time_ms, a.accumulations, a.laser_power_mw) == (40, 3, 200)
+    assert a.instrument_serial == "SIM-0001" and a.acquired_at is not None
+    assert s.provenance[0].step == "acquire" and s.provenance[0].params["kind"] == "sample"
+    np.testing.assert_allclose(s.x, raman.axis())
+    assert seen == [(1, 3), (2, 3)]  # progress events for the accumulations before the last
+    assert s.y.min() >= 3 * 400  # bias summed over 3 accumulations, no negative counts
+
+
+def test_same_driver_over_tcp(simulator) -> None:
+    sim = simulator("--seed", "1", tcp=True)
+    assert sim.url.startswith("socket://127.0.0.1:")
+    with Analyzer(sim.url) as dev:
+        s = dev.acquire(integration_ms=10)
+    assert len(s) == 2048
+
+
+def test_out_of_range_is_refused_and_nothing_changes(shared_sim) -> None:
+    with Analyzer(shared_sim.url) as dev:
+        before = dev.configure(integration_ms=25)
+        with pytest.raises(DeviceRefusedError) as e:
+            dev.configure(integration_ms=50_000)
+        assert e.value.name == "OUT_OF_RANGE" and "integration_ms=50000" in str(e.value)
+        with pytest.raises(DeviceRefusedError, match="laser_power_mw=900"):
+            dev.acquire(laser_power_mw=900)
+        with pytest.raises(NotSupportedError, match="ftir"):
+            dev.configure(technique="ftir")
+        assert dev.configuration == before
+        assert dev.acquire().acquisition.integration_time_ms == 25
+
+
+def test_unknown_message_type_gets_the_device_error(shared_sim) -> None:
+    from driver.protocol.interdict_v1 import V1Session
+
+    with Analyzer(shared_sim.url) as dev:
+        session = dev._require()
+        assert isinstance(session, V1Session)
+        with pytest.raises(DeviceRefusedError) as e:
+            session.transact(0x0555)
+        assert e.value.name == "UNKNOWN_MESSAGE"
+        with pytest.raises(DeviceRefusedError) as e:
+            session.transact(0x0003, b"\x01\x02")  # CONFIGURE with a short payload
+        assert e.value.name == "BAD_PAYLOAD"
+        assert dev.status().ready  # the device is still fine
+
+
+def test_not_an_analyzer_and_bad_ports(tmp_path: Path) -> None:
+    with pytest.raises(NotAnAnalyzerError):
+        Analyzer("loop://", latency_s=0.05, retries=1).open()
+    with pytest.raises(LinkError):
+        Analyzer(str(tmp_path / "no-such-port")).open()
+    with pytest.raises(BadURLError):
+        Analyzer("")
+    with pytest.raises(LinkError, match="no-port-here"):
+        Analyzer("socket://no-port-here").open()
+
+
+def test_silent_port_times_out(simulator) -> None:
+    import os
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        dev = Analyzer(os.ttyname(slave), latency_s=0.05, retries=2)
+        with pytest.raises(AnalyzerTimeoutError):
+            dev.open()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_exclusive_access(shared_sim) -> None:
+    with Analyzer(shared_sim.url):
+        with pytest.raises(PortBusyError):
+            Analyzer(shared_sim.url).open()
+
+
+def test_trigger_button_scans(simulator) -> None:
+    sim = simulator("--seed", "2")
+    with Analyzer(sim.url) as dev:
+        dev.configure(integration_ms=20)
+        it = dev.triggers(timeout_s=5.0, poll_s=0.2)
+        sim.trigger()  # SIGUSR1: the officer presses the button
+        first = next(it)
+        dev.press_trigger()  # the simulator-only message does the same
+        second = next(it)
+    assert first.provenance[0].params["source"] == "button"
+    assert second.provenance[0].params["scan_id"] > first.provenance[0].params["scan_id"]
+    assert first.acquisition.integration_time_ms == 20  # the device's configuration
+
+
+def test_trigger_callback(simulator) -> None:
+    sim = simulator("--seed", "2")
+    got: list[spectra.Spectrum] = []
+    done = threading.Event()
+    with Analyzer(sim.url) as dev:
+        dev.configure(integration_ms=10)
+
+        def cb(s: spectra.Spectrum) -> None:
+            got.append(s)
+            done.set()
+
+        stop = dev.on_trigger(cb)
+        time.sleep(0.3)
+        sim.trigger()
+        assert done.wait(10)
+        stop()
+    assert got[0].provenance[0].params["source"] == "button"
+
+
+def test_abort_from_another_thread(shared_sim) -> None:
+    with Analyzer(shared_sim.url) as dev:
+        timer = threading.Timer(0.3, dev.abort)
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(AcquisitionAbortedError):
+            dev.acquire(integration_ms=2000, accumulations=5)
+        assert time.monotonic() - t0 < dev.scan_timeout(dev.configuration)
+        assert dev.status().ready
+        assert len(dev.acquire(integration_ms=5, accumulations=1)) == 2048
+
+
+def test_self_test_passes_and_drift_fails_it(simulator) -> None:
+    with Analyzer(simulator("--seed", "4").url) as dev:
+        report, s = dev.self_test()
+    assert report.passed and len(report.peaks) == 5
+    assert all(abs(p.found - p.expected) <= p.tolerance for p in report.peaks)
+    with Analyzer(simulator("--seed", "4", "--faults", "drift=6").url) as dev:
+        report, _ = dev.self_test()
+    assert not report.passed
+
+
+def test_scenario_samples_and_low_signal(simulator, tmp_path: Path) -> None:
+    scen = tmp_path / "scenario.json"
+    scen.write_text(json.dumps({"samples": {
+        "RR473124829US": {"components": [{"reference": "phenobarbital", "fraction": 0.9},
+                                          {"reference": "amphetamine_sulfate",
+                                           "fraction": 0.1}], "fluorescence": 0.2},
+        "RR000000001US": {"components": [{"reference": "ethanol", "fraction": 1.0}],
+                          "signal": 0.02, "fluorescence": 0.0},
+    }}))
+    with Analyzer(simulator("--scenario", str(scen)).url) as dev:
+        dev.select_sample("RR473124829US")
+        strong = dev.acquire(integration_ms=100)
+        dev.select_sample("RR000000001US")
+        weak = dev.acquire(integration_ms=100)
+        with pytest.raises(DeviceRefusedError, match="NO_SUCH_SAMPLE"):
+            dev.select_sample("XX")
+    assert strong.title == "RR473124829US" and weak.title == "RR000000001US"
+    assert np.ptp(strong.y) > 10 * np.ptp(weak.y) / 3
+
+
+def test_ftir_needs_a_background(simulator) -> None:
+    with Analyzer(simulator("--profile", "dual").url) as dev:
+        assert dev.identify().capabilities.technique_names == ("raman", "ftir")
+        dev.configure(technique="ftir", integration_ms=200)
+        with pytest.raises(DeviceRefusedError, match="BACKGROUND_REQUIRED"):
+            dev.acquire()
+        dev.background()
+        s = dev.acquire()
+        with pytest.raises(DeviceRefusedError, match="UNSUPPORTED"):
+            dev.dark()
+    assert s.technique is spectra.Technique.FTIR_ATR and s.y_unit is spectra.YUnit.ABSORBANCE
+    assert s.x_unit is spectra.XUnit.WAVENUMBER
+
+
+def test_interlock_open_refuses_the_laser(simulator) -> None:
+    with Analyzer(simulator("--faults", "interlock=1").url) as dev:
+        assert not dev.status().laser_interlock_closed
+        with pytest.raises(DeviceRefusedError, match="INTERLOCK_OPEN"):
+            dev.acquire(integration_ms=10)
+        assert len(dev.dark(integration_ms=10)) == 2048  # dark scans need no laser
+
+
+def test_cli_acquire_and_devices(simulator, tmp_path: Path) -> None:
+    sim = simulator("--seed", "5")
+    out = tmp_path / "scan.csv"
+    cmd = [sys.executable, "-m", "station.cli"]
+    r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "30",
+                        "--accumulations", "2", "-o", str(out)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    back = spectra.read(out)[0]
+    assert len(back) == 2048 and back.acquisition.accumulations == 2
+    r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "99999",
+                        "-o", str(tmp_path / "x.csv")], capture_output=True, text=True,
+                       cwd=ROOT, timeout=60)
+    assert r.returncode == 1 and "OUT_OF_RANGE" in r.stderr
+    r = subprocess.run([*cmd, "acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 3
+    r = subprocess.run([*cmd, "devices", "--url", sim.url, "--url", "loop://"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0
+    assert f"{sim.url}\tgiven on the command line\tANALYZER" in r.stdout
+    assert "NotAnAnalyzerError" in r.stdout
+
+
+def test_interdict_simulate_prints_url_first(tmp_path: Path) -> None:
+    p = subprocess.Popen([sys.executable, "-m", "station.cli", "simulate", "--tcp", "0"],
+                         stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline().startswith("device: socket://127.0.0.1:")
+    finally:
+        p.terminate()
+        assert p.wait(timeout=5) == 0  # SIGTERM is a clean stop
