@@ -244,8 +244,12 @@ class _Index:
             return out
         return _rowsum(rows * (2.0 * qk - rows))
 
-    def bounds(self, qk: F64) -> F32:
-        """Upper bounds of every row's key for each query: ``(N, Q)`` float32."""
+    def bounds(self, qk: F64) -> F32 | F64:
+        """Upper bounds of every row's key for each query, ``(N, Q)``.
+
+        float32 for correlations (keys in [-1, 1], margin 1e-5 for rounding); float64 for
+        distances, whose keys scale with the norms.
+        """
         qm = qk @ self.basis  # (Q, D') @ (D', m) -> (Q, m)
         qperp = np.sqrt(np.maximum(np.sum(qk * qk, axis=1) - np.sum(qm * qm, axis=1), 0.0))
         qm32 = qm.astype(np.float32)
@@ -259,10 +263,10 @@ class _Index:
         if self.correlation:
             b += np.float32(1e-5)
             return b
-        qn = np.sqrt(np.sum(qk * qk, axis=1)).astype(np.float32)
-        b = 2.0 * b - self.beta.astype(np.float32)[:, None]
-        b += np.float32(1e-5) * (1.0 + self.norm32.astype(np.float32)[:, None] * qn[None, :]) * 4
-        return b
+        qn = np.sqrt(np.sum(qk * qk, axis=1))
+        b64: F64 = 2.0 * b.astype(np.float64) - self.beta[:, None]
+        b64 += 4e-5 * (1.0 + self.norm32[:, None] * qn[None, :]) + 1e-6 * self.beta[:, None]
+        return b64
 
     def approx(self, g: F32 | F64, idx: IntArray | slice, qnorm: float) -> tuple[F64, F64]:
         """Approximate keys from float32 products ``g`` and their rounding radius."""
@@ -482,8 +486,8 @@ class Searcher:
         qnorms = np.sqrt(np.sum(scat * scat, axis=1))
         first = min(n, max(4 * k, 32))
         dense_share = 0.15
-        per_chunk = max(1, (64 << 20) // max(1, 4 * n))
-        pending: list[tuple[int, F32]] = []
+        per_chunk = max(1, (64 << 20) // max(1, 8 * n))
+        pending: list[int] = []
         for c0 in range(0, nq, per_chunk):
             bnd = ix.bounds(qk[c0 : c0 + per_chunk])  # (N, q)
             for jj in range(bnd.shape[1]):
@@ -494,7 +498,7 @@ class Searcher:
                 tau = _kth(key - eps, k)
                 rest = np.flatnonzero(b >= tau)
                 if rest.size > dense_share * n:
-                    pending.append((j, b))
+                    pending.append(j)
                     continue
                 seen = np.zeros(n, dtype=bool)
                 seen[cand] = True
@@ -509,7 +513,7 @@ class Searcher:
                     ix, qk[j], cand, key, eps, tau=tau, k=k
                 )
         if pending:
-            js = np.array([j for j, _ in pending])
+            js = np.array(pending)
             all_idx = np.arange(n)
             # a streaming product over the whole matrix for the queries the bound could not
             # prune: row-wise dots on one core each (OpenBLAS is slow on GEMMs of a few
