@@ -504,3 +504,23 @@ def test_crop_keeps_inclusive_bounds_and_refuses_empty() -> None:
     assert out.provenance[-1].params == {"x_min": 2.0, "x_max": 5.0}
     with pytest.raises(SpectrumValidationError, match="leaves no point"):
         crop(s, x_min=20.0)
+
+
+# -- recording -----------------------------------------------------------------------------
+def test_recorded_parameters_are_plain_finite_json() -> None:
+    from spectra.preprocess import record
+
+    s = Spectrum(np.arange(60.0), np.sin(np.arange(60.0) / 5) + np.arange(60.0) / 30)
+    out = baseline(s, method="arpls", lam=np.float64(1e4), max_iter=np.int64(20))
+    assert out.provenance[-1].params == {"method": "arpls", "lam": 1e4, "max_iter": 20}
+    assert type(out.provenance[-1].params["max_iter"]) is int
+    out.content_hash  # noqa: B018 - hashing needs strict JSON
+    with pytest.raises(SpectrumValidationError) as info:
+        baseline(s, method="arpls", tol=float("nan"))
+    assert info.value.field in ("tol", "arpls")
+    with pytest.raises(SpectrumValidationError) as info:
+        record(s, "custom", {"values": [1.0, float("inf")]})
+    assert info.value.field == "values"
+    with pytest.raises(SpectrumValidationError) as info:
+        record(s, "custom", {"obj": object()})
+    assert info.value.field == "obj"
