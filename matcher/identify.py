@@ -134,6 +134,56 @@ class Identifier:
             out[s:] = v[-1]
         return out
 
+    def _search(
+        self, q: F32, k: int
+    ) -> tuple[F32, NDArray[np.float32], NDArray[np.intp], int]:
+        """Rank the library for a prepared query, with the axis-offset correction.
+
+        Returns the (shifted) query, the correlation of every row ``(N,)``, the indices of
+        the best ``pool`` rows (unordered) and the shift applied (grid steps).
+        """
+        t = self.thresholds
+        rq = self.representation.transform(q)
+        r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
+        n = r.size
+        pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
+        pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+        shift = 0
+        if self._max_shift > 0 and n:
+            top = pool[np.argsort(-r[pool])[: max(k, 20)]]
+            sub = self._ranking[top]  # (C,D)
+            base = float(np.max(sub @ rq))
+            best = base
+            for s in range(-self._max_shift, self._max_shift + 1):
+                if s == 0:
+                    continue
+                sc = float(np.max(sub @ self._shifted(rq, s)))
+                if sc > best + 1e-6:
+                    best, shift = sc, s
+            gain = float(self.representation.hqi(best) - self.representation.hqi(base))
+            if shift and gain < t.shift_min_gain:
+                shift = 0
+            if shift:
+                q = self._shifted(q, shift)
+                rq = self.representation.transform(q)
+                r = self._ranking @ rq
+                pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+        return q, r, pool, shift
+
+    def scores(self, spectrum: Spectrum) -> NDArray[np.float64]:
+        """The ranking score (HQI scale) of every library row for one raw spectrum.
+
+        The same path as :meth:`identify` (pipeline, representation, axis-offset
+        correction) without quality checks, mixture or verdict: for benchmarks.
+
+        Returns
+        -------
+        (N,) float64 array
+        """
+        q = np.asarray(self.library.prepare(spectrum), dtype=np.float32)
+        _, r, _, _ = self._search(q, 10)
+        return self.representation.hqi(r)
+
     def identify(self, spectrum: Spectrum, *, k: int = 10) -> Identification:
         """Identify one raw spectrum.
 
@@ -164,30 +214,9 @@ class Identifier:
                           technique=lib.technique, library_id=lib.id,
                           library_hash=lib.hash, pipeline=lib.pipeline,
                           score=self.score_name)
-        q = np.asarray(lib.prepare(spectrum), dtype=np.float32)  # (D,)
-        rq = self.representation.transform(q)
-        r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
-        n = r.size
-        pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
-        pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
-        # axis offset: best score over the top candidates, for each whole-step shift
-        shift = 0
-        if self._max_shift > 0 and n:
-            top = pool[np.argsort(-r[pool])[: max(k, 20)]]
-            sub = self._ranking[top]  # (C,D)
-            best = float(np.max(sub @ rq))
-            for s in range(-self._max_shift, self._max_shift + 1):
-                if s == 0:
-                    continue
-                sc = float(np.max(sub @ self._shifted(rq, s)))
-                if sc > best + 1e-6:
-                    best, shift = sc, s
-            if shift:
-                q = self._shifted(q, shift)
-                rq = self.representation.transform(q)
-                r = self._ranking @ rq
-                pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
-                notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
+        q, r, pool, shift = self._search(np.asarray(lib.prepare(spectrum), dtype=np.float32), k)
+        if shift:
+            notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
         ranked = pool[np.argsort(-r[pool], kind="stable")]
         hqi = self.representation.hqi(r[ranked])
         hits: list[Hit] = []
@@ -218,7 +247,8 @@ class Identifier:
                 category=e.category, schedule=e.schedule, synthetic=e.synthetic))
         return Mixture(components=tuple(comps), composite_hqi=round(fit.composite_hqi, 3),
                        residual_fraction=round(fit.residual_fraction, 5),
-                       structured_residual=fit.structured_residual)
+                       structured_residual=fit.structured_residual,
+                       single_hqi=round(fit.single_hqi, 3))
 
     def identify_batch(self, spectra: Iterable[Spectrum], *, k: int = 10) -> list[Identification]:
         """Identify each spectrum (see :meth:`identify`)."""

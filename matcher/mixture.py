@@ -61,7 +61,7 @@ class MixtureConfig(BaseModel):
     """A new component must cut the residual sum of squares by this fraction."""
     min_share: float = Field(default=0.05, ge=0.0, le=1.0)
     """A component must carry at least this part of the fitted signal."""
-    min_hqi_gain: float = Field(default=0.2, ge=0.0)
+    min_hqi_gain: float = Field(default=0.1, ge=0.0)
     """A new component must raise the composite HQI by this many points (0-100 scale)."""
     residual_peak: float = Field(default=0.10, gt=0.0)
     """Residual peak (÷ query maximum) above which the residual counts as structured."""

@@ -84,6 +84,8 @@ class Mixture(BaseModel):
     """Unexplained part: ‖query − fit‖² / ‖query‖² after preprocessing."""
     structured_residual: bool = False
     """True when the residual still has peaks: "unexplained signal remains"."""
+    single_hqi: float | None = None
+    """HQI of the best ONE-component fit in the same representation (what the mixture beats)."""
 
 
 class Identification(BaseModel):

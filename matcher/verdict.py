@@ -6,8 +6,8 @@ result's ``thresholds``):
 1. The quality checks failed → ``INCONCLUSIVE``, reason ``"poor signal: ..."``; no hit is
    reported (never a forced identification).
 2. A mixture of ≥ 2 components was kept by the fit, its composite HQI is at least
-   ``mixture_hqi`` and beats the best single hit by ``mixture_min_improvement`` →
-   ``MIXTURE``.
+   ``mixture_hqi`` and beats the best one-component fit (``Mixture.single_hqi``, same
+   representation) by ``mixture_min_improvement`` → ``MIXTURE``.
 3. The best hit reaches ``match_hqi`` → ``MATCH``.
 4. The best hit is below ``no_match_below`` → ``NO_MATCH``.
 5. Otherwise → ``INCONCLUSIVE`` ("weak match"), naming the best candidate.
@@ -58,12 +58,14 @@ class Thresholds(BaseModel):
     """Best hit below this → NO_MATCH."""
     mixture_hqi: float = Field(default=85.0, ge=0.0, le=100.0)
     """A mixture's composite HQI must reach this to be the verdict."""
-    mixture_min_improvement: float = Field(default=0.2, ge=0.0)
+    mixture_min_improvement: float = Field(default=0.1, ge=0.0)
     """... and beat the best single component's HQI by this many points."""
     ambiguity_margin: float = Field(default=3.0, ge=0.0)
     """Best hits of different substances closer than this (HQI points) are ambiguous."""
     max_shift_cm: float = Field(default=6.0, ge=0.0)
     """Largest axis-calibration offset (cm⁻¹ or axis units) searched for the query."""
+    shift_min_gain: float = Field(default=1.0, ge=0.0)
+    """An axis offset is applied only if it raises the best hit's HQI by this many points."""
     quality: QualityConfig = Field(default_factory=QualityConfig)
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
 
@@ -151,7 +153,9 @@ def decide(
         mixture is not None
         and len(mixture.components) >= 2
         and mixture.composite_hqi >= t.mixture_hqi
-        and mixture.composite_hqi - top.score >= t.mixture_min_improvement
+        and mixture.composite_hqi
+        - (mixture.single_hqi if mixture.single_hqi is not None else top.score)
+        >= t.mixture_min_improvement
     )
     if use_mixture:
         assert mixture is not None  # narrowed above; for the type checker

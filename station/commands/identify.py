@@ -91,7 +91,8 @@ def _mixture_text(res: Identification) -> str:
     return " + ".join(f"{c.name} {100 * c.share:.0f}%" for c in res.mixture.components)
 
 
-def _table(out: TextIO, file: str, index: int, n: int, title: str, res: Identification) -> None:
+def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
+           res: Identification) -> None:
     where = f"{file}" + (f" [{index + 1}/{n}]" if n > 1 else "") + (f"  ({title})" if title else "")
     out.write(f"== {where}\n")
     if res.alert:
@@ -192,6 +193,6 @@ def run(args: argparse.Namespace) -> int:
                     res.library_id, res.library_hash,
                 ])
             else:
-                _table(out, str(path), i, len(found), raw.title, res)
+                _table(out, str(path), i, len(found), title=raw.title, res=res)
     out.flush()
     return code

@@ -46,7 +46,7 @@ def test_two_component_synthetic_mixture_recovered(
     idx = [names.index(a), names.index(b)]
     rng = np.random.default_rng(7)
     q = wa * lib.matrix[idx[0]] + (1 - wa) * lib.matrix[idx[1]]
-    q = q + rng.normal(0, 0.005, q.size)
+    q = q + rng.normal(0, 0.005 * float(q.max()), q.size)
     fit = fit_mixture(q, lib.matrix, _ranked(lib, q))
     assert fit is not None
     assert sorted(fit.indices) == sorted(idx)
@@ -74,7 +74,7 @@ def test_pure_spectra_are_not_mixtures(whenfung_library: Library) -> None:
     lib = whenfung_library
     rng = np.random.default_rng(3)
     for i in range(len(lib)):
-        q = lib.matrix[i] + rng.normal(0, 0.01, lib.matrix.shape[1])
+        q = lib.matrix[i] + rng.normal(0, 0.01 * float(lib.matrix[i].max()), lib.matrix.shape[1])
         fit = fit_mixture(q, lib.matrix, _ranked(lib, q))
         assert fit is not None
         assert fit.indices == (i,), (lib.entries[i].name, fit)
@@ -124,9 +124,10 @@ def test_hqi_scale() -> None:
 MEASURED_RECALL = 7
 """Both components named, of the 10 known binary mixtures (bench/accuracy.py, default rules).
 
-The floor is the measured figure: the three misses are the 20 % minor components
-(n-hexane beside dichloromethane or cyclohexane, formic acid beside diethyl ether) whose
-residual reduction is below the 15 % rule. A change that loses one more mixture fails here.
+The floor is the measured figure: the three misses are 20 % minor components (n-hexane
+beside dichloromethane or ethyl acetate, formic acid beside diethyl ether) whose residual
+reduction is below the 15 % rule (the main component is still named, nothing spurious).
+A change that loses one more mixture, or names a wrong component, fails here.
 """
 
 
@@ -138,9 +139,9 @@ def test_real_binary_mixtures_recall_floor(shared_data: Path, whenfung_library: 
             continue
         truth = {p.strip().rsplit(" ", 1)[0] for p in r["components"].split("+")}
         res = idf.identify(load_whenfung(shared_data, r["file"]))
-        assert res.verdict in (Verdict.MATCH, Verdict.MIXTURE)
+        assert res.verdict is not Verdict.NO_MATCH
         named = ({c.name for c in res.mixture.components} if res.mixture
-                 else {res.hits[0].name})
+                 else {res.hits[0].name})  # MATCH, or a weak match: the top candidate
         named = {next((t for t in truth if n.startswith(t)), n) for n in named}
         both += named == truth
         spurious += len(named - truth)
