@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spectra import Spectrum
 from spectra._errors import (
@@ -529,3 +531,56 @@ def test_zero_factor_and_bad_interdict_labels_are_refused(tmp_path: Path) -> Non
     assert (e.field, e.line) == ("$INTERDICT ACQUISITION", 4)
     e = _err(tmp_path, GOOD.replace("##XUNITS=1/CM", '##$INTERDICT TECHNIQUE="sonar"'))
     assert (e.field, e.line) == ("$INTERDICT TECHNIQUE", 4)
+
+
+LINK_DIFDUP = (
+    "##TITLE=link\n##DATA TYPE=LINK\n##BLOCKS=3\n" + GOOD
+    + GOOD.replace("##TITLE=demo", "##TITLE=two").replace(
+        "1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+        "1000A00TJ0T\n1003A20J0U\n1006A50%J0J0K0\n1010A90@")
+    + "##TITLE=peaks\n##DATA TYPE=MASS SPECTRUM\n##XUNITS=M/Z\n##NPOINTS=3\n"
+    "##PEAK TABLE=(XY..XY)\n14,30 27,180\n31,999\n##END=\n##END=\n"
+)
+
+
+def test_link_fixture_with_dup_of_dif(tmp_path: Path) -> None:
+    one, two, peaks = jcamp.read(_write(tmp_path, LINK_DIFDUP))
+    assert two.y.tolist() == pytest.approx(
+        [0.1, 0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.15, 0.16, 0.17, 0.19, 0.0])
+    assert two.extra["jcamp_y_checks"] == "3"
+    assert two.extra["jcamp_compression"] == "DIF+DUP+SQZ"
+    assert np.array_equal(two.x, one.x)
+    assert peaks.x.tolist() == [14.0, 27.0, 31.0] and peaks.technique is Technique.MASS
+    assert [s.source.rsplit("#", 1)[1] for s in (one, two, peaks)] == ["0", "1", "2"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_files_read_or_raise_format_error(tmp_path_factory: pytest.TempPathFactory,
+                                                  data: st.DataObject) -> None:
+    """Any byte-level damage gives spectra or a FormatError: never another exception."""
+    raw = bytearray(data.draw(st.sampled_from([GOOD, LINK_DIFDUP])).encode())
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        op = data.draw(st.sampled_from(["replace", "delete", "insert", "truncate"]))
+        b = data.draw(st.integers(0, 255))
+        if op == "replace":
+            raw[i] = b
+        elif op == "delete":
+            del raw[i]
+        elif op == "insert":
+            raw.insert(i, b)
+        else:
+            del raw[i:]
+        if not raw:
+            raw = bytearray(b"#")
+    p = tmp_path_factory.mktemp("mut") / "m.jdx"
+    p.write_bytes(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParameterWarning)
+        try:
+            got = jcamp.read(p)
+        except FormatError as exc:
+            assert exc.path == str(p)
+            return
+    assert got and all(isinstance(s, Spectrum) for s in got)
