@@ -1,22 +1,28 @@
 """Raw spectra as stored evidence: compressed bytes plus metadata, checked on the way back.
 
-The blob is ``zlib(shuffle8(x as <f8 + y as <f8))``: the eight bytes of each float are split
-into eight planes before deflating (sign/exponent planes are nearly constant and the low
-mantissa planes of integer detector counts are all zero, so this compresses better *and*
-faster than plain deflate). The metadata is JSON of every
-:class:`spectra.Spectrum` field (units, technique, excitation, acquisition, provenance,
-title, source, raw header fields). Decoding rebuilds the spectrum and recomputes its
-``content_hash``; a mismatch is an :class:`IntegrityError`, never a silently different
-spectrum.
+A spectrum is stored as two blobs: its x axis and its intensities, each
+``zlib(shuffle8(values as <f8))`` — the eight bytes of each float are split into eight planes
+before deflating (sign/exponent planes are nearly constant and the low mantissa planes of
+integer detector counts are all zero, so this compresses better *and* faster than plain
+deflate). The axis is stored once per distinct axis (keyed by its SHA-256): every spectrum
+of one analyzer calibration shares it, which halves the work and the space per scan. The
+metadata is JSON of every :class:`spectra.Spectrum` field (units, technique, excitation,
+acquisition, provenance, title, source, raw header fields).
+
+Decoding rebuilds the spectrum and recomputes its ``content_hash``; a mismatch is an
+:class:`IntegrityError`, never a silently different spectrum.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from spectra import Acquisition, ProvenanceStep, Spectrum
 
@@ -29,16 +35,40 @@ CODEC = "zlib-shuffle8/1"
 """Name of the blob layout, recorded in the metadata so a later layout can be told apart."""
 
 
-def _shuffle(raw: bytes) -> bytes:
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 8).T.tobytes()
+def pack_array(values: NDArray[np.float64]) -> bytes:
+    """``zlib(shuffle8(values as little-endian float64))``."""
+    raw = np.ascontiguousarray(values, dtype="<f8").view(np.uint8).reshape(-1, 8)
+    return zlib.compress(raw.T.tobytes(), COMPRESSION_LEVEL)
 
 
-def _unshuffle(planes: bytes) -> bytes:
-    return np.frombuffer(planes, dtype=np.uint8).reshape(8, -1).T.tobytes()
+def unpack_array(blob: bytes, n: int) -> NDArray[np.float64]:
+    """Inverse of :func:`pack_array`; raises ``ValueError`` on a wrong size."""
+    planes = zlib.decompress(blob)
+    if len(planes) != 8 * n:
+        raise ValueError(f"blob holds {len(planes)} bytes, expected {8 * n} for {n} points")
+    raw = np.frombuffer(planes, dtype=np.uint8).reshape(8, n).T.tobytes()
+    return np.frombuffer(raw, dtype="<f8")
 
 
-def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
-    """Metadata JSON and compressed array bytes of a spectrum.
+def axis_hash(x: NDArray[np.float64]) -> str:
+    """SHA-256 (hex) of an axis as little-endian float64 bytes."""
+    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f8").tobytes()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedSpectrum:
+    """What the store writes for one spectrum."""
+
+    content_hash: str
+    n: int
+    meta: str
+    axis_hash: str
+    axis: bytes
+    values: bytes
+
+
+def encode_spectrum(spectrum: Spectrum) -> EncodedSpectrum:
+    """Metadata JSON, packed axis (with its hash) and packed values of a spectrum.
 
     Parameters
     ----------
@@ -47,9 +77,8 @@ def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
 
     Returns
     -------
-    meta, blob
-        ``meta`` is compact JSON; ``blob`` is zlib of the byte-shuffled x then y as
-        little-endian float64.
+    EncodedSpectrum
+        Ready to store; ``axis`` need only be written if ``axis_hash`` is not stored yet.
     """
     meta: dict[str, Any] = {
         "codec": CODEC,
@@ -64,21 +93,23 @@ def encode_spectrum(spectrum: Spectrum) -> tuple[str, bytes]:
         "source": spectrum.source,
         "extra": dict(spectrum.extra),
     }
-    raw = spectrum.x.astype("<f8", copy=False).tobytes() + spectrum.y.astype(
-        "<f8", copy=False).tobytes()
-    return json.dumps(meta, separators=(",", ":"), allow_nan=False), zlib.compress(
-        _shuffle(raw), COMPRESSION_LEVEL)
+    return EncodedSpectrum(
+        content_hash=spectrum.content_hash, n=int(spectrum.x.size),
+        meta=json.dumps(meta, separators=(",", ":"), allow_nan=False),
+        axis_hash=axis_hash(spectrum.x), axis=pack_array(spectrum.x),
+        values=pack_array(spectrum.y),
+    )
 
 
-def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
+def decode_spectrum(expected_hash: str, meta: str, axis: bytes, values: bytes) -> Spectrum:
     """Rebuild a stored spectrum and check it is the one that was stored.
 
     Parameters
     ----------
     expected_hash
-        The ``content_hash`` recorded with the blob.
-    meta, blob
-        As written by :func:`encode_spectrum`.
+        The ``content_hash`` recorded with the spectrum.
+    meta, axis, values
+        As written from :func:`encode_spectrum`.
 
     Returns
     -------
@@ -88,20 +119,16 @@ def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
     Raises
     ------
     IntegrityError
-        If the blob does not decompress, has the wrong size, the metadata is unreadable, or
+        If a blob does not decompress or has the wrong size, the metadata is unreadable, or
         the rebuilt spectrum's hash differs from ``expected_hash``.
     """
     try:
         m = json.loads(meta)
         if m.get("codec") != CODEC:
             raise ValueError(f"unknown blob codec {m.get('codec')!r}")
-        raw = zlib.decompress(blob)
         n = int(m["n"])
-        if len(raw) != 16 * n:
-            raise ValueError(f"blob holds {len(raw)} bytes, expected {16 * n} for {n} points")
-        arr = np.frombuffer(_unshuffle(raw), dtype="<f8")
         s = Spectrum(
-            arr[:n], arr[n:],
+            unpack_array(axis, n), unpack_array(values, n),
             x_unit=m["x_unit"], y_unit=m["y_unit"], technique=m["technique"],
             excitation_nm=m["excitation_nm"],
             acquisition=Acquisition.model_validate(m["acquisition"]),
@@ -118,4 +145,13 @@ def decode_spectrum(expected_hash: str, meta: str, blob: bytes) -> Spectrum:
     return s
 
 
-__all__ = ["CODEC", "COMPRESSION_LEVEL", "decode_spectrum", "encode_spectrum"]
+__all__ = [
+    "CODEC",
+    "COMPRESSION_LEVEL",
+    "EncodedSpectrum",
+    "axis_hash",
+    "decode_spectrum",
+    "encode_spectrum",
+    "pack_array",
+    "unpack_array",
+]

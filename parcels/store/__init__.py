@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import HoldFact, InspectionFact, RowOutcome, RowStatus, Store
+from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 
@@ -39,6 +39,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "HoldFact",
     "InspectionFact",
+    "NewInspection",
     "RowOutcome",
     "RowStatus",
     "SQLiteStore",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
@@ -92,6 +93,19 @@ class InspectionFact(BaseModel):
     """Any inspection's current result raised an alert."""
     verdicts: tuple[Verdict, ...]
     """Current verdict of each inspection."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewInspection:
+    """One inspection to record (see :meth:`Store.add_inspection` for the fields)."""
+
+    item_id: str
+    spectrum: Spectrum
+    identification: AnyIdentification
+    operator: str
+    station: str
+    device: DeviceIdentity
+    performed_at: datetime | None = None
 
 
 class Store(abc.ABC):
@@ -227,6 +241,20 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def add_inspections(self, batch: Sequence[NewInspection]) -> list[Inspection]:
+        """Record several inspections in ONE transaction: all of them or none.
+
+        For a scan watcher catching up on a backlog, or a central store receiving a
+        station's queue: one commit (one fsync) for the lot. Same checks and records as
+        :meth:`add_inspection`; the first refused inspection aborts the whole batch.
+
+        Returns
+        -------
+        list of Inspection
+            In the order given.
+        """
+
+    @abc.abstractmethod
     def add_result(
         self,
         inspection_id: str,
@@ -314,4 +342,4 @@ class Store(abc.ABC):
         """
 
 
-__all__ = ["HoldFact", "InspectionFact", "RowOutcome", "RowStatus", "Store"]
+__all__ = ["HoldFact", "InspectionFact", "NewInspection", "RowOutcome", "RowStatus", "Store"]

@@ -66,12 +66,12 @@ from ..records import (
     digest,
 )
 from ..s10 import validate_item_id
-from .base import HoldFact, InspectionFact, RowOutcome, RowStatus, Store
+from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
 
 APPLICATION_ID = 0x49445452
 """``PRAGMA application_id`` of an Interdict evidence database ("IDTR")."""
 
-_NO_CHANGE = ("audit_events", "parcels", "hold_transitions", "spectra", "inspections",
+_NO_CHANGE = ("audit_events", "parcels", "hold_transitions", "axes", "spectra", "inspections",
               "results")
 
 _V1: tuple[str, ...] = (
@@ -115,10 +115,15 @@ _V1: tuple[str, ...] = (
         note TEXT,
         event_seq INTEGER NOT NULL REFERENCES audit_events (seq))""",
     "CREATE INDEX hold_transitions_item ON hold_transitions (item_id)",
+    """CREATE TABLE axes (
+        hash TEXT PRIMARY KEY,
+        n INTEGER NOT NULL,
+        data BLOB NOT NULL)""",
     """CREATE TABLE spectra (
         hash TEXT PRIMARY KEY,
         n INTEGER NOT NULL,
         meta TEXT NOT NULL,
+        axis_hash TEXT NOT NULL REFERENCES axes (hash),
         data BLOB NOT NULL)""",
     """CREATE TABLE inspections (
         inspection_id TEXT PRIMARY KEY,
@@ -620,58 +625,80 @@ class SQLiteStore(Store):
         performed_at: datetime | None = None,
     ) -> Inspection:
         """See :meth:`Store.add_inspection`."""
-        item_id = validate_item_id(item_id)
-        technique = spectrum.technique.value
-        primary = _primary(identification, technique)
-        if not operator or not station:
-            raise ValueError("an inspection needs an operator and a station")
-        meta, blob = encode_spectrum(spectrum)
-        spectrum_hash = spectrum.content_hash
-        ident_text = canonical_json(identification.model_dump(mode="json"))
-        inspection_id = uuid.uuid4().hex
-        result_id = uuid.uuid4().hex
+        return self.add_inspections([NewInspection(
+            item_id=item_id, spectrum=spectrum, identification=identification,
+            operator=operator, station=station, device=device, performed_at=performed_at,
+        )])[0]
+
+    def add_inspections(self, batch: Sequence[NewInspection]) -> list[Inspection]:
+        """See :meth:`Store.add_inspections`."""
+        prepared = []
+        for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
+            item_id = validate_item_id(new.item_id)
+            technique = new.spectrum.technique.value
+            primary = _primary(new.identification, technique)
+            if not new.operator or not new.station:
+                raise ValueError(f"{item_id}: an inspection needs an operator and a station")
+            # stored texts are pydantic's JSON; digests cover the exact stored text
+            prepared.append((
+                new, item_id, technique, primary, encode_spectrum(new.spectrum),
+                new.identification.model_dump_json(), new.device.model_dump_json(),
+                primary.pipeline.model_dump_json(), uuid.uuid4().hex, uuid.uuid4().hex,
+            ))
+        out: list[Inspection] = []
         with self._write() as cur:
             now = self._now()
-            performed = now if performed_at is None else _ts(performed_at)
-            current = self._parcel_state(cur, item_id)
-            check_inspectable(item_id, current)
-            cur.execute("INSERT OR IGNORE INTO spectra (hash, n, meta, data) VALUES (?, ?, ?, ?)",
-                        (spectrum_hash, len(spectrum), meta, blob))
             chain = _Chain(cur)
-            ivals = (inspection_id, item_id, performed, operator, station,
-                     canonical_json(device.model_dump(mode="json")), technique, spectrum_hash,
-                     canonical_json(primary.pipeline.model_dump(mode="json")),
-                     primary.library_id, primary.library_hash)
-            seq = chain.append(
-                EventKind.SCAN, operator, item_id,
-                {"inspection_id": inspection_id, "spectrum_hash": spectrum_hash,
-                 "technique": technique, "digest": _row_digest(_INSPECTION_COLS, ivals)},
-                now)
-            cur.execute(f"INSERT INTO inspections ({', '.join(_INSPECTION_COLS)}, event_seq) "
-                        f"VALUES ({', '.join('?' * (len(ivals) + 1))})", (*ivals, seq))
-            self._insert_result(cur, chain, item_id=item_id, result_id=result_id,
-                                inspection_id=inspection_id, kind=ResultKind.ORIGINAL,
-                                now=now, by=operator, primary=primary,
-                                identification=identification, ident_text=ident_text,
-                                based_on=None, note=None)
-            if current is HoldState.HELD:
-                self._log_transition(cur, chain, item_id=item_id, state=HoldState.INSPECTED,
-                                     previous=current, at=now, actor=operator,
-                                     note=f"inspection {inspection_id}", now=now)
+            for (new, item_id, technique, primary, enc, ident_text, device_text,
+                 pipeline_text, inspection_id, result_id) in prepared:
+                performed = now if new.performed_at is None else _ts(new.performed_at)
+                current = self._parcel_state(cur, item_id)
+                check_inspectable(item_id, current)
+                spectrum_hash = enc.content_hash
+                cur.execute("INSERT OR IGNORE INTO axes (hash, n, data) VALUES (?, ?, ?)",
+                            (enc.axis_hash, enc.n, enc.axis))
+                cur.execute("INSERT OR IGNORE INTO spectra (hash, n, meta, axis_hash, data) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (spectrum_hash, enc.n, enc.meta, enc.axis_hash, enc.values))
+                ivals = (inspection_id, item_id, performed, new.operator, new.station,
+                         device_text, technique, spectrum_hash, pipeline_text,
+                         primary.library_id, primary.library_hash)
+                seq = chain.append(
+                    EventKind.SCAN, new.operator, item_id,
+                    {"inspection_id": inspection_id, "spectrum_hash": spectrum_hash,
+                     "technique": technique, "digest": _row_digest(_INSPECTION_COLS, ivals)},
+                    now)
+                cur.execute(f"INSERT INTO inspections ({', '.join(_INSPECTION_COLS)}, "
+                            f"event_seq) VALUES ({', '.join('?' * (len(ivals) + 1))})",
+                            (*ivals, seq))
+                self._insert_result(cur, chain, item_id=item_id, result_id=result_id,
+                                    inspection_id=inspection_id, kind=ResultKind.ORIGINAL,
+                                    now=now, by=new.operator, primary=primary,
+                                    identification=new.identification, ident_text=ident_text,
+                                    based_on=None, note=None)
+                if current is HoldState.HELD:
+                    self._log_transition(cur, chain, item_id=item_id,
+                                         state=HoldState.INSPECTED, previous=current, at=now,
+                                         actor=new.operator,
+                                         note=f"inspection {inspection_id}", now=now)
+                # built from what is being committed (no re-read: this is the hot path)
+                out.append(Inspection(
+                    inspection_id=inspection_id, item_id=item_id, performed_at=_dt(performed),
+                    operator=new.operator, station=new.station, device=new.device,
+                    technique=new.spectrum.technique, spectrum_hash=spectrum_hash,
+                    pipeline=primary.pipeline, library_id=primary.library_id,
+                    library_hash=primary.library_hash,
+                    results=(Result(
+                        result_id=result_id, inspection_id=inspection_id,
+                        kind=ResultKind.ORIGINAL, recorded_at=_dt(now),
+                        recorded_by=new.operator, library_id=primary.library_id,
+                        library_hash=primary.library_hash,
+                        verdict=new.identification.verdict, alert=new.identification.alert,
+                        identification=new.identification,
+                    ),),
+                ))
             chain.finish()
-        # built from what was just committed (no re-read: the insert path is the hot path)
-        return Inspection(
-            inspection_id=inspection_id, item_id=item_id, performed_at=_dt(performed),
-            operator=operator, station=station, device=device, technique=spectrum.technique,
-            spectrum_hash=spectrum_hash, pipeline=primary.pipeline,
-            library_id=primary.library_id, library_hash=primary.library_hash,
-            results=(Result(
-                result_id=result_id, inspection_id=inspection_id, kind=ResultKind.ORIGINAL,
-                recorded_at=_dt(now), recorded_by=operator, library_id=primary.library_id,
-                library_hash=primary.library_hash, verdict=identification.verdict,
-                alert=identification.alert, identification=identification,
-            ),),
-        )
+        return out
 
     def _insert_result(
         self, cur: sqlite3.Cursor, chain: _Chain, *, item_id: str, result_id: str,
@@ -704,7 +731,7 @@ class SQLiteStore(Store):
         """See :meth:`Store.add_result`."""
         if not recorded_by:
             raise ValueError("a re-identification needs who recorded it")
-        ident_text = canonical_json(identification.model_dump(mode="json"))
+        ident_text = identification.model_dump_json()
         result_id = uuid.uuid4().hex
         with self._write() as cur:
             row = cur.execute("SELECT item_id, technique FROM inspections "
@@ -760,11 +787,14 @@ class SQLiteStore(Store):
 
     def get_spectrum(self, spectrum_hash: str) -> Spectrum:
         """See :meth:`Store.get_spectrum`."""
-        row = self._con.execute("SELECT meta, data FROM spectra WHERE hash = ?",
-                                (spectrum_hash,)).fetchone()
+        row = self._con.execute(
+            "SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
+            "ON a.hash = s.axis_hash WHERE s.hash = ?", (spectrum_hash,)).fetchone()
         if row is None:
             raise ParcelNotFoundError("spectrum", spectrum_hash)
-        return decode_spectrum(spectrum_hash, row[0], bytes(row[1]))
+        if row[1] is None:
+            raise IntegrityError(f"stored spectrum {spectrum_hash}: its x axis is missing")
+        return decode_spectrum(spectrum_hash, row[0], bytes(row[1]), bytes(row[2]))
 
     # -- statistics inputs ------------------------------------------------------------
     def hold_facts(
@@ -1007,16 +1037,17 @@ class SQLiteStore(Store):
 
         # raw spectra: present, and (deep) decoding to their hash
         for r in cur.execute(
-            "SELECT i.spectrum_hash, min(i.event_seq), s.meta, s.data FROM inspections i "
-            "LEFT JOIN spectra s ON s.hash = i.spectrum_hash GROUP BY i.spectrum_hash"
+            "SELECT i.spectrum_hash, min(i.event_seq), s.meta, a.data, s.data, s.hash "
+            "FROM inspections i LEFT JOIN spectra s ON s.hash = i.spectrum_hash "
+            "LEFT JOIN axes a ON a.hash = s.axis_hash GROUP BY i.spectrum_hash"
         ):
-            if r[2] is None:
+            if r[5] is None or r[3] is None:
                 out.append(Finding(seq=r[1], problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {r[0]} logged by event #{r[1]} is "
-                                          "missing"))
+                                          "missing" + ("" if r[5] is None else " its x axis")))
             elif deep:
                 try:
-                    decode_spectrum(r[0], r[2], bytes(r[3]))
+                    decode_spectrum(r[0], r[2], bytes(r[3]), bytes(r[4]))
                 except IntegrityError as exc:
                     out.append(Finding(seq=r[1], problem=Problem.EVIDENCE, detail=str(exc)))
         return out

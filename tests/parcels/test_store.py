@@ -83,8 +83,18 @@ def test_real_instrument_spectrum_roundtrip(store: SQLiteStore, shared_data: Pat
     assert back.content_hash == s.content_hash
     np.testing.assert_array_equal(back.x, xy[:, 0])
     np.testing.assert_array_equal(back.y, xy[:, 1])
-    blob = sqlite3.connect(store.path).execute("SELECT length(data) FROM spectra").fetchone()[0]
-    assert blob < 0.7 * 16 * len(s)  # stored compressed (raw counts compress well)
+    con = sqlite3.connect(store.path)
+    y_bytes = con.execute("SELECT length(data) FROM spectra").fetchone()[0]
+    x_bytes = con.execute("SELECT length(data) FROM axes").fetchone()[0]
+    assert y_bytes < 0.5 * 8 * len(s)  # stored compressed (integer counts compress well)
+    assert x_bytes < 8 * len(s)
+    # a second scan on the same instrument calibration shares the stored axis
+    s2 = s.replace(y=xy[:, 1] + 1.0)
+    store.add_inspection(item_id(1), s2, identification(), operator="o", station="s",
+                         device=DEVICE)
+    assert con.execute("SELECT count(*) FROM axes").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM spectra").fetchone()[0] == 2
+    assert store.get_spectrum(s2.content_hash) == s2
 
 
 def test_several_inspections_and_reidentification(store: SQLiteStore) -> None:
@@ -206,3 +216,28 @@ def test_corrupt_blob_is_an_integrity_error(store: SQLiteStore) -> None:
     con.commit()
     with pytest.raises(IntegrityError, match="altered"):
         store.get_spectrum(ins.spectrum_hash)
+
+
+def test_batch_of_inspections_is_all_or_nothing(store: SQLiteStore) -> None:
+    from parcels.store import NewInspection
+
+    store.import_parcels([(1, parcel(1, hold=True)), (2, parcel(2)), (3, parcel(3, hold=True))],
+                         actor="aed", source="b")
+    store.transition(item_id(1), HoldState.HELD, actor="o")
+
+    def new(n: int, seed: int) -> NewInspection:
+        return NewInspection(item_id=item_id(n), spectrum=spectrum(seed, n=300),
+                             identification=identification(), operator="o", station="s",
+                             device=DEVICE)
+
+    events = list(store.audit_events())
+    with pytest.raises(IllegalTransitionError, match=item_id(3)):  # hold still requested
+        store.add_inspections([new(1, 1), new(2, 2), new(3, 3)])
+    assert list(store.audit_events()) == events
+    assert store.get_hold(item_id(1)).state is HoldState.HELD  # type: ignore[union-attr]
+
+    done = store.add_inspections([new(1, 1), new(1, 4), new(2, 2)])
+    assert [i.item_id for i in done] == [item_id(1), item_id(1), item_id(2)]
+    assert store.get_parcel(item_id(1)).inspections == tuple(done[:2])
+    assert store.get_hold(item_id(1)).state is HoldState.INSPECTED  # type: ignore[union-attr]
+    assert store.verify().ok
