@@ -312,7 +312,8 @@ def _export(args: argparse.Namespace) -> int:
             n, digest = write_export(files, sys.stdout, args.format)
         ev = store.record_export([f.parcel.item_id for f in files], actor=_actor(args),
                                  destination=dest, content_digest=digest)
-    print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); audit event #{ev.seq}",
+    print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); logged as audit event "
+          f"#{ev.seq}; keep --anchor {ev.seq}:{ev.hash} to check the log later",
           file=sys.stderr)
     return EXIT_OK
 
