@@ -222,22 +222,36 @@ class StationSession:
         dev = Analyzer(self.cfg.device)
         try:
             dev.open()
+            info = dev.identify()
+            if "raman" in info.capabilities.technique_names:
+                self._configure_raman(dev)
         except (AnalyzerError, OSError) as exc:
+            dev.close()  # never keep a half-opened port (it stays locked)
             raise StationError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
                                EXIT_DEVICE) from exc
         self.dev = dev
-        info = dev.identify()
         self.simulated = info.simulated
-        if "raman" in info.capabilities.technique_names:
-            caps = dev.technique_caps("raman")
-            dev.configure(technique="raman",
-                          integration_ms=max(caps.integration_ms.min,
-                                             min(FIRST_INTEGRATION_MS, caps.integration_ms.max)),
-                          accumulations=int(max(caps.accumulations.min,
-                                                min(ACCUMULATIONS, caps.accumulations.max))))
         _say(self.out, f"analyzer: {info.make} {info.model} serial {info.serial} firmware "
                        f"{info.firmware}" + (" (SIMULATED)" if info.simulated else ""))
         return dev
+
+    @staticmethod
+    def _configure_raman(dev: Analyzer, wait_busy_s: float = 15.0) -> None:
+        """Set the station's Raman settings; waits while the device is busy (a trigger scan)."""
+        from driver.errors import DeviceBusyError
+
+        caps = dev.technique_caps("raman")
+        integ = max(caps.integration_ms.min, min(FIRST_INTEGRATION_MS, caps.integration_ms.max))
+        acc = int(max(caps.accumulations.min, min(ACCUMULATIONS, caps.accumulations.max)))
+        end = time.monotonic() + wait_busy_s
+        while True:
+            try:
+                dev.configure(technique="raman", integration_ms=integ, accumulations=acc)
+                return
+            except DeviceBusyError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.2)
 
     def close(self) -> None:
         """Close everything that was opened (idempotent)."""

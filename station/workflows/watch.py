@@ -18,7 +18,6 @@ import json
 import queue
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from station.config import StationConfig
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from spectra import Spectrum
 
 RECONNECT_POLL_S = 0.5
+SELF_TEST_RETRY_S = 5.0
 TRIGGER_WAIT_S = 0.3
 
 
@@ -166,6 +166,17 @@ class Watch:
         self._prime_queue()
         return True
 
+    def _self_test(self) -> bool:
+        """Self-test when due; a device that cannot pass it records nothing."""
+        try:
+            self.session.self_test_if_due("auto", "raman")
+        except StationError as exc:
+            self._drop_link(f"self-test: {exc}")
+            self.stop.event.wait(SELF_TEST_RETRY_S)
+            return False
+        self.event("armed", "analyzer ready: waiting for the trigger")
+        return True
+
     def _drop_link(self, why: str) -> None:
         self.connected = False
         if self.session.dev is not None:
@@ -235,11 +246,9 @@ class Watch:
                     stdin_open = self._poll_stdin()
                 if self.max_scans is not None and self.recorded >= self.max_scans:
                     break
-                if not self.connected:
-                    if not self._connect():
-                        time.sleep(RECONNECT_POLL_S)
-                        continue
-                    self.session.self_test_if_due("auto", "raman")
+                if not self.connected and (not self._connect() or not self._self_test()):
+                    self.stop.event.wait(RECONNECT_POLL_S)
+                    continue
                 self._wait_triggers()
             if self.stop.requested:
                 self.event("stopping", f"{self.stop.signal_name or 'stop'} received: finishing "

@@ -96,11 +96,11 @@ def test_scan_errors_have_documented_codes(station: dict[str, object], tmp_path:
 class _Watch:
     """``interdict watch --json`` as a child process, its events read line by line."""
 
-    def __init__(self, st: dict[str, object]) -> None:
+    def __init__(self, st: dict[str, object], *extra: str) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "station.cli", "watch", "--device", str(st["url"]),
-             "--json", *_opts(st)],
+             "--json", *extra, *_opts(st)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=ROOT, env=env)
         self.events: queue.Queue[dict[str, object]] = queue.Queue()
@@ -146,7 +146,7 @@ def test_watch_triggers_unplug_and_sigterm(station: dict[str, object]) -> None:
     db = Path(str(station["db"]))
     w = _Watch(station)
     try:
-        w.wait_for("connected")
+        w.wait_for("armed")
         # 1. barcode typed, trigger pressed: recorded
         w.type(FENTANYL_PARCEL)
         w.wait_for("ready")
@@ -212,3 +212,22 @@ def test_scan_interrupted_during_acquisition_stores_nothing(station: dict[str, o
     assert _inspections(db, "RB771209649NL") == []
     # the parcel was marked held (in hand) and that move is in the verified chain
     assert main(["audit", "verify", "--db", str(db)]) == 0
+
+
+def test_watch_queue_takes_held_parcels_in_order(station: dict[str, object]) -> None:
+    w = _Watch(station, "--queue")
+    try:
+        w.wait_for("armed")
+        sim = station["proc"]
+        _press(sim)  # type: ignore[arg-type]
+        first = w.wait_for("recorded")
+        _press(sim)  # type: ignore[arg-type]
+        second = w.wait_for("recorded")
+        w.proc.send_signal(signal.SIGINT)
+        assert w.proc.wait(timeout=20) == 0
+    finally:
+        if w.proc.poll() is None:
+            w.proc.kill()
+    # oldest held parcels first, each scanned with its own contents
+    assert (first["item_id"], first["verdict"]) == ("LX403127580CN", "MATCH")
+    assert (second["item_id"], second["alert"]) == (FENTANYL_PARCEL, True)
