@@ -214,3 +214,24 @@ def test_step_rejects_an_unknown_parameter(name: str) -> None:
     s = Spectrum(np.arange(50.0), np.sin(np.arange(50.0)))
     with pytest.raises((TypeError, SpectrumValidationError), match="no_such_param"):
         step_functions()[name](s, no_such_param=1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+@pytest.mark.parametrize("name", STEPS)
+def test_tiny_spectra_give_a_result_or_a_typed_error(name: str, n: int) -> None:
+    from spectra import SpectraError
+    from spectra.preprocess.baseline import METHODS
+
+    s = Spectrum(np.arange(float(n)), np.arange(float(n)) ** 2 + 1.0)
+    variants: list[dict[str, Any]] = [{}]
+    if name == "resample":
+        variants = [{"start": 0.0, "stop": n - 1.0, "step": 0.5}]
+    elif name == "baseline":
+        variants = [{"method": m} for m in METHODS]
+    for params in variants:
+        try:
+            out = call(step_functions()[name], s, params)
+        except SpectraError:
+            continue
+        assert np.all(np.isfinite(out.y))
+        assert out.provenance[-1].step == name
