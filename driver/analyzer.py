@@ -140,10 +140,17 @@ class Analyzer:
 
     def _reconnect(self) -> None:
         old = self._info
-        self.transport.reopen(self.reconnect_s)
-        self.reconnects += 1
-        self._session = self.dialect.connect(self.transport, self.options)
-        info = self._session.identify()
+        deadline = time.monotonic() + self.reconnect_s
+        while True:
+            self.transport.reopen(max(0.0, deadline - time.monotonic()))
+            self.reconnects += 1
+            self._session = self.dialect.connect(self.transport, self.options)
+            try:
+                info = self._session.identify()
+                break
+            except LinkError:
+                if time.monotonic() >= deadline:
+                    raise  # the link keeps dropping: give up after reconnect_s
         if old is not None and info.serial != old.serial:
             self.transport.close()
             self._session = None
@@ -159,7 +166,7 @@ class Analyzer:
         if self._session is not None:
             self._session.boot_changed = False  # type: ignore[misc]
 
-    def _run(self, op: Callable[[DialectSession], T], *, attempts: int = 3) -> T:
+    def _run(self, op: Callable[[DialectSession], T], *, attempts: int = 8) -> T:
         """Run ``op`` on the session; on a lost link reconnect, restore, and run it again."""
         with self._lock:
             for i in range(attempts):
