@@ -76,7 +76,7 @@ class UnsupportedContentError(FormatError):
     """The file is well formed, but holds something that is deliberately not read.
 
     For example a JCAMP-DX NTUPLES block of a 2-D NMR experiment, or a
-    compound file that holds no spectrum. Documented in ``docs/formats.md``.
+    compound file that holds no spectrum. Documented per format in ``docs/formats/``.
     """
 
 
