@@ -771,9 +771,18 @@ _DATA_TYPE_OUT = {
 _LINE_MAX = 80
 
 
-def _json(value: object) -> str:
-    """Compact JSON on one line, with ``$`` escaped so no ``$$`` comment can appear in it."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+def _json(value: object, name: str = "") -> str:
+    """Compact JSON on one line, with ``$`` escaped so no ``$$`` comment can appear in it.
+
+    Raises
+    ------
+    FormatError
+        The value has no JSON form (e.g. a NaN provenance parameter), naming the label.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(f"cannot be written as JSON: {exc}", field=f"{_OUR} {name}") from exc
     return text.replace("$", "\\u0024")
 
 
@@ -798,6 +807,11 @@ def dumps(spectrum: Spectrum) -> str:
     Returns
     -------
     str
+
+    Raises
+    ------
+    FormatError
+        A metadata value has no JSON form (e.g. a NaN in a provenance parameter).
     """
     s = spectrum
     n = len(s)
@@ -829,10 +843,12 @@ def dumps(spectrum: Spectrum) -> str:
     ]
     if s.excitation_nm is not None:
         out.append(f"##{_OUR} EXCITATION NM={_json(s.excitation_nm)}")
-    out.append(f"##{_OUR} ACQUISITION={_json(acq.model_dump(mode='json', exclude_none=True))}")
-    out.append(f"##{_OUR} PROVENANCE={_json([p.model_dump(mode='json') for p in s.provenance])}")
+    acq_json = _json(acq.model_dump(mode="json", exclude_none=True), "ACQUISITION")
+    out.append(f"##{_OUR} ACQUISITION={acq_json}")
+    prov_json = _json([p.model_dump(mode="json") for p in s.provenance], "PROVENANCE")
+    out.append(f"##{_OUR} PROVENANCE={prov_json}")
     if s.extra:
-        out.append(f"##{_OUR} EXTRA={_json(dict(s.extra))}")
+        out.append(f"##{_OUR} EXTRA={_json(dict(s.extra), 'EXTRA')}")
     out += [
         f"##XUNITS={_XUNITS_OUT[s.x_unit]}",
         f"##YUNITS={_YUNITS_OUT[s.y_unit]}",
@@ -881,10 +897,14 @@ def write(spectrum: Spectrum, path: Path) -> None:
     Raises
     ------
     FormatError
-        The file cannot be written.
+        The file cannot be written, or a metadata value has no JSON form (e.g. a NaN in a
+        provenance parameter); then nothing is written.
     """
     p = Path(path)
-    text = dumps(spectrum)
+    try:
+        text = dumps(spectrum)
+    except FormatError as exc:  # nothing is written then
+        raise FormatError(exc.reason, path=p, field=exc.field) from exc
     tmp = p.with_name(p.name + ".tmp")
     try:
         tmp.write_text(text, encoding="utf-8", newline="\n")

@@ -155,3 +155,13 @@ def test_public_read_write_pick_jcamp_by_extension_and_content(tmp_path: Path) -
         assert sniff(p) == "jcamp"
         (r,) = read(p)
         assert r.content_hash == s.content_hash and r.title == s.title
+
+
+def test_metadata_without_a_json_form_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    s = Spectrum([1.0, 2.0], [3.0, 4.0],
+                 provenance=[ProvenanceStep(step="scale", params={"k": float("nan")})])
+    p = tmp_path / "s.jdx"
+    with pytest.raises(FormatError) as err:
+        jcamp.write(s, p)
+    assert err.value.path == str(p) and err.value.field == "$INTERDICT PROVENANCE"
+    assert not p.exists() and not list(tmp_path.iterdir())
