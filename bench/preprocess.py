@@ -7,7 +7,9 @@ Prints:
   → vector norm) on a 3,000-point raw Raman spectrum (bands on a fluorescence background
   with shot-like noise and a cosmic ray): median and 95th percentile over many runs, and
   the median of each step on its own;
-* the same for the default FTIR pipeline on a 1,800-point absorbance spectrum;
+* the same for the default FTIR pipeline on a 1,800-point absorbance spectrum, and for
+  the identification pipeline the matcher uses (``matcher.defaults.raman_pipeline``:
+  resample to 1 cm⁻¹ → despike → smooth → rolling-ball → norm) on the same Raman spectrum;
 * files/second for reading every file under ``../shared/data/formats`` with
   :func:`spectra.read`, counting files read, refused (a :class:`spectra.SpectraError`,
   the typed refusal) and BUGS (any other exception, listed by file).
@@ -193,6 +195,13 @@ def main() -> int:
     rng = np.random.default_rng(20261122)
     report_pipeline("default Raman pipeline", default_raman(), raw_raman(rng), args.runs)
     report_pipeline("default FTIR pipeline", default_ftir(), ftir_absorbance(rng), args.runs)
+    try:  # the identification pipeline the matcher actually uses, when it is there
+        from matcher.defaults import raman_pipeline
+    except ImportError as exc:
+        print(f"matcher.defaults.raman_pipeline not available: {exc}")
+    else:
+        report_pipeline("matcher.defaults.raman_pipeline", raman_pipeline(),
+                        raw_raman(np.random.default_rng(20261122)), args.runs)
     formats = args.data / "formats"
     if formats.is_dir():
         read_tree(formats, args.repeats)
