@@ -109,7 +109,11 @@ def read(path: Path) -> list[Spectrum]:
     Warns
     -----
     ParameterWarning
-        A check-only header value (``FIRSTY``, ``DELTAX``) that is not a number is ignored.
+        A real-file pattern accepted on the file's own evidence (each also noted in
+        ``extra``): data-line X labels lagging the header axis by exactly one point (NIST
+        QUANT-IR); a DELTAX contradicted by FIRSTX/LASTX/NPOINTS and the X-checks; a FIRSTY
+        contradicted by MAXY/MINY and the data; a failed Y-check on a final line that adds no
+        point; exact duplicate points dropped; a malformed check-only value (FIRSTY…) ignored.
     """
     p = Path(path)
     try:
@@ -165,10 +169,6 @@ def _collect(
         out.append((block, parent))
     for child in block.children:
         _collect(child, block, out, path)
-
-
-def _header(block: Block, key: str) -> LDR | None:
-    return block.get(key)
 
 
 def _num(block: Block, key: str, path: Path) -> float | None:
