@@ -124,3 +124,23 @@ def test_paracetamol_tablet_bands_after_merge_and_default_pipeline(shared_data: 
     assert [p.step for p in out.provenance] == [
         "merge_segments", "crop", "despike", "baseline", "smooth", "normalize",
     ]
+
+
+def test_despike_barely_touches_the_rruff_library(shared_data: Path) -> None:
+    """5,471 RRUFF mineral spectra (1 cm⁻¹ grid): despiking changes almost none of them and
+    never the strongest band of any."""
+    base = shared_data / "raman/rruff_excellent_unoriented"
+    z = np.load(base / "rruff_raman_excellent_unoriented_1cm.npz", allow_pickle=False)
+    intensity, offsets, x_start = z["intensity"], z["offsets"], z["x_start"]
+    touched = 0
+    n = offsets.size - 1
+    for i in range(n):
+        y = intensity[offsets[i] : offsets[i + 1]].astype(np.float64)
+        s = Spectrum(x_start[i] + np.arange(y.size, dtype=np.float64), y, technique="raman")
+        changed = despike(s).y != s.y
+        if changed.any():
+            touched += 1
+            top = int(np.argmax(s.y))
+            assert not changed[max(0, top - 5) : top + 6].any(), f"spectrum {i}: top band"
+    assert n > 5000
+    assert touched < 0.02 * n, f"{touched} of {n} spectra changed"
