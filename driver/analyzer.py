@@ -164,7 +164,7 @@ class Analyzer:
         if self._config is not None and self._session is not None:
             self._session.configure(self._config)
         if self._session is not None:
-            self._session.boot_changed = False  # type: ignore[misc]
+            setattr(self._session, "boot_changed", False)  # noqa: B010 - dialect-specific flag
 
     def _run(self, op: Callable[[DialectSession], T], *, attempts: int = 8) -> T:
         """Run ``op`` on the session; on a lost link reconnect, restore, and run it again."""
@@ -272,9 +272,12 @@ class Analyzer:
                     if ticket is None:
                         ticket = self._run(lambda s: s.start_scan(kind, cfg))
                     tk = ticket
-                    self._run(lambda s: s.wait_scan(tk, self.scan_timeout(cfg, tk.expected_ms),
-                                                    progress, self._cancel.is_set))
-                    return self._run(lambda s: s.fetch_scan(tk.scan_id))
+                    timeout = self.scan_timeout(cfg, tk.expected_ms)
+                    self._run(lambda s, tk=tk, timeout=timeout: s.wait_scan(  # type: ignore[misc]
+                        tk, timeout, progress, self._cancel.is_set))
+                    raw: RawScan = self._run(
+                        lambda s, tk=tk: s.fetch_scan(tk.scan_id))  # type: ignore[misc]
+                    return raw
                 except ScanLostError:
                     ticket = None  # the device rebooted: its scan is gone; start again
                     self.rescans += 1

@@ -71,7 +71,8 @@ class TechniqueCaps(BaseModel):
     def axis(self) -> np.ndarray:
         """The nominal calibrated axis, shape ``(pixels,)``."""
         p = np.arange(self.pixels, dtype=np.float64)
-        return np.polynomial.polynomial.polyval(p, np.asarray(self.axis_coefficients))
+        out: np.ndarray = np.polynomial.polynomial.polyval(p, np.asarray(self.axis_coefficients))
+        return out
 
     @property
     def spectra_technique(self) -> Technique:

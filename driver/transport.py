@@ -8,6 +8,7 @@ traffic of any of these for support (``spy:///dev/ttyUSB0?file=trace.txt``).
 
 from __future__ import annotations
 
+import contextlib
 import select
 import time
 
@@ -69,10 +70,8 @@ class Transport:
         except serial.SerialException as exc:
             raise LinkError(f"cannot open {self.url!r}: {exc}") from exc
         if self.exclusive and hasattr(port, "exclusive"):
-            try:
+            with contextlib.suppress(ValueError, serial.SerialException):  # no locking there
                 port.exclusive = True
-            except (ValueError, serial.SerialException):  # transports without locking
-                pass
         try:
             port.open()
         except serial.SerialException as exc:
@@ -96,10 +95,8 @@ class Transport:
         port, self._port = self._port, None
         self._fd = None
         if port is not None:
-            try:
+            with contextlib.suppress(OSError, serial.SerialException):
                 port.close()
-            except (OSError, serial.SerialException):
-                pass
 
     def reopen(self, within_s: float, *, poll_s: float = 0.05) -> None:
         """Close and reopen, retrying until ``within_s`` seconds have passed (USB replug).
@@ -180,7 +177,5 @@ class Transport:
     def discard_input(self) -> None:
         """Drop bytes already received (before a probe)."""
         port = self._require()
-        try:
+        with contextlib.suppress(serial.SerialException, OSError, NotImplementedError):
             port.reset_input_buffer()
-        except (serial.SerialException, OSError, NotImplementedError):
-            pass

@@ -239,9 +239,10 @@ class V1Session:
                         f"{self.transport.url!r} answers, but not in the {NAME} protocol "
                         "(no valid frame in reply to identify)"
                     )
+                label = m.MsgType(msg_type).name if msg_type in m.MsgType._value2member_map_ \
+                    else f"message 0x{msg_type:04x}"
                 raise AnalyzerTimeoutError(
-                    f"{m.MsgType(msg_type).name if msg_type in m.MsgType._value2member_map_ else msg_type} "
-                    f"to {self.transport.url!r}: {attempts} attempt(s)",
+                    f"{label} to {self.transport.url!r}: {attempts} attempt(s)",
                     timeout_s=timeout * attempts,
                 )
 
@@ -287,7 +288,7 @@ class V1Session:
             raise TransferError(f"blob {ref.blob_id}: assembled data fail the CRC-32 check")
         return bytes(buf)
 
-    def _fetch_range(self, blob_id: int, off: int, length: int, chunk: int,
+    def _fetch_range(self, blob_id: int, off: int, length: int, chunk: int,  # noqa: PLR0917
                      buf: bytearray, have: np.ndarray) -> tuple[int, bool]:
         seq = self._next_seq()
         req = m.FetchPayload(blob_id=blob_id, offset=off, length=length, chunk=chunk)

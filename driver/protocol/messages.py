@@ -13,8 +13,6 @@ import enum
 import struct
 from typing import Any, ClassVar, Literal, Self
 
-from ..models import AxisPolynomial, ScanHeader, SelfTestPeak, SelfTestReport
-
 
 class MsgType(enum.IntEnum):
     """Message types (frame bytes 4-5)."""

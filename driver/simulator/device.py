@@ -15,15 +15,23 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import numpy as np
 
 from ..capabilities import Capabilities, DeviceInfo, TechniqueCaps
 from ..models import AxisPolynomial, ScanHeader
 from ..protocol import messages as m
-from ..protocol._frame import MAX_PAYLOAD, Flag, Frame, FrameDecoder, FrameError, FrameErrorKind, encode_frame
+from ..protocol._frame import (
+    MAX_PAYLOAD,
+    Flag,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    FrameErrorKind,
+    encode_frame,
+)
 from .faults import FaultInjector, FaultSpec
 from .synth import RAMAN_STANDARD_PEAKS, InstrumentModel, Reference, Scenario, self_test
 
@@ -32,7 +40,7 @@ LOW_BATTERY_PCT = 15.0
 MIN_BATTERY_PCT = 5.0
 
 
-class Disconnect(Exception):  # noqa: N818 - a signal to the server, not an error
+class Disconnect(Exception):
     """Raised by :meth:`SimulatedDevice.outgoing` when the cable is to be 'pulled'."""
 
 
@@ -121,7 +129,8 @@ class SimulatedDevice:
         self._scan_counter = 0
         self.sample_ids = list(self.scenario.samples)
         self.sample = self.scenario.default or self.sample_ids[0]
-        self._models = {t.technique: InstrumentModel(t) for t in self.caps.techniques}
+        self._models: dict[str, InstrumentModel] = {
+            t.technique: InstrumentModel(t) for t in self.caps.techniques}
         self.stats: collections.Counter[str] = collections.Counter()
         self._boot(first=True)
 
@@ -373,7 +382,7 @@ class SimulatedDevice:
         sample = self.sample if kind == m.ScanKind.SAMPLE else None
         self.scan = _Scan(sid, kind, source, t.technique, c.integration_ms, c.accumulations,
                           c.laser_power_mw, self.clock(), sample)
-        expected = int(math.ceil(c.accumulations * (c.integration_ms + t.readout_ms)))
+        expected = math.ceil(c.accumulations * (c.integration_ms + t.readout_ms))
         self._event(m.MsgType.EV_SCAN_STARTED,
                     m.ScanStartedEvent(scan_id=sid, source=source, expected_ms=expected).pack())
         return m.ErrorCode.OK, "", expected

@@ -67,8 +67,8 @@ class FaultSpec:
             message quotes the offending item and the expected form.
         """
         values: dict[str, float] = {}
-        for item in (spec or "").split(","):
-            item = item.strip()
+        for raw_item in (spec or "").split(","):
+            item = raw_item.strip()
             if not item:
                 continue
             name, eq, raw = item.partition("=")
@@ -116,10 +116,9 @@ class FaultInjector:
         if s.corrupt <= 0 and s.drop <= 0:
             return bytes(out) + data
         rnd = self._rng.random
-        for b in data:
+        for byte in data:
             if s.drop > 0 and rnd() < s.drop:
                 continue
-            if s.corrupt > 0 and rnd() < s.corrupt:
-                b ^= 1 << self._rng.randrange(8)
-            out.append(b)
+            flip = 1 << self._rng.randrange(8) if s.corrupt > 0 and rnd() < s.corrupt else 0
+            out.append(byte ^ flip)
         return bytes(out)

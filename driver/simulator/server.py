@@ -20,6 +20,7 @@ import socket
 import tempfile
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -96,7 +97,7 @@ def _pump(device: SimulatedDevice, fd: int, pacer: _Pacer, flags: _Stop) -> None
 
 
 def serve_pty(device: SimulatedDevice, *, baud: int = 0, link: Path | None = None,
-              announce: callable = print) -> None:  # type: ignore[valid-type]
+              announce: Callable[[str], None] = print) -> None:
     """Serve on a pty; ``announce`` gets the device URL once it is ready."""
     flags = _Stop()
     _install_signals(flags)
@@ -139,7 +140,7 @@ def serve_pty(device: SimulatedDevice, *, baud: int = 0, link: Path | None = Non
 
 
 def serve_tcp(device: SimulatedDevice, *, port: int = 0, baud: int = 0,
-              announce: callable = print) -> None:  # type: ignore[valid-type]
+              announce: Callable[[str], None] = print) -> None:
     """Serve on ``127.0.0.1:port`` (0 = any free port), one client at a time."""
     flags = _Stop()
     _install_signals(flags)

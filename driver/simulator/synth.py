@@ -78,7 +78,8 @@ def _read_spectrum_file(path: Path) -> list[Reference]:
     import spectra
 
     out = []
-    for k, s in enumerate(spectra.read(path)):
+    for k, read in enumerate(spectra.read(path)):
+        s = read
         tech: Literal["raman", "ftir"] = "raman" if s.technique is spectra.Technique.RAMAN \
             else "ftir"
         if tech == "raman" and s.x_unit is not spectra.XUnit.RAMAN_SHIFT:

@@ -36,7 +36,8 @@ def start_sim(*args: str, tcp: bool = False) -> Sim:
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("device: "):
         proc.kill()
-        raise RuntimeError(f"simulator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+        err = proc.stderr.read() if proc.stderr else ""
+        raise RuntimeError(f"simulator did not start: {line!r} {err}")
     return Sim(line.split(": ", 1)[1].strip(), proc)
 
 

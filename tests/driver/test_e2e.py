@@ -113,9 +113,8 @@ def test_silent_port_times_out(simulator) -> None:
 
 
 def test_exclusive_access(shared_sim) -> None:
-    with Analyzer(shared_sim.url):
-        with pytest.raises(PortBusyError):
-            Analyzer(shared_sim.url).open()
+    with Analyzer(shared_sim.url), pytest.raises(PortBusyError):
+        Analyzer(shared_sim.url).open()
 
 
 def test_trigger_button_scans(simulator) -> None:
@@ -165,7 +164,7 @@ def test_abort_from_another_thread(shared_sim) -> None:
 
 def test_self_test_passes_and_drift_fails_it(simulator) -> None:
     with Analyzer(simulator("--seed", "4").url) as dev:
-        report, s = dev.self_test()
+        report, _ = dev.self_test()
     assert report.passed and len(report.peaks) == 5
     assert all(abs(p.found - p.expected) <= p.tolerance for p in report.peaks)
     with Analyzer(simulator("--seed", "4", "--faults", "drift=6").url) as dev:
@@ -220,20 +219,20 @@ def test_cli_acquire_and_devices(simulator, tmp_path: Path) -> None:
     out = tmp_path / "scan.csv"
     cmd = [sys.executable, "-m", "station.cli"]
     r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "30",
-                        "--accumulations", "2", "-o", str(out)], capture_output=True,
+                        "--accumulations", "2", "-o", str(out)], check=False, capture_output=True,
                        text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     back = spectra.read(out)[0]
     assert len(back) == 2048 and back.acquisition.accumulations == 2
     r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "99999",
-                        "-o", str(tmp_path / "x.csv")], capture_output=True, text=True,
+                        "-o", str(tmp_path / "x.csv")], check=False, capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
     assert r.returncode == 1 and "OUT_OF_RANGE" in r.stderr
     r = subprocess.run([*cmd, "acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+                       check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 3
     r = subprocess.run([*cmd, "devices", "--url", sim.url, "--url", "loop://"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+                       check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0
     assert f"{sim.url}\tgiven on the command line\tANALYZER" in r.stdout
     assert "NotAnAnalyzerError" in r.stdout

@@ -57,7 +57,8 @@ def _write(path: Path, x: np.ndarray, y: np.ndarray, header: dict[str, str]) -> 
 def _raman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     base, _ = snip(y, max_half_window=40, decreasing=True, smooth_half_window=3)
     out = np.clip(y - base, 0, None)
-    return out / out.max()
+    scaled: np.ndarray = out / out.max()
+    return scaled
 
 
 def main(shared: Path) -> None:
