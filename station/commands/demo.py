@@ -53,15 +53,31 @@ def _missing_parts() -> list[str]:
     return missing
 
 
-def start_simulator(out: Path, timeout_s: float = 20.0) -> tuple[subprocess.Popen[str], str]:
-    from driver.simulator import synth
-    from station.workflows.library import DEFAULT_LIBRARY_DIR, FIXTURES, SYNTHETIC_LIBRARY_DIR
+def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float = 20.0
+                    ) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m driver.simulator`` on a pty linked at ``out/ttySIM0``.
 
-    refs = [f for d in (DEFAULT_LIBRARY_DIR, SYNTHETIC_LIBRARY_DIR)
+    Its references are the fixture spectra (Raman, SYNTHETIC, FTIR) plus the driver's
+    polystyrene standard for the self-test; its scenario is ``fixtures/scenario.json``.
+
+    Returns
+    -------
+    (process, device URL)
+    """
+    from driver.simulator import synth
+    from station.workflows.library import (
+        DEFAULT_LIBRARY_DIR,
+        FIXTURES,
+        FTIR_LIBRARY_DIR,
+        SYNTHETIC_LIBRARY_DIR,
+    )
+
+    refs = [f for d in (DEFAULT_LIBRARY_DIR, SYNTHETIC_LIBRARY_DIR, FTIR_LIBRARY_DIR)
             for f in sorted(d.glob("*.csv")) if f.name != "index.csv"]
     standard = synth.REFERENCES_DIR / "raman_polystyrene.csv"  # the self-test standard
     link = out / "ttySIM0"
     cmd = [sys.executable, "-m", "driver.simulator", "--pty", "--link", str(link),
+           "--profile", profile,
            "--scenario", str(FIXTURES / "scenario.json"), "--references", str(standard)]
     for f in refs:
         cmd += ["--references", str(f)]
@@ -108,21 +124,16 @@ def run(args: argparse.Namespace) -> int:
     print("Interdict demo: a field station at an international mail facility, end to end.")
     print(f"output: {out}")
 
-    from station.workflows.library import (
-        DEFAULT_LIBRARY_DIR,
-        SYNTHETIC_LIBRARY_DIR,
-        build_library,
-    )
+    from station.workflows.library import build_library_set
 
-    _step(1, "build the demo library: fixtures/library (measured, permissive licences) + "
-             "fixtures/library-synthetic (SYNTHETIC, demo only)")
+    _step(1, "build the demo library: fixtures/library (measured Raman, permissive licences) "
+             "+ fixtures/library-synthetic (SYNTHETIC, demo only) + fixtures/library-ftir")
     lib_path = out / "demo-library.ilib"
-    lib = build_library([DEFAULT_LIBRARY_DIR, SYNTHETIC_LIBRARY_DIR],
-                        library_id="interdict-demo")
-    lib.save(lib_path)
-    synthetic = [e.name for e in lib.entries if e.synthetic]
-    print(f"    {lib!r}")
-    print(f"    hash {lib.hash}")
+    libs = build_library_set(synthetic=True, library_id="interdict-demo")
+    libs.save(lib_path)
+    for part in libs:
+        print(f"    {part!r}\n      hash {part.hash}")
+    synthetic = [e.name for part in libs for e in part.entries if e.synthetic]
     print(f"    SYNTHETIC entries (never for casework): {', '.join(synthetic)}")
 
     _step(2, "start the simulated analyzer on a virtual serial port (pty)")

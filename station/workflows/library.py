@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
 SYNTHETIC_LIBRARY_DIR = FIXTURES / "library-synthetic"
+FTIR_LIBRARY_DIR = FIXTURES / "library-ftir"
 
 _META_COLUMNS = ("id", "name", "cas", "category", "technique", "schedule", "synthetic",
                  "source", "licence", "excitation_nm")
@@ -85,14 +86,17 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             changes: dict[str, Any] = {"title": meta.name, "source": str(base / row["file"])}
             if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
                 changes["technique"] = meta.technique
-            if spectrum.x_unit is spectra.XUnit.OTHER and (
-                    changes.get("technique", spectrum.technique) is spectra.Technique.RAMAN):
+            tech = spectra.Technique(changes.get("technique", spectrum.technique))
+            if spectrum.x_unit is spectra.XUnit.OTHER and tech is spectra.Technique.RAMAN:
                 changes["x_unit"] = spectra.XUnit.RAMAN_SHIFT
+            elif spectrum.x_unit is spectra.XUnit.OTHER and tech.is_infrared:
+                changes["x_unit"] = spectra.XUnit.WAVENUMBER
             yield meta, spectrum.replace(**changes)
 
 
-def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str) -> Library:
-    """Build a Raman library from reference folders with the matcher's default pipeline.
+def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,
+                  technique: str = "raman") -> Library:
+    """Build a library from reference folders with the matcher's default pipeline.
 
     Parameters
     ----------
@@ -100,6 +104,8 @@ def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str)
         Folders with an ``index.csv``; their entries are concatenated (ids must be unique).
     library_id
         The library's name (recorded in every result).
+    technique
+        ``"raman"`` or ``"ftir-atr"``: every entry must be of this technique.
 
     The axis and pipeline are :mod:`matcher.defaults` (what the matcher was tuned with).
     """
@@ -107,9 +113,29 @@ def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str)
     from matcher.library import Library
 
     refs = [pair for f in folders for pair in read_index(f)]
-    return Library.build(refs, pipeline=defaults.pipeline_for("raman"),
-                         axis=defaults.axis_for("raman"), technique="raman",
+    return Library.build(refs, pipeline=defaults.pipeline_for(technique),
+                         axis=defaults.axis_for(technique), technique=technique,
                          library_id=library_id)
+
+
+def build_library_set(*, synthetic: bool, library_id: str) -> LibrarySet:
+    """The embedded libraries as one set: a Raman part and an FTIR part.
+
+    Parameters
+    ----------
+    synthetic
+        Merge the SYNTHETIC references into the Raman part (the demo; never casework).
+    library_id
+        Base id; the parts are ``<id>-raman`` and ``<id>-ftir``.
+    """
+    from matcher.library import LibrarySet
+
+    raman_dirs = [DEFAULT_LIBRARY_DIR] + ([SYNTHETIC_LIBRARY_DIR] if synthetic else [])
+    return LibrarySet([
+        build_library(raman_dirs, library_id=f"{library_id}-raman", technique="raman"),
+        build_library([FTIR_LIBRARY_DIR], library_id=f"{library_id}-ftir",
+                      technique="ftir-atr"),
+    ])
 
 
 
@@ -123,17 +149,18 @@ def default_library_path(data_dir: Path) -> Path:
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted(DEFAULT_LIBRARY_DIR.iterdir()):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    for folder in (DEFAULT_LIBRARY_DIR, FTIR_LIBRARY_DIR):
+        for f in sorted(folder.iterdir()):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
     return data_dir / f"default-library-{h.hexdigest()[:12]}.ilib"
 
 
 def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     """The configured library file, or the embedded default (built on first use).
 
-    The embedded default is ``fixtures/library`` only: measured references, no SYNTHETIC
-    entry (those are for the demo, never for casework).
+    The embedded default is ``fixtures/library`` (Raman) and ``fixtures/library-ftir``:
+    measured references only, no SYNTHETIC entry (those are for the demo, never casework).
 
     Raises
     ------
@@ -147,9 +174,10 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     path = default_library_path(data_dir)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        build_library([DEFAULT_LIBRARY_DIR], library_id="interdict-default").save(path)
+        build_library_set(synthetic=False, library_id="interdict-default").save(path)
     return LibrarySet.load(path)
 
 
-__all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "SYNTHETIC_LIBRARY_DIR", "ReferenceIndexError",
-           "build_library", "default_library_path", "open_libraries", "read_index"]
+__all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "FTIR_LIBRARY_DIR", "SYNTHETIC_LIBRARY_DIR",
+           "ReferenceIndexError", "build_library", "build_library_set", "default_library_path",
+           "open_libraries", "read_index"]

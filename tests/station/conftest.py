@@ -15,7 +15,7 @@ from station.workflows.library import (
     DEFAULT_LIBRARY_DIR,
     FIXTURES,
     SYNTHETIC_LIBRARY_DIR,
-    build_library,
+    build_library_set,
 )
 
 AED_BATCH = FIXTURES / "aed" / "sample_batch.jsonl"
@@ -24,10 +24,9 @@ FENTANYL_PARCEL = "CP118543022IN"
 
 @pytest.fixture(scope="session")
 def demo_library_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo library (default references + SYNTHETIC fentanyl), built once, on disk."""
+    """The demo library set (Raman + SYNTHETIC fentanyl, FTIR), built once, on disk."""
     path = tmp_path_factory.mktemp("lib") / "demo.ilib"
-    build_library([DEFAULT_LIBRARY_DIR, SYNTHETIC_LIBRARY_DIR],
-                  library_id="interdict-demo").save(path)
+    build_library_set(synthetic=True, library_id="interdict-demo").save(path)
     return path
 
 

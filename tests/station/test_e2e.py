@@ -231,3 +231,22 @@ def test_watch_queue_takes_held_parcels_in_order(station: dict[str, object]) -> 
     # oldest held parcels first, each scanned with its own contents
     assert (first["item_id"], first["verdict"]) == ("LX403127580CN", "MATCH")
     assert (second["item_id"], second["alert"]) == (FENTANYL_PARCEL, True)
+
+
+def test_scan_both_techniques_on_a_dual_analyzer(tmp_path: Path, demo_library_file: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "evidence.db"
+    assert main(["parcel", "import", str(AED_BATCH), "--db", str(db), "--by", "test"]) == 0
+    proc, url = start_simulator(tmp_path, profile="dual")
+    try:
+        code = main(["scan", "--device", url, "--parcel", "LX403127580CN", "--technique",
+                     "both", "--json", "--db", str(db), "--library", str(demo_library_file),
+                     "--operator", "officer.e2e"])
+    finally:
+        stop_simulator(proc)
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0, result
+    # Raman through the bag and FTIR agree on the packaging polymer: one inspection each
+    assert result["verdict"] == "MATCH" and result["identification"]["agreement"] is True
+    techniques = sorted(i.technique.value for i in _inspections(db, "LX403127580CN"))
+    assert techniques == ["ftir-atr", "raman"]

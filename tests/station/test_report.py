@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _identification(lib_file: Path) -> Identification:
-    lib = LibrarySet.load(lib_file).get()
+    lib = LibrarySet.load(lib_file).get("interdict-demo-raman")
     fent = lib.entries[lib.index_of("fentanyl-hcl-synthetic")]
     cal = lib.entries[lib.index_of("calcite")]
     return Identification(
@@ -79,7 +79,7 @@ def test_report_is_self_contained_and_complete(inspected: Path, demo_library_fil
                    "officer.test", "TEST-R785", 'class="measured"', 'class="reference"',
                    'class="residual"', "Audit chain verified"):
         assert needle in html, needle
-    lib = LibrarySet.load(demo_library_file).get()
+    lib = LibrarySet.load(demo_library_file).get("interdict-demo-raman")
     assert lib.hash in html
     # the inspection's audit entries are listed (hash prefixes of scan/verdict events)
     from parcels.store import open_store
@@ -105,10 +105,10 @@ def test_report_of_unknown_or_invalid_parcel_is_a_parcel_error(
 
 def test_report_without_the_matching_library_says_why_no_plot(
         inspected: Path, tmp_path: Path) -> None:
-    from station.workflows.library import DEFAULT_LIBRARY_DIR, build_library
+    from station.workflows.library import build_library_set
 
     other = tmp_path / "other.ilib"
-    build_library([DEFAULT_LIBRARY_DIR], library_id="interdict-default").save(other)
+    build_library_set(synthetic=False, library_id="interdict-default").save(other)
     out = tmp_path / "r.html"
     assert _report(inspected, other, out) == 0
     html = out.read_text(encoding="utf-8")
