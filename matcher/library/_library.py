@@ -154,7 +154,8 @@ class Library:
                 f"matrix must be (N, {self.axis.size}) to match the axis, got {m.shape}"
             )
         if m.flags.writeable:
-            m = np.ascontiguousarray(m).copy() if m.base is not None else m
+            # never freeze (or later see changes to) the caller's array: keep a private copy
+            m = np.array(m, dtype=np.float32, order="C", copy=True)
             m.flags.writeable = False
         self.matrix: F32 = m
         if len(entries) != m.shape[0]:
@@ -239,7 +240,7 @@ class Library:
             rows.append(shell._prepare_reference(entry, raw))
             entries.append(entry)
             blobs.append(encode_reference(raw))
-        matrix = (
+        matrix = _frozen(
             np.vstack(rows) if rows else np.zeros((0, axis_a.size), dtype=np.float32)
         )
         return cls(
@@ -528,7 +529,7 @@ class Library:
             )
         return Library(
             library_id=library_id or self.id, entries=concat(self.entries, other.entries),
-            axis=self.axis, matrix=np.vstack([self.matrix, other.matrix]),
+            axis=self.axis, matrix=_frozen(np.vstack([self.matrix, other.matrix])),
             pipeline=self.pipeline, technique=self.technique, x_unit=self.x_unit,
             min_coverage=self.min_coverage, references=refs,
         )
@@ -595,7 +596,7 @@ class Library:
         return Library(
             library_id=library_id or f"{self.id}[{label}]",
             entries=tuple(self.entries[i] for i in rows), axis=self.axis,
-            matrix=self.matrix[np.asarray(rows)], pipeline=self.pipeline,
+            matrix=_frozen(self.matrix[np.asarray(rows)]), pipeline=self.pipeline,
             technique=tech or self.technique, x_unit=self.x_unit,
             min_coverage=self.min_coverage,
             references=None if self._refs is None else subset(self._refs, rows),
@@ -645,6 +646,12 @@ class Library:
         """Entries with their compressed raw reference (empty bytes when none is stored)."""
         for i, e in enumerate(self.entries):
             yield e, (self._refs[i] if self._refs is not None else b"")
+
+
+def _frozen(a: F32) -> F32:
+    """``a`` (freshly made here, owned by no caller) marked read-only, without a copy."""
+    a.flags.writeable = False
+    return a
 
 
 def _empty_refs(n: int) -> Sequence[bytes]:

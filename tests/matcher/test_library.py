@@ -379,3 +379,13 @@ def test_build_from_real_portable_raman_standards(shared_data: Path) -> None:
     assert np.max(corr - 2 * np.eye(20)) < 0.999
     assert lib.index_of("amphetamine_sulfate") == [f.stem for f in files].index(
         "amphetamine_sulfate")
+
+
+def test_the_callers_matrix_is_neither_frozen_nor_shared() -> None:
+    e = LibraryEntry(id="v", name="v", technique="raman", spectrum_hash="0" * 64)
+    mine = (np.arange(AXIS.size, dtype=np.float32) + 1.0)[None, :].copy()
+    lib = Library.from_vectors([e], mine, axis=AXIS, pipeline=PIPELINE, technique="raman",
+                               library_id="vec")
+    assert mine.flags.writeable
+    mine[0, 0] = 1e6
+    assert lib.matrix[0, 0] == 1.0
