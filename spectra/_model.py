@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from ._errors import AxisReversedWarning, SpectrumValidationError, UnitError
 from ._units import (
@@ -57,6 +58,23 @@ class ProvenanceStep(BaseModel):
     params: dict[str, JsonValue] = Field(default_factory=dict)
     software: str = "interdict"
 
+    @field_validator("params")
+    @classmethod
+    def _finite(cls, v: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        def check(value: JsonValue, where: str) -> None:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"parameter {where} must be finite, got {value!r}")
+            if isinstance(value, dict):
+                for k, item in value.items():
+                    check(item, f"{where}.{k}")
+            elif isinstance(value, list):
+                for n, element in enumerate(value):
+                    check(element, f"{where}[{n}]")
+
+        for key, value in v.items():
+            check(value, key)
+        return v
+
 
 def _as_readonly_f64(values: ArrayLike, field: str) -> FloatArray:
     try:
@@ -70,7 +88,7 @@ def _as_readonly_f64(values: ArrayLike, field: str) -> FloatArray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise SpectrumValidationError(
-            f"{bad.size} non-finite value(s), first at index {bad[0]} ({arr[bad[0]]!r})",
+            f"{bad.size} non-finite value(s), first at index {bad[0]} ({float(arr[bad[0]])!r})",
             field=field,
         )
     return arr
@@ -178,12 +196,17 @@ class Spectrum:
                     bad = (dx <= 0) if dx[0] > 0 else (dx >= 0)
                     i = int(np.flatnonzero(bad)[0])
                     raise SpectrumValidationError(
-                        f"not strictly monotonic: x[{i}]={xa[i]!r}, x[{i + 1}]={xa[i + 1]!r} "
+                        f"not strictly monotonic: x[{i}]={float(xa[i])!r}, "
+                        f"x[{i + 1}]={float(xa[i + 1])!r} "
                         "(overlapping segments? merge them explicitly with "
                         "spectra.merge_segments)",
                         field="x",
                     )
-        if excitation_nm is not None and not (np.isfinite(excitation_nm) and excitation_nm > 0):
+        if excitation_nm is not None and (
+            isinstance(excitation_nm, bool)
+            or not isinstance(excitation_nm, int | float | np.floating | np.integer)
+            or not (np.isfinite(excitation_nm) and excitation_nm > 0)
+        ):
             raise SpectrumValidationError(
                 f"must be a positive finite wavelength, got {excitation_nm!r}",
                 field="excitation_nm",
@@ -277,8 +300,9 @@ class Spectrum:
             )
             h.update(meta.encode("ascii"))
             h.update(b"\x00")
-            h.update(self.x.astype("<f8", copy=False).tobytes())
-            h.update(self.y.astype("<f8", copy=False).tobytes())
+            # + 0.0 folds -0.0 into 0.0: equal numbers give equal hashes
+            h.update((self.x + 0.0).astype("<f8", copy=False).tobytes())
+            h.update((self.y + 0.0).astype("<f8", copy=False).tobytes())
             object.__setattr__(self, "_hash", h.hexdigest())
         assert self._hash is not None  # for the type checker; set just above
         return self._hash

@@ -48,10 +48,6 @@ def test_invalid_arrays_name_the_field(x, y, field, words) -> None:
     assert str(info.value).startswith(f"{field}:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model bug reported: messages show repr() of NumPy scalars, 'np.float64(2.0)'",
-)
 @pytest.mark.parametrize(
     ("x", "words"),
     [([1.0, 2.0, 2.0, 3.0], "x[1]=2.0, x[2]=2.0"), ([1.0, np.nan], "at index 1 (nan)")],
@@ -387,21 +383,12 @@ def test_merge_refuses_mismatched_lengths() -> None:
     assert info.value.field == "y"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model bug reported: -0.0 and 0.0 hash differently (bytes hashed as they are)",
-)
 def test_negative_zero_hashes_like_zero() -> None:
     a = Spectrum([1.0, 2.0], [0.0, 1.0])
     b = Spectrum([1.0, 2.0], [-0.0, 1.0])
     assert a.content_hash == b.content_hash
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model bug reported: ProvenanceStep accepts NaN params, then content_hash raises "
-    "a bare ValueError",
-)
 def test_provenance_refuses_non_finite_params() -> None:
     with pytest.raises(ValueError, match="finite"):
         ProvenanceStep(step="x", params={"a": float("nan")})
