@@ -58,6 +58,26 @@ def event_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+def chain_hash(
+    prev_hash: str, *, seq: int, at: str, kind: str, actor: str, item_id: str | None,
+    data_text: str,
+) -> str:
+    """:func:`event_hash` computed from the stored text of ``data`` without parsing it.
+
+    The body's canonical JSON is assembled with ``data_text`` spliced in verbatim, so the
+    result equals ``event_hash(prev_hash, event_body(..., data=json.loads(data_text)))``
+    exactly when ``data_text`` is canonical JSON — which is how the store writes it. Text
+    that parses to the same data but is not byte-identical no longer matches: a rewrite is
+    an edit.
+    """
+    dumps = json.dumps
+    text = (f'{{"actor":{dumps(actor)},"at":{dumps(at)},"data":{data_text},'
+            f'"item_id":{dumps(item_id)},"kind":{dumps(kind)},"seq":{int(seq)}}}')
+    h = hashlib.sha256(prev_hash.encode("ascii"))
+    h.update(text.encode("utf-8"))
+    return h.hexdigest()
+
+
 class Problem(StrEnum):
     """What verification found wrong with an event."""
 
@@ -178,20 +198,13 @@ def verify_chain(
                 seq=ev.seq, problem=Problem.EDITED,
                 detail=f"event numbered #{ev.seq} but it follows #{prev_seq}",
             ))
-        try:
-            data = json.loads(ev.data)
-        except ValueError:
-            findings.append(Finding(seq=ev.seq, problem=Problem.EDITED,
-                                    detail=f"event #{ev.seq}: data is not valid JSON"))
-        else:
-            body = event_body(seq=ev.seq, at=ev.at, kind=ev.kind, actor=ev.actor,
-                              item_id=ev.item_id, data=data)
-            if event_hash(ev.prev_hash, body) != ev.hash:
-                findings.append(Finding(
-                    seq=ev.seq, problem=Problem.EDITED,
-                    detail=f"event #{ev.seq} ({ev.kind}, {ev.item_id or '-'}) does not "
-                           "match its hash: its content was changed",
-                ))
+        if chain_hash(ev.prev_hash, seq=ev.seq, at=ev.at, kind=ev.kind, actor=ev.actor,
+                      item_id=ev.item_id, data_text=ev.data) != ev.hash:
+            findings.append(Finding(
+                seq=ev.seq, problem=Problem.EDITED,
+                detail=f"event #{ev.seq} ({ev.kind}, {ev.item_id or '-'}) does not "
+                       "match its hash: its content was changed",
+            ))
         prev_hash, prev_seq = ev.hash, ev.seq
     if expected_head is not None and len(findings) < max_findings:
         hseq, hhash = expected_head
@@ -216,6 +229,7 @@ __all__ = [
     "Problem",
     "RawEvent",
     "VerifyReport",
+    "chain_hash",
     "event_body",
     "event_hash",
     "verify_chain",

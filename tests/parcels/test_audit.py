@@ -9,9 +9,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
-from parcels.records import HoldState
+from parcels.records import HoldState, canonical_json
 from parcels.store import SQLiteStore
 from station.cli import main
 
@@ -22,7 +24,7 @@ def chain(n: int) -> list[RawEvent]:
     out: list[RawEvent] = []
     prev = GENESIS
     for seq in range(1, n + 1):
-        data = json.dumps({"k": seq})
+        data = canonical_json({"k": seq})
         h = event_hash(prev, event_body(seq=seq, at=f"t{seq}", kind="import", actor="a",
                                         item_id=None, data={"k": seq}))
         out.append(RawEvent(seq, f"t{seq}", "import", "a", None, data, prev, h))
@@ -225,3 +227,25 @@ def test_cli_audit_verify_names_the_event(populated: Path,
     assert main(["audit", "verify", "--db", str(populated), "--json"]) == 4
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and out["first_bad"]["seq"] == seq
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=8,
+)
+
+
+@given(seq=st.integers(1, 10**9), at=st.text(max_size=30), kind=st.text(max_size=12),
+       actor=st.text(max_size=12), item=st.none() | st.text(max_size=13),
+       data=st.dictionaries(st.text(max_size=6), json_values, max_size=4))
+def test_fast_chain_hash_equals_the_definition(seq: int, at: str, kind: str, actor: str,
+                                               item: str | None, data: dict) -> None:  # type: ignore[type-arg]
+    from parcels.audit import chain_hash
+    from parcels.records import canonical_json
+
+    body = event_body(seq=seq, at=at, kind=kind, actor=actor, item_id=item, data=data)
+    assert chain_hash(GENESIS, seq=seq, at=at, kind=kind, actor=actor, item_id=item,
+                      data_text=canonical_json(data)) == event_hash(GENESIS, body)
