@@ -1,0 +1,55 @@
+"""The one entry point: format sniffed from content, unknown vendor formats refused clearly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spectra
+
+
+def _other_formats(shared_data: Path) -> list[Path]:
+    root = shared_data / "formats" / "other"
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "INDEX.csv")
+
+
+def test_vendor_binary_formats_without_a_reader_are_refused_by_name(shared_data: Path) -> None:
+    files = _other_formats(shared_data)
+    assert len(files) == 8  # OPUS x2, OMNIC, Agilent, Renishaw, Witec, Horiba, Princeton
+    for path in files:
+        with pytest.raises(spectra.UnsupportedFormatError) as info:
+            spectra.read(path)
+        assert info.value.path == str(path)
+        assert "not a spectrum file in any known format" in str(info.value)
+
+
+def test_format_is_sniffed_from_content_not_extension(tmp_path: Path, shared_data: Path) -> None:
+    jdx = shared_data / "formats" / "jcamp" / "instrument_exports" / "readJDX_SBO_Nicolet_IR.jdx"
+    spc = shared_data / "formats" / "spc" / "openspecy" / "raman_atacamit.spc"
+    for src, fmt in ((jdx, "jcamp"), (spc, "spc")):
+        disguised = tmp_path / f"{src.stem}.csv"
+        shutil.copyfile(src, disguised)
+        assert spectra.sniff(disguised) == fmt
+        a, b = spectra.read(src)[0], spectra.read(disguised)[0]
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_empty_and_missing_files_are_format_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jdx"
+    empty.write_bytes(b"")
+    with pytest.raises(spectra.FormatError, match="empty"):
+        spectra.read(empty)
+    with pytest.raises(spectra.FormatError, match="cannot open"):
+        spectra.read(tmp_path / "missing.spc")
+
+
+def test_write_needs_a_known_extension_or_format(tmp_path: Path) -> None:
+    s = spectra.Spectrum([1.0, 2.0, 3.0], [3.0, 1.0, 2.0], technique="raman")
+    with pytest.raises(spectra.UnsupportedFormatError, match="extension"):
+        spectra.write(s, tmp_path / "out.xyz")
+    out = spectra.write(s, tmp_path / "out.xyz", format="jcamp")
+    assert spectra.read(out)[0].content_hash == s.content_hash
