@@ -57,14 +57,21 @@ def axis_hash(x: NDArray[np.float64]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EncodedSpectrum:
-    """What the store writes for one spectrum."""
+    """What the store writes for one spectrum.
+
+    The axis is packed only on demand (:meth:`pack_axis`): it is usually stored already.
+    """
 
     content_hash: str
     n: int
     meta: str
     axis_hash: str
-    axis: bytes
+    x: NDArray[np.float64]
     values: bytes
+
+    def pack_axis(self) -> bytes:
+        """The packed x axis, for a store that does not hold ``axis_hash`` yet."""
+        return pack_array(self.x)
 
 
 def encode_spectrum(spectrum: Spectrum) -> EncodedSpectrum:
@@ -78,7 +85,8 @@ def encode_spectrum(spectrum: Spectrum) -> EncodedSpectrum:
     Returns
     -------
     EncodedSpectrum
-        Ready to store; ``axis`` need only be written if ``axis_hash`` is not stored yet.
+        Ready to store; the axis need only be packed and written if ``axis_hash`` is not
+        stored yet.
     """
     meta: dict[str, Any] = {
         "codec": CODEC,
@@ -96,8 +104,7 @@ def encode_spectrum(spectrum: Spectrum) -> EncodedSpectrum:
     return EncodedSpectrum(
         content_hash=spectrum.content_hash, n=int(spectrum.x.size),
         meta=json.dumps(meta, separators=(",", ":"), allow_nan=False),
-        axis_hash=axis_hash(spectrum.x), axis=pack_array(spectrum.x),
-        values=pack_array(spectrum.y),
+        axis_hash=axis_hash(spectrum.x), x=spectrum.x, values=pack_array(spectrum.y),
     )
 
 

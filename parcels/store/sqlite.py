@@ -662,8 +662,10 @@ class SQLiteStore(Store):
                 current = self._parcel_state(cur, item_id)
                 check_inspectable(item_id, current)
                 spectrum_hash = enc.content_hash
-                cur.execute("INSERT OR IGNORE INTO axes (hash, n, data) VALUES (?, ?, ?)",
-                            (enc.axis_hash, enc.n, enc.axis))
+                if cur.execute("SELECT 1 FROM axes WHERE hash = ?",
+                               (enc.axis_hash,)).fetchone() is None:
+                    cur.execute("INSERT INTO axes (hash, n, data) VALUES (?, ?, ?)",
+                                (enc.axis_hash, enc.n, enc.pack_axis()))
                 cur.execute("INSERT OR IGNORE INTO spectra (hash, n, meta, axis_hash, data) "
                             "VALUES (?, ?, ?, ?, ?)",
                             (spectrum_hash, enc.n, enc.meta, enc.axis_hash, enc.values))
