@@ -70,7 +70,7 @@ def register(sub: Any) -> None:
                    help="what to measure (env INTERDICT_TECHNIQUE; default raman)")
     p.add_argument("--self-test", choices=("auto", "always", "never"), default="auto",
                    help="self-test against the reference standard: when due (auto), before "
-                        "this scan, or not at all (recorded as skipped)")
+                        "this scan, or not at all (the output says so)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (for scripts)")
     add_config_arguments(p)
     p.set_defaults(func=_run_scan)

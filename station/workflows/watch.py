@@ -138,12 +138,33 @@ class Watch:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
             return
         self.recorded += 1
-        outcome = ScanOutcome(item, [insp], ident, insp.technique.value)
+        notes = self._adapt_exposure(spectrum)
+        outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
         if self.as_json:
             self.event("recorded", f"{item}: {ident.verdict.value}", **outcome.as_json())
         else:
             self.session.show(outcome)
         self._prime_queue()
+
+    def _adapt_exposure(self, spectrum: Spectrum) -> list[str]:
+        """A saturated trigger scan halves the integration time of the next ones."""
+        from driver.errors import AnalyzerError
+
+        saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
+        dev = self.session.dev
+        if saturated == 0 or dev is None or spectrum.technique.value != "raman":
+            return []
+        try:
+            cfg = dev.configuration
+            caps = dev.technique_caps("raman")
+            new = max(caps.integration_ms.min, cfg.integration_ms / 2)
+            if new >= cfg.integration_ms:
+                return [f"{saturated} saturated pixel(s) at the shortest integration time"]
+            dev.configure(technique="raman", integration_ms=new)
+        except AnalyzerError as exc:
+            return [f"{saturated} saturated pixel(s); exposure not changed: {exc}"]
+        return [f"{saturated} saturated pixel(s): integration for the next trigger scans "
+                f"reduced to {new:g} ms — press the trigger again"]
 
     def _connect(self) -> bool:
         from driver.errors import AnalyzerError
