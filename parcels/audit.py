@@ -15,15 +15,17 @@ append and checks each evidence row against the digest its event recorded (see
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from .records import canonical_json
+
+_quote: Callable[[str], str] = encode_basestring_ascii  # type: ignore[assignment]
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first event."""
@@ -70,9 +72,10 @@ def chain_hash(
     that parses to the same data but is not byte-identical no longer matches: a rewrite is
     an edit.
     """
-    dumps = json.dumps
-    text = (f'{{"actor":{dumps(actor)},"at":{dumps(at)},"data":{data_text},'
-            f'"item_id":{dumps(item_id)},"kind":{dumps(kind)},"seq":{int(seq)}}}')
+    q = _quote  # what json.dumps does to a str with ensure_ascii=True, without the overhead
+    item = "null" if item_id is None else q(item_id)
+    text = (f'{{"actor":{q(actor)},"at":{q(at)},"data":{data_text},'
+            f'"item_id":{item},"kind":{q(kind)},"seq":{int(seq)}}}')
     h = hashlib.sha256(prev_hash.encode("ascii"))
     h.update(text.encode("utf-8"))
     return h.hexdigest()
