@@ -48,14 +48,15 @@ def raman_pipeline() -> Pipeline:
 def ftir_pipeline() -> Pipeline:
     """The default FTIR (absorbance) identification pipeline.
 
-    The same shape as Raman on a 2 cm⁻¹ grid; the rolling-ball half-window is 40 points
-    (80 cm⁻¹) because infrared bands are broader.
+    The same shape as Raman on a 2 cm⁻¹ grid, smoothed a little more (9 points) and with a
+    rolling-ball half-window of 10 points (20 cm⁻¹), chosen on the tune half of the RRUFF
+    infrared queries among 10-25 point half-windows (wider ones lost 1-3 points of top-1).
     """
     start, stop, step = FTIR_RANGE
     return Pipeline.of(
         ("resample", {"start": start, "stop": stop, "step": step, "fill": "edge"}),
-        ("smooth", {"window": 5, "polyorder": 2}),
-        ("baseline", {"method": "rolling_ball", "half_window": 40, "smooth_half_window": 20}),
+        ("smooth", {"window": 9, "polyorder": 2}),
+        ("baseline", {"method": "rolling_ball", "half_window": 10, "smooth_half_window": 10}),
         ("normalize", {"method": "vector"}),
     )
 

@@ -108,6 +108,7 @@ class Identifier:
         self._ranking: F32 = self.representation.transform(library.matrix)  # (N,D)
         self._ranking.flags.writeable = False
         self._entries = list(library.entries)
+        self._labels = [e.name for e in self._entries]
         axis = np.asarray(library.axis, dtype=np.float64)
         step = float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
         self._max_shift = int(np.floor(self.thresholds.max_shift_cm / step + 1e-9))
@@ -236,7 +237,7 @@ class Identifier:
 
     def _mixture(self, q: F32, ranked: NDArray[np.intp]) -> Mixture | None:
         fit = fit_mixture(q.astype(np.float64), self.library.matrix, ranked,
-                          self.thresholds.mixture)
+                          self.thresholds.mixture, labels=self._labels)
         if fit is None:
             return None
         comps = []

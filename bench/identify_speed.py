@@ -1,0 +1,114 @@
+"""Speed of one whole identification (quality → preprocess → search → mixture → verdict).
+
+A 14,000-entry Raman library on the default axis (1,651 points): the 3,211 RRUFF library
+spectra through the default pipeline, plus copies of them with noise and a ±1-3 point
+shift until there are 14,000 rows (so the candidates look like real spectra, not noise).
+Queries: 200 RRUFF query spectra, RAW (each goes through the full pipeline).
+
+Prints medians and 95th percentiles of each stage, and the machine. Nothing is asserted.
+Targets (issue 3): mixture analysis ≤ 2 ms, the whole identification ≤ 10 ms at 14k.
+
+Run: ``.venv/bin/python bench/identify_speed.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from accuracy import DATA, load_raman, machine  # noqa: E402
+
+from matcher import defaults  # noqa: E402
+from matcher.identify import Identifier  # noqa: E402
+from matcher.library import Library, LibraryEntry  # noqa: E402
+from matcher.mixture import fit_mixture  # noqa: E402
+from matcher.quality import assess  # noqa: E402
+
+N_LIBRARY = 14_000
+N_QUERIES = 200
+
+
+def stats(label: str, t: list[float]) -> None:
+    """Print median and 95th percentile in ms."""
+    a = 1e3 * np.asarray(t)
+    print(f"  {label:<44} median {np.median(a):7.3f} ms   p95 {np.percentile(a, 95):7.3f} ms")
+
+
+def main() -> int:
+    """Build the library, time each stage on the queries."""
+    if not DATA.is_dir():
+        print(f"shared data not found at {DATA}; nothing to measure")
+        return 0
+    print("machine:", machine())
+    spectra, meta = load_raman()
+    role = np.array([m["benchmark_role"] for m in meta])
+    li = np.flatnonzero(role != "query")
+    qi = np.flatnonzero(role == "query")
+    t0 = time.perf_counter()
+    pipe = defaults.raman_pipeline()
+    axis = defaults.axis_for("raman")
+    base = Library.build(
+        [({"name": meta[i]["mineral"], "id": f"r{i}"}, spectra[i]) for i in li],
+        pipeline=pipe, axis=axis, technique="raman", library_id="rruff")
+    rng = np.random.default_rng(0)
+    rows = [np.asarray(base.matrix)]
+    entries = list(base.entries)
+    n = len(base)
+    while n < N_LIBRARY:
+        take = min(len(base), N_LIBRARY - n)
+        src = rng.choice(len(base), take, replace=False)
+        m = np.roll(base.matrix[src], int(rng.integers(1, 4)) * int(rng.choice([-1, 1])), axis=1)
+        m = m + rng.normal(0, 0.002, m.shape).astype(np.float32)
+        rows.append(m.astype(np.float32))
+        entries += [LibraryEntry.model_validate({**base.entries[int(j)].model_dump(),
+                                                 "id": f"c{n + k}"}) for k, j in enumerate(src)]
+        n += take
+    lib = Library.from_vectors(entries, np.vstack(rows), axis=axis, pipeline=pipe,
+                               technique="raman", library_id="rruff-14k")
+    t1 = time.perf_counter()
+    idf = Identifier(lib)
+    t2 = time.perf_counter()
+    print(f"library {len(lib)} × {axis.size} float32 ({lib.matrix.nbytes / 1e6:.0f} MB): built "
+          f"in {t1 - t0:.1f} s; Identifier set-up (ranking representation) "
+          f"{1e3 * (t2 - t1):.0f} ms")
+
+    queries = [spectra[i] for i in rng.choice(qi, N_QUERIES, replace=False)]
+    for s in queries[:5]:  # warm-up
+        idf.identify(s)
+    tq, tp, ts, tm, tall = [], [], [], [], []
+    for s in queries:
+        a = time.perf_counter()
+        assess(s, idf.thresholds.quality)
+        b = time.perf_counter()
+        q = np.asarray(lib.prepare(s), dtype=np.float32)
+        c = time.perf_counter()
+        q2, r, pool, _ = idf._search(q, 10)
+        ranked = pool[np.argsort(-r[pool])]
+        d = time.perf_counter()
+        fit_mixture(q2.astype(np.float64), lib.matrix, ranked, idf.thresholds.mixture)
+        e = time.perf_counter()
+        idf.identify(s)
+        f = time.perf_counter()
+        tq.append(b - a)
+        tp.append(c - b)
+        ts.append(d - c)
+        tm.append(e - d)
+        tall.append(f - e)
+    print(f"{N_QUERIES} raw RRUFF queries:")
+    stats("quality checks (raw spectrum)", tq)
+    stats("preprocess (pipeline + onto library axis)", tp)
+    stats("search (ranking + axis-offset search)", ts)
+    stats("mixture analysis (up to 3 components)", tm)
+    stats("whole identify() (all of the above + verdict)", tall)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
