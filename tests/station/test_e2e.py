@@ -29,10 +29,14 @@ def station(tmp_path: Path, demo_library_file: Path) -> Iterator[dict[str, objec
     db = tmp_path / "evidence.db"
     assert main(["parcel", "import", str(AED_BATCH), "--db", str(db), "--by", "test"]) == 0
     proc, url = start_simulator(tmp_path)
+    st: dict[str, object] = {"proc": proc, "url": url, "db": db, "lib": demo_library_file,
+                             "dir": tmp_path}
     try:
-        yield {"proc": proc, "url": url, "db": db, "lib": demo_library_file, "dir": tmp_path}
+        yield st
     finally:
         stop_simulator(proc)
+        if st["proc"] is not proc:  # a test restarted it (unplug): stop the new one too
+            stop_simulator(st["proc"])  # type: ignore[arg-type]
 
 
 def _opts(st: dict[str, object]) -> list[str]:
