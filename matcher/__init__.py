@@ -1,6 +1,10 @@
 """Substance library and identification: scores, search, mixtures, verdicts."""
 
+from .identify import Identifier, fuse, identify, identify_batch
 from .library import Library, LibraryEntry, LibrarySet, validate_cas
+from .mixture import MixtureConfig
+from .quality import QualityConfig, QualityReport, assess
+from .representation import Representation
 from .results import (
     Category,
     FusedIdentification,
@@ -12,6 +16,7 @@ from .results import (
 )
 from .search import Searcher, SearchResult
 from .similarity import BaseSimilarity, get_similarity
+from .verdict import Thresholds
 
 __all__ = [
     "BaseSimilarity",
@@ -19,14 +24,24 @@ __all__ = [
     "FusedIdentification",
     "Hit",
     "Identification",
+    "Identifier",
     "Library",
     "LibraryEntry",
     "LibrarySet",
     "Mixture",
     "MixtureComponent",
+    "MixtureConfig",
+    "QualityConfig",
+    "QualityReport",
+    "Representation",
     "SearchResult",
     "Searcher",
+    "Thresholds",
     "Verdict",
+    "assess",
+    "fuse",
     "get_similarity",
+    "identify",
+    "identify_batch",
     "validate_cas",
 ]
