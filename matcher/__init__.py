@@ -1,6 +1,6 @@
 """Substance library and identification: scores, search, mixtures, verdicts."""
 
-from .identify import Identifier, fuse, identify, identify_batch
+from .identify import Identifier, fuse
 from .library import Library, LibraryEntry, LibrarySet, validate_cas
 from .mixture import MixtureConfig
 from .quality import QualityConfig, QualityReport, assess
@@ -41,7 +41,5 @@ __all__ = [
     "assess",
     "fuse",
     "get_similarity",
-    "identify",
-    "identify_batch",
     "validate_cas",
 ]
