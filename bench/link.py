@@ -67,7 +67,7 @@ def efficiency(baud: int, repeats: int) -> None:
         stop_sim(sim)
 
 
-def soak(n: int) -> None:
+def soak(n: int, latency_s: float) -> None:
     faults = "corrupt=0.01,drop=0.001"
     noisy = start_sim("--seed", "11", "--faults", faults)
     clean = start_sim("--seed", "11")
@@ -76,7 +76,7 @@ def soak(n: int) -> None:
     errors: dict[str, int] = {}
     t_start = time.perf_counter()
     try:
-        with Analyzer(noisy.url, latency_s=0.1) as dev, Analyzer(clean.url) as ref:
+        with Analyzer(noisy.url, latency_s=latency_s) as dev, Analyzer(clean.url) as ref:
             dev.configure(integration_ms=1)
             ref.configure(integration_ms=1)
             bound = dev.scan_timeout(dev.configuration) + 60 * dev.options.latency_s
@@ -97,14 +97,17 @@ def soak(n: int) -> None:
                     ok += 1
                 else:
                     bad += 1
-                if (i + 1) % max(1, n // 10) == 0:
-                    print(f"    {i + 1}/{n} ...", flush=True)
+                if (i + 1) % max(1, n // 20) == 0:
+                    print(f"    {i + 1}/{n}: intact {ok}, corrupted accepted {bad}, failed "
+                          f"{failed}, over bound {stuck}, {time.perf_counter() - t_start:.0f} s",
+                          flush=True)
             stats = dev.stats
     finally:
         stop_sim(noisy)
         stop_sim(clean)
     total = time.perf_counter() - t_start
-    print(f"  faults {faults}, 2048 pixels, integration 1 ms, no baud pacing")
+    print(f"  faults {faults}, 2048 pixels, integration 1 ms, no baud pacing, "
+          f"latency allowance {latency_s} s")
     print(f"  acquisitions: {n}; completed intact {ok} ({100 * ok / n:.2f}%); "
           f"corrupted accepted {bad}; failed {failed} {errors or ''}")
     print(f"  per acquisition: median {1000 * statistics.median(durations):.0f} ms, "
@@ -118,6 +121,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--soak", type=int, default=10_000, help="acquisitions in the soak")
     ap.add_argument("--skip-efficiency", action="store_true")
+    ap.add_argument("--latency", type=float, default=0.05,
+                    help="driver latency allowance in the soak (s); timeouts derive from it")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     if not args.skip_efficiency:
@@ -126,7 +131,7 @@ def main() -> None:
         efficiency(921_600, 9)
     if args.soak > 0:
         print(f"soak ({args.soak} acquisitions):")
-        soak(args.soak)
+        soak(args.soak, args.latency)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,19 @@ validated when built (pydantic), so an inconsistent profile fails at import, not
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from spectra import Technique, XUnit, YUnit
+if TYPE_CHECKING:
+    from spectra import Technique
 
 TechniqueName = Literal["raman", "ftir"]
+XUnitName = Literal["raman-shift-cm-1", "wavenumber-cm-1"]
+"""Values of :class:`spectra.XUnit` an analyzer reports (kept as text so that the simulator
+starts without importing the spectrum core)."""
+YUnitName = Literal["counts", "absorbance"]
 
 
 class Limits(BaseModel):
@@ -44,8 +49,8 @@ class TechniqueCaps(BaseModel):
     technique: TechniqueName
     excitation_nm: float | None = Field(default=None, gt=0)
     pixels: int = Field(gt=1, le=65536)
-    x_unit: XUnit
-    y_unit: YUnit
+    x_unit: XUnitName
+    y_unit: YUnitName
     axis_coefficients: tuple[float, ...] = Field(min_length=2, max_length=6)
     """Calibration polynomial, x(p) = sum(c[i] * p**i) for pixel p = 0..pixels-1."""
     integration_ms: Limits
@@ -77,6 +82,8 @@ class TechniqueCaps(BaseModel):
     @property
     def spectra_technique(self) -> Technique:
         """The :class:`spectra.Technique` of spectra this technique produces."""
+        from spectra import Technique
+
         return Technique.RAMAN if self.technique == "raman" else Technique.FTIR_ATR
 
 
@@ -142,8 +149,8 @@ RAMAN_785 = TechniqueCaps(
     technique="raman",
     excitation_nm=785.0,
     pixels=2048,
-    x_unit=XUnit.RAMAN_SHIFT,
-    y_unit=YUnit.COUNTS,
+    x_unit="raman-shift-cm-1",
+    y_unit="counts",
     axis_coefficients=_linear_axis(150.0, 2800.0, 2048, -4.0e-5),
     integration_ms=Limits(min=1, max=30000),
     accumulations=Limits(min=1, max=100),
@@ -154,8 +161,8 @@ RAMAN_785 = TechniqueCaps(
 FTIR_ATR = TechniqueCaps(
     technique="ftir",
     pixels=1738,
-    x_unit=XUnit.WAVENUMBER,
-    y_unit=YUnit.ABSORBANCE,
+    x_unit="wavenumber-cm-1",
+    y_unit="absorbance",
     axis_coefficients=(650.0, 1.92845, 0.0),
     integration_ms=Limits(min=100, max=60000),
     accumulations=Limits(min=1, max=256),

@@ -68,6 +68,7 @@ NAME = "interdict/1"
 MIN_CHUNK = 16
 MAX_CHUNK = MAX_PAYLOAD - m.DATA_HEAD.size
 FIRST_CHUNK = 4096
+MAX_RANGES = 64
 BITS_PER_BYTE = 10  # 8N1
 
 _KIND_CODES: dict[ScanKindName, m.ScanKind] = {
@@ -250,6 +251,11 @@ class V1Session:
     def fetch_blob(self, ref: m.BlobRef) -> bytes:
         """Fetch a blob in chunks, re-requesting only missing ranges; verify its CRC-32.
 
+        Each round sends one FETCH per missing range (at most :data:`MAX_RANGES`, pipelined)
+        and keeps every intact chunk, whichever request it answers. The chunk size follows
+        the line: halved when more than half the frames of a round were damaged or lost,
+        doubled when under a tenth were.
+
         Raises
         ------
         TransferError
@@ -260,27 +266,29 @@ class V1Session:
         have = np.zeros(size, dtype=bool)
         stalls = 0
         while True:
-            missing = np.flatnonzero(~have)
-            if missing.size == 0:
+            missing = ~have
+            if not missing.any():
                 break
-            # one request spans every gap: a round trip costs more than resending the
-            # pieces in between, which are recognised by offset and ignored
-            off = int(missing[0])
-            length = int(missing[-1]) + 1 - off
+            # ranges of missing bytes: starts where missing begins, ends where it stops
+            edges = np.diff(np.concatenate(([False], missing, [False])).astype(np.int8))
+            starts = np.flatnonzero(edges == 1)
+            ends = np.flatnonzero(edges == -1)
+            ranges = list(zip(starts.tolist(), ends.tolist(), strict=True))
+            if len(ranges) > MAX_RANGES:  # too fragmented: one span for the tail
+                ranges = [*ranges[:MAX_RANGES - 1], (ranges[MAX_RANGES - 1][0], ranges[-1][1])]
             chunk = min(self._chunk, MAX_CHUNK)
-            got, damaged = self._fetch_range(ref.blob_id, off, length, chunk, buf, have)
-            # adapt the chunk size to the line: halve on loss, double after a clean range
-            used = max(MIN_CHUNK, min(chunk, length))
-            if damaged or got < missing.size:
+            got, frames, lost = self._fetch_ranges(ref.blob_id, ranges, chunk, buf, have)
+            used = max(MIN_CHUNK, min(chunk, max(b - a for a, b in ranges)))
+            if lost * 2 > frames:
                 self._chunk = max(MIN_CHUNK, used // 2)
-            else:
+            elif lost * 10 < frames:
                 self._chunk = min(MAX_CHUNK, max(chunk, used * 2))
             if got == 0:
                 stalls += 1
                 if stalls > self.options.retries:
                     raise TransferError(
-                        f"blob {ref.blob_id}: no progress at offset {off} after {stalls} "
-                        f"requests ({int(have.sum())}/{size} bytes received)"
+                        f"blob {ref.blob_id}: no progress after {stalls} rounds "
+                        f"({int(have.sum())}/{size} bytes received)"
                     )
             else:
                 stalls = 0
@@ -288,69 +296,69 @@ class V1Session:
             raise TransferError(f"blob {ref.blob_id}: assembled data fail the CRC-32 check")
         return bytes(buf)
 
-    def _fetch_range(self, blob_id: int, off: int, length: int, chunk: int,  # noqa: PLR0917
-                     buf: bytearray, have: np.ndarray) -> tuple[int, bool]:
-        seq = self._next_seq()
-        req = m.FetchPayload(blob_id=blob_id, offset=off, length=length, chunk=chunk)
-        self._send(Frame(msg_type=m.MsgType.FETCH, seq=seq, payload=req.pack()))
-        frames = max(1, -(-length // chunk))
-        wire = length + frames * (OVERHEAD + m.DATA_HEAD.size)
+    def _fetch_ranges(self, blob_id: int, ranges: list[tuple[int, int]], chunk: int,
+                      buf: bytearray, have: np.ndarray) -> tuple[int, int, int]:
+        """One round: request every range, collect chunks. Returns (new bytes, frames
+        expected, frames damaged or lost)."""
+        bounds: dict[int, tuple[int, int]] = {}
+        expected = 0
+        wire = 0
+        for off, end in ranges:
+            seq = self._next_seq()
+            bounds[seq] = (off, end)
+            n = max(1, -(-(end - off) // chunk))
+            expected += n
+            wire += (end - off) + n * (OVERHEAD + m.DATA_HEAD.size)
+            req = m.FetchPayload(blob_id=blob_id, offset=off, length=end - off, chunk=chunk)
+            self._send(Frame(msg_type=m.MsgType.FETCH, seq=seq, payload=req.pack()))
         deadline = time.monotonic() + self.options.latency_s + 1.5 * self.line_time(wire)
-        # a streaming device leaves no gaps: a pause of a few frame times ends the stream
+        # a streaming device leaves no gaps: a pause of a few frame times ends the round
         idle = max(0.25 * self.options.latency_s, 4 * self.line_time(chunk + OVERHEAD))
         last_rx = time.monotonic()
-        got = 0
-        damaged = False
-        done = False
-        seen = 0  # frames of this request seen, intact or not: all seen = done
-        while not done and seen < frames:
+        got = seen = damaged = 0
+        while seen < expected:
             now = time.monotonic()
-            if now >= deadline or (got and now - last_rx > idle):
+            if now >= deadline or (seen and now - last_rx > idle):
                 break
             items = self._poll(min(deadline, now + idle))
             if items:
                 last_rx = time.monotonic()
-            for k, item in enumerate(items):
+            for item in items:
                 if isinstance(item, FrameError):
                     self.stats[f"frame_{item.kind.value}"] += 1
-                    if item.seq == seq and item.msg_type == m.MsgType.FETCH:
-                        damaged = True
+                    if item.seq in bounds and item.msg_type == m.MsgType.FETCH:
+                        damaged += 1
                         seen += 1
                     continue
                 if item.flags & Flag.EVENT:
                     self._take_event(item)
                     continue
-                if item.seq != seq or not item.flags & Flag.REPLY:
+                span = bounds.get(item.seq)
+                if span is None or not item.flags & Flag.REPLY:
                     self.stats["stale_replies"] += 1
                     continue
                 if item.error:
-                    self._pending.extend(items[k + 1:])
                     name, text = m.describe_error(item.error)
                     if item.error == m.ErrorCode.NO_SUCH_BLOB:
                         raise ScanLostError(f"blob {blob_id}: {text}")
                     if item.error == m.ErrorCode.BUSY:
-                        time.sleep(self.options.busy_backoff_s)
-                        return got, True
+                        seen += 1
+                        continue
                     raise DeviceRefusedError(item.error, name, text,
                                              item.payload.decode("utf-8", "replace"))
+                seen += 1
                 if len(item.payload) < m.DATA_HEAD.size:
-                    damaged = True
+                    damaged += 1
                     continue
                 bid, at = m.DATA_HEAD.unpack_from(item.payload)
                 data = item.payload[m.DATA_HEAD.size:]
-                if bid != blob_id or at < off or at + len(data) > off + length:
+                if bid != blob_id or at < span[0] or at + len(data) > span[1]:
                     self.stats["stray_chunks"] += 1
                     continue
-                seen += 1
-                new = int((~have[at:at + len(data)]).sum())
+                got += int((~have[at:at + len(data)]).sum())
                 buf[at:at + len(data)] = data
                 have[at:at + len(data)] = True
-                got += new
-                if not item.flags & Flag.MORE:
-                    self._pending.extend(items[k + 1:])
-                    done = True
-                    break
-        return got, damaged
+        return got, expected, damaged + (expected - seen)
 
     def _blob_for(self, msg_type: int, payload: bytes = b"") -> bytes:
         reply = self.transact(msg_type, payload)

@@ -36,6 +36,7 @@ from .faults import FaultInjector, FaultSpec
 from .synth import RAMAN_STANDARD_PEAKS, InstrumentModel, Reference, Scenario, self_test
 
 MAX_BLOBS = 16
+MAX_STREAMS = 128
 LOW_BATTERY_PCT = 15.0
 MIN_BATTERY_PCT = 5.0
 
@@ -121,7 +122,7 @@ class SimulatedDevice:
         self._faults = FaultInjector(self.faults, self.seed + 1)
         self._decoder = FrameDecoder()
         self._out: collections.deque[_Out] = collections.deque()
-        self._stream: _Stream | None = None
+        self._streams: collections.deque[_Stream] = collections.deque()
         self.boot_id = 0
         self.battery = float(self.faults.battery)
         self.temp_c = 24.5
@@ -150,7 +151,7 @@ class SimulatedDevice:
         self._silent_until = 0.0
         self.last_scan_id = 0
         self.last_scan_source = 0
-        self._stream = None
+        self._streams.clear()
         self._out.clear()
         self._decoder.reset()
         self.drift_cm = float(self.faults.drift)
@@ -200,8 +201,8 @@ class SimulatedDevice:
         times = []
         if self._out:
             times.append(self._out[0].not_before)
-        elif self._stream is not None:
-            times.append(self._stream.not_before)
+        elif self._streams:
+            times.append(self._streams[0].not_before)
         if self.scan is not None and not self.scan.finished:
             times.append(self._next_accum_time(self.scan))
         return min(times) if times else None
@@ -218,7 +219,7 @@ class SimulatedDevice:
             if self._out[0].not_before > now:
                 return b""
             return self._out.popleft().data
-        st = self._stream
+        st = self._streams[0] if self._streams else None
         if st is None or st.not_before > now:
             return b""
         n = min(st.chunk, st.end - st.offset)
@@ -228,10 +229,10 @@ class SimulatedDevice:
                       flags=Flag.REPLY | (Flag.MORE if more else Flag.NONE))
         st.offset += n
         if not more:
-            self._stream = None
+            self._streams.popleft()
         if self._faults.chance(self.faults.disconnect):
             self.stats["disconnects"] += 1
-            self._stream = None
+            self._streams.clear()
             raise Disconnect
         self.stats["data_frames"] += 1
         return self._faults.mangle(encode_frame(frame))
@@ -239,7 +240,7 @@ class SimulatedDevice:
     def on_disconnect(self) -> None:
         """The link dropped: whatever was queued for it is lost (state is kept)."""
         self._out.clear()
-        self._stream = None
+        self._streams.clear()
         self._decoder.reset()
 
     # -- input ------------------------------------------------------------------------------
@@ -457,12 +458,15 @@ class SimulatedDevice:
                          f"offset {p.offset}/chunk {p.chunk} for a blob of {len(blob)} bytes")
             return
         end = min(len(blob), p.offset + p.length)
-        # a new FETCH replaces the stream of the previous one
-        self._stream = _Stream(req.seq, p.blob_id, blob, p.offset, end, p.chunk,
-                               self.clock() + self.faults.delay_ms / 1000.0)
         self._reply_cache = None
-        if end == p.offset:
-            self._stream = None
+        if end > p.offset:
+            # FETCHes are served in order; a full queue drops the oldest (the host has
+            # given up on it by the time it sends this many)
+            if len(self._streams) >= MAX_STREAMS:
+                self._streams.popleft()
+            self._streams.append(_Stream(req.seq, p.blob_id, blob, p.offset, end, p.chunk,
+                                         self.clock() + self.faults.delay_ms / 1000.0))
+        else:
             self._queue(Frame(msg_type=m.MsgType.FETCH, seq=req.seq, flags=Flag.REPLY,
                               payload=m.DATA_HEAD.pack(p.blob_id, p.offset)))
 
@@ -572,7 +576,7 @@ class SimulatedDevice:
             extra["sample_id"] = s.sample_id
         header = ScanHeader(
             scan_id=s.scan_id, kind=kind, source="button" if s.source else "host",
-            technique=t.technique, x_unit=t.x_unit.value, y_unit=t.y_unit.value,
+            technique=t.technique, x_unit=t.x_unit, y_unit=t.y_unit,
             dtype=dtype, n=t.pixels,  # type: ignore[arg-type]
             axis=AxisPolynomial(coefficients=list(t.axis_coefficients)),
             excitation_nm=t.excitation_nm, integration_ms=s.integration_ms,

@@ -29,6 +29,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, fields
 
+import numpy as np
+
 _NAMES = {
     "corrupt": "corrupt", "drop": "drop", "delay-ms": "delay_ms", "nack": "nack",
     "busy": "busy", "garbage": "garbage", "disconnect": "disconnect",
@@ -102,6 +104,7 @@ class FaultInjector:
     def __init__(self, spec: FaultSpec, seed: int) -> None:
         self.spec = spec
         self._rng = random.Random(seed)
+        self._np = np.random.default_rng(seed)
 
     def chance(self, p: float) -> bool:
         """True with probability ``p``."""
@@ -115,10 +118,10 @@ class FaultInjector:
             out += self._rng.randbytes(self._rng.randint(1, 64))
         if s.corrupt <= 0 and s.drop <= 0:
             return bytes(out) + data
-        rnd = self._rng.random
-        for byte in data:
-            if s.drop > 0 and rnd() < s.drop:
-                continue
-            flip = 1 << self._rng.randrange(8) if s.corrupt > 0 and rnd() < s.corrupt else 0
-            out.append(byte ^ flip)
-        return bytes(out)
+        arr = np.frombuffer(data, dtype=np.uint8).copy()
+        if s.corrupt > 0:
+            hit = np.flatnonzero(self._np.random(arr.size) < s.corrupt)
+            arr[hit] ^= (1 << self._np.integers(0, 8, hit.size)).astype(np.uint8)
+        if s.drop > 0:
+            arr = arr[self._np.random(arr.size) >= s.drop]
+        return bytes(out) + arr.tobytes()

@@ -26,6 +26,8 @@ from types import FrameType
 
 from .device import Disconnect, SimulatedDevice
 
+CATCH_UP_S = 0.002
+
 
 class _Pacer:
     """Holds writes back so that bytes leave no faster than ``baud / 10`` per second."""
@@ -38,8 +40,10 @@ class _Pacer:
         return 0.0 if self.baud <= 0 else max(0.0, self.free_at - now)
 
     def sent(self, n: int, now: float) -> None:
+        # a late write (scheduling jitter) may catch up by at most CATCH_UP_S, so the
+        # average rate never exceeds the line rate and jitter does not lower it either
         if self.baud > 0:
-            self.free_at = max(self.free_at, now) + n * 10.0 / self.baud
+            self.free_at = max(self.free_at, now - CATCH_UP_S) + n * 10.0 / self.baud
 
 
 class _Stop:

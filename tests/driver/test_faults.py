@@ -13,12 +13,9 @@ N = 4
 
 
 @pytest.mark.parametrize("faults", [
-    "corrupt=0.01",
-    "drop=0.002",
-    "delay-ms=50",
-    "nack=0.2",
-    "busy=0.2",
-    "garbage=0.3",
+    "corrupt=0.01,drop=0.002",
+    "delay-ms=50,garbage=0.3",
+    "nack=0.2,busy=0.2",
     "corrupt=0.005,drop=0.001,garbage=0.05,nack=0.05,busy=0.05",
 ])
 def test_line_faults_are_recovered_within_the_timeout(simulator, faults: str) -> None:
