@@ -67,6 +67,8 @@ class PlotData(BaseModel):
     residual: Series | None = None
     x_label: str = "Raman shift (cm⁻¹)"
     caption: str = ""
+    reverse_x: bool = False
+    """Draw the x axis high → low (the infrared convention)."""
 
 
 class HitRow(BaseModel):
@@ -269,6 +271,8 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
     pad = 0.05 * (y1 - y0)
     y1 += pad
     sx = pw / (x1 - x0) if x1 > x0 else 1.0
+    # horizontal transform: x0 at the left edge, or at the right edge when reversed
+    hs, hx = (-sx, float(ml + pw)) if plot.reverse_x else (sx, float(ml))
     sy = main_h / (y1 - y0)
     top = mt + main_h
     out: list[str] = [
@@ -281,7 +285,7 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
     ]
     # grid + x ticks
     for t in _nice_ticks(x0, x1, 8):
-        px = ml + (t - x0) * sx
+        px = hx + (t - x0) * hs
         out.append(f'<line x1="{px:.1f}" y1="{mt}" x2="{px:.1f}" y2="{top}" stroke="#ececf2"/>')
         out.append(f'<line x1="{px:.1f}" y1="{top + gap}" x2="{px:.1f}" '
                    f'y2="{top + gap + res_h}" stroke="#ececf2"/>')
@@ -299,18 +303,18 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
                f'transform="rotate(-90 14 {mt + main_h / 2})">Intensity (processed)</text>')
     out.append('<polyline class="measured" fill="none" stroke="' + MEASURED_COLOUR
                + '" stroke-width="1.3" points="'
-               + _path(mx, my, (sx, ml, x0, sy, top, y0)) + '"/>')
+               + _path(mx, my, (hs, hx, x0, sy, top, y0)) + '"/>')
     for i, (ref, rx, ry) in enumerate(refs):
         colour = REF_COLOURS[i % len(REF_COLOURS)]
         dash = ' stroke-dasharray="6 3"' if ref.synthetic else ""
         out.append(f'<polyline class="reference" data-entry="{html.escape(ref.entry_id)}" '
                    f'fill="none" stroke="{colour}" stroke-opacity="0.9" stroke-width="1.6"{dash} '
                    'points="'
-                   + _path(rx, ry, (sx, ml, x0, sy, top, y0)) + '"/>')
+                   + _path(rx, ry, (hs, hx, x0, sy, top, y0)) + '"/>')
     if fit and len(refs) > 1:
         out.append('<polyline class="fit" fill="none" stroke="' + FIT_COLOUR
                    + '" stroke-width="1.2" stroke-dasharray="2 2" points="'
-                   + _path(fit[0], fit[1], (sx, ml, x0, sy, top, y0)) + '"/>')
+                   + _path(fit[0], fit[1], (hs, hx, x0, sy, top, y0)) + '"/>')
     # residual panel
     rtop = top + gap
     out.append(f'<rect x="{ml}" y="{rtop}" width="{pw}" height="{res_h}" fill="#fbfbfd" '
@@ -324,7 +328,7 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
         rsy = min(sy, (res_h / 2 - 4) / max(float(np.abs(ry).max()), 1e-12))
         out.append('<polyline class="residual" fill="none" stroke="' + RESIDUAL_COLOUR
                    + '" stroke-width="1" points="'
-                   + _path(rx, ry, (sx, ml, x0, rsy, mid, 0.0)) + '"/>')
+                   + _path(rx, ry, (hs, hx, x0, rsy, mid, 0.0)) + '"/>')
         if rsy < sy:
             out.append(f'<text x="{ml + pw - 6}" y="{rtop + 13}" class="panel" '
                        f'text-anchor="end">magnified ×{sy / rsy:.1f}</text>')
@@ -411,6 +415,7 @@ svg text.panel { font-size: 10.5px; fill: #5b6275; }
 footer { margin-top: 18px; color: #5b6275; font-size: 11px; border-top: 1px solid #cfd3dc;
          padding-top: 6px; }
 .muted { color: #5b6275; }
+td.t { white-space: nowrap; }
 @media print { body { background: #fff; } .page { box-shadow: none; margin: 0;
                max-width: none; padding: 0; } }
 """
@@ -435,7 +440,7 @@ def _audit_table(rows: Sequence[AuditRow]) -> str:
     if not rows:
         return '<p class="muted">No audit entries recorded for this item.</p>'
     body = "".join(
-        f"<tr><td>{r.seq}</td><td>{_e(r.at)}</td><td>{_e(r.event)}</td>"
+        f"<tr><td>{r.seq}</td><td class=t>{_e(r.at)}</td><td>{_e(r.event)}</td>"
         f"<td>{_e(r.detail)}</td><td class=mono>{_e(r.entry_hash[:16])}…</td>"
         f"<td class=mono>{_e(r.prev_hash[:16])}{'…' if r.prev_hash else ''}</td></tr>"
         for r in rows)
@@ -556,7 +561,7 @@ def render_html(report: EvidenceReport) -> str:
     aed = _kv(list(report.aed.items())) if report.aed else \
         '<p class="muted">No advance electronic data on record.</p>'
     holds = "".join(
-        f"<tr><td>{_e(h.at)}</td><td>{_e(h.action)}</td><td>{_e(h.authority)}</td>"
+        f"<tr><td class=t>{_e(h.at)}</td><td>{_e(h.action)}</td><td>{_e(h.authority)}</td>"
         f"<td>{_e(h.reason)}</td></tr>" for h in report.holds)
     holds_html = ("<table><tr><th>Time (UTC)</th><th>Action</th><th>Authority</th>"
                   f"<th>Reason</th></tr>{holds}</table>" if holds

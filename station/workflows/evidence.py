@@ -140,6 +140,7 @@ def plot_for(spectrum: Any, ident: Identification, libs: LibrarySet | None
         residual=Series(x=x.tolist(), y=residual.tolist()),
         x_label=("Raman shift (cm⁻¹)" if lib.x_unit.value.startswith("raman")
                  else "Wavenumber (cm⁻¹)"),
+        reverse_x=not lib.x_unit.value.startswith("raman"),
         caption=caption), None
 
 

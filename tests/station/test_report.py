@@ -145,3 +145,21 @@ def test_report_plot_is_visible_in_headless_chromium(inspected: Path, demo_libra
     # the measured (near-black) trace is drawn inside the same region
     region = dark[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     assert region.sum() > 300
+
+
+def test_svg_plot_axis_direction_and_escaping() -> None:
+    from station.report import PlotData, ReferenceCurve, Series, svg_plot
+
+    x = [400.0, 1000.0, 1800.0]
+    plot = PlotData(measured=Series(x=x, y=[1.0, 0.0, 0.0]),
+                    references=[ReferenceCurve(name="<b>x</b> & y", entry_id="e",
+                                               curve=Series(x=x, y=[0.0, 1.0, 0.0]))])
+
+    def first_point(svg: str) -> float:
+        pts = svg.split('class="measured"')[1].split('points="')[1].split('"', maxsplit=1)[0]
+        return float(pts.split()[0].split(",")[0])
+
+    normal = svg_plot(plot)
+    flipped = svg_plot(plot.model_copy(update={"reverse_x": True}))
+    assert first_point(normal) < 200 < first_point(flipped)  # x=400 left, or right
+    assert "<b>x</b>" not in normal and "&lt;b&gt;x&lt;/b&gt; &amp; y" in normal
