@@ -375,13 +375,13 @@ class Analyzer:
             self._lock.release()
 
     # -- trigger button ---------------------------------------------------------------------
-    def triggers(self, *, timeout_s: float | None = None,
-                 poll_s: float = 1.0) -> Iterator[Spectrum]:
+    def triggers(self, *, timeout_s: float | None = None, poll_s: float = 1.0,
+                 stop: threading.Event | None = None) -> Iterator[Spectrum]:
         """Spectra of scans started by the device's trigger button (or pushed by it).
 
         Yields each as it completes; stops after ``timeout_s`` without one (forever when
-        ``None``). Completion events lost on the line are caught by polling STATUS every
-        ``poll_s``.
+        ``None``) or once ``stop`` is set. Completion events lost on the line are caught by
+        polling STATUS every ``poll_s``.
         """
         seen: set[int] = set()
         with self._lock:
@@ -389,6 +389,8 @@ class Analyzer:
             last_seen = st.last_scan_id
         idle_until = None if timeout_s is None else time.monotonic() + timeout_s
         while idle_until is None or time.monotonic() < idle_until:
+            if stop is not None and stop.is_set():
+                return
             with self._lock:
                 session = self._require()
                 try:
@@ -429,7 +431,7 @@ class Analyzer:
         stop = threading.Event()
 
         def listen() -> None:
-            it = self.triggers(timeout_s=None, poll_s=0.25)
+            it = self.triggers(timeout_s=None, poll_s=0.25, stop=stop)
             while not stop.is_set():
                 try:
                     spectrum = next(it)
@@ -437,7 +439,6 @@ class Analyzer:
                     return
                 callback(spectrum)
 
-        # the iterator checks `stop` only between events, so poll with a short timeout
         def stopper() -> None:
             stop.set()
             thread.join(timeout=5.0)

@@ -214,28 +214,25 @@ def test_interlock_open_refuses_the_laser(simulator) -> None:
         assert len(dev.dark(integration_ms=10)) == 2048  # dark scans need no laser
 
 
-def test_cli_acquire_and_devices(simulator, tmp_path: Path) -> None:
+def test_cli_acquire_and_devices(simulator, tmp_path: Path, capsys) -> None:
+    from station.cli import main
+
     sim = simulator("--seed", "5")
     out = tmp_path / "scan.csv"
-    cmd = [sys.executable, "-m", "station.cli"]
-    r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "30",
-                        "--accumulations", "2", "-o", str(out)], check=False, capture_output=True,
-                       text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 0, r.stderr
+    assert main(["acquire", "--device", sim.url, "--integration-ms", "30",
+                 "--accumulations", "2", "-o", str(out)]) == 0
     back = spectra.read(out)[0]
     assert len(back) == 2048 and back.acquisition.accumulations == 2
-    r = subprocess.run([*cmd, "acquire", "--device", sim.url, "--integration-ms", "99999",
-                        "-o", str(tmp_path / "x.csv")], check=False, capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
-    assert r.returncode == 1 and "OUT_OF_RANGE" in r.stderr
-    r = subprocess.run([*cmd, "acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")],
-                       check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 3
-    r = subprocess.run([*cmd, "devices", "--url", sim.url, "--url", "loop://"],
-                       check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 0
-    assert f"{sim.url}\tgiven on the command line\tANALYZER" in r.stdout
-    assert "NotAnAnalyzerError" in r.stdout
+    assert main(["acquire", "--device", sim.url, "--integration-ms", "99999",
+                 "-o", str(tmp_path / "x.csv")]) == 1
+    assert "OUT_OF_RANGE" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+    assert main(["acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")]) == 3
+    capsys.readouterr()
+    assert main(["devices", "--url", sim.url, "--url", "loop://"]) == 0
+    stdout = capsys.readouterr().out
+    assert f"{sim.url}\tgiven on the command line\tANALYZER" in stdout
+    assert "NotAnAnalyzerError" in stdout
 
 
 def test_interdict_simulate_prints_url_first(tmp_path: Path) -> None:
