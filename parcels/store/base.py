@@ -176,9 +176,13 @@ class Store(abc.ABC):
     # -- holds ------------------------------------------------------------------------
     @abc.abstractmethod
     def request_hold(
-        self, item_id: str, *, requested_by: str, reason: str, at: datetime | None = None
+        self, item_id: str, *, requested_by: str, reason: str, at: datetime | None = None,
+        held_by: str | None = None,
     ) -> HoldRecord:
         """Record a hold request for a stored parcel.
+
+        With ``held_by``, the parcel is also marked held by that person in the same
+        transaction (an officer holding a parcel nobody had targeted).
 
         Raises
         ------

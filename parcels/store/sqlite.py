@@ -548,7 +548,8 @@ class SQLiteStore(Store):
             cur.execute("UPDATE holds SET state = ? WHERE item_id = ?", (state.value, item_id))
 
     def request_hold(
-        self, item_id: str, *, requested_by: str, reason: str, at: datetime | None = None
+        self, item_id: str, *, requested_by: str, reason: str, at: datetime | None = None,
+        held_by: str | None = None,
     ) -> HoldRecord:
         """See :meth:`Store.request_hold`."""
         item_id = validate_item_id(item_id)
@@ -561,9 +562,17 @@ class SQLiteStore(Store):
             now = self._now()
             self._request(cur, chain, item_id=item_id, by=requested_by, reason=reason,
                           requested_at=now if at is None else _ts(at), now=now)
+            if held_by:
+                self._log_transition(cur, chain, item_id=item_id, state=HoldState.HELD,
+                                     previous=HoldState.REQUESTED, at=now, actor=held_by,
+                                     note=None, now=now)
             chain.finish()
+        return self._written_hold(item_id)
+
+    def _written_hold(self, item_id: str) -> HoldRecord:
         hold = self.get_hold(item_id)
-        assert hold is not None
+        if hold is None:  # just committed: only a concurrent tamperer could get here
+            raise IntegrityError(f"hold of {item_id} vanished right after it was written")
         return hold
 
     def transition(
@@ -593,9 +602,7 @@ class SQLiteStore(Store):
                                  at=now if at is None else _ts(at), actor=actor, note=note,
                                  now=now)
             chain.finish()
-        hold = self.get_hold(item_id)
-        assert hold is not None
-        return hold
+        return self._written_hold(item_id)
 
     def _hold(self, cur: sqlite3.Cursor, item_id: str) -> HoldRecord | None:
         h = cur.execute("SELECT state FROM holds WHERE item_id = ?", (item_id,)).fetchone()

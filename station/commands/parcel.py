@@ -272,8 +272,10 @@ def _hold(args: argparse.Namespace) -> int:
             if not args.reason:
                 raise ValueError(f"{args.item_id} has no hold request: give --reason to "
                                  "request and hold it")
-            store.request_hold(args.item_id, requested_by=by, reason=args.reason)
-        hold = store.transition(args.item_id, HoldState.HELD, actor=by, note=args.note)
+            hold = store.request_hold(args.item_id, requested_by=by, reason=args.reason,
+                                      held_by=by)
+        else:
+            hold = store.transition(args.item_id, HoldState.HELD, actor=by, note=args.note)
     _print_hold(args, hold)
     return EXIT_OK
 
