@@ -502,6 +502,11 @@ class StationSession:
         """Acquire (one or both techniques), identify, record, and return the outcome."""
         from matcher.identify import fuse
 
+        from station.commands.scan import EXIT_INTERRUPTED
+
+        if self.stop.requested:
+            raise StationError(f"{self.stop.signal_name or 'stop'} before the acquisition: "
+                               "nothing was measured or stored", EXIT_INTERRUPTED)
         techniques = ["raman", "ftir"] if technique == "both" else [technique]
         self.place_sample(item_id)
         pairs: list[tuple[Spectrum, Identification]] = []
