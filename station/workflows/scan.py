@@ -501,7 +501,6 @@ class StationSession:
     def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
         """Acquire (one or both techniques), identify, record, and return the outcome."""
         from matcher.identify import fuse
-
         from station.commands.scan import EXIT_INTERRUPTED
 
         if self.stop.requested:
