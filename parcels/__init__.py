@@ -36,6 +36,7 @@ from .records import (
     Result,
     ResultKind,
 )
+from .reidentify import reidentify
 from .s10 import check_digit, is_valid_item_id, validate_item_id
 from .store import SQLiteStore, Store, open_store
 
@@ -77,5 +78,6 @@ __all__ = [
     "is_valid_item_id",
     "open_store",
     "read_batch",
+    "reidentify",
     "validate_item_id",
 ]

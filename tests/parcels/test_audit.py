@@ -249,3 +249,10 @@ def test_fast_chain_hash_equals_the_definition(seq: int, at: str, kind: str, act
     body = event_body(seq=seq, at=at, kind=kind, actor=actor, item_id=item, data=data)
     assert chain_hash(GENESIS, seq=seq, at=at, kind=kind, actor=actor, item_id=item,
                       data_text=canonical_json(data)) == event_hash(GENESIS, body)
+
+
+def test_changed_hold_transition_is_pinned_to_its_event(populated: Path) -> None:
+    seq = q(populated, "SELECT event_seq FROM hold_transitions WHERE state = 'seized'")
+    tamper(populated, "UPDATE hold_transitions SET actor = 'nobody' WHERE state = 'seized'")
+    f = first_bad(populated)
+    assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)

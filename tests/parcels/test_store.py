@@ -241,3 +241,43 @@ def test_batch_of_inspections_is_all_or_nothing(store: SQLiteStore) -> None:
     assert store.get_parcel(item_id(1)).inspections == tuple(done[:2])
     assert store.get_hold(item_id(1)).state is HoldState.INSPECTED  # type: ignore[union-attr]
     assert store.verify().ok
+
+
+def test_reidentify_runs_the_identical_stored_spectrum(store: SQLiteStore) -> None:
+    from parcels.reidentify import reidentify
+
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    raw = spectrum(5)
+    ins = store.add_inspection(item_id(1), raw, identification("NO_MATCH"), operator="o",
+                               station="s", device=DEVICE)
+    seen: list[Spectrum] = []
+
+    def newer_library(s: Spectrum):  # type: ignore[no-untyped-def]
+        seen.append(s)
+        return identification("MATCH", library="lib-2027.01")
+
+    r = reidentify(store, ins.inspection_id, newer_library, recorded_by="analyst",
+                   note="library update")
+    assert seen == [raw] and seen[0].content_hash == ins.spectrum_hash
+    assert (r.verdict, r.library_id, r.based_on) == (Verdict.MATCH, "lib-2027.01",
+                                                     ins.original.result_id)
+    kinds = [e.kind.value for e in store.audit_events(item_id=item_id(1))]
+    assert kinds == ["import", "scan", "verdict", "reidentify"]
+    assert store.get_inspection(ins.inspection_id).original.verdict is Verdict.NO_MATCH
+
+
+def test_migrations_apply_in_order_and_keep_data(db_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import parcels.store.sqlite as impl
+
+    with SQLiteStore(db_path) as s:
+        s.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
+    v2 = ("ALTER TABLE parcels ADD COLUMN customs_ref TEXT",)
+    monkeypatch.setattr(impl, "MIGRATIONS", (*impl.MIGRATIONS, v2))
+    monkeypatch.setattr(impl, "SCHEMA_VERSION", impl.SCHEMA_VERSION + 1)
+    with SQLiteStore(db_path) as s:
+        assert s.schema_version == impl.SCHEMA_VERSION
+        assert s.get_parcel(item_id(1)).hold is not None
+        assert s.verify().ok
+    cols = [r[1] for r in sqlite3.connect(db_path).execute("PRAGMA table_info(parcels)")]
+    assert "customs_ref" in cols
