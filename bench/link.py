@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -39,7 +40,14 @@ def efficiency(baud: int, repeats: int) -> None:
     sim = start_sim("--baud", str(baud), "--seed", "1")
     times: list[float] = []
     blob_bytes = 0
+    payload_bytes = 0
     orig = V1Session.fetch_scan
+    orig_blob = V1Session.fetch_blob
+
+    def sized(self: V1Session, ref):  # type: ignore[no-untyped-def]
+        nonlocal payload_bytes
+        payload_bytes = ref.size
+        return orig_blob(self, ref)
 
     def timed(self: V1Session, scan_id: int):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
@@ -51,6 +59,7 @@ def efficiency(baud: int, repeats: int) -> None:
         return r
 
     V1Session.fetch_scan = timed  # type: ignore[method-assign]
+    V1Session.fetch_blob = sized  # type: ignore[method-assign]
     try:
         with Analyzer(sim.url, baudrate=baud) as dev:
             dev.configure(integration_ms=5)
@@ -59,11 +68,16 @@ def efficiency(baud: int, repeats: int) -> None:
         data = len(s) * 4
         med = statistics.median(times)
         line = baud / 10
-        print(f"  {baud:>7} baud: fetch of {data} data bytes ({blob_bytes} bytes on the wire "
-              f"incl. header JSON and framing): median {med * 1000:.1f} ms over {repeats} "
-              f"-> {data / med:,.0f} B/s = {100 * data / med / line:.1f}% of the line rate")
+        print(f"  {baud:>7} baud: GET_SCAN + FETCH, median {med * 1000:.1f} ms over {repeats}; "
+              f"{blob_bytes} bytes on the wire")
+        print(f"           payload (scan blob: JSON header + counts) {payload_bytes} B -> "
+              f"{payload_bytes / med:,.0f} B/s = {100 * payload_bytes / med / line:.1f}% "
+              f"of the line rate")
+        print(f"           spectrum counts only {data} B -> {data / med:,.0f} B/s = "
+              f"{100 * data / med / line:.1f}% of the line rate")
     finally:
         V1Session.fetch_scan = orig  # type: ignore[method-assign]
+        V1Session.fetch_blob = orig_blob  # type: ignore[method-assign]
         stop_sim(sim)
 
 
@@ -117,7 +131,12 @@ def soak(n: int, latency_s: float) -> None:
     print(f"  soak wall time {total:.0f} s")
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # run the finally blocks: the simulators are stopped
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--soak", type=int, default=10_000, help="acquisitions in the soak")
     ap.add_argument("--skip-efficiency", action="store_true")

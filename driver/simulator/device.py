@@ -514,7 +514,7 @@ class SimulatedDevice:
 
     def _complete(self, s: _Scan) -> None:
         header, data = self._synthesise(s)
-        head = header.model_dump_json().encode()
+        head = header.model_dump_json(exclude_none=True).encode()
         ref = self._blob(m.BLOB_HEAD.pack(len(head)) + head + data)
         self.scan_blobs[s.scan_id] = ref.blob_id
         s.finished = True

@@ -43,7 +43,9 @@ class _Pacer:
         # a late write (scheduling jitter) may catch up by at most CATCH_UP_S, so the
         # average rate never exceeds the line rate and jitter does not lower it either
         if self.baud > 0:
-            self.free_at = max(self.free_at, now - CATCH_UP_S) + n * 10.0 / self.baud
+            # slightly late (busy line): keep the schedule; idle line: start from now
+            start = self.free_at if now - self.free_at <= CATCH_UP_S else now
+            self.free_at = start + n * 10.0 / self.baud
 
 
 class _Stop:

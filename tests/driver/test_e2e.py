@@ -112,6 +112,14 @@ def test_silent_port_times_out(simulator) -> None:
         os.close(slave)
 
 
+def test_spy_url_logs_the_traffic(shared_sim, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    with Analyzer(f"spy://{shared_sim.url}?file={trace}") as dev:
+        assert dev.status().ready
+    text = trace.read_text()
+    assert "TX" in text and "RX" in text  # pyserial's hexdump of both directions
+
+
 def test_exclusive_access(shared_sim) -> None:
     with Analyzer(shared_sim.url), pytest.raises(PortBusyError):
         Analyzer(shared_sim.url).open()
