@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         faults = FaultSpec.parse(args.faults)
         refs = load_references(args.references)
-        scenario = Scenario.load(args.scenario) if args.scenario else Scenario.default_for(refs)
+        scenario = Scenario.load(args.scenario) if args.scenario else \
+            Scenario.default_for(refs, PROFILES[args.profile].technique_names)
         scenario.check_references(refs)
     except (ValueError, ScenarioError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)

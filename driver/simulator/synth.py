@@ -210,9 +210,15 @@ class Scenario(BaseModel):
             raise ScenarioError(f"{path}: {exc}") from exc
 
     @classmethod
-    def default_for(cls, refs: dict[tuple[str, str], Reference]) -> Scenario:
-        """One pure sample per reference (polystyrene left out), fixed on the first."""
-        names = sorted({name for _, name in refs if name != "polystyrene"}) or ["polystyrene"]
+    def default_for(cls, refs: dict[tuple[str, str], Reference],
+                    techniques: tuple[str, ...] = ("raman", "ftir")) -> Scenario:
+        """One pure sample per reference of the device's techniques (polystyrene, the
+        self-test standard, left out), the first technique's first; fixed on the first."""
+        names: list[str] = []
+        for tech in techniques:
+            names += sorted(n for t, n in refs if t == tech and n != "polystyrene"
+                            and n not in names)
+        names = names or sorted({n for _, n in refs})
         return cls(samples={n: Sample(components=[Component(reference=n, fraction=1.0)])
                             for n in names})
 

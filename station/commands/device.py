@@ -42,6 +42,8 @@ def register(sub: Any) -> None:
     p.add_argument("--integration-ms", type=float, metavar="N")
     p.add_argument("--accumulations", type=int, metavar="N")
     p.add_argument("--laser-power-mw", type=float, metavar="MW")
+    p.add_argument("--background", action="store_true",
+                   help="FTIR: take a background first (clean crystal), then the sample")
     p.add_argument("--sample", metavar="ID",
                    help="simulator only: put this scenario sample under the laser first")
     p.add_argument("--baudrate", type=int, default=115200)
@@ -90,6 +92,9 @@ def run_acquire(args: argparse.Namespace) -> int:
                 dev.select_sample(args.sample)
             if args.technique:
                 dev.configure(technique=args.technique)
+            if args.background:
+                dev.background(integration_ms=args.integration_ms,
+                               accumulations=args.accumulations)
             s = dev.acquire(integration_ms=args.integration_ms,
                             accumulations=args.accumulations,
                             laser_power_mw=args.laser_power_mw)
@@ -97,7 +102,9 @@ def run_acquire(args: argparse.Namespace) -> int:
         print(f"acquire: no analyzer: {exc}", file=sys.stderr)
         return EXIT_NO_ANALYZER
     except (DeviceRefusedError, NotSupportedError, AnalyzerError) as exc:
-        print(f"acquire: {exc}", file=sys.stderr)
+        hint = " (clean the crystal and add --background)" \
+            if getattr(exc, "name", "") == "BACKGROUND_REQUIRED" else ""
+        print(f"acquire: {exc}{hint}", file=sys.stderr)
         return EXIT_DEVICE
     try:
         fmt = "csv" if out.suffix.lower() == ".csv" else "jcamp"
