@@ -178,6 +178,8 @@ class _Index:
         # float32 rounding of a product of length L: |err| <= γ_L Σ|a_i b_i|
         length = self.cols.size + 4
         self.gamma = length * _U32 / (1.0 - length * _U32)
+        # per-row rounding radius of a float32 product, before scaling by the query's norm
+        self.eps_row: F64 = self.gamma * self.norm32 * (self.alpha if self.correlation else 2.0)
 
     # -- row access ----------------------------------------------------------------------
     def _rows64(self, idx: IntArray) -> F64:
@@ -245,7 +247,8 @@ class _Index:
         return _rowsum(rows * (2.0 * qk - rows))
 
     def bounds(self, qk: F64) -> F32 | F64:
-        """Upper bounds of every row's key for each query, ``(N, Q)``.
+        """Upper bounds of every row's key for each query, ``(Q, N)`` (one contiguous row of
+        bounds per query).
 
         float32 for correlations (keys in [-1, 1], margin 1e-5 for rounding); float64 for
         distances, whose keys scale with the norms.
@@ -256,29 +259,28 @@ class _Index:
         if qm32.shape[0] < 4:
             # row-wise dots on one core: a threaded BLAS call on this little work is at the
             # mercy of the scheduler on a busy machine
-            b = np.stack([np.vecdot(self.proj, v) for v in qm32], axis=1)  # (N, Q)
+            b = np.stack([np.einsum("ij,j->i", self.proj, v) for v in qm32])  # (Q, N)
         else:
-            b = self.proj @ qm32.T  # (N, m) @ (m, Q) -> (N, Q)
-        b += self.resid[:, None] * qperp.astype(np.float32)[None, :]
+            b = qm32 @ self.proj.T  # (Q, m) @ (m, N) -> (Q, N)
+        b += qperp.astype(np.float32)[:, None] * self.resid[None, :]
         if self.correlation:
             b += np.float32(1e-5)
             return b
         qn = np.sqrt(np.sum(qk * qk, axis=1))
-        b64: F64 = 2.0 * b.astype(np.float64) - self.beta[:, None]
-        b64 += 4e-5 * (1.0 + self.norm32[:, None] * qn[None, :]) + 1e-6 * self.beta[:, None]
+        b64: F64 = 2.0 * b.astype(np.float64) - self.beta[None, :]
+        b64 += 4e-5 * (1.0 + qn[:, None] * self.norm32[None, :]) + 1e-6 * self.beta[None, :]
         return b64
 
     def approx(self, g: F32 | F64, idx: IntArray | slice, qnorm: float) -> tuple[F64, F64]:
         """Approximate keys from float32 products ``g`` and their rounding radius."""
         g64 = np.asarray(g, dtype=np.float64)
-        nrm = self.norm32[idx]
         if self.correlation:
-            alpha = self.alpha[idx]
-            key = g64 * alpha
-            eps = alpha * (self.gamma * nrm * qnorm) + 1e-9
+            key = g64 * self.alpha[idx]
+            eps = self.eps_row[idx] * qnorm + 1e-9
             return key, eps
-        key = 2.0 * g64 - self.beta[idx]
-        eps = 2.0 * self.gamma * nrm * qnorm + 1e-9 * (1.0 + self.beta[idx] + qnorm * qnorm)
+        beta = self.beta[idx]
+        key = 2.0 * g64 - beta
+        eps = self.eps_row[idx] * qnorm + 1e-9 * (1.0 + beta + qnorm * qnorm)
         return key, eps
 
 
@@ -497,18 +499,18 @@ class Searcher:
         first = min(n, max(4 * k, 32))
         dense_share = 0.15
         per_chunk = max(1, (64 << 20) // max(1, 8 * n))
-        pending: list[int] = []
+        pending: list[tuple[int, float]] = []
         for c0 in range(0, nq, per_chunk):
-            bnd = ix.bounds(qk[c0 : c0 + per_chunk])  # (N, q)
-            for jj in range(bnd.shape[1]):
+            bnd = ix.bounds(qk[c0 : c0 + per_chunk])  # (q, N)
+            for jj in range(bnd.shape[0]):
                 j = c0 + jj
-                b = bnd[:, jj]
+                b = bnd[jj]
                 cand = _top_by_bound(b, first)
                 key, eps = ix.approx(np.vecdot(ix.a[cand], scat32[j]), cand, float(qnorms[j]))
                 tau = _kth(key - eps, k)
                 rest = np.flatnonzero(b >= tau)
                 if rest.size > dense_share * n:
-                    pending.append(j)
+                    pending.append((j, tau))
                     continue
                 seen = np.zeros(n, dtype=bool)
                 seen[cand] = True
@@ -523,20 +525,22 @@ class Searcher:
                     ix, qk[j], cand, key, eps, tau=tau, k=k
                 )
         if pending:
-            js = np.array(pending)
-            all_idx = np.arange(n)
+            js = np.array([j for j, _ in pending])
             # a streaming product over the whole matrix for the queries the bound could not
             # prune: row-wise dots on one core each (OpenBLAS is slow on GEMMs of a few
             # columns, and its threads stall on a busy machine), or one threaded GEMM
             # (N, D) @ (D, P) -> (N, P) for many
             g = ix.a @ scat32[js].T if js.size >= 16 else None
-            for col, j in enumerate(js):
+            for col, (j, tau0) in enumerate(pending):
                 gj = g[:, col] if g is not None else np.vecdot(ix.a, scat32[j])
                 key, eps = ix.approx(gj, slice(None), float(qnorms[j]))
-                tau = _kth(key - eps, k)
-                out_k[j], out_i[j], evaluated[j], reranked[j] = _finish(
-                    ix, qk[j], all_idx, key, eps, tau=tau, k=k
-                )
+                # tau0 (from the first candidates) is a valid lower end for the k-th key:
+                # rows whose interval stays below it are out; tau is then found among the rest
+                near = np.flatnonzero(key + eps >= tau0)
+                kn, en = key[near], eps[near]
+                tau = _kth(kn - en, k)
+                out_k[j], out_i[j], _, reranked[j] = _finish(ix, qk[j], near, kn, en, tau=tau, k=k)
+                evaluated[j] = n
 
 
 def _finish(
