@@ -319,8 +319,7 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
     rtop = top + gap
     out.append(f'<rect x="{ml}" y="{rtop}" width="{pw}" height="{res_h}" fill="#fbfbfd" '
                'stroke="#c8c8d0"/>')
-    out.append(f'<text x="{ml + 6}" y="{rtop + 13}" class="panel">residual '
-               '(measured − fit), same scale</text>')
+    res_label = "residual (measured − fit)"
     if plot.residual is not None:
         rx, ry = _decimate(plot.residual.x, plot.residual.y)
         mid = rtop + res_h / 2
@@ -329,9 +328,9 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
         out.append('<polyline class="residual" fill="none" stroke="' + RESIDUAL_COLOUR
                    + '" stroke-width="1" points="'
                    + _path(rx, ry, (hs, hx, x0, rsy, mid, 0.0)) + '"/>')
-        if rsy < sy:
-            out.append(f'<text x="{ml + pw - 6}" y="{rtop + 13}" class="panel" '
-                       f'text-anchor="end">magnified ×{sy / rsy:.1f}</text>')
+        res_label += (f", magnified ×{sy / rsy:.1f}" if rsy < sy
+                      else ", same scale as above")
+    out.append(f'<text x="{ml + 6}" y="{rtop + 13}" class="panel">{res_label}</text>')
     # legend (wraps onto a second row when long)
     lx: float = ml + 8
     ly = 14

@@ -133,7 +133,8 @@ def plot_for(spectrum: Any, ident: Identification, libs: LibrarySet | None
     caption = (
         f"Measured spectrum after the library pipeline ({steps}) on the axis of library "
         f"{lib.id!r}; {how} from the library matrix scaled to it by non-negative least "
-        "squares (for display; scores are the matcher's). Dashed: SYNTHETIC reference.")
+        "squares (for display; scores are the matcher's)."
+        + (" Dashed: SYNTHETIC reference." if any(syn for _, _, syn in kept) else ""))
     return PlotData(
         measured=Series(x=x.tolist(), y=q.tolist()), references=curves_list,
         fit=Series(x=x.tolist(), y=curves.sum(axis=0).tolist()) if len(curves) else None,
