@@ -574,6 +574,15 @@ def render_html(report: EvidenceReport) -> str:
                  f"{_e(report.chain_message)}</p>")
     insp = "\n".join(_inspection(v, i) for i, v in enumerate(report.inspections, 1)) or \
         '<p class="muted">No inspections recorded.</p>'
+    if len(report.inspections) > 1:
+        summary = "".join(
+            f'<tr><td><a href="#inspection-{_e(v.inspection_id)}">{i}</a></td>'
+            f"<td class=t>{_e(v.at)}</td><td>{_e(v.technique)}</td>"
+            f'<td><span class="badge v-{v.verdict.value}">{v.verdict.value}</span></td>'
+            f"<td>{_e(', '.join(v.alert_substances)) if v.alert else ''}</td>"
+            f"<td>{_e(v.operator)}</td></tr>" for i, v in enumerate(report.inspections, 1))
+        insp = ("<table><tr><th>#</th><th>Time (UTC)</th><th>Technique</th><th>Verdict</th>"
+                f"<th>Alert</th><th>Operator</th></tr>{summary}</table>\n" + insp)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

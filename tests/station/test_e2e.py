@@ -260,3 +260,11 @@ def test_scan_both_techniques_on_a_dual_analyzer(tmp_path: Path, demo_library_fi
     assert result["identification"]["agreement"] is True
     techniques = sorted(i.technique.value for i in _inspections(db, "LX403127580CN"))
     assert techniques == ["ftir-atr", "raman"]
+    # the report lists both inspections and plots each against its own library part
+    out = tmp_path / "lx.html"
+    assert main(["report", "LX403127580CN", "-o", str(out), "--db", str(db), "--library",
+                 str(demo_library_file)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.count('href="#inspection-') == 2
+    assert html.count('class="measured"') == 2
+    assert "Wavenumber (cm⁻¹)" in html and "Raman shift (cm⁻¹)" in html
