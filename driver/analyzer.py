@@ -29,6 +29,7 @@ from .errors import (
 from .models import (
     Configuration,
     DeviceStatus,
+    Event,
     LowBattery,
     RawScan,
     ScanComplete,
@@ -446,6 +447,13 @@ class Analyzer:
         thread = threading.Thread(target=listen, name="analyzer-triggers", daemon=True)
         thread.start()
         return stopper
+
+    def next_event(self, timeout_s: float = 0.0) -> Event | None:
+        """The next unsolicited event (scan started/progress/complete, low battery, booted).
+
+        Events that :meth:`triggers` or :meth:`acquire` consume are not seen here.
+        """
+        return self._run(lambda s: s.next_event(timeout_s))
 
     # -- simulator-only ---------------------------------------------------------------------
     def select_sample(self, sample_id: str) -> None:

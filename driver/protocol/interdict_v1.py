@@ -477,8 +477,9 @@ class V1Session:
                 return
             elif isinstance(ev, Booted) and ev.boot_id != ticket.boot_id:
                 raise ScanLostError(f"device rebooted during scan {ticket.scan_id}")
-            elif isinstance(ev, ScanStarted | ScanComplete) and ev.source == "button":
-                deferred.append(ev)
+            elif isinstance(ev, LowBattery) or (
+                    isinstance(ev, ScanStarted | ScanComplete) and ev.source == "button"):
+                deferred.append(ev)  # for next_event() and triggers()
             if ev is None and time.monotonic() >= poll_after:
                 st = self.status()
                 if st.boot_id != ticket.boot_id:

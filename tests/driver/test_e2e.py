@@ -120,6 +120,38 @@ def test_spy_url_logs_the_traffic(shared_sim, tmp_path: Path) -> None:
     assert "TX" in text and "RX" in text  # pyserial's hexdump of both directions
 
 
+def test_low_battery_event_and_refusal(simulator) -> None:
+    from driver.models import LowBattery
+
+    with Analyzer(simulator("--faults", "battery=15.005").url) as dev:
+        assert dev.status().battery_pct == 15
+        dev.acquire(integration_ms=5)  # the laser's drain crosses the 15 % warning level
+        events = [dev.next_event(0.2) for _ in range(3)]
+        assert LowBattery(14) in events
+    with Analyzer(simulator("--faults", "battery=3").url) as dev, \
+            pytest.raises(DeviceRefusedError, match="LOW_BATTERY"):
+        dev.acquire(integration_ms=5)
+
+
+def test_thread_safe(shared_sim) -> None:
+    errors: list[BaseException] = []
+    with Analyzer(shared_sim.url) as dev:
+        def work() -> None:
+            try:
+                for _ in range(3):
+                    assert dev.status().battery_pct > 0
+                    assert len(dev.acquire(integration_ms=2)) == 2048
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+
+
 def test_exclusive_access(shared_sim) -> None:
     with Analyzer(shared_sim.url), pytest.raises(PortBusyError):
         Analyzer(shared_sim.url).open()
