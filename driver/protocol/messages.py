@@ -1,8 +1,9 @@
 """Message tables of the Interdict wire protocol, dialect ``interdict/1``.
 
 Everything a frame can carry is declared here as data: message types, error codes with
-readable messages, the ``struct`` layout of each small payload, and the pydantic models of
-the JSON documents that travel as chunked blobs. Frequent messages are small fixed ``struct``
+readable messages, and the ``struct`` layout of each small payload. The JSON documents that
+travel as chunked blobs are the pydantic models of :mod:`driver.models` (``DeviceInfo`` in
+:mod:`driver.capabilities`). Frequent messages are small fixed ``struct``
 payloads so that they survive a noisy line; large documents (identify, scan headers) and
 spectra travel as *blobs* fetched in chunks (see ``docs/protocol.md``).
 """

@@ -99,3 +99,21 @@ def test_encode_refuses_bad_fields() -> None:
 def test_pure_garbage_yields_errors_only() -> None:
     out = FrameDecoder().feed(b"hello, I am a modem\r\nOK\r\n")
     assert out and all(isinstance(i, FrameError) for i in out)
+
+
+def test_every_struct_payload_round_trips_and_checks_its_length() -> None:
+    from driver.protocol import messages as m
+
+    classes = [c for c in vars(m).values()
+               if isinstance(c, type) and issubclass(c, m._Packed) and c is not m._Packed]
+    assert len(classes) >= 12
+    for cls in classes:
+        values = {f: (1.5 if code == "f" else 1) for f, code in
+                  zip(cls.FIELDS, cls.FMT.format.lstrip("<"), strict=True)}
+        obj = cls(**values)
+        assert cls.unpack(obj.pack()) == obj
+        with pytest.raises(ValueError, match=f"{cls.__name__} payload must be"):
+            cls.unpack(obj.pack() + b"\0")
+    assert m.describe_error(5) == ("OUT_OF_RANGE", "parameter out of the device's range")
+    assert m.describe_error(999)[0] == "E999"
+    assert set(m.ERROR_MESSAGES) == set(m.ErrorCode)
