@@ -195,3 +195,13 @@ def test_spectrum_files_as_references(tmp_path: Path) -> None:
     refs = load_references([tmp_path])
     ref = refs[("raman", "testine")]
     assert ref.y.max() == pytest.approx(1.0) and abs(ref.x[np.argmax(ref.y)] - 1000) < 4
+
+
+def test_shipped_references_are_reproducible(shared_data: Path, tmp_path: Path) -> None:
+    from driver.simulator.references import derive
+
+    derive.main(shared_data, tmp_path)
+    shipped = sorted(p.name for p in derive.HERE.glob("*.csv"))
+    assert shipped == sorted(p.name for p in tmp_path.glob("*.csv"))
+    for name in shipped:
+        assert (tmp_path / name).read_bytes() == (derive.HERE / name).read_bytes(), name

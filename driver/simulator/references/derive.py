@@ -61,14 +61,14 @@ def _raman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return scaled
 
 
-def main(shared: Path) -> None:
-    """Write every reference CSV into this folder."""
+def main(shared: Path, out: Path = HERE) -> None:
+    """Write every reference CSV into ``out`` (default: this folder)."""
     wf = shared / "raman" / "portable_reagents_drugs_whenfung" / "pure"
     for stem, name in WHENFUNG.items():
         data = np.loadtxt(wf / f"{stem}.txt", delimiter=",")
         x, y = data[:, 0], data[:, 1]
         keep = (x >= 150) & (x <= 2800)
-        _write(HERE / f"raman_{stem}.csv", x[keep], _raman(x[keep], y[keep]), {
+        _write(out / f"raman_{stem}.csv", x[keep], _raman(x[keep], y[keep]), {
             "name": stem, "title": name, "technique": "raman", "x_unit": "raman-shift-cm-1",
             "y_unit": "arbitrary (baseline removed, max 1)",
             "source": f"whenfung/Raman-spectra@74c681ed (MIT), via shared/data pure/{stem}.txt",
@@ -83,7 +83,7 @@ def main(shared: Path) -> None:
     a, b = np.polynomial.polynomial.polyfit(found, ASTM_E1840_PS, 1)
     x = a + b * x
     keep = (x >= 150) & (x <= 2800)
-    _write(HERE / "raman_polystyrene.csv", x[keep], _raman(x[keep], y[keep]), {
+    _write(out / "raman_polystyrene.csv", x[keep], _raman(x[keep], y[keep]), {
         "name": "polystyrene", "title": "polystyrene (reference standard)", "technique": "raman",
         "x_unit": "raman-shift-cm-1", "y_unit": "arbitrary (baseline removed, max 1)",
         "source": "h2020charisma/ramanchada2@7e6573bc (MIT), Horiba 785 nm "
@@ -99,7 +99,7 @@ def main(shared: Path) -> None:
         vals = np.array([float(r[j]) if r[j] else np.nan for r in rows[1:]])
         ok = np.isfinite(vals) & (wn >= 600)
         v = vals[ok] - np.nanmin(vals[ok])
-        _write(HERE / f"ftir_{stem}.csv", wn[ok], v / v.max(), {
+        _write(out / f"ftir_{stem}.csv", wn[ok], v / v.max(), {
             "name": stem, "title": label, "technique": "ftir", "x_unit": "wavenumber-cm-1",
             "y_unit": "absorbance (scaled to max 1)",
             "source": "wincowgerDEV/OpenSpecy-package@f6f89736 test_lib (CC BY 4.0, "
