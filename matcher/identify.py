@@ -140,8 +140,9 @@ class Identifier:
     ) -> tuple[F32, NDArray[np.float32], NDArray[np.intp], int]:
         """Rank the library for a prepared query, with the axis-offset correction.
 
-        Returns the (shifted) query, the correlation of every row ``(N,)``, the indices of
-        the best ``pool`` rows (unordered) and the shift applied (grid steps).
+        Returns the (shifted) query, the correlation of every row ``(N,)`` (re-scored after
+        a shift only within the pool), the indices of the best ``pool`` rows (unordered)
+        and the shift applied (grid steps).
         """
         t = self.thresholds
         rq = self.representation.transform(q)
@@ -165,10 +166,12 @@ class Identifier:
             if shift and gain < t.shift_min_gain:
                 shift = 0
             if shift:
+                # re-score only the pool: a shift of a few cm⁻¹ does not bring an entry from
+                # outside the best few hundred into the top k (saves a pass over the library)
                 q = self._shifted(q, shift)
                 rq = self.representation.transform(q)
-                r = self._ranking @ rq
-                pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+                r = r.copy()
+                r[pool] = self._ranking[pool] @ rq  # (M,D)@(D,) -> (M,)
         return q, r, pool, shift
 
     def scores(self, spectrum: Spectrum) -> NDArray[np.float64]:

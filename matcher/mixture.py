@@ -138,14 +138,37 @@ def _nnls_batched(gram: F64, h: F64) -> tuple[F64, F64]:
     for r in range(1, k + 1):
         for sub in combinations(range(k), r):
             idx = list(sub)
-            g = gram[:, idx][:, :, idx]  # (C,r,r)
             hs = h[:, idx]  # (C,r)
-            det_ok = np.abs(np.linalg.det(g)) > 1e-12 * np.maximum(
-                np.prod(np.diagonal(g, axis1=1, axis2=2), axis=1), 1e-300)
-            g_safe = np.where(det_ok[:, None, None], g, np.eye(r)[None])
-            w = np.linalg.solve(g_safe, hs[:, :, None])[:, :, 0]  # (C,r)
+            if r == 1:
+                g = gram[:, idx[0], idx[0]]
+                ok = g > 0
+                w = (hs[:, 0] / np.where(ok, g, 1.0))[:, None]
+            elif r == 2:  # Cramer's rule, vectorised
+                a = gram[:, idx[0], idx[0]]
+                b = gram[:, idx[0], idx[1]]
+                d = gram[:, idx[1], idx[1]]
+                det = a * d - b * b
+                ok = det > 1e-12 * np.maximum(a * d, 1e-300)
+                safe = np.where(ok, det, 1.0)
+                w = np.stack([(d * hs[:, 0] - b * hs[:, 1]) / safe,
+                              (a * hs[:, 1] - b * hs[:, 0]) / safe], axis=1)
+            else:
+                g = gram[:, idx][:, :, idx]  # (C,r,r)
+                with np.errstate(all="ignore"):
+                    try:
+                        w = np.linalg.solve(g, hs[:, :, None])[:, :, 0]
+                        ok = np.all(np.isfinite(w), axis=1)
+                    except np.linalg.LinAlgError:  # a singular one in the batch: one by one
+                        w = np.zeros_like(hs)
+                        ok = np.zeros(c, dtype=bool)
+                        for i in range(c):
+                            try:
+                                w[i] = np.linalg.solve(g[i], hs[i])
+                                ok[i] = True
+                            except np.linalg.LinAlgError:
+                                pass
             obj = -np.einsum("ij,ij->i", w, hs)  # at the optimum wᵀGw = wᵀh
-            ok = det_ok & np.all(w >= 0, axis=1) & (obj < best_obj)
+            ok = ok & np.all(w >= 0, axis=1) & (obj < best_obj)
             if np.any(ok):
                 best_obj[ok] = obj[ok]
                 nw = np.zeros((int(ok.sum()), k))
@@ -188,9 +211,11 @@ def fit_mixture(
     if qq <= 0 or ranked.size == 0:
         return None
     pool = np.asarray(ranked[: cfg.pool])
-    P = np.maximum(np.asarray(basis[pool], dtype=np.float64), 0.0)  # (M,D)
-    h_all = P @ q  # (M,D)@(D,) -> (M,)
-    nn_all = np.einsum("ij,ij->i", P, P)  # (M,)
+    # big products in float32 (the library's precision), small systems in float64
+    P = np.maximum(np.asarray(basis[pool], dtype=np.float32), np.float32(0.0))  # (M,D)
+    q32 = q.astype(np.float32)
+    h_all = (P @ q32).astype(np.float64)  # (M,D)@(D,) -> (M,)
+    nn_all = np.einsum("ij,ij->i", P, P).astype(np.float64)  # (M,)
     valid = nn_all > 0
 
     # one component: w = h/‖b‖², RSS = qq − h²/‖b‖²
@@ -202,7 +227,7 @@ def fit_mixture(
     chosen = [int(cand[int(np.argmax(gain1))])]
     w = np.array([h_all[chosen[0]] / nn_all[chosen[0]]])
     rss = qq - float(np.max(gain1))
-    fit = w[0] * P[chosen[0]]
+    fit = w[0] * P[chosen[0]].astype(np.float64)
     cur_hqi = hqi(q, fit)
     single = cur_hqi
 
@@ -212,9 +237,9 @@ def fit_mixture(
         if trial.size == 0:
             break
         m = len(chosen)
-        PS = P[chosen]  # (m,D)
-        g_ss = PS @ PS.T  # (m,D)@(D,m) -> (m,m)
-        g_sc = P[trial] @ PS.T  # (C,D)@(D,m) -> (C,m)
+        g_all = (P @ P[chosen].T).astype(np.float64)  # (M,D)@(D,m) -> (M,m)
+        g_ss = g_all[chosen]  # (m,m)
+        g_sc = g_all[trial]  # (C,m)
         gram = np.empty((trial.size, m + 1, m + 1))
         gram[:, :m, :m] = g_ss
         gram[:, :m, m] = g_sc
@@ -234,22 +259,22 @@ def fit_mixture(
         else:
             other = trial != c
         runner_up = 0.0
-        rss_c = new_rss
-        for a in np.flatnonzero(other)[np.argsort(-red[other])][:5]:
+        rivals = np.flatnonzero(other)[np.argsort(-red[other])][:5]
+        if rivals.size and new_rss > 0:
             # an alternative that still helps ON TOP of c is another component, not a rival
-            cols = [*chosen, c, int(trial[a])]
-            Pc = P[cols]
-            _, obj3 = _nnls_batched((Pc @ Pc.T)[None], h_all[cols][None])
-            if rss_c > 0 and (rss_c - (qq + float(obj3[0]))) / rss_c >= cfg.min_rss_reduction:
-                continue
-            runner_up = float(red[a])
-            break
+            cols = np.array([[*chosen, c, int(trial[a])] for a in rivals])  # (R,m+2)
+            Pc = P[cols]  # (R,m+2,D)
+            gram3 = np.einsum("rid,rjd->rij", Pc, Pc).astype(np.float64)
+            _, obj3 = _nnls_batched(gram3, h_all[cols])
+            extra = (new_rss - (qq + obj3)) / new_rss
+            rival = rivals[extra < cfg.min_rss_reduction]
+            runner_up = float(red[rival[0]]) if rival.size else 0.0
         if red[j] > 0 and runner_up > cfg.max_runner_up_ratio * float(red[j]):
             break
         if wi[-1] <= 0 or rss <= 0 or (rss - new_rss) / rss < cfg.min_rss_reduction:
             break
         idx = [*chosen, c]
-        new_fit = wi @ P[idx]
+        new_fit = wi @ P[idx].astype(np.float64)
         areas = wi * P[idx].sum(axis=1)
         shares = areas / areas.sum()
         new_hqi = hqi(q, new_fit)
