@@ -13,7 +13,7 @@ best score over the top candidates is kept and recorded in the notes when non-ze
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from spectra import Pipeline, Spectrum, Technique
 
 from . import defaults
+from .library import Library, LibraryEntry
 from .mixture import fit_mixture
 from .quality import assess
 from .representation import Representation
@@ -33,9 +34,14 @@ from .results import (
     MixtureComponent,
     Verdict,
 )
+from .search import Searcher
 from .verdict import Thresholds, decide
 
 F32 = NDArray[np.float32]
+
+PRUNED_SEARCH_MIN = 5000
+"""From this many entries the ranking uses :class:`matcher.search.Searcher` (exact top-k
+with a pruning bound) instead of a full matrix-vector product."""
 
 
 class EntryLike(Protocol):
@@ -86,6 +92,10 @@ class Identifier:
         Verdict, quality and mixture rules (default :func:`matcher.defaults.thresholds`).
     representation
         Ranking representation (default :func:`matcher.defaults.representation`).
+    pruned_search
+        Rank with :class:`matcher.search.Searcher` (exact, pruned) rather than a full
+        matrix-vector product; default: from :data:`PRUNED_SEARCH_MIN` entries on. The
+        hits are the same either way.
 
     Notes
     -----
@@ -99,6 +109,7 @@ class Identifier:
         *,
         thresholds: Thresholds | None = None,
         representation: Representation | None = None,
+        pruned_search: bool | None = None,
     ) -> None:
         self.library = library
         self.thresholds = thresholds if thresholds is not None else defaults.thresholds()
@@ -109,6 +120,18 @@ class Identifier:
         self._ranking.flags.writeable = False
         self._entries = list(library.entries)
         self._labels = [e.name for e in self._entries]
+        self._searcher: Searcher | None = None
+        if pruned_search is None:
+            pruned_search = len(self._entries) >= PRUNED_SEARCH_MIN
+        if pruned_search and self._entries:
+            # the ranking vectors are centred and unit-norm, so HQI's Pearson r on them is
+            # their dot product: the library's exact pruned top-k search ranks them for us
+            ranked_lib = Library.from_vectors(
+                cast(Sequence[LibraryEntry], self._entries), self._ranking,
+                axis=np.asarray(library.axis), pipeline=library.pipeline,
+                technique=library.technique, library_id=f"{library.id}#ranking",
+            )
+            self._searcher = Searcher(ranked_lib, "hqi")
         axis = np.asarray(library.axis, dtype=np.float64)
         step = float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
         self._max_shift = int(np.floor(self.thresholds.max_shift_cm / step + 1e-9))
@@ -140,16 +163,22 @@ class Identifier:
     ) -> tuple[F32, NDArray[np.float32], NDArray[np.intp], int]:
         """Rank the library for a prepared query, with the axis-offset correction.
 
-        Returns the (shifted) query, the correlation of every row ``(N,)`` (re-scored after
-        a shift only within the pool), the indices of the best ``pool`` rows (unordered)
+        Returns the (shifted) query, the correlation of every row ``(N,)`` (only the pool
+        is scored on large libraries; −1 elsewhere), the indices of the best ``pool`` rows
         and the shift applied (grid steps).
         """
         t = self.thresholds
         rq = self.representation.transform(q)
-        r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
-        n = r.size
+        n = self._ranking.shape[0]
         pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
-        pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
+        if self._searcher is not None:  # exact top pool_n without touching every row
+            res = self._searcher.search(rq, k=pool_n)
+            pool = np.asarray(res.indices[0], dtype=np.intp)
+            r = np.full(n, -1.0, dtype=np.float32)  # rows outside the pool: not scored
+            r[pool] = res.keys[0]
+        else:
+            r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
+            pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
         shift = 0
         if self._max_shift > 0 and n:
             top = pool[np.argsort(-r[pool])[: max(k, 20)]]
@@ -183,6 +212,7 @@ class Identifier:
         Returns
         -------
         (N,) float64 array
+            Rows outside the best ``pool`` (large libraries only) score 0.
         """
         q = np.asarray(self.library.prepare(spectrum), dtype=np.float32)
         _, r, _, _ = self._search(q, 10)

@@ -156,7 +156,8 @@ def _nnls_batched(gram: F64, h: F64) -> tuple[F64, F64]:
                 g = gram[:, idx][:, :, idx]  # (C,r,r)
                 with np.errstate(all="ignore"):
                     try:
-                        w = np.linalg.solve(g, hs[:, :, None])[:, :, 0]
+                        w = np.asarray(np.linalg.solve(g, hs[:, :, None])[:, :, 0],
+                                       dtype=np.float64)
                         ok = np.all(np.isfinite(w), axis=1)
                     except np.linalg.LinAlgError:  # a singular one in the batch: one by one
                         w = np.zeros_like(hs)

@@ -103,3 +103,16 @@ def test_prepared_library_is_not_modified(whenfung_library: Library, shared_data
     assert np.array_equal(before, whenfung_library.matrix)
     assert not idf._ranking.flags.writeable
     assert "fuse" in identify_mod.__all__
+
+
+def test_pruned_search_gives_the_same_results(
+    shared_data: Path, whenfung_library: Library
+) -> None:
+    brute = Identifier(whenfung_library, pruned_search=False)
+    pruned = Identifier(whenfung_library, pruned_search=True)
+    for r in whenfung_rows(shared_data):
+        s = load_whenfung(shared_data, r["file"])
+        a, b = brute.identify(s, k=5), pruned.identify(s, k=5)
+        assert [h.entry_id for h in a.hits] == [h.entry_id for h in b.hits]
+        assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], abs=1e-3)
+        assert a.verdict is b.verdict and a.mixture == b.mixture
