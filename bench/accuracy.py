@@ -235,10 +235,12 @@ def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_
     S = ours(idf, [spectra[i] for i in qi])
     t2 = time.perf_counter()
     res["ours"] = report("ours (matcher.defaults)", S, names[li], names[qi], tune)
-    no_shift = defaults.thresholds().model_copy(update={"max_shift_cm": 0.0})
-    idf0 = Identifier(lib, thresholds=no_shift)
-    res["ours_noshift"] = report("ours, no axis-offset search",
-                                 ours(idf0, [spectra[i] for i in qi]), names[li], names[qi], tune)
+    if idf.thresholds.max_shift_cm > 0:
+        no_shift = idf.thresholds.model_copy(update={"max_shift_cm": 0.0})
+        idf0 = Identifier(lib, thresholds=no_shift)
+        res["ours_noshift"] = report("ours, no axis-offset search",
+                                     ours(idf0, [spectra[i] for i in qi]), names[li], names[qi],
+                                     tune)
     print(f"  (library build {t1 - t0:.1f} s; {1e3 * (t2 - t1) / qi.size:.2f} ms per query "
           "incl. preprocessing)")
     verdicts(idf, [spectra[i] for i in qi], names[qi])

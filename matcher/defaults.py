@@ -94,8 +94,16 @@ def representation() -> Representation:
     return Representation()
 
 
-def thresholds() -> Thresholds:
-    """The default verdict thresholds."""
+def thresholds(technique: Technique | str | None = None) -> Thresholds:
+    """The default verdict thresholds (of a technique, when given).
+
+    Infrared gets no axis-offset search (``max_shift_cm=0``): an FTIR interferometer's
+    wavenumber axis is referenced to its HeNe laser, so it does not drift by cm⁻¹ as a
+    dispersive handheld Raman's does (on the RRUFF infrared queries the search cost a
+    point of top-1 and found nothing real).
+    """
+    if technique is not None and Technique(technique).is_infrared:
+        return Thresholds(max_shift_cm=0.0)
     return Thresholds()
 
 

@@ -89,7 +89,8 @@ class Identifier:
     library
         A :class:`matcher.library.Library` (or anything with the same attributes).
     thresholds
-        Verdict, quality and mixture rules (default :func:`matcher.defaults.thresholds`).
+        Verdict, quality and mixture rules (default :func:`matcher.defaults.thresholds` of
+        the library's technique).
     representation
         Ranking representation (default :func:`matcher.defaults.representation`).
     pruned_search
@@ -112,7 +113,9 @@ class Identifier:
         pruned_search: bool | None = None,
     ) -> None:
         self.library = library
-        self.thresholds = thresholds if thresholds is not None else defaults.thresholds()
+        self.thresholds = (
+            thresholds if thresholds is not None else defaults.thresholds(library.technique)
+        )
         self.representation = (
             representation if representation is not None else defaults.representation()
         )
