@@ -365,6 +365,11 @@ class Searcher:
         Rows sampled to find the directions.
     seed
         Seed of that sample (the result never depends on it; only the speed does).
+    batch_dense_elements
+        A batch of 16 or more queries on a library of at most this many numbers (N·D) is
+        scored with one GEMM instead of pruned query by query: on a small library the
+        per-query overhead of pruning costs more than the product (speed only; the hits
+        are the same).
 
     Examples
     --------
@@ -380,10 +385,12 @@ class Searcher:
         dims: int = 64,
         sample: int = 2048,
         seed: int = 0,
+        batch_dense_elements: int = 8_000_000,
     ) -> None:
         self.library = library
         self.score = get_similarity(score) if isinstance(score, str) else score
         self.dims = dims
+        self.batch_dense_elements = batch_dense_elements
         self.sample = sample
         self.seed = seed
         self._indexes: dict[bytes | None, _Index] = {}
@@ -500,7 +507,9 @@ class Searcher:
         dense_share = 0.15
         per_chunk = max(1, (64 << 20) // max(1, 8 * n))
         pending: list[tuple[int, float]] = []
-        for c0 in range(0, nq, per_chunk):
+        if nq >= 16 and n * ix.a.shape[1] <= self.batch_dense_elements:
+            pending = [(j, -np.inf) for j in range(nq)]
+        for c0 in range(0, nq if not pending else 0, per_chunk):
             bnd = ix.bounds(qk[c0 : c0 + per_chunk])  # (q, N)
             for jj in range(bnd.shape[0]):
                 j = c0 + jj
@@ -525,14 +534,17 @@ class Searcher:
                     ix, qk[j], cand, key, eps, tau=tau, k=k
                 )
         if pending:
-            js = np.array([j for j, _ in pending])
             # a streaming product over the whole matrix for the queries the bound could not
             # prune: row-wise dots on one core each (OpenBLAS is slow on GEMMs of a few
-            # columns, and its threads stall on a busy machine), or one threaded GEMM
-            # (N, D) @ (D, P) -> (N, P) for many
-            g = ix.a @ scat32[js].T if js.size >= 16 else None
+            # columns, and its threads stall on a busy machine), or threaded GEMMs
+            # (N, D) @ (D, P) -> (N, P) for many, P at most 64 at a time
+            use_gemm = len(pending) >= 16
+            g: F32 | None = None
             for col, (j, tau0) in enumerate(pending):
-                gj = g[:, col] if g is not None else np.vecdot(ix.a, scat32[j])
+                if use_gemm and col % 64 == 0:
+                    js = np.array([jj for jj, _ in pending[col : col + 64]])
+                    g = ix.a @ scat32[js].T
+                gj = g[:, col % 64] if use_gemm and g is not None else np.vecdot(ix.a, scat32[j])
                 key, eps = ix.approx(gj, slice(None), float(qnorms[j]))
                 # tau0 (from the first candidates) is a valid lower end for the k-th key:
                 # rows whose interval stays below it are out; tau is then found among the rest

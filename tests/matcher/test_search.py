@@ -110,7 +110,10 @@ def test_batch_equals_one_by_one(score: str) -> None:
     lib = vector_library(m)
     q = queries_for(m, 5, 40)  # enough noise-like queries to take the batched GEMM path
     s = Searcher(lib, score, dims=6)
-    batch = s.search(q, 6)
+    batch = s.search(q, 6)  # a small library: one GEMM for the whole batch
+    pruned = Searcher(lib, score, dims=6, batch_dense_elements=0).search(q, 6)
+    np.testing.assert_array_equal(pruned.indices, batch.indices)
+    np.testing.assert_array_equal(pruned.keys, batch.keys)
     for j in range(q.shape[0]):
         one = s.search(q[j], 6)
         np.testing.assert_array_equal(one.indices[0], batch.indices[j])
@@ -193,7 +196,7 @@ def test_pruning_actually_prunes_on_structured_data() -> None:
     lib = vector_library(m)
     rng = np.random.default_rng(12)
     q = m[:20] + rng.normal(0, 0.01, (20, 200)).astype(np.float32)
-    res = Searcher(lib, "hqi").search(q, 10)
+    res = Searcher(lib, "hqi", batch_dense_elements=0).search(q, 10)
     # exact, and most rows never touched: the bound did the work
     brute = Searcher(lib, "hqi").search(q, 10, method="brute")
     np.testing.assert_array_equal(res.indices, brute.indices)
