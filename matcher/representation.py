@@ -31,6 +31,11 @@ class Representation(BaseModel):
     """Intensities (clipped at 0, scaled to a maximum of 1) are raised to this power."""
     centred: bool = True
     """Mean-centre before the unit norm, so the dot product is Pearson's r."""
+    noise_floor: float = Field(default=4.0, ge=0.0)
+    """Subtract this many noise σ (per row, from the MAD of the second difference) before
+    the power, so the root does not lift the noise floor (0: off). 4 was chosen on 400
+    tune-half RRUFF queries: clean top-1 −0.005, with noise σ = 2 % / 5 % of the signal
+    range +0.03 / +0.11 (2: +0.03 / +0.07; 6: −0.008 clean, +0.14 at 5 %)."""
 
     def transform(self, rows: ArrayLike) -> F32:
         """Transform vectors to unit-norm ranking vectors.
@@ -52,6 +57,12 @@ class Representation(BaseModel):
         out = np.maximum(m, np.float32(0.0))  # (N,D)
         top = out.max(axis=1, keepdims=True)
         out = out / np.where(top > 0, top, np.float32(1.0))
+        if self.noise_floor > 0 and out.shape[1] > 2:
+            d2 = np.diff(out, n=2, axis=1)
+            sigma = 1.4826 * np.median(np.abs(d2 - np.median(d2, axis=1, keepdims=True)),
+                                       axis=1, keepdims=True) / np.sqrt(6.0)
+            out = np.maximum(out - np.float32(self.noise_floor) * sigma.astype(np.float32),
+                             np.float32(0.0))
         if self.power != 1.0:
             out = np.power(out, np.float32(self.power), dtype=np.float32)
         if self.centred:
