@@ -71,7 +71,7 @@ class Analyzer:
     """
 
     def __init__(self, url: str, *, baudrate: int = 115200, latency_s: float = 0.3,
-                 retries: int = 6, reconnect_s: float = 10.0,
+                 retries: int = 10, reconnect_s: float = 10.0,
                  dialect: Dialect = INTERDICT_V1, exclusive: bool = True) -> None:
         self.url = url
         self.transport = Transport(url, baudrate=baudrate, exclusive=exclusive)

@@ -25,7 +25,10 @@ class LinkOptions:
     latency_s
         Allowance for the device (and the host) to react, added to every line time.
     retries
-        Resends of one request after a timeout, a NACK or a corrupted reply.
+        Resends of one request after a timeout, a NACK or a corrupted reply. With 1 % of the
+        bytes corrupted and 0.1 % dropped, a 32-byte reply is lost about 30 % of the time:
+        11 attempts all fail about once in 500,000. Chunked transfers allow 3 x ``retries``
+        rounds without progress.
     busy_retries
         Resends after BUSY replies (with ``busy_backoff_s`` between them).
     busy_backoff_s
@@ -33,7 +36,7 @@ class LinkOptions:
     """
 
     latency_s: float = 0.3
-    retries: int = 6
+    retries: int = 10
     busy_retries: int = 10
     busy_backoff_s: float = 0.05
 

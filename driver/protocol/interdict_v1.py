@@ -285,7 +285,7 @@ class V1Session:
                 self._chunk = min(MAX_CHUNK, max(chunk, used * 2))
             if got == 0:
                 stalls += 1
-                if stalls > self.options.retries:
+                if stalls > 3 * self.options.retries:  # rounds are cheap; give up late
                     raise TransferError(
                         f"blob {ref.blob_id}: no progress after {stalls} rounds "
                         f"({int(have.sum())}/{size} bytes received)"
