@@ -34,7 +34,7 @@ browser:
 	  || echo "chromium could not be installed here: the browser-rendering test will skip"; }
 
 bench: $(VENV)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

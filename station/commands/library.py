@@ -173,63 +173,14 @@ def _axis(spec: str | None, technique: str) -> Any:
     return start + step * np.arange(n, dtype=np.float64)
 
 
-_INDEX_COLUMNS = ("id", "name", "synonyms", "cas", "category", "schedule", "technique",
-                  "excitation_nm", "source", "licence", "synthetic")
-
-
-def _read_index(source: Path) -> Iterator[tuple[EntryMeta, Spectrum]]:
-    """Rows of ``index.csv``: ``file`` and ``name`` required; empty cells take the defaults.
-
-    Unknown columns (notes) are ignored. Errors name the index file, its line and column.
-    """
-    import csv
-
-    from pydantic import ValidationError
-
-    import spectra
-    from matcher.library import EntryMeta
-
-    index = source / "index.csv"
-    with index.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in ("file", "name") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{index}:1: missing column(s) {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{index}:{line}"
-            values: dict[str, Any] = {}
-            for col in _INDEX_COLUMNS:
-                cell = (row.get(col) or "").strip()
-                if cell:
-                    values[col] = cell
-            if "synonyms" in values:
-                values["synonyms"] = tuple(v.strip() for v in values["synonyms"].split(";"))
-            if "synthetic" in values:
-                flag = values["synthetic"].lower()
-                if flag not in ("true", "false", "yes", "no", "1", "0"):
-                    raise ValueError(f"{where}: synthetic: expected true/false, got {flag!r}")
-                values["synthetic"] = flag in ("true", "yes", "1")
-            try:
-                meta = EntryMeta(**values)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                col = ".".join(map(str, err["loc"]))
-                raise ValueError(f"{where}: {col}: {err['msg']}") from exc
-            file = (row.get("file") or "").strip()
-            if not file:
-                raise ValueError(f"{where}: file: empty")
-            path = source / file
-            found = spectra.read(path)
-            yield meta, found[0].replace(source=str(path))
-
-
 def _folder_references(source: Path) -> Iterator[tuple[EntryMeta, Spectrum]]:
     """Entries of a folder: from its index.csv, else one per spectrum in each file."""
     import spectra
     from matcher.library import EntryMeta, slug
+    from station.workflows.library import read_index
 
     if (source / "index.csv").is_file():
-        yield from _read_index(source)
+        yield from read_index(source)
         return
     files = sorted(
         f for f in source.iterdir() if f.is_file() and not f.name.startswith(".")

@@ -24,25 +24,22 @@ DEFAULT_LIBRARY_DIR = FIXTURES / "library"
 SYNTHETIC_LIBRARY_DIR = FIXTURES / "library-synthetic"
 FTIR_LIBRARY_DIR = FIXTURES / "library-ftir"
 
-_META_COLUMNS = ("id", "name", "cas", "category", "technique", "schedule", "synthetic",
-                 "source", "licence", "excitation_nm")
+_META_COLUMNS = ("id", "name", "synonyms", "cas", "category", "schedule", "technique",
+                 "excitation_nm", "source", "licence", "synthetic")
 
 
 class ReferenceIndexError(ValueError):
     """An ``index.csv`` row is not valid; the message names file, line and column."""
 
 
-def _truthy(text: str, where: str) -> bool:
-    t = text.strip().lower()
-    if t in ("true", "yes", "1"):
-        return True
-    if t in ("false", "no", "0", ""):
-        return False
-    raise ReferenceIndexError(f"{where}: synthetic: expected true/false, got {text!r}")
-
-
 def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spectra.Spectrum]]:
-    """Each entry of a reference folder: its metadata and its spectrum.
+    """Each entry of a reference folder's ``index.csv``: its metadata and its spectrum.
+
+    Columns ``file`` and ``name`` are required; any of ``id, synonyms (;-separated), cas,
+    category, schedule, technique, excitation_nm, source, licence, synthetic`` may follow.
+    Empty cells take the defaults; unknown columns (notes) are ignored. A spectrum whose
+    file does not say what was measured takes the technique (and so its x unit) from the
+    index.
 
     Raises
     ------
@@ -58,7 +55,7 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
     base = Path(folder)
     index = base / "index.csv"
     try:
-        fh = index.open(encoding="utf-8", newline="")
+        fh = index.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise ReferenceIndexError(f"{index}: cannot open: {exc.strerror}") from exc
     with fh:
@@ -68,22 +65,31 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             raise ReferenceIndexError(f"{index}:1: missing column(s) {', '.join(missing)}")
         for lineno, row in enumerate(reader, start=2):
             where = f"{index}:{lineno}"
-            values: dict[str, Any] = {k: (row.get(k) or "").strip() for k in _META_COLUMNS}
-            values["synthetic"] = _truthy(values["synthetic"], where)
-            for key in ("id", "cas", "schedule", "technique", "excitation_nm"):
-                if not values[key]:
-                    values[key] = None
-            values = {k: v for k, v in values.items() if v is not None}
+            values: dict[str, Any] = {}
+            for col in _META_COLUMNS:
+                cell = (row.get(col) or "").strip()
+                if cell:
+                    values[col] = cell
+            if "synonyms" in values:
+                values["synonyms"] = tuple(v.strip() for v in values["synonyms"].split(";"))
+            if "synthetic" in values:
+                flag = values["synthetic"].lower()
+                if flag not in ("true", "false", "yes", "no", "1", "0"):
+                    raise ReferenceIndexError(
+                        f"{where}: synthetic: expected true/false, got {flag!r}"
+                    )
+                values["synthetic"] = flag in ("true", "yes", "1")
             try:
                 meta = EntryMeta(**values)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise ReferenceIndexError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                                  ) from exc
-            spectrum = spectra.read(base / row["file"])[0]
-            # The folder's layout says what the x column is (fixtures/README.md); a reader
-            # that could not tell from the file alone gets it from the index.
-            changes: dict[str, Any] = {"title": meta.name, "source": str(base / row["file"])}
+                col = ".".join(map(str, err["loc"]))
+                raise ReferenceIndexError(f"{where}: {col}: {err['msg']}") from exc
+            file = (row.get("file") or "").strip()
+            if not file:
+                raise ReferenceIndexError(f"{where}: file: empty")
+            spectrum = spectra.read(base / file)[0]
+            changes: dict[str, Any] = {"title": meta.name, "source": str(base / file)}
             if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
                 changes["technique"] = meta.technique
             tech = spectra.Technique(changes.get("technique", spectrum.technique))
