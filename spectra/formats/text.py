@@ -288,10 +288,11 @@ def _meta_pair(line: str) -> tuple[str, str] | None:
     s = line.strip().lstrip("#").strip()
     if not s:
         return None
-    for sep in ("\t", ";", "=", ":", ","):
-        if sep in s:
-            key, _, value = s.partition(sep)
-            return key.strip(), value.strip()
+    # the earliest separator splits key from value, so "name: a; b" keeps "a; b" whole
+    found = [(s.index(sep), sep) for sep in ("\t", ";", "=", ":", ",") if sep in s]
+    if found:
+        key, _, value = s.partition(min(found)[1])
+        return key.strip(), value.strip()
     return s, ""
 
 
@@ -641,6 +642,26 @@ def read(
             xu = XUnit.RAMAN_SHIFT  # a Raman export stating its laser: the axis is the shift
     if flavour == "generic" and "name" in table.meta:
         title = table.meta["name"]
+    if flavour == "generic":
+        # a plain x,y table whose "# key: value" header states units or technique in our own
+        # vocabulary (hand-made reference files do): believe it, and record that we did
+        for key, enum in (("x_unit", XUnit), ("y_unit", YUnit), ("technique", Technique)):
+            stated = table.meta.get(key)
+            if stated is None:
+                continue
+            try:
+                value = enum(stated)
+            except ValueError:
+                # a vendor's own word ("FTIR", "Absorbance"): kept as header.* in extra,
+                # not guessed at
+                continue
+            if key == "x_unit":
+                xu = XUnit(value)
+            elif key == "y_unit":
+                yu = YUnit(value)
+            else:
+                tech = Technique(value)
+            extra[f"csv.{key}_from"] = "header"
     if xu is None:
         extra["csv.x_unit"] = "not stated in the file"
     acquisition = V.acquisition_from(table.meta, make) if flavour != "rruff" else Acquisition()
