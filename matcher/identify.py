@@ -255,17 +255,11 @@ class Identifier:
         if shift:
             notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
         ranked = pool[np.argsort(-r[pool], kind="stable")]
-        hqi = self.representation.hqi(r[ranked])
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for i, score in zip(ranked, hqi, strict=True):
-            name = self._entries[int(i)].name
-            if name in seen:
-                continue
-            seen.add(name)
-            hits.append(self._hit(int(i), float(score)))
-            if len(hits) >= k:
-                break
+        r_ranked = r[ranked]
+        order = self.representation.substance_order(
+            r_ranked, [self._labels[int(i)] for i in ranked])
+        hqi = self.representation.hqi(r_ranked)
+        hits = [self._hit(int(ranked[p]), float(hqi[p])) for p in order[:k]]
         mixture = self._mixture(q, ranked)
         return decide(hits=hits, mixture=mixture, quality=quality, thresholds=t,
                       technique=lib.technique, library_id=lib.id, library_hash=lib.hash,

@@ -8,11 +8,19 @@ because relative band heights change between lasers and specimens far more than 
 positions do. The score on that representation is a Pearson correlation, reported on the
 HQI scale (``100·max(r, 0)²``, as :class:`matcher.similarity.HQI`).
 
+Substances are then ordered by a soft vote of the best few ENTRIES (:meth:`Representation.
+substance_order`), not by their single best entry: a library holds several specimens of a
+substance, and a substance whose several specimens all score close to the top is a better
+answer than one lucky spectrum of a neighbour (RRUFF: +1.0 / +0.7 points of top-1 on the
+tune / held-out halves, ``docs/accuracy.md``).
+
 The mixture fit does NOT use this representation (a square root is not additive); see
 :mod:`matcher.mixture`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,6 +44,53 @@ class Representation(BaseModel):
     the power, so the root does not lift the noise floor (0: off). 4 was chosen on 400
     tune-half RRUFF queries: clean top-1 −0.005, with noise σ = 2 % / 5 % of the signal
     range +0.03 / +0.11 (2: +0.03 / +0.07; 6: −0.008 clean, +0.14 at 5 %)."""
+
+    vote_k: int = Field(default=5, ge=1)
+    """Substances are ordered by a soft vote of this many best entries (1: by the best entry
+    only). 5 was chosen on the tune half of RRUFF among 3-10 (``docs/accuracy.md``)."""
+    vote_temperature: float = Field(default=0.05, gt=0.0)
+    """Each of the ``vote_k`` best entries adds ``exp((r − r_best)/T)`` to its substance's
+    vote (``r``: correlation; an entry 0.05 below the best counts ``1/e``). Chosen on the tune
+    half among 0.03-0.12."""
+
+    def substance_order(self, r_sorted: ArrayLike, names: Sequence[str]) -> list[int]:
+        """Order substances for the hit list by a soft vote of the best entries.
+
+        Parameters
+        ----------
+        r_sorted : (M,) array
+            Correlations of the candidate entries, best first.
+        names : sequence of M str
+            Substance name of each candidate, in the same order.
+
+        Returns
+        -------
+        list of int
+            For each substance, in reported order, the position (in ``r_sorted``) of its
+            best entry. Substances among the ``vote_k`` best entries come first, by vote
+            (ties: by best entry); the others follow in best-entry order.
+
+        Raises
+        ------
+        ValueError
+            When ``names`` and ``r_sorted`` differ in length.
+        """
+        r = np.asarray(r_sorted, dtype=np.float64)
+        if r.ndim != 1 or r.size != len(names):
+            raise ValueError(f"substance_order: {r.size} scores for {len(names)} names")
+        first: dict[str, int] = {}
+        for pos, name in enumerate(names):
+            first.setdefault(name, pos)
+        if r.size == 0:
+            return []
+        votes: dict[str, float] = {}
+        top = float(r[0])
+        for pos in range(min(self.vote_k, r.size)):
+            w = float(np.exp((float(r[pos]) - top) / self.vote_temperature))
+            votes[names[pos]] = votes.get(names[pos], 0.0) + w
+        voted = sorted(votes, key=lambda n: (-votes[n], first[n]))
+        rest = [n for n in first if n not in votes]  # dict order = best-entry order
+        return [first[n] for n in voted + rest]
 
     def transform(self, rows: ArrayLike) -> F32:
         """Transform vectors to unit-norm ranking vectors.
