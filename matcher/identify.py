@@ -13,7 +13,7 @@ best score over the top candidates is kept and recorded in the notes when non-ze
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, cast
+from typing import Protocol, cast, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from spectra import Pipeline, Spectrum, Technique
 
 from . import defaults
-from .library import Library, LibraryEntry
+from .library import Library
 from .mixture import fit_mixture
 from .quality import assess
 from .representation import Representation
@@ -34,7 +34,8 @@ from .results import (
     MixtureComponent,
     Verdict,
 )
-from .search import Searcher
+from .search import Searcher, searcher_for
+from .similarity import RootHQI
 from .verdict import Thresholds, decide
 
 F32 = NDArray[np.float32]
@@ -81,6 +82,49 @@ class LibraryLike(Protocol):
         ...
 
 
+class _Names(Sequence[str]):
+    """The substance names of a library's entries, each looked up when first asked for."""
+
+    def __init__(self, entries: Sequence[EntryLike]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [e.name for e in self._entries[i]]
+        return self._entries[i].name
+
+
+class _Ranked(Sequence[str]):
+    """Names of the candidate rows in ranked order, each looked up when first asked for."""
+
+    def __init__(self, names: Sequence[str], rows: NDArray[np.intp]) -> None:
+        self._names = names
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return int(self._rows.size)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [self._names[int(j)] for j in self._rows[i]]
+        return self._names[int(self._rows[i])]
+
+
 class Identifier:
     """Identifies spectra against one library with fixed thresholds.
 
@@ -119,22 +163,21 @@ class Identifier:
         self.representation = (
             representation if representation is not None else defaults.representation()
         )
-        self._ranking: F32 = self.representation.transform(library.matrix)  # (N,D)
-        self._ranking.flags.writeable = False
-        self._entries = list(library.entries)
-        self._labels = [e.name for e in self._entries]
+        # entries are looked up lazily (a loaded library decodes an entry on first use)
+        self._entries: Sequence[EntryLike] = library.entries
+        self._labels: Sequence[str] = _Names(self._entries)
+        n = len(self._entries)
         self._searcher: Searcher | None = None
         if pruned_search is None:
-            pruned_search = len(self._entries) >= PRUNED_SEARCH_MIN
-        if pruned_search and self._entries:
-            # the ranking vectors are centred and unit-norm, so HQI's Pearson r on them is
-            # their dot product: the library's exact pruned top-k search ranks them for us
-            ranked_lib = Library.from_vectors(
-                cast(Sequence[LibraryEntry], self._entries), self._ranking,
-                axis=np.asarray(library.axis), pipeline=library.pipeline,
-                technique=library.technique, library_id=f"{library.id}#ranking",
-            )
-            self._searcher = Searcher(ranked_lib, "hqi")
+            pruned_search = n >= PRUNED_SEARCH_MIN
+        if pruned_search and n:
+            # rank by the representation's own score through the library's exact pruned
+            # top-k search; its transformed rows are also ours (one copy, not two)
+            self._searcher = searcher_for(cast(Library, library), RootHQI.of(self.representation))
+            self._ranking: F32 = self._searcher.transformed_rows()  # (N,D)
+        else:
+            self._ranking = self.representation.transform(library.matrix)  # (N,D)
+            self._ranking.flags.writeable = False
         axis = np.asarray(library.axis, dtype=np.float64)
         step = float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
         self._max_shift = int(np.floor(self.thresholds.max_shift_cm / step + 1e-9))
@@ -174,12 +217,12 @@ class Identifier:
         rq = self.representation.transform(q)
         n = self._ranking.shape[0]
         pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
-        if self._searcher is not None:  # exact top pool_n without touching every row
-            res = self._searcher.search(rq, k=pool_n)
+        if self._searcher is not None and np.any(rq):  # exact top pool_n, pruned
+            res = self._searcher.search(q, k=pool_n)  # the score transforms q itself
             pool = np.asarray(res.indices[0], dtype=np.intp)
             r = np.full(n, -1.0, dtype=np.float32)  # rows outside the pool: not scored
             r[pool] = res.keys[0]
-        else:
+        else:  # small library, or nothing above the noise floor: every row scores
             r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
             pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)
         shift = 0
@@ -257,7 +300,7 @@ class Identifier:
         ranked = pool[np.argsort(-r[pool], kind="stable")]
         r_ranked = r[ranked]
         order = self.representation.substance_order(
-            r_ranked, [self._labels[int(i)] for i in ranked])
+            r_ranked, _Ranked(self._labels, ranked), limit=k)
         hqi = self.representation.hqi(r_ranked)
         hits = [self._hit(int(ranked[p]), float(hqi[p])) for p in order[:k]]
         mixture = self._mixture(q, ranked)

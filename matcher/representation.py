@@ -53,7 +53,9 @@ class Representation(BaseModel):
     vote (``r``: correlation; an entry 0.05 below the best counts ``1/e``). Chosen on the tune
     half among 0.03-0.12."""
 
-    def substance_order(self, r_sorted: ArrayLike, names: Sequence[str]) -> list[int]:
+    def substance_order(
+        self, r_sorted: ArrayLike, names: Sequence[str], limit: int | None = None
+    ) -> list[int]:
         """Order substances for the hit list by a soft vote of the best entries.
 
         Parameters
@@ -61,7 +63,10 @@ class Representation(BaseModel):
         r_sorted : (M,) array
             Correlations of the candidate entries, best first.
         names : sequence of M str
-            Substance name of each candidate, in the same order.
+            Substance name of each candidate, in the same order. Read lazily: only as far
+            as needed to find ``limit`` substances (a loaded library decodes names on use).
+        limit
+            Stop after this many substances (default: all).
 
         Returns
         -------
@@ -78,19 +83,26 @@ class Representation(BaseModel):
         r = np.asarray(r_sorted, dtype=np.float64)
         if r.ndim != 1 or r.size != len(names):
             raise ValueError(f"substance_order: {r.size} scores for {len(names)} names")
-        first: dict[str, int] = {}
-        for pos, name in enumerate(names):
-            first.setdefault(name, pos)
-        if r.size == 0:
+        want = r.size if limit is None else max(0, limit)
+        if r.size == 0 or want == 0:
             return []
+        first: dict[str, int] = {}
         votes: dict[str, float] = {}
         top = float(r[0])
         for pos in range(min(self.vote_k, r.size)):
+            name = names[pos]
+            first.setdefault(name, pos)
             w = float(np.exp((float(r[pos]) - top) / self.vote_temperature))
-            votes[names[pos]] = votes.get(names[pos], 0.0) + w
-        voted = sorted(votes, key=lambda n: (-votes[n], first[n]))
-        rest = [n for n in first if n not in votes]  # dict order = best-entry order
-        return [first[n] for n in voted + rest]
+            votes[name] = votes.get(name, 0.0) + w
+        out = [first[n] for n in sorted(votes, key=lambda n: (-votes[n], first[n]))]
+        pos = min(self.vote_k, r.size)
+        while len(out) < want and pos < r.size:  # the rest in best-entry order
+            name = names[pos]
+            if name not in first:
+                first[name] = pos
+                out.append(pos)
+            pos += 1
+        return out[:want]
 
     def transform(self, rows: ArrayLike) -> F32:
         """Transform vectors to unit-norm ranking vectors.

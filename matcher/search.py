@@ -407,6 +407,14 @@ class Searcher:
             )
         return self._indexes[key]
 
+    def transformed_rows(self, mask: MaskLike = None) -> F32:
+        """The library rows as the score transforms them, ``(N, D')`` float32, read-only.
+
+        The float32 matrix the fast path multiplies with: the library's own matrix when the
+        score does not transform, else the index's transformed copy (shared, not copied).
+        """
+        return self.index(mask).a
+
     def search(
         self,
         queries: ArrayLike,

@@ -12,10 +12,16 @@ from typing import Any
 from ._base import BaseSimilarity, SearchKind
 from ._correlation import HQI, DerivativeHQI, hqi_from_r
 from ._euclidean import Euclidean
+from ._root import RootHQI
 
 
 def similarity_classes() -> dict[str, type[BaseSimilarity]]:
-    """Every registered score class by name (built on each call: no global state)."""
+    """Every registered score class by name (built on each call: no global state).
+
+    :class:`RootHQI` is not registered: it is the identification's own ranking score, built
+    from a :class:`matcher.representation.Representation` (``RootHQI.of``), and it refuses
+    noise-only vectors (its noise floor makes them flat), which a generic score need not.
+    """
     return {cls.name: cls for cls in (HQI, DerivativeHQI, Euclidean)}
 
 
@@ -39,6 +45,7 @@ __all__ = [
     "BaseSimilarity",
     "DerivativeHQI",
     "Euclidean",
+    "RootHQI",
     "SearchKind",
     "get_similarity",
     "hqi_from_r",
