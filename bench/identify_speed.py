@@ -109,7 +109,8 @@ def main() -> int:
         ts.append(d - c)
         tm.append(e - d)
         tall.append(f - e)
-    print(f"{N_QUERIES} raw RRUFF queries:")
+    print(f"{N_QUERIES} raw RRUFF queries (load average during the run: "
+          f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())} over 1 / 5 / 15 min):")
     stats("quality checks (raw spectrum)", tq)
     stats("preprocess (pipeline + onto library axis)", tp)
     stats("search (ranking + axis-offset search)", ts)

@@ -184,9 +184,13 @@ class _Index:
     # -- row access ----------------------------------------------------------------------
     def _rows64(self, idx: IntArray) -> F64:
         """Transformed, masked rows in float64, computed from the library's float32 rows."""
-        rows = self.base[idx].astype(np.float64)
-        if self.transformed:
-            rows = self.score.transform(rows)
+        if self.transformed and self.score.transform_is_float32:
+            # the stored float32 transformed rows ARE the transform's output: no recompute
+            rows = self.a[idx].astype(np.float64)
+        else:
+            rows = self.base[idx].astype(np.float64)
+            if self.transformed:
+                rows = self.score.transform(rows)
         return rows if self.full else rows[:, self.cols]
 
     def _stats_and_keyspace(

@@ -60,6 +60,10 @@ class BaseSimilarity(ABC):
     search_kind
         How :mod:`matcher.search` bounds it: ``"correlation"`` (rank by the mean-centred
         correlation of the transformed vectors) or ``"euclidean"`` (rank by the distance).
+    transform_is_float32
+        :meth:`transform` computes in float32 (its output widened to float64 is exactly a
+        float32 array), so the search may re-score from its stored float32 transformed rows
+        instead of transforming them again.
     """
 
     name: ClassVar[str]
@@ -67,6 +71,7 @@ class BaseSimilarity(ABC):
     higher_is_better: ClassVar[bool] = True
     score_range: ClassVar[tuple[float, float]]
     search_kind: ClassVar[SearchKind]
+    transform_is_float32: ClassVar[bool] = False
 
     # -- the transform and the key: what the search engine needs -------------------------
     def transform(self, rows: F64) -> F64:

@@ -39,6 +39,7 @@ class RootHQI(HQI):
     """
 
     name: ClassVar[str] = "root_hqi"
+    transform_is_float32: ClassVar[bool] = True
 
     def __init__(self, power: float = 0.5, noise_floor: float = 4.0) -> None:
         self._rep = Representation(power=power, noise_floor=noise_floor)
