@@ -44,6 +44,10 @@ PRUNED_SEARCH_MIN = 5000
 """From this many entries the ranking uses :class:`matcher.search.Searcher` (exact top-k
 with a pruning bound) instead of a full matrix-vector product."""
 
+EXACT_TOP = 50
+"""On the pruned path, this many best rows get exact keys (the hits and the substance vote
+need ~10-20); the rest of the mixture's candidate pool is ranked by float32 products."""
+
 
 class EntryLike(Protocol):
     """What identification reads of a library entry (:class:`matcher.library.LibraryEntry`)."""
@@ -217,11 +221,14 @@ class Identifier:
         rq = self.representation.transform(q)
         n = self._ranking.shape[0]
         pool_n = min(n, max(t.mixture.pool, 5 * k, 50))
-        if self._searcher is not None and np.any(rq):  # exact top pool_n, pruned
-            res = self._searcher.search(q, k=pool_n)  # the score transforms q itself
-            pool = np.asarray(res.indices[0], dtype=np.intp)
+        if self._searcher is not None and np.any(rq):
+            # pruned: the best EXACT_TOP rows exactly (hits, vote), the rest of the pool
+            # (mixture candidates) from float32 products, as the small-library path does;
+            # the score transforms q itself
+            _, _, pool, keys = self._searcher.candidates(
+                q, k=min(n, max(EXACT_TOP, 5 * k)), pool=pool_n)
             r = np.full(n, -1.0, dtype=np.float32)  # rows outside the pool: not scored
-            r[pool] = res.keys[0]
+            r[pool] = keys
         else:  # small library, or nothing above the noise floor: every row scores
             r = self._ranking @ rq  # (N,D)@(D,) -> (N,)
             pool = np.argpartition(-r, pool_n - 1)[:pool_n] if pool_n < n else np.arange(n)

@@ -499,6 +499,90 @@ class Searcher:
             library_id=lib.id, library_hash=lib.hash, evaluated=evaluated, reranked=reranked,
         )
 
+    def candidates(
+        self, query: ArrayLike, k: int, pool: int
+    ) -> tuple[IntArray, F64, IntArray, F64]:
+        """Exact top-``k`` of one query, and about its best ``pool`` rows with float32 keys.
+
+        For callers that need a few exact hits plus a longer candidate list (identification:
+        10 hits, 300 candidates for the mixture fit) without re-scoring the whole list
+        exactly in float64.
+
+        Parameters
+        ----------
+        query
+            ``(D,)`` prepared vector.
+        k
+            Exact hits (as :meth:`search` gives them: same rows, same keys).
+        pool
+            Candidates; at least ``k``.
+
+        Returns
+        -------
+        top, top_keys
+            ``(k,)`` rows and exact keys, best first (ties: lower row).
+        pool_rows, pool_keys
+            ``(P,)`` rows (``P = min(max(pool, k), N)``, unordered) and their keys: exact
+            for the top-k rows, float32 products (within their rounding radius) for the
+            others. Every row whose exact key exceeds the smallest pool key by more than the
+            rounding radius (about 1e-6 for correlations) is in the pool.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`search` (bad shape, non-finite values, ``k < 1``, empty library).
+        """
+        q = np.asarray(query, dtype=np.float64)
+        n = len(self.library)
+        if q.ndim != 1 or q.size != self.library.axis.size:
+            raise ValueError(f"query must be a ({self.library.axis.size},) vector on the "
+                             f"library axis, got shape {q.shape}")
+        if not np.all(np.isfinite(q)):
+            raise ValueError("query contains non-finite values")
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        if n == 0:
+            raise ValueError(f"library {self.library.id!r} is empty")
+        ix = self.index(None)
+        kk = int(min(k, n))
+        pp = int(min(max(pool, kk), n))
+        qk, scat = ix.query_vectors(q[None, :])
+        scat32 = scat[0].astype(np.float32)
+        qnorm = float(np.sqrt(np.sum(scat[0] * scat[0])))
+        b = ix.bounds(qk)[0]
+        cand = _top_by_bound(b, min(n, max(2 * pp, 32)))
+        key, eps = ix.approx(np.vecdot(ix.a[cand], scat32), cand, qnorm)
+        tau = _kth(key - eps, pp)
+        # rows outside ``cand`` whose bound reaches tau could be in the top pp: score them
+        seen = np.zeros(n, dtype=bool)
+        seen[cand] = True
+        rest = np.flatnonzero((b >= tau) & ~seen)
+        if rest.size:
+            k2, e2 = ix.approx(np.vecdot(ix.a[rest], scat32), rest, qnorm)
+            cand = np.concatenate([cand, rest])
+            key = np.concatenate([key, k2])
+            eps = np.concatenate([eps, e2])
+        # exact top-k: every row left out has a key below tau_k (its bound, or its interval)
+        tau_k = _kth(key - eps, kk)
+        top_keys, top, _, _ = _finish(ix, qk[0], cand, key, eps, tau=tau_k, k=kk)
+        sel = np.argpartition(-key, pp - 1)[:pp] if pp < cand.size else np.arange(cand.size)
+        pool_rows = cand[sel]
+        pool_keys = key[sel].copy()
+        where = {int(r): i for i, r in enumerate(pool_rows)}
+        extra_rows: list[int] = []
+        extra_keys: list[float] = []
+        for r, kv in zip(top, top_keys, strict=True):
+            i = where.get(int(r))
+            if i is None:  # a top-k row just outside the approximate pool: add it
+                extra_rows.append(int(r))
+                extra_keys.append(float(kv))
+            else:
+                pool_keys[i] = kv
+        if extra_rows:
+            pool_rows = np.concatenate([pool_rows, np.asarray(extra_rows, dtype=np.intp)])
+            pool_keys = np.concatenate([pool_keys, np.asarray(extra_keys)])
+        return top, top_keys, pool_rows.astype(np.intp, copy=False), pool_keys
+
     def _pruned(
         self,
         *,

@@ -101,3 +101,30 @@ def test_identifier_looks_entries_up_lazily() -> None:
         assert a.hits[0].entry_id == f"e{row}"
     # the hits and the mixture fit's candidate pool (300 rows a query), not the library
     assert 0 < len(counting.seen) < len(counting) // 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 300), d=st.integers(16, 90),
+       k=st.integers(1, 12), pool=st.integers(1, 120), score=st.sampled_from(["hqi", "root"]))
+def test_candidates_top_k_is_exact_and_pool_holds_the_best(
+    seed: int, n: int, d: int, k: int, pool: int, score: str
+) -> None:
+    m = structured(seed, n, d, duplicates=3)
+    s = Searcher(vector_library(m), RootHQI() if score == "root" else "hqi", dims=min(8, d))
+    q = peaky_queries(m, seed + 1, 1)[0]
+    try:
+        top, top_keys, rows, keys = s.candidates(q, k, pool)
+    except QueryMismatchError:
+        return  # flat after the noise floor: refused, as search() refuses it
+    brute = s.search(q, k, method="brute")
+    np.testing.assert_array_equal(top, brute.indices[0])
+    np.testing.assert_array_equal(top_keys, brute.keys[0])
+    pp = min(max(pool, k), n)
+    assert pp <= rows.size <= pp + k and len(set(rows.tolist())) == rows.size
+    assert set(top.tolist()) <= set(rows.tolist())
+    full = s.search(q, n, method="brute")  # every row's exact key
+    exact = dict(zip(full.indices[0].tolist(), full.keys[0].tolist(), strict=True))
+    np.testing.assert_allclose(keys, [exact[int(r)] for r in rows], atol=1e-5)
+    floor = float(np.min(keys))
+    missing = [r for r, v in exact.items() if v > floor + 1e-5 and r not in set(rows.tolist())]
+    assert not missing
