@@ -142,14 +142,18 @@ class Identifier:
     representation
         Ranking representation (default :func:`matcher.defaults.representation`).
     pruned_search
-        Rank with :class:`matcher.search.Searcher` (exact, pruned) rather than a full
-        matrix-vector product; default: from :data:`PRUNED_SEARCH_MIN` entries on. The
-        hits are the same either way.
+        Rank with :class:`matcher.search.Searcher` (score :class:`matcher.similarity.RootHQI`
+        of ``representation``; exact keys for the :data:`EXACT_TOP` best rows, float32 for
+        the rest of the mixture pool) rather than a full float32 matrix-vector product;
+        default: from :data:`PRUNED_SEARCH_MIN` entries on. The hits are the same either
+        way, up to near-ties (≤ 1e-6 in r) that float32 cannot order.
 
     Notes
     -----
-    Set-up transforms the whole library matrix once (``O(N·D)``); each identification then
-    costs one matrix-vector product over the library plus small work on the candidates.
+    Set-up transforms the whole library matrix once (``O(N·D)``; on the pruned path it is
+    the search index's transformed copy, cached on the library); entries are looked up only
+    when a hit, the substance vote or the mixture fit needs them. Substances in the hit list
+    are ordered by :meth:`Representation.substance_order` (a soft vote of the best entries).
     """
 
     def __init__(
