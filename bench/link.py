@@ -83,8 +83,9 @@ def efficiency(baud: int, repeats: int) -> None:
 
 def soak(n: int, latency_s: float) -> None:
     faults = "corrupt=0.01,drop=0.001"
-    noisy = start_sim("--seed", "11", "--faults", faults)
-    clean = start_sim("--seed", "11")
+    # drain=0: a simulated battery would run flat after ~8,000 laser scans
+    noisy = start_sim("--seed", "11", "--faults", faults + ",drain=0")
+    clean = start_sim("--seed", "11", "--faults", "drain=0")
     ok = bad = failed = stuck = 0
     durations: list[float] = []
     errors: dict[str, int] = {}

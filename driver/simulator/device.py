@@ -527,7 +527,7 @@ class SimulatedDevice:
             self.sample = self.sample_ids[(i + 1) % len(self.sample_ids)]
         if s.technique == "raman" and s.kind != m.ScanKind.DARK:
             before = self.battery
-            self.battery = max(0.0, self.battery - 0.01 * s.accumulations)
+            self.battery = max(0.0, self.battery - self.faults.drain * s.accumulations)
             if before >= LOW_BATTERY_PCT > self.battery:
                 self._event(m.MsgType.EV_LOW_BATTERY,
                             m.LowBatteryEvent(battery_pct=int(self.battery)).pack())

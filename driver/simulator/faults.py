@@ -20,6 +20,7 @@ reboot         prob/req   reboot on a request: silent for ``reboot-ms``, configu
 reboot-ms      ms         how long a reboot takes (default 400)
 drift          cm⁻¹       fixed axis calibration error (self-test fails beyond tolerance)
 battery        percent    initial battery level (low levels raise EV_LOW_BATTERY)
+drain          percent    battery used per laser accumulation (default 0.01; 0 for soaks)
 interlock      0/1        1 = laser interlock open (sample scans refused)
 =============  =========  ===================================================================
 """
@@ -35,7 +36,7 @@ _NAMES = {
     "corrupt": "corrupt", "drop": "drop", "delay-ms": "delay_ms", "nack": "nack",
     "busy": "busy", "garbage": "garbage", "disconnect": "disconnect",
     "reconnect-ms": "reconnect_ms", "reboot": "reboot", "reboot-ms": "reboot_ms",
-    "drift": "drift", "battery": "battery", "interlock": "interlock",
+    "drift": "drift", "battery": "battery", "drain": "drain", "interlock": "interlock",
 }
 _PROBABILITIES = {"corrupt", "drop", "nack", "busy", "garbage", "disconnect", "reboot"}
 
@@ -56,6 +57,7 @@ class FaultSpec:
     reboot_ms: float = 400.0
     drift: float = 0.0
     battery: float = 87.0
+    drain: float = 0.01
     interlock: float = 0.0
 
     @classmethod
