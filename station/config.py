@@ -17,7 +17,7 @@ The file (``--config``, else ``$INTERDICT_CONFIG``, else ``./interdict.toml`` wh
     self_test_hours = 8
 
     [thresholds]
-    match = 85.0
+    match_hqi = 85.0
 
 See ``docs/station.md`` for every option.
 """
@@ -30,9 +30,12 @@ import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from matcher.verdict import Thresholds
 
 ENV_PREFIX = "INTERDICT_"
 ENV_CONFIG = "INTERDICT_CONFIG"
@@ -313,6 +316,30 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True
                         "(env INTERDICT_THRESHOLD_<NAME>)")
 
 
+def thresholds_for(cfg: StationConfig, technique: str | None = None) -> Thresholds:
+    """The matcher's default thresholds for ``technique`` with the configured ones applied.
+
+    Raises
+    ------
+    ConfigError
+        An unknown threshold name, or a value the matcher refuses.
+    """
+    from matcher import defaults
+
+    base = defaults.thresholds(technique)
+    if not cfg.thresholds:
+        return base
+    known = set(type(base).model_fields)
+    unknown = set(cfg.thresholds) - known
+    if unknown:
+        raise ConfigError(f"unknown threshold(s) {', '.join(sorted(unknown))}; known: "
+                          f"{', '.join(sorted(known))}")
+    try:
+        return type(base).model_validate({**base.model_dump(), **cfg.thresholds})
+    except ValueError as exc:
+        raise ConfigError(f"thresholds: {exc}") from exc
+
+
 def config_from_args(args: argparse.Namespace,
                      env: Mapping[str, str] | None = None) -> StationConfig:
     """The configuration for a command whose parser used :func:`add_config_arguments`."""
@@ -332,4 +359,5 @@ __all__ = [
     "find_config_file",
     "load_config",
     "read_config_file",
+    "thresholds_for",
 ]

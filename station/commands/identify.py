@@ -2,7 +2,7 @@
 
 Command::
 
-    interdict identify FILE... --library LIB [--top K] [--format table|json|csv]
+    interdict identify FILE... [--library LIB] [--top K] [--format table|json|csv]
                        [--technique T] [--part ID]
 
 One result per spectrum (a file may hold several). A file that does not state what was
@@ -50,8 +50,14 @@ def register(sub: Any) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="spectrum files")
-    p.add_argument("--library", "-l", required=True, type=Path, metavar="LIB",
-                   help="library file (interdict library build)")
+    p.add_argument("--library", "-l", type=Path, metavar="LIB",
+                   help="library file (interdict library build); default: the station "
+                        "config's library (env INTERDICT_LIBRARY), else the embedded default")
+    p.add_argument("--config", metavar="FILE",
+                   help="station TOML file (env INTERDICT_CONFIG; default ./interdict.toml)")
+    p.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",
+                   help="verdict threshold, repeatable (env INTERDICT_THRESHOLD_<NAME>; "
+                        "see interdict config)")
     p.add_argument("--top", "-k", type=int, default=5, metavar="K",
                    help="hits reported per spectrum (default 5)")
     p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
@@ -138,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     """Identify every spectrum of every file; print the results; return the exit code."""
     import spectra
     from matcher.identify import Identifier
-    from matcher.library import LibraryError, LibrarySet
+    from matcher.library import LibraryError
 
     out = sys.stdout
     if args.top < 1:
@@ -152,10 +158,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"identify: unknown --technique {args.technique!r} (one of {known})",
                   file=sys.stderr)
             return EXIT_USAGE
+    from station.config import ConfigError, load_config, thresholds_for
+    from station.workflows.library import open_libraries
+
     try:
-        lib_set = LibrarySet.load(args.library)
+        cfg = load_config({"library": args.library, "thresholds": args.thresholds},
+                          config_file=args.config)
+        thresholds_for(cfg)  # unknown names and refused values: a usage error, before any work
+    except ConfigError as exc:
+        print(f"identify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        lib_set = open_libraries(cfg.library, cfg.db.parent)
     except (LibraryError, OSError, ValueError) as exc:
-        print(f"identify: cannot open library {args.library}: {exc}", file=sys.stderr)
+        where = cfg.library or "the embedded default library"
+        print(f"identify: cannot open library {where}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     identifiers: dict[str, Identifier] = {}
     writer = None
@@ -174,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
             try:
                 s, part_id = _prepare_input(raw, args.technique, lib_set, args.part)
                 if part_id not in identifiers:
-                    identifiers[part_id] = Identifier(lib_set.get(part_id))
+                    lib = lib_set.get(part_id)
+                    identifiers[part_id] = Identifier(
+                        lib, thresholds=thresholds_for(cfg, lib.technique))
                 res = identifiers[part_id].identify(s, k=args.top)
             except (spectra.SpectraError, LibraryError, ValueError) as exc:
                 print(f"identify: {path}" + (f" [{i + 1}]" if len(found) > 1 else "")

@@ -13,9 +13,10 @@ Commands::
     interdict audit log [ITEM]                            the audit events
     interdict stats [--period day|week|month|all] [--from D] [--to D]
 
-Every command takes ``--db PATH`` (else ``$INTERDICT_DB``, else the default path, see
-:func:`parcels.config.resolve_db`); every query command takes ``--json``. The acting person
-is ``--by`` (else ``$INTERDICT_OPERATOR``, else the login name).
+Every command takes ``--db PATH`` (else ``$INTERDICT_DB``, else ``db`` of the station
+configuration file, else the default path, see :func:`parcels.config.resolve_db`) and
+``--config FILE``; every query command takes ``--json``. The acting person is ``--by`` (else
+``$INTERDICT_OPERATOR``, else ``operator`` of the configuration file, else the login name).
 
 Exit codes: 0 success; 1 error (unknown parcel, invalid id, illegal hold move, unreadable
 file or database — nothing was changed); 2 usage error; 3 import done but some rows were
@@ -32,7 +33,10 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.config import StationConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -48,7 +52,10 @@ def register(sub: Any) -> None:
     """Register ``parcel``, ``audit`` and ``stats``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", metavar="PATH",
-                        help="evidence database (default: $INTERDICT_DB or the default path)")
+                        help="evidence database (default: $INTERDICT_DB, else the station "
+                             "config's db, else the default path)")
+    common.add_argument("--config", metavar="FILE",
+                        help="station TOML file (env INTERDICT_CONFIG; default ./interdict.toml)")
     query = argparse.ArgumentParser(add_help=False)
     query.add_argument("--json", action="store_true", help="machine-readable output")
     actor = argparse.ArgumentParser(add_help=False)
@@ -154,15 +161,30 @@ def _err(args: argparse.Namespace, message: str) -> None:
     print(f"interdict {where}: error: {message}", file=sys.stderr)
 
 
+def _station(args: argparse.Namespace) -> StationConfig:
+    """The station configuration (flag > environment > file > default), read once."""
+    from station.config import load_config
+
+    cfg: StationConfig | None = getattr(args, "_station_config", None)
+    if cfg is None:
+        cfg = load_config({"db": getattr(args, "db", None)},
+                          config_file=getattr(args, "config", None))
+        args._station_config = cfg
+    return cfg
+
+
 def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
     from parcels.config import resolve_db
     from parcels.store import open_store
 
-    return open_store(resolve_db(args.db), create=create)
+    cfg = _station(args)
+    configured = str(cfg.db) if cfg.sources.get("db") == "file" else None
+    return open_store(resolve_db(args.db, configured=configured), create=create)
 
 
 def _actor(args: argparse.Namespace) -> str:
-    return args.by or os.environ.get("INTERDICT_OPERATOR") or getpass.getuser()
+    return (args.by or os.environ.get("INTERDICT_OPERATOR") or _station(args).operator
+            or getpass.getuser())
 
 
 def _dump(obj: Any) -> None:

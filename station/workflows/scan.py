@@ -403,24 +403,15 @@ class StationSession:
         except Exception as exc:
             raise StationError(f"library: {exc}", EXIT_ERROR) from exc
 
-    def thresholds(self) -> Thresholds:
-        """The matcher's default thresholds with the configured ones applied (validated)."""
-        from matcher import defaults
+    def thresholds(self, technique: str | None = None) -> Thresholds:
+        """The matcher's defaults for the technique with the configured ones applied."""
         from station.commands.scan import EXIT_USAGE
+        from station.config import ConfigError, thresholds_for
 
-        base = defaults.thresholds()
-        if not self.cfg.thresholds:
-            return base
-        known = set(type(base).model_fields)
-        unknown = set(self.cfg.thresholds) - known
-        if unknown:
-            raise StationError(
-                f"unknown threshold(s) {', '.join(sorted(unknown))}; known: "
-                f"{', '.join(sorted(known))}", EXIT_USAGE)
         try:
-            return type(base).model_validate({**base.model_dump(), **self.cfg.thresholds})
-        except ValueError as exc:
-            raise StationError(f"thresholds: {exc}", EXIT_USAGE) from exc
+            return thresholds_for(self.cfg, technique)
+        except ConfigError as exc:
+            raise StationError(str(exc), EXIT_USAGE) from exc
 
     def identify(self, spectrum: Spectrum, technique: str) -> Identification:
         """Identify against the configured library with the configured thresholds."""
@@ -428,7 +419,7 @@ class StationSession:
         from station.commands.scan import EXIT_ERROR
 
         lib = self.library_for(technique)
-        thresholds = self.thresholds()
+        thresholds = self.thresholds(lib.technique)
         try:
             return identify(spectrum, lib, thresholds=thresholds)
         except Exception as exc:
