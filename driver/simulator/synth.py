@@ -99,7 +99,10 @@ def load_references(paths: list[Path] | None = None) -> dict[tuple[str, str], Re
     paths
         Spectrum files (anything :func:`spectra.read` takes) or folders of them; ``None``
         loads the small built-in set in ``driver/simulator/references``. Files in our own
-        reference CSV layout (``# key: value`` lines, then ``x,y``) are read directly.
+        reference CSV layout (``# key: value`` lines, then ``x,y``) are read directly. In a
+        folder, ``index.csv`` (the library-build index, see ``interdict library build``) is
+        metadata, not a spectrum, and is skipped. The built-in polystyrene standards are
+        always there unless a path brings its own: a device carries its self-test standard.
 
     Raises
     ------
@@ -109,7 +112,8 @@ def load_references(paths: list[Path] | None = None) -> dict[tuple[str, str], Re
     files: list[Path] = []
     for p in paths or [REFERENCES_DIR]:
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.suffix.lower() in
+            files += sorted(f for f in p.iterdir() if f.name.lower() != "index.csv"
+                            and f.suffix.lower() in
                             (".csv", ".txt", ".jdx", ".dx", ".jcamp", ".spc"))
         elif p.is_file():
             files.append(p)
@@ -127,6 +131,10 @@ def load_references(paths: list[Path] | None = None) -> dict[tuple[str, str], Re
             refs[(r.technique, r.name)] = r
     if not refs:
         raise ScenarioError(f"no reference spectra in {paths}")
+    if paths:
+        for f in sorted(REFERENCES_DIR.glob("*_polystyrene.csv")):
+            standard = _read_own_csv(f)
+            refs.setdefault((standard.technique, standard.name), standard)
     return refs
 
 

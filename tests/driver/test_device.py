@@ -205,3 +205,18 @@ def test_shipped_references_are_reproducible(shared_data: Path, tmp_path: Path) 
     assert shipped == sorted(p.name for p in tmp_path.glob("*.csv"))
     for name in shipped:
         assert (tmp_path / name).read_bytes() == (derive.HERE / name).read_bytes(), name
+
+
+def test_a_library_folder_serves_as_references_with_the_devices_own_standard() -> None:
+    """``--references fixtures/library``: its ``index.csv`` is metadata, not a spectrum, and the
+    device keeps its built-in polystyrene self-test standard next to the given references."""
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    library, synthetic = fixtures / "library", fixtures / "library-synthetic"
+    assert (library / "index.csv").is_file()
+    refs = load_references([library])
+    assert ("raman", "polystyrene") in refs  # the built-in standard, lower-case name
+    assert ("raman", "Calcite (calcium carbonate)") in refs
+    scenario = Scenario.load(fixtures / "scenario.json")
+    with pytest.raises(ScenarioError, match="Fentanyl"):  # SYNTHETIC refs not in that folder
+        scenario.check_references(refs)
+    scenario.check_references(load_references([library, synthetic]))

@@ -109,6 +109,6 @@ def test_usage_errors(lib_file: Path, files: dict[str, Path],
     assert main(["identify", str(files["ethanol"]), "--library", str(lib_file),
                  "--technique", "xray"]) == 2
     with pytest.raises(SystemExit) as exc:
-        main(["identify", str(files["ethanol"])])  # --library is required
+        main(["identify", "--library", str(lib_file)])  # no FILE given
     assert exc.value.code == 2
     capsys.readouterr()
