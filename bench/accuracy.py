@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import os
-import platform
 import re
 import sys
 import time
@@ -42,6 +41,8 @@ from scipy.ndimage import minimum_filter1d
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _machine import describe  # noqa: E402
 
 from matcher import defaults  # noqa: E402
 from matcher.identify import Identifier  # noqa: E402
@@ -62,16 +63,7 @@ def group_of(name: str) -> str:
 
 def machine() -> str:
     """A one-line description of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"numpy {np.__version__}")
+    return describe(numpy=np.__version__)
 
 
 # -- data ---------------------------------------------------------------------------------

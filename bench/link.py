@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import signal
 import statistics
 import sys
@@ -26,14 +24,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _machine import describe  # noqa: E402
+
 from driver import Analyzer  # noqa: E402
 from driver.protocol.interdict_v1 import V1Session  # noqa: E402
 from tests.driver.conftest import start_sim, stop_sim  # noqa: E402
 
 
 def machine() -> str:
-    return (f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpu, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    return describe()
 
 
 def efficiency(baud: int, repeats: int) -> None:

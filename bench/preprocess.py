@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 import traceback
@@ -38,29 +37,15 @@ import scipy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _machine import describe  # noqa: E402
+
 import spectra  # noqa: E402
 from spectra.preprocess import default_ftir, default_raman, step_functions  # noqa: E402
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    return (
-        f"{model}; {os.cpu_count()} logical cores ({usable} usable); "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"numpy {np.__version__}; scipy {scipy.__version__}; "
-        f"pybaselines {pybaselines.__version__}"
-    )
+    return describe(numpy=np.__version__, scipy=scipy.__version__,
+                    pybaselines=pybaselines.__version__)
 
 
 def raw_raman(rng: np.random.Generator, n: int = 3000) -> spectra.Spectrum:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -32,6 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _machine import describe  # noqa: E402
+
 from matcher.results import Category, Hit, Identification, Verdict  # noqa: E402
 from parcels.audit import GENESIS, event_body, event_hash  # noqa: E402
 from parcels.records import DeviceIdentity, Parcel, canonical_json  # noqa: E402
@@ -41,18 +41,7 @@ from spectra import Acquisition, Pipeline, Spectrum  # noqa: E402
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"load average {load[0]:.2f} at start (machine shared with other jobs)")
+    return describe(SQLite=sqlite3.sqlite_version)
 
 
 def item(n: int) -> str:

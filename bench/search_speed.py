@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _machine import cpu_model
 from _synth import noise_queries, realistic_queries, synth_library
 
 from matcher.library import Library, LibraryEntry
@@ -48,14 +49,7 @@ SHARED = Path(os.environ.get("INTERDICT_SHARED_DATA", ROOT.parent / "shared" / "
 
 
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     blas = "?"
     try:
         cfg = np.show_config(mode="dicts")  # type: ignore[func-returns-value]
