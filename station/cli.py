@@ -21,6 +21,19 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.demo",
 )
 
+EPILOG = """\
+a day at the station:
+  interdict parcel import today.jsonl          the AED batch with hold requests
+  interdict scan --device /dev/ttyUSB0 --parcel CP118543022IN --operator officer.kim
+  interdict watch --device /dev/ttyUSB0 --queue   trigger-button service for held parcels
+  interdict report CP118543022IN -o report.html   evidence report for a prosecutor
+  interdict audit verify                         is the chain of custody intact?
+
+settings: interdict.toml, INTERDICT_* variables or flags (interdict config shows which).
+no analyzer at hand: interdict simulate --pty, or make demo for the whole job.
+each command has its own --help; --json gives machine-readable output.
+"""
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -35,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the evidence to the parcel's record."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
