@@ -16,6 +16,9 @@ import serial
 
 from .errors import BadURLError, LinkError, PortBusyError
 
+_POLL_S = 0.0005
+"""Polling interval where the port has no file descriptor to wait on."""
+
 
 class Transport:
     """One port, opened from a URL.
@@ -62,9 +65,12 @@ class Transport:
         """
         if self.is_open:
             return
+        # pyserial's RFC 2217 client refuses a write timeout (NotImplementedError at open);
+        # its writes go to a TCP socket, which does not block on a stalled device anyway
+        write_timeout = None if "rfc2217://" in self.url else 5.0
         try:
             port = serial.serial_for_url(self.url, do_not_open=True, baudrate=self.baudrate,
-                                         timeout=0, write_timeout=5.0)
+                                         timeout=0, write_timeout=write_timeout)
         except ValueError as exc:
             raise BadURLError(f"bad port URL {self.url!r}: {exc}") from exc
         except serial.SerialException as exc:
@@ -81,7 +87,7 @@ class Transport:
             if "expected" in text.lower() or "url" in text.lower():
                 raise BadURLError(f"bad port URL {self.url!r}: {text}") from exc
             raise LinkError(f"cannot open {self.url!r}: {text}") from exc
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, NotImplementedError) as exc:
             raise LinkError(f"cannot open {self.url!r}: {exc}") from exc
         self._port = port
         try:
@@ -163,13 +169,17 @@ class Transport:
                     raise serial.SerialException("port readable but returned no data "
                                                  "(disconnected?)")
                 return data
-            port.timeout = max(0.0, timeout_s)
-            first = port.read(1)
-            if not first:
-                return b""
-            port.timeout = 0
-            waiting = port.in_waiting
-            return bytes(first) + (bytes(port.read(waiting)) if waiting else b"")
+            # no descriptor to wait on (rfc2217://, loop://): poll. Setting port.timeout is
+            # not an option there: on rfc2217:// every change renegotiates the line settings
+            # with the bridge (a network round trip per call; transfers stalled on it)
+            deadline = time.monotonic() + max(0.0, timeout_s)
+            while True:
+                waiting = port.in_waiting
+                if waiting:
+                    return bytes(port.read(waiting))
+                if time.monotonic() >= deadline:
+                    return b""
+                time.sleep(_POLL_S)
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise LinkError(f"read from {self.url!r} failed: {exc}") from exc
