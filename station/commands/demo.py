@@ -53,12 +53,13 @@ def _missing_parts() -> list[str]:
     return missing
 
 
-def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float = 20.0
-                    ) -> tuple[subprocess.Popen[str], str]:
+def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float = 20.0,
+                    scenario: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start ``python -m driver.simulator`` on a pty linked at ``out/ttySIM0``.
 
     Its references are the fixture spectra (Raman, SYNTHETIC, FTIR) plus the driver's
-    polystyrene standard for the self-test; its scenario is ``fixtures/scenario.json``.
+    polystyrene standard for the self-test; its scenario is ``scenario`` (default
+    ``fixtures/scenario.json``).
 
     Returns
     -------
@@ -78,7 +79,8 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
     link = out / "ttySIM0"
     cmd = [sys.executable, "-m", "driver.simulator", "--pty", "--link", str(link),
            "--profile", profile,
-           "--scenario", str(FIXTURES / "scenario.json"), "--references", str(standard)]
+           "--scenario", str(scenario or FIXTURES / "scenario.json"),
+           "--references", str(standard)]
     for f in refs:
         cmd += ["--references", str(f)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -14,10 +14,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 import spectra
 
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library, LibrarySet
+    from spectra import Pipeline
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
@@ -100,6 +104,29 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             yield meta, spectrum.replace(**changes)
 
 
+HANDHELD_ATR_RANGE: tuple[float, float, float] = (650.0, 1800.0, 2.0)
+"""Axis of the embedded FTIR library: start, stop, step (cm⁻¹). A diamond-ATR handheld
+measures 4000-650 cm⁻¹ (so does the simulator's ``ftir-atr`` profile); the matcher's default
+FTIR axis starts at 450 cm⁻¹ for the RRUFF minerals. A library reaching below what the
+device sees scores a region the query can only fill with its edge value: the PET reference,
+whose largest values lie below 650 cm⁻¹, scored HQI 67 against its own ≥ 650 cm⁻¹ part
+on the 450-1800 axis, and 100 on this one."""
+
+
+def _pipeline_and_axis(technique: str) -> tuple[Pipeline, NDArray[np.float64]]:
+    """The matcher's default pipeline and axis; for FTIR restricted to the handheld range."""
+    from matcher import defaults
+
+    pipeline, axis = defaults.pipeline_for(technique), defaults.axis_for(technique)
+    if not spectra.Technique(technique).is_infrared:
+        return pipeline, axis
+    start, stop, step = HANDHELD_ATR_RANGE
+    steps = [(st.name, {**st.params, "start": start, "stop": stop, "step": step}
+              if st.name == "resample" else dict(st.params)) for st in pipeline.steps]
+    n = round((stop - start) / step) + 1
+    return spectra.Pipeline.of(*steps), start + step * np.arange(n, dtype=np.float64)
+
+
 def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,
                   technique: str = "raman") -> Library:
     """Build a library from reference folders with the matcher's default pipeline.
@@ -113,14 +140,14 @@ def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,
     technique
         ``"raman"`` or ``"ftir-atr"``: every entry must be of this technique.
 
-    The axis and pipeline are :mod:`matcher.defaults` (what the matcher was tuned with).
+    The axis and pipeline are :mod:`matcher.defaults` (what the matcher was tuned with),
+    the FTIR axis restricted to what a handheld ATR measures (:data:`HANDHELD_ATR_RANGE`).
     """
-    from matcher import defaults
     from matcher.library import Library
 
     refs = [pair for f in folders for pair in read_index(f)]
-    return Library.build(refs, pipeline=defaults.pipeline_for(technique),
-                         axis=defaults.axis_for(technique), technique=technique,
+    pipeline, axis = _pipeline_and_axis(technique)
+    return Library.build(refs, pipeline=pipeline, axis=axis, technique=technique,
                          library_id=library_id)
 
 

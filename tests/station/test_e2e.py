@@ -246,7 +246,13 @@ def test_scan_both_techniques_on_a_dual_analyzer(tmp_path: Path, demo_library_fi
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "evidence.db"
     assert main(["parcel", "import", str(AED_BATCH), "--db", str(db), "--by", "test"]) == 0
-    proc, url = start_simulator(tmp_path, profile="dual")
+    # a PET container: a packaging polymer with a reference in both techniques
+    scenario = tmp_path / "pet.json"
+    scenario.write_text(json.dumps({"selection": "fixed", "default": "LX403127580CN", "samples": {
+        "LX403127580CN": {"components": [
+            {"reference": "Poly(ethylene terephthalate) (PET)", "fraction": 1.0}],
+            "fluorescence": 0.1, "signal": 1.0}}}), encoding="utf-8")
+    proc, url = start_simulator(tmp_path, profile="dual", scenario=scenario)
     try:
         code = main(["scan", "--device", url, "--parcel", "LX403127580CN", "--technique",
                      "both", "--json", "--db", str(db), "--library", str(demo_library_file),

@@ -101,3 +101,51 @@ def test_aed_batch_and_scenario_fit_together() -> None:
     assert any("SYNTHETIC" in c.reference and len(s.components) > 1
                for s in scenario.samples.values() for c in s.components)  # the mixture
     assert any(s.signal < 0.1 for s in scenario.samples.values())  # the poor-signal sample
+
+
+# Strong mid-IR (ATR) bands, cm⁻¹, from published polymer band assignments (Jung et al. 2018,
+# Mar. Pollut. Bull. 127:704-716, Table 2; Noda et al. 2007 for PVP's amide bands).
+FTIR_BANDS: dict[str, tuple[float, ...]] = {
+    "pet.csv": (1713, 1240, 1094, 723),
+    "ldpe.csv": (2915, 2848, 1463, 719),
+    "polyvinylpyrrolidone.csv": (1650, 1420, 1285),
+}
+
+
+@pytest.mark.parametrize("row", _rows(FTIR_LIBRARY_DIR), ids=lambda r: r["file"])
+def test_every_ftir_reference_shows_its_substances_bands(row: dict[str, str]) -> None:
+    """A reference whose spectrum lacks its substance's strong bands would name the wrong
+    material (the Open Specy "PS" FTIR entry, for one, shows none of polystyrene's bands and
+    is therefore not bundled): at least 60 % of the listed bands must be local maxima
+    within 12 cm⁻¹."""
+    import numpy as np
+    from scipy.signal import find_peaks
+
+    import spectra
+
+    bands = FTIR_BANDS[row["file"]]  # a new FTIR entry needs its bands listed here
+    s = spectra.read(FTIR_LIBRARY_DIR / row["file"])[0]
+    x, y = np.asarray(s.x), np.asarray(s.y)
+    peaks, _ = find_peaks(y, prominence=0.03 * float(y.max()))
+    found = [b for b in bands if np.any(np.abs(x[peaks] - b) <= 12.0)]
+    assert len(found) >= 0.6 * len(bands), f"{row['name']}: only {found} of {bands}"
+
+
+def test_the_ftir_library_covers_what_a_handheld_atr_measures(tmp_path: Path) -> None:
+    """A PET measurement over 650-4000 cm⁻¹ (a diamond-ATR handheld's range) matches the
+    PET reference; on the matcher's 450 cm⁻¹ axis it scored only HQI 67."""
+    import numpy as np
+
+    import spectra
+    from matcher.identify import Identifier
+
+    libs = open_libraries(None, tmp_path)
+    ftir = libs.select("ftir-atr")
+    assert ftir.axis[0] == 650.0
+    ref = spectra.read(FTIR_LIBRARY_DIR / "pet.csv")[0]
+    x, y = np.asarray(ref.x), np.asarray(ref.y)
+    seen = spectra.Spectrum(x[x >= 650], y[x >= 650], technique="ftir-atr",
+                            x_unit=ref.x_unit, y_unit=ref.y_unit)
+    res = Identifier(ftir).identify(seen)
+    assert res.verdict.value == "MATCH" and res.hits[0].name.startswith("Poly(ethylene ter")
+    assert res.hits[0].score > 95
