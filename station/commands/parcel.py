@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -183,8 +182,8 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
 
 
 def _actor(args: argparse.Namespace) -> str:
-    return (args.by or os.environ.get("INTERDICT_OPERATOR") or _station(args).operator
-            or getpass.getuser())
+    # the configuration already ranks $INTERDICT_OPERATOR above the file's operator
+    return args.by or _station(args).operator or getpass.getuser()
 
 
 def _dump(obj: Any) -> None:
