@@ -10,7 +10,8 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.identify",
@@ -56,8 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *,
+         clock: Callable[[], datetime] | None = None) -> int:
+    """Run the command line; returns the exit code.
+
+    ``clock`` returns the current time (UTC) for what the commands record (the wall clock by
+    default); tests pass a fixed one so that nothing they check depends on today's date.
+    """
     # One query at a time is latency-bound: a multi-threaded BLAS on a 2-core field laptop
     # spends more on thread hand-off than it saves (mixture fit ~10x slower, measured).
     # Set before numpy is first imported; a user's own setting wins.
@@ -65,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(var, "1")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     code: int = args.func(args)
     return code
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 
-def open_store(location: str | Path, *, create: bool = True) -> Store:
+def open_store(location: str | Path, *, create: bool = True,
+               clock: Callable[[], datetime] | None = None) -> Store:
     """Open the store at ``location``: a file path (SQLite) or, later, a database URL.
 
     Parameters
@@ -17,6 +20,9 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
         ``path/to/evidence.db`` or ``sqlite:///path/to/evidence.db``.
     create
         Create a missing SQLite file.
+    clock
+        Returns the current time (UTC) for every timestamp the store writes; the wall clock
+        by default. Tests pass a fixed one.
 
     Raises
     ------
@@ -27,12 +33,12 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
     """
     text = str(location)
     if text.startswith("sqlite:///"):
-        return SQLiteStore(text[len("sqlite:///"):], create=create)
+        return SQLiteStore(text[len("sqlite:///"):], create=create, clock=clock)
     if text.startswith(("postgresql://", "postgres://")):
         raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
     if "://" in text:
         raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
-    return SQLiteStore(text, create=create)
+    return SQLiteStore(text, create=create, clock=clock)
 
 
 __all__ = [

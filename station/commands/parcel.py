@@ -178,7 +178,8 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
 
     cfg = _station(args)
     configured = str(cfg.db) if cfg.sources.get("db") == "file" else None
-    return open_store(resolve_db(args.db, configured=configured), create=create)
+    return open_store(resolve_db(args.db, configured=configured), create=create,
+                      clock=getattr(args, "clock", None))
 
 
 def _actor(args: argparse.Namespace) -> str:

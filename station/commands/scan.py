@@ -182,7 +182,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from station.workflows.runner import scan_command
 
-    return scan_command(cfg, args.parcel, self_test=args.self_test, as_json=args.json)
+    return scan_command(cfg, args.parcel, self_test=args.self_test, as_json=args.json,
+                        clock=getattr(args, "clock", None))
 
 
 def _run_watch(args: argparse.Namespace) -> int:
@@ -191,4 +192,5 @@ def _run_watch(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from station.workflows.runner import watch_command
 
-    return watch_command(cfg, queue=args.queue, max_scans=args.max_scans, as_json=args.json)
+    return watch_command(cfg, queue=args.queue, max_scans=args.max_scans, as_json=args.json,
+                         clock=getattr(args, "clock", None))

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,16 +94,16 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
 
 
 def scan_command(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
-                 as_json: bool = False) -> int:
+                 as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
     """``interdict scan``."""
     from station.workflows.scan import run_scan
 
-    return run_scan(cfg, item_id, self_test=self_test, as_json=as_json)
+    return run_scan(cfg, item_id, self_test=self_test, as_json=as_json, clock=clock)
 
 
 def watch_command(cfg: StationConfig, *, queue: bool = False, max_scans: int | None = None,
-                  as_json: bool = False) -> int:
+                  as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
     """``interdict watch``."""
     from station.workflows.watch import run_watch
 
-    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json)
+    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json, clock=clock)

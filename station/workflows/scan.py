@@ -171,11 +171,16 @@ class StationSession:
         The station configuration (database, library, device, operator, station...).
     out
         Where the officer reads (stdout); progress goes to ``err``.
+    clock
+        Returns the current time (UTC): what the store records and when a self-test is due.
+        The wall clock by default.
     """
 
     def __init__(self, cfg: StationConfig, *, out: TextIO | None = None,
-                 err: TextIO | None = None, stop: Stop | None = None) -> None:
+                 err: TextIO | None = None, stop: Stop | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.cfg = cfg
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.stop = stop or Stop()
@@ -196,7 +201,7 @@ class StationSession:
                 f"no evidence database at {self.cfg.db}: import the AED batch first "
                 "(interdict parcel import FILE --db ...) or set --db / INTERDICT_DB",
                 EXIT_ERROR)
-        self.store = open_store(self.cfg.db, create=False)
+        self.store = open_store(self.cfg.db, create=False, clock=self.clock)
         return self.store
 
     def open_library(self) -> LibrarySet:
@@ -285,7 +290,7 @@ class StationSession:
             return
         key = self._device_key()
         last = self.selftests.last_pass(key)
-        now = datetime.now(UTC)
+        now = self.clock()
         age_h = None if last is None else (now - last).total_seconds() / 3600.0
         if mode == "auto" and age_h is not None and age_h < self.cfg.self_test_hours:
             _say(self.out, f"self-test: passed {age_h:.1f} h ago (due every "
@@ -524,13 +529,15 @@ class StationSession:
 
 def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
              as_json: bool = False, out: TextIO | None = None,
-             connect: Callable[[StationSession], Any] | None = None) -> int:
+             connect: Callable[[StationSession], Any] | None = None,
+             clock: Callable[[], datetime] | None = None) -> int:
     """``interdict scan``: returns the documented exit code."""
     from station.commands.scan import EXIT_ERROR
 
     stop = Stop()
     out = out or sys.stdout
-    session = StationSession(cfg, out=sys.stderr if as_json else out, stop=stop)
+    session = StationSession(cfg, out=sys.stderr if as_json else out, stop=stop,
+                             clock=clock)
     with stop.installed():
         try:
             _ = session.operator

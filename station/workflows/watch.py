@@ -18,12 +18,15 @@ import json
 import queue
 import sys
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from station.config import StationConfig
 from station.workflows.scan import ScanOutcome, StationError, StationSession, Stop
 
 if TYPE_CHECKING:
+    from driver.models import ScanStarted
     from spectra import Spectrum
 
 RECONNECT_POLL_S = 0.5
@@ -41,8 +44,8 @@ class Watch:
     """The watch loop's state (see the module notes)."""
 
     def __init__(self, cfg: StationConfig, *, use_queue: bool, max_scans: int | None,
-                 as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None
-                 ) -> None:
+                 as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.cfg = cfg
         self.use_queue = use_queue
         self.max_scans = max_scans
@@ -51,7 +54,7 @@ class Watch:
         self.out = out or sys.stdout
         self.stop = Stop()
         self.session = StationSession(cfg, out=sys.stderr if as_json else self.out,
-                                      stop=self.stop)
+                                      stop=self.stop, clock=clock)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.next_item: str | None = None
         self.pending: list[Spectrum] = []
@@ -207,13 +210,18 @@ class Watch:
                                    "any, is lost on the device — nothing partial was stored; "
                                    "reconnecting")
 
+    def _started(self, ev: ScanStarted) -> None:
+        self.event("acquiring", f"trigger pressed: scan {ev.scan_id} acquiring (about "
+                                f"{ev.expected_ms / 1000:.1f} s)", scan_id=ev.scan_id)
+
     def _wait_triggers(self) -> None:
         from driver.errors import AnalyzerError
 
         dev = self.session.dev
         assert dev is not None
         try:
-            for spectrum in dev.triggers(timeout_s=TRIGGER_WAIT_S, poll_s=0.1):
+            for spectrum in dev.triggers(timeout_s=TRIGGER_WAIT_S, poll_s=0.1,
+                                         on_started=self._started):
                 self._process(spectrum)
                 if self.stop.requested:
                     return
@@ -286,11 +294,11 @@ class Watch:
 
 
 def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
-              as_json: bool = False) -> int:
+              as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
     """``interdict watch``: returns the exit code."""
     from station.commands.scan import EXIT_ERROR
 
-    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json)
+    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock)
     try:
         return w.run()
     except StationError as exc:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,14 @@ def batch(tmp_path: Path) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+# The batch's parcels arrive on 2026-11-01..05 (tests/parcels/builders.py); what the
+# commands record (hold moves, inspections) is stamped by this clock, never by today's date.
+NOW = datetime(2026, 11, 6, 10, 0, tzinfo=UTC)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str,
+        now: datetime = NOW) -> tuple[int, str, str]:
+    code = main(list(argv), clock=lambda: now)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -57,7 +64,7 @@ def test_workflow_through_the_cli(batch: Path, db_path: Path, tmp_path: Path,
     code, _, err = run(capsys, "parcel", "release", item_id(2), *db)
     assert code == 1 and "cannot go from held to released" in err
 
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, clock=lambda: NOW) as s:
         s.add_inspection(item_id(2), spectrum(1, n=200), identification(), operator="officer 7",
                          station="ORD-3", device=DEVICE)
     code, out, _ = run(capsys, "parcel", "list", *db, "--alert", "--json")
