@@ -34,6 +34,7 @@ from .models import (
     RawScan,
     ScanComplete,
     ScanKindName,
+    ScanStarted,
     SelfTestReport,
     Ticket,
 )
@@ -272,6 +273,8 @@ class Analyzer:
                 try:
                     if ticket is None:
                         ticket = self._run(lambda s: s.start_scan(kind, cfg))
+                        if progress is not None:
+                            progress(0, cfg.accumulations)  # the device has started it
                     tk = ticket
                     timeout = self.scan_timeout(cfg, tk.expected_ms)
                     self._run(lambda s, tk=tk, timeout=timeout: s.wait_scan(  # type: ignore[misc]
@@ -321,7 +324,8 @@ class Analyzer:
         """Measure the sample: one :class:`spectra.Spectrum` with metadata and provenance.
 
         Settings given here apply to this scan only; the others come from
-        :attr:`configuration`. ``progress(done, total)`` is called per accumulation.
+        :attr:`configuration`. ``progress(done, total)`` is called with ``done=0`` once the
+        device has accepted the scan, then per accumulation.
 
         Raises
         ------
@@ -377,17 +381,23 @@ class Analyzer:
 
     # -- trigger button ---------------------------------------------------------------------
     def triggers(self, *, timeout_s: float | None = None, poll_s: float = 1.0,
-                 stop: threading.Event | None = None) -> Iterator[Spectrum]:
+                 stop: threading.Event | None = None,
+                 on_started: Callable[[ScanStarted], None] | None = None,
+                 after_scan_id: int | None = None) -> Iterator[Spectrum]:
         """Spectra of scans started by the device's trigger button (or pushed by it).
 
         Yields each as it completes; stops after ``timeout_s`` without one (forever when
         ``None``) or once ``stop`` is set. Completion events lost on the line are caught by
-        polling STATUS every ``poll_s``.
+        polling STATUS every ``poll_s``. ``on_started`` is told when the device reports that
+        a trigger scan began (a started event lost on the line is not replayed).
+        Scans numbered up to ``after_scan_id`` are skipped (default: the device's last scan
+        when the iteration starts).
         """
         seen: set[int] = set()
-        with self._lock:
-            st = self.status()
-            last_seen = st.last_scan_id
+        if after_scan_id is None:
+            with self._lock:
+                after_scan_id = self.status().last_scan_id
+        last_seen = after_scan_id
         idle_until = None if timeout_s is None else time.monotonic() + timeout_s
         while idle_until is None or time.monotonic() < idle_until:
             if stop is not None and stop.is_set():
@@ -397,6 +407,10 @@ class Analyzer:
                 try:
                     ev = session.next_event(poll_s)
                     if isinstance(ev, LowBattery):
+                        continue
+                    if isinstance(ev, ScanStarted):
+                        if ev.source == "button" and on_started is not None:
+                            on_started(ev)
                         continue
                     sid: int | None = None
                     if isinstance(ev, ScanComplete) and ev.source == "button" and ev.error == 0:
@@ -424,15 +438,19 @@ class Analyzer:
     def on_trigger(self, callback: Callable[[Spectrum], None]) -> Callable[[], None]:
         """Call ``callback(spectrum)`` from a background thread for every trigger scan.
 
+        Every trigger scan that starts after this call returns is delivered.
+
         Returns
         -------
         callable
             Call it to stop listening (returns once the thread has ended).
         """
         stop = threading.Event()
+        with self._lock:
+            baseline = self.status().last_scan_id
 
         def listen() -> None:
-            it = self.triggers(timeout_s=None, poll_s=0.25, stop=stop)
+            it = self.triggers(timeout_s=None, poll_s=0.25, stop=stop, after_scan_id=baseline)
             while not stop.is_set():
                 try:
                     spectrum = next(it)

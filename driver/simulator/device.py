@@ -504,6 +504,8 @@ class SimulatedDevice:
         s = self.scan
         if s is None or s.finished or now < self._silent_until:
             return
+        if s.sample_id is not None and self.scenario.samples[s.sample_id].hang:
+            return  # a hung readout: only an abort (or losing the device) ends it
         while s.done < s.accumulations and now >= self._next_accum_time(s):
             s.done += 1
             if s.done < s.accumulations:

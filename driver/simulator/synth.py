@@ -157,6 +157,9 @@ class Sample(BaseModel):
     """Fluorescence background, relative to a pure reference's strongest band."""
     signal: float = Field(default=1.0, gt=0)
     """Raman/IR signal strength: 1 is a good sample, 0.02 a weak (low-signal) one."""
+    hang: bool = False
+    """A scan of this sample never finishes (a hung detector readout) until it is aborted
+    or the device goes away: rehearses interruptions at a known point, with no race."""
 
     @model_validator(mode="after")
     def _fractions(self) -> Self:

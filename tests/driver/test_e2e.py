@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -182,8 +181,7 @@ def test_trigger_callback(simulator) -> None:
             got.append(s)
             done.set()
 
-        stop = dev.on_trigger(cb)
-        time.sleep(0.3)
+        stop = dev.on_trigger(cb)  # listening from here on: no wait needed
         sim.trigger()
         assert done.wait(10)
         stop()
@@ -192,12 +190,16 @@ def test_trigger_callback(simulator) -> None:
 
 def test_abort_from_another_thread(shared_sim) -> None:
     with Analyzer(shared_sim.url) as dev:
-        timer = threading.Timer(0.3, dev.abort)
-        timer.start()
-        t0 = time.monotonic()
+        progress: list[tuple[int, int]] = []
+
+        def started(done: int, total: int) -> None:
+            progress.append((done, total))
+            if done == 0:  # the device accepted the scan: abort it from another thread
+                threading.Thread(target=dev.abort).start()
+
         with pytest.raises(AcquisitionAbortedError):
-            dev.acquire(integration_ms=2000, accumulations=5)
-        assert time.monotonic() - t0 < dev.scan_timeout(dev.configuration)
+            dev.acquire(integration_ms=2000, accumulations=5, progress=started)
+        assert progress[0] == (0, 5) and progress[-1][0] < 5  # cut short, not completed
         assert dev.status().ready
         assert len(dev.acquire(integration_ms=5, accumulations=1)) == 2048
 
