@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
+from ..signing import StationKey
+from .base import (
+    HoldFact,
+    InspectionFact,
+    ItemProof,
+    NewInspection,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 
-def open_store(location: str | Path, *, create: bool = True) -> Store:
+def open_store(location: str | Path, *, create: bool = True,
+               signer: StationKey | None = None) -> Store:
     """Open the store at ``location``: a file path (SQLite) or, later, a database URL.
 
     Parameters
@@ -17,6 +27,9 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
         ``path/to/evidence.db`` or ``sqlite:///path/to/evidence.db``.
     create
         Create a missing SQLite file.
+    signer
+        The station's signing key; without it the store reads and verifies but refuses
+        writes (:class:`parcels.signing.SigningKeyError`).
 
     Raises
     ------
@@ -27,18 +40,19 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
     """
     text = str(location)
     if text.startswith("sqlite:///"):
-        return SQLiteStore(text[len("sqlite:///"):], create=create)
+        return SQLiteStore(text[len("sqlite:///"):], create=create, signer=signer)
     if text.startswith(("postgresql://", "postgres://")):
         raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
     if "://" in text:
         raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
-    return SQLiteStore(text, create=create)
+    return SQLiteStore(text, create=create, signer=signer)
 
 
 __all__ = [
     "SCHEMA_VERSION",
     "HoldFact",
     "InspectionFact",
+    "ItemProof",
     "NewInspection",
     "RowOutcome",
     "RowStatus",
