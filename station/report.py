@@ -9,7 +9,8 @@ The plot of each inspection shows the measured spectrum after the identification
 drawn last (thin, over broad reference bands), the matched reference(s) scaled as the
 matcher's mixture fit weighted them (records before the weights were stored: scaled here by
 non-negative least squares, and the caption says so), their sum, and the residual in a
-second panel. Both panels have labelled axes. Hashes are printed whole, in monospace, on one line, selectable.
+second panel. Both panels have labelled axes. Hashes are printed whole, in monospace, on
+one line, selectable.
 """
 
 from __future__ import annotations
