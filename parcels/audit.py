@@ -26,15 +26,32 @@ from enum import StrEnum
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from .records import canonical_json
+from .records import canonical_json, digest
 from .signing import PublicKey, SignedHead
 
 _quote: Callable[[str], str] = encode_basestring_ascii  # type: ignore[assignment]
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first event."""
+
+INSPECTION_COLUMNS = ("inspection_id", "item_id", "performed_at", "operator", "station",
+                      "device", "technique", "spectrum_hash", "pipeline", "library_id",
+                      "library_hash")
+"""An inspection row as stored (texts as written); its ``scan`` event logs their digest."""
+RESULT_COLUMNS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded_by",
+                  "library_id", "library_hash", "verdict", "alert", "identification",
+                  "based_on", "note")
+"""A result row (``alert`` a bool, ``identification`` the stored JSON text); its ``verdict``
+or ``reidentify`` event logs their digest."""
+TRANSITION_COLUMNS = ("item_id", "state", "at", "actor", "note")
+"""A hold transition row; its hold event logs their digest."""
+
+
+def row_digest(columns: Sequence[str], values: Sequence[object]) -> str:
+    """The digest an event logs for the row it records: of ``{column: value}``."""
+    return digest(dict(zip(columns, values, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +325,11 @@ class ItemProof(BaseModel):
     heads: tuple[SignedHead, ...]
     latest: SignedHead | None
     public_keys: dict[str, str]
+    records: dict[str, list[dict[str, object]]] = Field(default_factory=dict)
+    """The parcel's stored rows exactly as their events' digests cover them, each with its
+    ``event_seq``: ``parcel`` (``record``, the AED JSON text), ``inspections``
+    (:data:`INSPECTION_COLUMNS`), ``results`` (:data:`RESULT_COLUMNS`), ``transitions``
+    (:data:`TRANSITION_COLUMNS`)."""
 
     def raw_events(self) -> list[RawEvent]:
         """The events as :class:`RawEvent` (``ValueError`` if one is malformed)."""
@@ -479,6 +501,9 @@ def prove_events(events: Sequence[RawEvent], head: SignedHead) -> list[Finding]:
 
 __all__ = [
     "GENESIS",
+    "INSPECTION_COLUMNS",
+    "RESULT_COLUMNS",
+    "TRANSITION_COLUMNS",
     "Finding",
     "ItemProof",
     "Problem",
@@ -489,5 +514,6 @@ __all__ = [
     "event_body",
     "event_hash",
     "prove_events",
+    "row_digest",
     "verify_chain",
 ]

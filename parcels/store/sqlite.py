@@ -35,6 +35,9 @@ from spectra import Pipeline, Spectrum
 
 from ..audit import (
     GENESIS,
+    INSPECTION_COLUMNS,
+    RESULT_COLUMNS,
+    TRANSITION_COLUMNS,
     Finding,
     Problem,
     RawEvent,
@@ -42,6 +45,7 @@ from ..audit import (
     chain_hash,
     check_heads,
     prove_events,
+    row_digest,
     verify_chain,
 )
 from ..blobs import decode_spectrum, encode_spectrum
@@ -68,7 +72,6 @@ from ..records import (
     Result,
     ResultKind,
     canonical_json,
-    digest,
 )
 from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
@@ -231,17 +234,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_INSPECTION_COLS = ("inspection_id", "item_id", "performed_at", "operator", "station",
-                    "device", "technique", "spectrum_hash", "pipeline", "library_id",
-                    "library_hash")
-_RESULT_COLS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded_by",
-                "library_id", "library_hash", "verdict", "alert", "identification",
-                "based_on", "note")
-_TRANSITION_COLS = ("item_id", "state", "at", "actor", "note")
-
-
-def _row_digest(cols: Sequence[str], values: Sequence[Any]) -> str:
-    return digest(dict(zip(cols, values, strict=True)))
+# the columns each logged row's digest covers: one definition (parcels.audit) for every
+# backend and for the evidence bundle's verifier
+_INSPECTION_COLS = INSPECTION_COLUMNS
+_RESULT_COLS = RESULT_COLUMNS
+_TRANSITION_COLS = TRANSITION_COLUMNS
+_row_digest = row_digest
 
 
 def _primary(identification: AnyIdentification, technique: str) -> Identification:
@@ -1127,13 +1125,41 @@ class SQLiteStore(Store):
             groups, _ = self._proof(cur, self._item_seqs(cur, item_id))
             latest = _last_head(cur)
             keys = self.station_keys()
+            records = self._item_rows(cur, item_id)
         finally:
             self._con.execute("COMMIT")
         return ItemProof(
             item_id=item_id,
             events=tuple(e.as_dict() for _, evs in groups for e in evs),
             heads=tuple(h for h, _ in groups),
-            latest=latest, public_keys=keys)
+            latest=latest, public_keys=keys, records=records)
+
+    @staticmethod
+    def _item_rows(cur: sqlite3.Cursor, item_id: str) -> dict[str, list[dict[str, object]]]:
+        """A parcel's logged rows, exactly as stored (what their events' digests cover)."""
+        def rows(cols: Sequence[str], sql: str) -> list[dict[str, object]]:
+            out = []
+            for r in cur.execute(sql, (item_id,)):
+                d = dict(zip((*cols, "event_seq"), r, strict=True))
+                if "alert" in d:
+                    d["alert"] = bool(d["alert"])
+                out.append(d)
+            return out
+
+        return {
+            "parcel": rows(("record",), "SELECT record, event_seq FROM parcels "
+                                        "WHERE item_id = ?"),
+            "inspections": rows(_INSPECTION_COLS, f"SELECT {', '.join(_INSPECTION_COLS)}, "
+                                "event_seq FROM inspections WHERE item_id = ? "
+                                "ORDER BY event_seq"),
+            "results": rows(_RESULT_COLS, f"SELECT {', '.join('r.' + c for c in _RESULT_COLS)}"
+                            ", r.event_seq FROM results r JOIN inspections i ON "
+                            "i.inspection_id = r.inspection_id WHERE i.item_id = ? "
+                            "ORDER BY r.event_seq"),
+            "transitions": rows(_TRANSITION_COLS, f"SELECT {', '.join(_TRANSITION_COLS)}, "
+                                "event_seq FROM hold_transitions WHERE item_id = ? "
+                                "ORDER BY id"),
+        }
 
     def verify_item(
         self, item_id: str, *, deep: bool = True, anchors: Mapping[int, str] | None = None,

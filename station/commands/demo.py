@@ -161,12 +161,13 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     from station.workflows.scan import StationError, StationSession
 
     db = out / "evidence.db"
-    cfg = load_config({"device": url, "db": str(db), "library": str(lib_path),
+    key = out / "station.key"  # the demo station's own signing key, beside its database
+    cfg = load_config({"device": url, "db": str(db), "key": str(key), "library": str(lib_path),
                        "operator": args.operator, "station": args.station}, env={})
 
     _step(3, "import the sample AED batch (advance electronic data, with hold requests)")
     code = cli(["parcel", "import", str(FIXTURES / "aed" / "sample_batch.jsonl"),
-                "--db", str(db), "--by", "aed-feed"])
+                "--db", str(db), "--key", str(key), "--by", "aed-feed"])
     if code != 0:
         print(f"    import failed (exit {code})")
         return 1
@@ -225,7 +226,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     print(f"    open it in a browser: file://{report}")
 
     _step(7, "verify the audit chain and the evidence it vouches for")
-    code = cli(["audit", "verify", "--db", str(db)])
+    code = cli(["audit", "verify", "--db", str(db), "--key", str(key)])
     if code != 0:
         print(f"    AUDIT VERIFICATION FAILED (exit {code})")
         return 1

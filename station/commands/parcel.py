@@ -51,8 +51,8 @@ _TARGETS = {"release": "released", "seize": "seized", "refer": "referred",
             "not-found": "not-found"}
 
 
-def register(sub: Any) -> None:
-    """Register ``parcel``, ``audit`` and ``stats``."""
+def common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Parent parsers of every evidence-store command: the store options, and ``--by``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", metavar="PATH",
                         help="evidence database (default: $INTERDICT_DB, else the station "
@@ -63,11 +63,17 @@ def register(sub: Any) -> None:
                         help="the station's signing key (default: $INTERDICT_KEY, else the "
                              "station config's key, else station.key next to the default "
                              "database; created on the first write)")
-    query = argparse.ArgumentParser(add_help=False)
-    query.add_argument("--json", action="store_true", help="machine-readable output")
     actor = argparse.ArgumentParser(add_help=False)
     actor.add_argument("--by", metavar="NAME",
                        help="who acts (default: $INTERDICT_OPERATOR or the login name)")
+    return common, actor
+
+
+def register(sub: Any) -> None:
+    """Register ``parcel``, ``audit`` and ``stats``."""
+    common, actor = common_options()
+    query = argparse.ArgumentParser(add_help=False)
+    query.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("parcel", help="parcel records: import AED, show, list, holds, export",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,7 +176,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def _err(args: argparse.Namespace, message: str) -> None:
     where = " ".join(x for x in (getattr(args, "command", None),
                                  getattr(args, "parcel_command", None),
-                                 getattr(args, "audit_command", None)) if x)
+                                 getattr(args, "audit_command", None),
+                                 getattr(args, "evidence_command", None)) if x)
     print(f"interdict {where}: error: {message}", file=sys.stderr)
 
 
@@ -354,9 +361,10 @@ def _export(args: argparse.Namespace) -> int:
             n, digest = write_export(files, sys.stdout, args.format)
         ev = store.record_export([f.parcel.item_id for f in files], actor=_actor(args),
                                  destination=dest, content_digest=digest)
+        head = store.signed_head()
     print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); logged as audit event "
-          f"#{ev.seq}; keep --anchor {ev.seq}:{ev.hash} to check the log later",
-          file=sys.stderr)
+          f"#{ev.seq}, signed head #{head.seq} {head.hash} by key {head.key_id}; keep "
+          f"--anchor {head.anchor()} to check the log later", file=sys.stderr)
     return EXIT_OK
 
 
@@ -451,3 +459,10 @@ def _stats(args: argparse.Namespace) -> int:
             print(f"  {r.key:<17} {r.positive:>5} / {r.inspected:<5} {pct(r.rate):>7}  "
                   + " ".join(f"{k}={v}" for k, v in r.verdicts.items()))
     return EXIT_OK
+
+
+# the helpers other evidence-store commands (``interdict evidence``) share
+guard = _guard
+open_store_for = _open
+station_config = _station
+who_acts = _actor
