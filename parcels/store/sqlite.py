@@ -260,15 +260,22 @@ def _primary(identification: AnyIdentification, technique: str) -> Identificatio
     return identification
 
 
+SIGN_EVERY = 64
+"""A long transaction (an AED import chunk) signs a head after every this many events, so
+proving one event never needs more than this many others (per-parcel checks, bundles)."""
+
+
 class _Chain:
-    """Appends audit events inside one write transaction and signs the head at the end.
+    """Appends audit events inside one write transaction and signs heads as it goes.
 
     The head is read under the write lock; before anything is appended the last signed head
     must be the chain's last event and verify (a station never signs on top of a chain
-    someone rewrote behind its back).
+    someone rewrote behind its back). ``known`` is the last head this store itself signed
+    or checked: when the chain still ends there, its signature is not checked again.
     """
 
-    def __init__(self, cur: sqlite3.Cursor, signer: StationKey | None) -> None:
+    def __init__(self, cur: sqlite3.Cursor, signer: StationKey | None,
+                 known: tuple[int, str] | None = None) -> None:
         if signer is None:
             raise SigningKeyError(
                 "this evidence store was opened without the station's signing key: it can be "
@@ -279,7 +286,8 @@ class _Chain:
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         self.seq, self.hash = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
-        self.start = self.seq
+        self.start = self.signed = self.seq
+        self._key_stored = False
         head = _last_head(cur)
         if head is None:
             unsigned = cur.execute(
@@ -288,14 +296,17 @@ class _Chain:
                 raise IntegrityError(
                     f"the audit chain has {self.seq} events but no signed head: refusing to "
                     "sign on top of it (run interdict audit verify)")
-        else:
+        elif (head.seq, head.hash) != (self.seq, self.hash):
+            raise IntegrityError(
+                f"the audit chain ends at #{self.seq}, its last signed head is #{head.seq}: "
+                "the database was altered; refusing to sign on top of it (run interdict "
+                "audit verify)")
+        elif known != (head.seq, head.hash):
             key = _keys(cur).get(head.key_id)
-            if (head.seq, head.hash) != (self.seq, self.hash) or key is None \
-                    or not key.verify(head):
+            if key is None or not key.verify(head):
                 raise IntegrityError(
-                    f"the audit chain's end (#{self.seq}) is not its last signed head "
-                    f"(#{head.seq}), or that head does not verify: the database was altered; "
-                    "refusing to sign on top of it (run interdict audit verify)")
+                    f"the last signed head #{head.seq} does not verify: the database was "
+                    "altered; refusing to sign on top of it (run interdict audit verify)")
 
     def append(
         self, kind: EventKind, actor: str, item_id: str | None, data: dict[str, Any], at: str
@@ -310,18 +321,28 @@ class _Chain:
             (seq, at, kind.value, actor, item_id, data_text, self.hash, h),
         )
         self.seq, self.hash = seq, h
+        if self.seq - self.signed >= SIGN_EVERY:
+            self._sign(at)
         return seq
 
-    def finish(self, at: str) -> None:
-        if self.seq == self.start:
-            return
-        head = self.signer.sign_head(seq=self.seq, hash=self.hash, prev_seq=self.start)
-        self.cur.execute("INSERT OR IGNORE INTO station_keys (key_id, public_key, added_at) "
-                         "VALUES (?, ?, ?)", (head.key_id, self.signer.public.hex, at))
+    def _sign(self, at: str) -> None:
+        head = self.signer.sign_head(seq=self.seq, hash=self.hash, prev_seq=self.signed)
+        if not self._key_stored:
+            self.cur.execute("INSERT OR IGNORE INTO station_keys (key_id, public_key, "
+                             "added_at) VALUES (?, ?, ?)",
+                             (head.key_id, self.signer.public.hex, at))
+            self._key_stored = True
         self.cur.execute(
             "INSERT INTO signed_heads (seq, hash, prev_seq, key_id, signature) "
             "VALUES (?, ?, ?, ?, ?)",
             (head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        self.signed = self.seq
+
+    def finish(self, at: str) -> tuple[int, str]:
+        """Sign what is not signed yet; returns the head (to remember once committed)."""
+        if self.seq != self.signed:
+            self._sign(at)
+        return self.seq, self.hash
 
 
 _HEAD_COLS = "seq, hash, prev_seq, key_id, signature"
@@ -393,6 +414,8 @@ class SQLiteStore(Store):
     ) -> None:
         self.path = Path(path)
         self._signer = signer
+        self._known_head: tuple[int, str] | None = None
+        self._pending_head: tuple[int, str] | None = None
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no evidence database at {self.path}")
         if synchronous not in ("FULL", "NORMAL"):
@@ -459,6 +482,7 @@ class SQLiteStore(Store):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
         cur = self._con.cursor()
+        self._pending_head = None
         cur.execute("BEGIN IMMEDIATE")
         try:
             yield cur
@@ -467,6 +491,8 @@ class SQLiteStore(Store):
                 self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+        if self._pending_head is not None:  # signed by us and committed: no need to re-check
+            self._known_head = self._pending_head
 
     def _now(self) -> str:
         return _ts(self._clock())
@@ -497,7 +523,7 @@ class SQLiteStore(Store):
             prepared.append((line, p, record, _sha(record)))
         out: list[RowOutcome] = []
         with self._write() as cur:
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             for line, p, record, d in prepared:
                 row = cur.execute("SELECT digest, imported_at FROM parcels WHERE item_id = ?",
@@ -529,7 +555,7 @@ class SQLiteStore(Store):
                 out.append(RowOutcome(line=line, item_id=p.item_id,
                                       status=RowStatus.INSERTED,
                                       hold_requested=p.hold is not None))
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return out
 
     def _parcel_state(self, cur: sqlite3.Cursor, item_id: str) -> HoldState | None:
@@ -659,7 +685,7 @@ class SQLiteStore(Store):
         with self._write() as cur:
             current = self._parcel_state(cur, item_id)
             check_transition(item_id, current, HoldState.REQUESTED)
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             self._request(cur, chain, item_id=item_id, by=requested_by, reason=reason,
                           requested_at=now if at is None else _ts(at), now=now)
@@ -667,7 +693,7 @@ class SQLiteStore(Store):
                 self._log_transition(cur, chain, item_id=item_id, state=HoldState.HELD,
                                      previous=HoldState.REQUESTED, at=now, actor=held_by,
                                      note=None, now=now)
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return self._written_hold(item_id)
 
     def _written_hold(self, item_id: str) -> HoldRecord:
@@ -697,12 +723,12 @@ class SQLiteStore(Store):
         with self._write() as cur:
             current = self._parcel_state(cur, item_id)
             check_transition(item_id, current, target)
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             self._log_transition(cur, chain, item_id=item_id, state=target, previous=current,
                                  at=now if at is None else _ts(at), actor=actor, note=note,
                                  now=now)
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return self._written_hold(item_id)
 
     def _hold(self, cur: sqlite3.Cursor, item_id: str) -> HoldRecord | None:
@@ -763,7 +789,7 @@ class SQLiteStore(Store):
         out: list[Inspection] = []
         with self._write() as cur:
             now = self._now()
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             for (new, item_id, technique, primary, enc, ident_text, device_text,
                  pipeline_text, inspection_id, result_id) in prepared:
                 performed = now if new.performed_at is None else _ts(new.performed_at)
@@ -814,7 +840,7 @@ class SQLiteStore(Store):
                         identification=new.identification,
                     ),),
                 ))
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return out
 
     def _insert_result(
@@ -859,14 +885,14 @@ class SQLiteStore(Store):
             based_on = cur.execute(
                 "SELECT result_id FROM results WHERE inspection_id = ? "
                 "ORDER BY event_seq DESC LIMIT 1", (inspection_id,)).fetchone()[0]
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             self._insert_result(cur, chain, item_id=row[0], result_id=result_id,
                                 inspection_id=inspection_id,
                                 kind=ResultKind.REIDENTIFICATION, now=self._now(),
                                 by=recorded_by, primary=primary,
                                 identification=identification, ident_text=ident_text,
                                 based_on=based_on, note=note)
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return next(r for r in self.get_inspection(inspection_id).results
                     if r.result_id == result_id)
 
@@ -964,12 +990,12 @@ class SQLiteStore(Store):
     ) -> AuditEvent:
         """See :meth:`Store.record_export`."""
         with self._write() as cur:
-            chain = _Chain(cur, self._signer)
+            chain = _Chain(cur, self._signer, self._known_head)
             seq = chain.append(EventKind.EXPORT, actor, None,
                                {"items": list(item_ids), "count": len(item_ids),
                                 "destination": destination, "digest": content_digest},
                                self._now())
-            chain.finish(self._now())
+            self._pending_head = chain.finish(self._now())
         return next(self.audit_events(since_seq=seq))
 
     def audit_events(
@@ -1373,4 +1399,4 @@ class SQLiteStore(Store):
         return out
 
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]

@@ -463,3 +463,19 @@ def test_cli_audit_verify_reports_the_key_and_the_forgery(
     err = capsys.readouterr().err
     assert "bad-signature" in err and "NOT verified" in err
     assert main(["audit", "verify", *db, "--item", item_id(0)]) == 4
+
+
+def test_a_long_transaction_signs_a_head_every_few_events(db_path: Path) -> None:
+    """An AED import chunk of 200 parcels is one transaction; proving one parcel's import
+    event must not need all 200 (the per-parcel check and the bundle stay small)."""
+    from parcels.store.sqlite import SIGN_EVERY
+
+    with SQLiteStore(db_path, signer=KEY) as s:
+        s.import_parcels([(i + 1, parcel(i)) for i in range(200)], actor="aed", source="b")
+        proof = s.item_proof(item_id(5))
+        assert s.verify().ok and s.verify_item(item_id(5)).ok
+    assert len(proof.heads) == 1 and len(proof.events) <= SIGN_EVERY
+    con = sqlite3.connect(db_path)
+    heads = [r[0] for r in con.execute("SELECT seq FROM signed_heads ORDER BY seq")]
+    con.close()
+    assert heads == [64, 128, 192, 200]
