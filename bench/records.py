@@ -40,7 +40,6 @@ from parcels.signing import StationKey  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
 from spectra import Acquisition, Pipeline, Spectrum  # noqa: E402
 
-
 KEY = StationKey.generate()
 """The benchmark station's signing key (in memory)."""
 

@@ -27,10 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from _machine import describe  # noqa: E402
 from records import KEY, aed, ident, item, raw_spectrum  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 from parcels.records import DeviceIdentity, Parcel  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
