@@ -1093,7 +1093,8 @@ class SQLiteStore(Store):
         return VerifyReport(ok=first is None, events=n, head_seq=hseq, head_hash=hhash,
                             first_bad=first, findings=tuple(everything[:100]),
                             signed_head=last, key_ids=key_ids,
-                            trusted=None if trusted is None else bool(key_ids),
+                            trusted=None if trusted is None
+                            else bool(key_ids) and set(key_ids) <= trusted,
                             unsigned_legacy=legacy)
 
     # -- one parcel ---------------------------------------------------------------------
@@ -1237,7 +1238,7 @@ class SQLiteStore(Store):
             ok=not findings, events=len(seqs), head_seq=last_seq, head_hash=last_hash,
             first_bad=findings[0] if findings else None, findings=tuple(findings[:100]),
             scope=f"item {item_id}", signed_head=latest, key_ids=used,
-            trusted=None if trusted is None else bool(used))
+            trusted=None if trusted is None else bool(used) and set(used) <= trusted)
 
     @staticmethod
     def _event_hash(cur: sqlite3.Cursor, seq: int) -> str | None:

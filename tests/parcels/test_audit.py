@@ -358,6 +358,7 @@ def test_forger_who_resigns_with_another_key_is_caught(populated: Path) -> None:
     assert not report.ok and report.first_bad is not None
     assert report.first_bad.problem is Problem.UNTRUSTED_KEY
     assert mallory.key_id in report.first_bad.detail
+    assert report.trusted is False and "NOT a trusted key" in report.key_text()
 
 
 def test_verify_item_is_scoped_to_the_parcel_and_catches_the_forgery(populated: Path) -> None:
