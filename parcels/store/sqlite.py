@@ -298,9 +298,9 @@ class _Chain:
                     "sign on top of it (run interdict audit verify)")
         elif (head.seq, head.hash) != (self.seq, self.hash):
             raise IntegrityError(
-                f"the audit chain ends at #{self.seq}, its last signed head is #{head.seq}: "
-                "the database was altered; refusing to sign on top of it (run interdict "
-                "audit verify)")
+                f"the audit chain's last event (#{self.seq}) is not the one its last signed "
+                f"head (#{head.seq}) vouches for: the database was altered; refusing to sign "
+                "on top of it (run interdict audit verify)")
         elif known != (head.seq, head.hash):
             key = _keys(cur).get(head.key_id)
             if key is None or not key.verify(head):

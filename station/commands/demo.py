@@ -232,8 +232,11 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
                 "--key", str(key), "--by", args.operator])
     if code != 0:
         return code
-    print("    a laboratory or a court checks it without the database:")
-    code = cli(["evidence", "verify", str(bundle)])
+    from parcels.signing import StationKey
+
+    print("    a laboratory or a court checks it without the database, requiring this "
+          "station's key:")
+    code = cli(["evidence", "verify", str(bundle), "--key", StationKey.load(key).key_id])
     if code != 0:
         print(f"    EVIDENCE BUNDLE VERIFICATION FAILED (exit {code})")
         return 1
