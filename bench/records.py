@@ -36,8 +36,12 @@ from matcher.results import Category, Hit, Identification, Verdict  # noqa: E402
 from parcels.audit import GENESIS, event_body, event_hash  # noqa: E402
 from parcels.records import DeviceIdentity, Parcel, canonical_json  # noqa: E402
 from parcels.s10 import check_digit  # noqa: E402
+from parcels.signing import StationKey  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
 from spectra import Acquisition, Pipeline, Spectrum  # noqa: E402
+
+KEY = StationKey.generate()
+"""The benchmark station's signing key (in memory)."""
 
 
 def machine() -> str:
@@ -105,7 +109,7 @@ def bench_inserts(workdir: Path, n: int) -> Path:
     path = workdir / "inspections-FULL.db"
     for sync in ("FULL", "NORMAL"):
         path = workdir / f"inspections-{sync}.db"
-        with SQLiteStore(path, synchronous=sync) as store:  # type: ignore[arg-type]
+        with SQLiteStore(path, synchronous=sync, signer=KEY) as store:  # type: ignore[arg-type]
             store.import_parcels([(k, Parcel.model_validate(aed(k))) for k in range(50)],
                                  actor="bench", source="bench")
             lat = []
@@ -127,7 +131,8 @@ def bench_inserts(workdir: Path, n: int) -> Path:
               f"p99 {1e3 * pct(lat, 99):.3f} ms; CPU {1e3 * cpu / n:.3f} ms each "
               f"(= {n / cpu:.0f}/s if the cores were ours); {size / n / 1024:.1f} KiB stored each")
         bpath = workdir / f"inspections-{sync}-batch.db"
-        with SQLiteStore(bpath, synchronous=sync) as store:  # type: ignore[arg-type]
+        with SQLiteStore(bpath, synchronous=sync,  # type: ignore[arg-type]
+                         signer=KEY) as store:
             store.import_parcels([(k, Parcel.model_validate(aed(k))) for k in range(50)],
                                  actor="bench", source="bench")
             batch = 50
@@ -153,7 +158,7 @@ def bench_inserts(workdir: Path, n: int) -> Path:
 
 
 def build_parcels(path: Path, n: int) -> None:
-    """n parcels + n import events (a valid chain) with executemany, in chunks."""
+    """n parcels + n import events (a valid chain, its head signed) with executemany."""
     SQLiteStore(path, synchronous="NORMAL").close()
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA synchronous = OFF")
@@ -184,7 +189,10 @@ def build_parcels(path: Path, n: int) -> None:
         con.executemany("INSERT INTO parcels (item_id, origin_country, mail_class, "
                         "received_at, facility, category, record, digest, imported_at, "
                         "event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", parcels)
-    con.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{n}:{prev}",))
+    head = KEY.sign_head(seq=n, hash=prev, prev_seq=0)
+    con.execute("INSERT INTO station_keys VALUES (?, ?, ?)", (KEY.key_id, KEY.public.hex, now))
+    con.execute("INSERT INTO signed_heads VALUES (?, ?, ?, ?, ?)",
+                (head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
     con.execute("COMMIT")
     con.close()
 
@@ -232,7 +240,7 @@ def bench_verify(paths: list[tuple[str, Path, bool]]) -> None:
     for name, path, deep in paths:
         with SQLiteStore(path) as store:
             t = time.perf_counter()
-            report = store.verify(deep=deep)
+            report = store.verify(deep=deep, trusted_keys=[KEY.key_id])
             dt = time.perf_counter() - t
         assert report.ok, report.message()
         print(f"   {name}: {report.events:,} events in {dt:.2f} s = "

@@ -13,7 +13,7 @@ best score over the top candidates is kept and recorded in the notes when non-ze
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, cast, overload
+from typing import Any, Protocol, cast, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -129,6 +129,21 @@ class _Ranked(Sequence[str]):
         return self._names[int(self._rows[i])]
 
 
+def shift_query(v: NDArray[np.floating[Any]], s: int) -> Any:
+    """A prepared query moved by ``s`` grid steps (edge values repeated): the axis-offset
+    correction, recorded as :attr:`matcher.results.Identification.axis_shift`."""
+    if s == 0:
+        return v
+    out = np.empty_like(v)
+    if s > 0:
+        out[s:] = v[:-s]
+        out[:s] = v[0]
+    else:
+        out[:s] = v[-s:]
+        out[s:] = v[-1]
+    return out
+
+
 class Identifier:
     """Identifies spectra against one library with fixed thresholds.
 
@@ -201,15 +216,7 @@ class Identifier:
                    category=e.category, schedule=e.schedule, synthetic=e.synthetic)
 
     def _shifted(self, v: F32, s: int) -> F32:
-        if s == 0:
-            return v
-        out = np.empty_like(v)
-        if s > 0:
-            out[s:] = v[:-s]
-            out[:s] = v[0]
-        else:
-            out[:s] = v[-s:]
-            out[s:] = v[-1]
+        out: F32 = shift_query(v, s)
         return out
 
     def _search(
@@ -317,7 +324,8 @@ class Identifier:
         mixture = self._mixture(q, ranked)
         return decide(hits=hits, mixture=mixture, quality=quality, thresholds=t,
                       technique=lib.technique, library_id=lib.id, library_hash=lib.hash,
-                      pipeline=lib.pipeline, score=self.score_name, notes=notes)
+                      pipeline=lib.pipeline, score=self.score_name, notes=notes,
+                      axis_shift=shift)
 
     def _mixture(self, q: F32, ranked: NDArray[np.intp]) -> Mixture | None:
         fit = fit_mixture(q.astype(np.float64), self.library.matrix, ranked,
@@ -325,11 +333,12 @@ class Identifier:
         if fit is None:
             return None
         comps = []
-        for i, share in zip(fit.indices, fit.shares, strict=True):
+        for i, share, weight in zip(fit.indices, fit.shares, fit.weights, strict=True):
             e = self._entries[i]
             comps.append(MixtureComponent(
                 entry_id=e.id, name=e.name, share=round(min(1.0, max(0.0, share)), 4),
-                category=e.category, schedule=e.schedule, synthetic=e.synthetic))
+                category=e.category, schedule=e.schedule, synthetic=e.synthetic,
+                weight=float(weight)))
         return Mixture(components=tuple(comps), composite_hqi=round(fit.composite_hqi, 3),
                        residual_fraction=round(fit.residual_fraction, 5),
                        structured_residual=fit.structured_residual,
@@ -448,4 +457,4 @@ def fuse(results: Sequence[Identification]) -> FusedIdentification:
         reason="; ".join(f"{r.technique.value}: {r.reason or r.verdict.value}" for r in results))
 
 
-__all__ = ["Identifier", "LibraryLike", "fuse", "identify", "identify_batch"]
+__all__ = ["Identifier", "LibraryLike", "fuse", "identify", "identify_batch", "shift_query"]

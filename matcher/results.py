@@ -7,6 +7,7 @@ migration in ``parcels``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -70,6 +71,10 @@ class MixtureComponent(BaseModel):
     category: Category = Category.UNKNOWN
     schedule: str | None = None
     synthetic: bool = False
+    weight: float | None = None
+    """The non-negative least-squares weight of the entry's library vector (negative values
+    clipped to 0) in the fit, on the query as prepared and shifted for the search: with it a
+    report draws the matcher's own fit instead of fitting again (None in older records)."""
 
 
 class Mixture(BaseModel):
@@ -86,6 +91,26 @@ class Mixture(BaseModel):
     """True when the residual still has peaks: "unexplained signal remains"."""
     single_hqi: float | None = None
     """HQI of the best ONE-component fit in the same representation (what the mixture beats)."""
+
+
+def reported_substances(
+    verdict: Verdict, hits: Sequence[Hit], mixture: Mixture | None, ambiguity_margin: float,
+) -> list[Hit | MixtureComponent]:
+    """What a result REPORTS as found (the one definition the alert and the SYNTHETIC flag
+    both follow).
+
+    MIXTURE: the mixture's components. MATCH and a weak INCONCLUSIVE: the best hit and every
+    hit of another substance within ``ambiguity_margin`` of it (analogues the search cannot
+    separate). NO_MATCH, or INCONCLUSIVE without hits (failed quality checks): nothing. Hits
+    further down the list are context, not findings.
+    """
+    if verdict is Verdict.MIXTURE and mixture is not None:
+        return list(mixture.components)
+    if verdict is Verdict.NO_MATCH or not hits:
+        return []
+    top = hits[0]
+    return [top, *(h for h in hits[1:]
+                   if h.name != top.name and top.score - h.score < ambiguity_margin)]
 
 
 class Identification(BaseModel):
@@ -109,10 +134,65 @@ class Identification(BaseModel):
     """Name of the score that ranked the hits."""
     thresholds: dict[str, JsonValue] = Field(default_factory=dict)
     synthetic_used: bool = False
-    """Any hit or component reported comes from a SYNTHETIC reference."""
+    """A REPORTED substance (see :func:`reported_substances`) comes from a SYNTHETIC
+    reference. Records written before this definition set it when any of the top hits did;
+    read :attr:`synthetic_reported`, which is computed from the result itself."""
     notes: tuple[str, ...] = ()
     snr: float | None = None
     """Signal-to-noise ratio of the raw spectrum, from the quality checks (None if unknown)."""
+    axis_shift: int = 0
+    """Grid steps the prepared query was shifted by (axis-offset correction) before the
+    search and the mixture fit."""
+
+    def _threshold(self, name: str, default: float) -> float:
+        v = self.thresholds.get(name)
+        return float(v) if isinstance(v, int | float) else default
+
+    def reported(self) -> list[Hit | MixtureComponent]:
+        """What this result reports as found (:func:`reported_substances`)."""
+        return reported_substances(self.verdict, self.hits, self.mixture,
+                                   self._threshold("ambiguity_margin", 3.0))
+
+    @property
+    def synthetic_reported(self) -> tuple[str, ...]:
+        """Names of SYNTHETIC references among the reported substances and the alerting
+        ones: where, and only where, the words SYNTHETIC belong on the result."""
+        alerting = set(self.alert_substances)
+        entries = [*self.reported(), *self.hits,
+                   *(self.mixture.components if self.mixture else ())]
+        names = [e.name for e in self.reported() if e.synthetic]
+        names += [e.name for e in entries if e.synthetic and e.name in alerting]
+        return tuple(dict.fromkeys(names))
+
+    def basis(self) -> str:
+        """What the verdict was decided on, with the recorded thresholds it was held to.
+
+        This replaces a bare "confidence": the score that decided, the threshold it met or
+        missed, and the margin to the nearest other substance.
+        """
+        score = self.score.upper()
+        if self.verdict is Verdict.MIXTURE and self.mixture is not None:
+            m = self.mixture
+            single = ("" if m.single_hqi is None else
+                      f"; the best single reference reaches {m.single_hqi:.1f}")
+            return (f"{len(m.components)}-component fit, composite HQI {m.composite_hqi:.1f} "
+                    f"≥ mixture threshold {self._threshold('mixture_hqi', 85.0):g}{single}; "
+                    f"{100 * m.residual_fraction:.1f} % of the signal unexplained")
+        if not self.hits:
+            return self.reason or "no candidate"
+        top = self.hits[0]
+        others = [h for h in self.hits[1:] if h.name != top.name]
+        margin = (f"; next other substance {top.score - others[0].score:.1f} points lower "
+                  f"(ambiguous below {self._threshold('ambiguity_margin', 3.0):g})"
+                  if others else "")
+        match = self._threshold("match_hqi", 80.0)
+        floor = self._threshold("no_match_below", 45.0)
+        if self.verdict is Verdict.MATCH:
+            return f"top hit {score} {top.score:.1f} ≥ match threshold {match:g}{margin}"
+        if self.verdict is Verdict.NO_MATCH:
+            return f"top hit {score} {top.score:.1f} < no-match threshold {floor:g}"
+        return (f"top hit {score} {top.score:.1f} between the no-match ({floor:g}) and match "
+                f"({match:g}) thresholds{margin}")
 
 
 class FusedIdentification(BaseModel):
@@ -129,6 +209,15 @@ class FusedIdentification(BaseModel):
     reason: str | None = None
     results: tuple[Identification, ...]
 
+    @property
+    def synthetic_reported(self) -> tuple[str, ...]:
+        """:attr:`Identification.synthetic_reported` of every part."""
+        return tuple(dict.fromkeys(n for r in self.results for n in r.synthetic_reported))
+
+    def part(self, technique: str) -> Identification | None:
+        """The part measured with ``technique`` (a :class:`spectra.Technique` value)."""
+        return next((r for r in self.results if r.technique.value == technique), None)
+
 
 __all__ = [
     "Category",
@@ -138,4 +227,5 @@ __all__ = [
     "Mixture",
     "MixtureComponent",
     "Verdict",
+    "reported_substances",
 ]

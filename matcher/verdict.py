@@ -30,8 +30,10 @@ margin, the mixture's components, or a weak match's candidate) is in a category 
 (:attr:`matcher.results.Category.alerts`: controlled or precursor). Hits further down the
 list are context, not findings, and do not raise it.
 
-Synthetic references: ``synthetic_used`` is True when any hit or component in the result
-comes from a synthetic library entry; a note names them ("not for casework").
+Synthetic references: ``synthetic_used`` is True when a REPORTED substance (the same
+:func:`matcher.results.reported_substances` the alert follows) comes from a synthetic library
+entry, and a note names it ("not for casework"). A synthetic entry further down the hit list
+is context: it keeps its own label in the list but does not mark the result.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from spectra import Pipeline, Technique
 
 from .mixture import MixtureConfig
 from .quality import QualityConfig, QualityReport
-from .results import Hit, Identification, Mixture, Verdict
+from .results import Hit, Identification, Mixture, Verdict, reported_substances
 
 
 class Thresholds(BaseModel):
@@ -93,6 +95,7 @@ def decide(
     pipeline: Pipeline,
     score: str,
     notes: Sequence[str] = (),
+    axis_shift: int = 0,
 ) -> Identification:
     """Turn the evidence of one identification into a verdict.
 
@@ -110,6 +113,8 @@ def decide(
         Recorded in the result.
     notes
         Notes from earlier stages (e.g. an axis-offset correction).
+    axis_shift
+        Grid steps the prepared query was shifted by (recorded in the result).
 
     Returns
     -------
@@ -135,20 +140,9 @@ def decide(
     top = hits[0]
     others = [h for h in hits[1:] if h.name != top.name]
     margin = top.score - others[0].score if others else 100.0
-    close = [h for h in others if top.score - h.score < t.ambiguity_margin]
-
-    synthetic = [h.name for h in hits if h.synthetic]
-    if mixture is not None:
-        synthetic += [c.name for c in mixture.components if c.synthetic]
-    synthetic = list(dict.fromkeys(synthetic))
-    if synthetic:
-        note_list.append(
-            "SYNTHETIC reference used (not measured; not for casework): " + ", ".join(synthetic)
-        )
 
     verdict: Verdict
     reason: str | None = None
-    reported: list[tuple[str, bool]]
     use_mixture = (
         mixture is not None
         and len(mixture.components) >= 2
@@ -160,7 +154,6 @@ def decide(
     if use_mixture:
         assert mixture is not None  # narrowed above; for the type checker
         verdict = Verdict.MIXTURE
-        reported = [(c.name, c.category.alerts) for c in mixture.components]
         s_score = min(1.0, max(0.0, (mixture.composite_hqi - t.no_match_below)
                                / max(1e-9, 100.0 - t.no_match_below)))
         confidence = s_score * (0.75 if mixture.structured_residual else 1.0)
@@ -168,20 +161,21 @@ def decide(
             note_list.append("unexplained signal remains (structured residual)")
     elif top.score >= t.match_hqi:
         verdict = Verdict.MATCH
-        reported = [(top.name, top.category.alerts)] + [(h.name, h.category.alerts) for h in close]
         confidence = _confidence(top.score, margin, t)
     elif top.score < t.no_match_below:
         verdict = Verdict.NO_MATCH
         reason = f"best hit {top.name} scores {top.score:.1f}, below {t.no_match_below:g}"
-        reported = []
         confidence = 0.0
     else:
         verdict = Verdict.INCONCLUSIVE
         reason = (f"weak match: best hit {top.name} scores {top.score:.1f}, below the match "
                   f"threshold {t.match_hqi:g}")
-        reported = [(top.name, top.category.alerts)] + [(h.name, h.category.alerts) for h in close]
         confidence = _confidence(top.score, margin, t)
-    if verdict in (Verdict.MATCH, Verdict.INCONCLUSIVE) and close:
+    found = reported_substances(verdict, hits, mixture if use_mixture else None,
+                                t.ambiguity_margin)
+    reported = [(e.name, e.category.alerts) for e in found]
+    close = found[1:] if verdict in (Verdict.MATCH, Verdict.INCONCLUSIVE) else []
+    if close:
         note_list.append(
             "ambiguous: " + ", ".join([top.name, *(h.name for h in close)])
             + f" score within {t.ambiguity_margin:g} HQI of each other (analogues?)"
@@ -190,6 +184,11 @@ def decide(
         note_list.append(
             "a mixture fit was found but not reported (composite HQI "
             f"{mixture.composite_hqi:.1f} does not meet the mixture thresholds)"
+        )
+    synthetic = list(dict.fromkeys(e.name for e in found if e.synthetic))
+    if synthetic:
+        note_list.append(
+            "SYNTHETIC reference used (not measured; not for casework): " + ", ".join(synthetic)
         )
     alerts = _alerts(reported)
     return Identification(
@@ -204,6 +203,7 @@ def decide(
         notes=tuple(note_list),
         technique=technique, library_id=library_id, library_hash=library_hash,
         pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+        axis_shift=axis_shift,
     )
 
 

@@ -38,6 +38,7 @@ from .records import (
 )
 from .reidentify import reidentify
 from .s10 import check_digit, is_valid_item_id, validate_item_id
+from .signing import PublicKey, SignedHead, SigningKeyError, StationKey
 from .store import SQLiteStore, Store, open_store
 
 __all__ = [
@@ -66,11 +67,15 @@ __all__ = [
     "ParcelsError",
     "Party",
     "Problem",
+    "PublicKey",
     "Result",
     "ResultKind",
     "RowError",
     "SQLiteStore",
     "SchemaVersionError",
+    "SignedHead",
+    "SigningKeyError",
+    "StationKey",
     "Store",
     "VerifyReport",
     "check_digit",

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.library",
     "station.commands.device",
     "station.commands.parcel",
+    "station.commands.evidence",
     "station.commands.scan",
     "station.commands.demo",
 )
@@ -29,6 +30,8 @@ a day at the station:
   interdict watch --device /dev/ttyUSB0 --queue   trigger-button service for held parcels
   interdict report CP118543022IN -o report.html   evidence report for a prosecutor
   interdict audit verify                         is the chain of custody intact?
+  interdict evidence export CP118543022IN        the parcel's evidence as a zip a court checks
+  interdict evidence verify CP118543022IN.zip    ... anywhere, without the database
 
 settings: interdict.toml, INTERDICT_* variables or flags (interdict config shows which).
 no analyzer at hand: interdict simulate --pty, or make demo for the whole job.

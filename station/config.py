@@ -13,6 +13,7 @@ The file (``--config``, else ``$INTERDICT_CONFIG``, else ``./interdict.toml`` wh
     device = "/dev/ttyUSB0"
     library = "/var/lib/interdict/library"
     db = "/var/lib/interdict/evidence.db"
+    key = "/var/lib/interdict/station.key"
     technique = "raman"
     self_test_hours = 8
 
@@ -46,6 +47,7 @@ ENV_VARS: dict[str, str] = {
     "device": "INTERDICT_DEVICE",
     "library": "INTERDICT_LIBRARY",
     "db": "INTERDICT_DB",
+    "key": "INTERDICT_KEY",
     "operator": "INTERDICT_OPERATOR",
     "station": "INTERDICT_STATION",
     "technique": "INTERDICT_TECHNIQUE",
@@ -82,6 +84,10 @@ class StationConfig(BaseModel):
         The reference library to identify against; ``None`` means the embedded default.
     db
         The evidence database (SQLite file).
+    key
+        The station's Ed25519 signing key (PEM file, mode 0600), kept outside the database;
+        created on first write. Default: ``station.key`` in the station's data folder, next
+        to the default database.
     operator
         Who is scanning; recorded with every inspection.
     station
@@ -105,6 +111,7 @@ class StationConfig(BaseModel):
     device: str | None = None
     library: Path | None = None
     db: Path
+    key: Path
     operator: str | None = None
     station: str = "station-1"
     technique: ScanTechnique = ScanTechnique.RAMAN
@@ -125,7 +132,7 @@ class StationConfig(BaseModel):
         return self.model_dump(mode="json", exclude={"sources"})
 
 
-_FILE_KEYS = {"device", "library", "db", "operator", "station", "technique",
+_FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
               "self_test_hours", "thresholds"}
 
 
@@ -184,7 +191,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"{path}: unknown option(s) {', '.join(unknown)}; known: "
             f"{', '.join(sorted(_FILE_KEYS))}"
         )
-    for key in ("library", "db"):
+    for key in ("library", "db", "key"):
         if isinstance(raw.get(key), str):
             p = Path(raw[key]).expanduser()
             raw[key] = p if p.is_absolute() else (path.parent / p)
@@ -273,6 +280,8 @@ def load_config(
 
     if "db" not in values:
         values["db"] = _default_data_dir(env) / "evidence.db"
+    if "key" not in values:
+        values["key"] = _default_data_dir(env) / "station.key"
     for name in (*ENV_VARS, "db"):
         sources.setdefault(name, "default")
     try:
@@ -309,6 +318,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True
     g.add_argument("--db", metavar="FILE",
                    help="evidence database (env INTERDICT_DB; default "
                         "~/.local/share/interdict/evidence.db, as interdict parcel)")
+    g.add_argument("--key", metavar="FILE",
+                   help="the station's signing key (env INTERDICT_KEY; default station.key "
+                        "next to the default database; created on first write)")
     g.add_argument("--operator", metavar="NAME", help="who is scanning (env INTERDICT_OPERATOR)")
     g.add_argument("--station", metavar="ID", help="this station's id (env INTERDICT_STATION)")
     g.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",

@@ -6,9 +6,11 @@ mailed, archived and printed as it is. :func:`render_html` turns an :class:`Evid
 ``interdict report`` command fills the view from the store (:mod:`station.workflows`).
 
 The plot of each inspection shows the measured spectrum after the identification pipeline,
-the matched reference(s) scaled to it by non-negative least squares, their sum, and the
-residual underneath. The scaling is computed here for display; the scores shown are the
-matcher's.
+drawn last (thin, over broad reference bands), the matched reference(s) scaled as the
+matcher's mixture fit weighted them (records before the weights were stored: scaled here by
+non-negative least squares, and the caption says so), their sum, and the residual in a
+second panel. Both panels have labelled axes. Hashes are printed whole, in monospace, on
+one line, selectable.
 """
 
 from __future__ import annotations
@@ -120,8 +122,39 @@ class HoldRow(BaseModel):
     reason: str = ""
 
 
+class PartView(BaseModel):
+    """One technique's identification within an inspection's result (a fused result has one
+    part per technique; a single-technique result has one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    technique: str
+    measured_here: bool = True
+    """This part's spectrum is the inspection's (False: the other technique of a fused
+    result, measured in another inspection)."""
+    verdict: Verdict
+    reason: str | None = None
+    basis: str = ""
+    """What the verdict was decided on (score, threshold, margin)."""
+    alert_substances: list[str] = Field(default_factory=list)
+    score_name: str = "hqi"
+    hits: list[HitRow] = Field(default_factory=list)
+    components: list[ComponentRow] = Field(default_factory=list)
+    composite_hqi: float | None = None
+    residual_fraction: float | None = None
+    structured_residual: bool = False
+    library_id: str = ""
+    library_hash: str = ""
+    pipeline: list[str] = Field(default_factory=list)
+    thresholds: list[tuple[str, str]] = Field(default_factory=list)
+    """Every recorded threshold as (dotted name, value), in the recorded order."""
+    notes: list[str] = Field(default_factory=list)
+    synthetic: list[str] = Field(default_factory=list)
+    """Reported or alerting substances identified against a SYNTHETIC reference."""
+
+
 class InspectionView(BaseModel):
-    """One inspection of the parcel and its identification."""
+    """One inspection of the parcel and its (latest) result."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -132,27 +165,39 @@ class InspectionView(BaseModel):
     device: dict[str, str] = Field(default_factory=dict)
     technique: str
     verdict: Verdict
+    """The result's verdict (a fused result's fused verdict)."""
     reason: str | None = None
     alert: bool = False
     alert_substances: list[str] = Field(default_factory=list)
-    confidence: float = 0.0
-    score_name: str = "hqi"
-    hits: list[HitRow] = Field(default_factory=list)
-    components: list[ComponentRow] = Field(default_factory=list)
-    composite_hqi: float | None = None
-    residual_fraction: float | None = None
-    structured_residual: bool = False
-    library_id: str = ""
-    library_hash: str = ""
-    pipeline: list[str] = Field(default_factory=list)
+    fused: bool = False
+    agreement: bool | None = None
+    parts: list[PartView] = Field(default_factory=list)
     spectrum_hash: str = ""
-    thresholds: dict[str, str] = Field(default_factory=dict)
-    notes: list[str] = Field(default_factory=list)
-    synthetic_used: bool = False
+    result_id: str = ""
     plot: PlotData | None = None
     plot_unavailable: str | None = None
     """Why there is no plot (e.g. the reference is not in the loaded library)."""
+    notes: list[str] = Field(default_factory=list)
     audit: list[AuditRow] = Field(default_factory=list)
+
+    @property
+    def synthetic(self) -> list[str]:
+        """SYNTHETIC references among what any part reports or alerts on."""
+        return list(dict.fromkeys(n for p in self.parts for n in p.synthetic))
+
+
+class SignedHeadView(BaseModel):
+    """The chain head the station signed last, as printed for anchoring."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    hash: str
+    prev_seq: int
+    key_id: str
+    signature: str
+    trusted: bool | None = None
+    """Whether the key is the station's (None: not checked against a trusted key)."""
 
 
 class EvidenceReport(BaseModel):
@@ -168,6 +213,8 @@ class EvidenceReport(BaseModel):
     parcel_audit: list[AuditRow] = Field(default_factory=list)
     chain_ok: bool | None = None
     chain_message: str = ""
+    chain_findings: list[str] = Field(default_factory=list)
+    signed_head: SignedHeadView | None = None
     generated_at: str = Field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     generated_by: str = ""
@@ -243,38 +290,40 @@ def _path(x: FloatArray, y: FloatArray, t: tuple[float, float, float, float, flo
     return pts
 
 
-def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
+def svg_plot(plot: PlotData, *, width: int = 860, height: int = 500) -> str:
     """An inline SVG of the measured spectrum, scaled references, fit and residual.
 
-    The figure has two panels sharing the x axis: spectra (top) and residual (bottom).
-    Elements carry ``class`` names (``measured``, ``reference``, ``fit``, ``residual``) so
-    tests and style sheets can find them.
+    Two panels share the x axis: spectra (top) and residual (bottom); each has its own
+    labelled x and y axes. The measured trace is drawn last, thin and black over broad
+    reference bands, so the references never hide it and stay visible beside it. Elements
+    carry ``class`` names (``measured``, ``reference``, ``fit``, ``residual``,
+    ``axis-label``) so tests and style sheets can find them.
     """
     ml, mr, mt = 64, 16, 40
-    gap, res_h, mb = 18, 90, 44
-    main_h = height - mt - gap - res_h - mb
+    xgap, res_h, mb = 46, 90, 44
+    main_h = height - mt - xgap - res_h - mb
     pw = width - ml - mr
     mx, my = _decimate(plot.measured.x, plot.measured.y)
-    all_x = [mx]
     ys = [my]
     refs = [(r, *_decimate(r.curve.x, r.curve.y)) for r in plot.references]
     ys += [ry for _, _, ry in refs]
     fit = _decimate(plot.fit.x, plot.fit.y) if plot.fit else None
     if fit:
         ys.append(fit[1])
-    x0 = float(min(a.min() for a in all_x))
-    x1 = float(max(a.max() for a in all_x))
+    x0, x1 = float(mx.min()), float(mx.max())
     y0 = float(min(*(a.min() for a in ys), 0.0))
     y1 = float(max(a.max() for a in ys))
     if y1 <= y0:
         y1 = y0 + 1.0
-    pad = 0.05 * (y1 - y0)
-    y1 += pad
+    y1 += 0.05 * (y1 - y0)
     sx = pw / (x1 - x0) if x1 > x0 else 1.0
     # horizontal transform: x0 at the left edge, or at the right edge when reversed
     hs, hx = (-sx, float(ml + pw)) if plot.reverse_x else (sx, float(ml))
     sy = main_h / (y1 - y0)
     top = mt + main_h
+    rtop = top + xgap
+    rbottom = rtop + res_h
+    t_main = (hs, hx, x0, sy, top, y0)
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="spectrum-plot" '
         f'style="width:100%;height:auto" viewBox="0 0 {width} {height}" role="img" '
@@ -282,49 +331,57 @@ def svg_plot(plot: PlotData, *, width: int = 860, height: int = 430) -> str:
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<rect x="{ml}" y="{mt}" width="{pw}" height="{main_h}" fill="#fbfbfd" '
         'stroke="#c8c8d0"/>',
+        f'<rect x="{ml}" y="{rtop}" width="{pw}" height="{res_h}" fill="#fbfbfd" '
+        'stroke="#c8c8d0"/>',
     ]
-    # grid + x ticks
+    x_label = html.escape(plot.x_label)
     for t in _nice_ticks(x0, x1, 8):
         px = hx + (t - x0) * hs
-        out.append(f'<line x1="{px:.1f}" y1="{mt}" x2="{px:.1f}" y2="{top}" stroke="#ececf2"/>')
-        out.append(f'<line x1="{px:.1f}" y1="{top + gap}" x2="{px:.1f}" '
-                   f'y2="{top + gap + res_h}" stroke="#ececf2"/>')
-        out.append(f'<text x="{px:.1f}" y="{height - mb + 16}" class="tick" '
-                   f'text-anchor="middle">{t:g}</text>')
+        for ya, yb in ((mt, top), (rtop, rbottom)):
+            out.append(f'<line x1="{px:.1f}" y1="{ya}" x2="{px:.1f}" y2="{yb}" '
+                       'stroke="#ececf2"/>')
+            out.append(f'<text x="{px:.1f}" y="{yb + 14}" class="tick" '
+                       f'text-anchor="middle">{t:g}</text>')
+    for yb in (top, rbottom):  # an x-axis label under each panel
+        out.append(f'<text x="{ml + pw / 2}" y="{yb + 31}" class="axis axis-label" '
+                   f'text-anchor="middle">{x_label}</text>')
     for t in _nice_ticks(y0, y1, 4):
         py = top - (t - y0) * sy
         out.append(f'<line x1="{ml}" y1="{py:.1f}" x2="{ml + pw}" y2="{py:.1f}" '
                    'stroke="#ececf2"/>')
         out.append(f'<text x="{ml - 6}" y="{py + 4:.1f}" class="tick" '
                    f'text-anchor="end">{t:.3g}</text>')
-    out.append(f'<text x="{ml + pw / 2}" y="{height - 8}" class="axis" '
-               f'text-anchor="middle">{html.escape(plot.x_label)}</text>')
-    out.append(f'<text x="14" y="{mt + main_h / 2}" class="axis" text-anchor="middle" '
-               f'transform="rotate(-90 14 {mt + main_h / 2})">Intensity (processed)</text>')
-    out.append('<polyline class="measured" fill="none" stroke="' + MEASURED_COLOUR
-               + '" stroke-width="1.3" points="'
-               + _path(mx, my, (hs, hx, x0, sy, top, y0)) + '"/>')
+
+    def ylabel(text: str, mid: float) -> None:
+        out.append(f'<text x="14" y="{mid}" class="axis axis-label" text-anchor="middle" '
+                   f'transform="rotate(-90 14 {mid})">{text}</text>')
+
+    ylabel("Intensity (processed)", mt + main_h / 2)
+    ylabel("Residual", rtop + res_h / 2)
     for i, (ref, rx, ry) in enumerate(refs):
         colour = REF_COLOURS[i % len(REF_COLOURS)]
         dash = ' stroke-dasharray="6 3"' if ref.synthetic else ""
         out.append(f'<polyline class="reference" data-entry="{html.escape(ref.entry_id)}" '
-                   f'fill="none" stroke="{colour}" stroke-opacity="0.9" stroke-width="1.6"{dash} '
-                   'points="'
-                   + _path(rx, ry, (hs, hx, x0, sy, top, y0)) + '"/>')
+                   f'fill="none" stroke="{colour}" stroke-width="3.2" stroke-linejoin="round"'
+                   f'{dash} points="' + _path(rx, ry, t_main) + '"/>')
     if fit and len(refs) > 1:
         out.append('<polyline class="fit" fill="none" stroke="' + FIT_COLOUR
                    + '" stroke-width="1.2" stroke-dasharray="2 2" points="'
-                   + _path(fit[0], fit[1], (hs, hx, x0, sy, top, y0)) + '"/>')
-    # residual panel
-    rtop = top + gap
-    out.append(f'<rect x="{ml}" y="{rtop}" width="{pw}" height="{res_h}" fill="#fbfbfd" '
-               'stroke="#c8c8d0"/>')
-    res_label = "residual (measured − fit)"
+                   + _path(fit[0], fit[1], t_main) + '"/>')
+    # the measured trace last and thin, on top of the broad reference bands: where a
+    # reference explains the measurement its colour shows on both sides of the black line
+    out.append(f'<polyline class="measured" fill="none" stroke="{MEASURED_COLOUR}" '
+               f'stroke-width="1.1" points="{_path(mx, my, t_main)}"/>')
+    res_label = "measured − fit"
     if plot.residual is not None:
         rx, ry = _decimate(plot.residual.x, plot.residual.y)
         mid = rtop + res_h / 2
         out.append(f'<line x1="{ml}" y1="{mid}" x2="{ml + pw}" y2="{mid}" stroke="#9a9aa5"/>')
-        rsy = min(sy, (res_h / 2 - 4) / max(float(np.abs(ry).max()), 1e-12))
+        peak = max(float(np.abs(ry).max()), 1e-12)
+        rsy = min(sy, (res_h / 2 - 4) / peak)
+        for t in (-peak, 0.0, peak):
+            out.append(f'<text x="{ml - 6}" y="{mid - t * rsy + 4:.1f}" class="tick" '
+                       f'text-anchor="end">{t:.2g}</text>')
         out.append('<polyline class="residual" fill="none" stroke="' + RESIDUAL_COLOUR
                    + '" stroke-width="1" points="'
                    + _path(rx, ry, (hs, hx, x0, rsy, mid, 0.0)) + '"/>')
@@ -377,7 +434,16 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e6ec;
          vertical-align: top; }
 th { background: #f3f5f9; font-weight: 600; color: #3a4154; font-size: 12px; }
 table.kv th { width: 190px; }
-.mono { font-family: "DejaVu Sans Mono", monospace; font-size: 11.5px; word-break: break-all; }
+table.kv td { overflow-wrap: anywhere; }
+.mono { font-family: "DejaVu Sans Mono", monospace; font-size: 11.5px; }
+/* a hash is one unbroken, selectable word: never split by the layout, copied whole */
+code.hash { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 10.5px;
+            white-space: nowrap; word-break: keep-all; overflow-wrap: normal;
+            user-select: all; -webkit-user-select: all; background: #f3f5f9;
+            padding: 0 3px; border-radius: 2px; }
+td.hashcell { overflow-x: auto; }
+table.thresholds td, table.thresholds th { padding: 2px 8px; font-size: 12px; }
+.basis { font-size: 12.5px; }
 .banner { border-radius: 4px; padding: 12px 16px; margin: 6px 0 12px; font-size: 15px; }
 .banner b { font-size: 18px; display: block; }
 .banner.alert { background: #b00020; color: #fff; }
@@ -424,9 +490,16 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _kv(rows: Sequence[tuple[str, str]], *, mono: Sequence[str] = ()) -> str:
+def _hash(value: str) -> str:
+    """A hash, whole: one monospace word that the layout never breaks (CSS ``code.hash``)."""
+    return f'<code class="hash">{_e(value)}</code>'
+
+
+def _kv(rows: Sequence[tuple[str, str]], *, hashes: Sequence[str] = ()) -> str:
     body = "".join(
-        f'<tr><th>{_e(k)}</th><td{" class=mono" if k in mono else ""}>{_e(v)}</td></tr>'
+        f"<tr><th>{_e(k)}</th>"
+        + (f'<td class="hashcell">{_hash(v)}</td>' if k in hashes else f"<td>{_e(v)}</td>")
+        + "</tr>"
         for k, v in rows)
     return f'<table class="kv">{body}</table>'
 
@@ -440,11 +513,17 @@ def _audit_table(rows: Sequence[AuditRow]) -> str:
         return '<p class="muted">No audit entries recorded for this item.</p>'
     body = "".join(
         f"<tr><td>{r.seq}</td><td class=t>{_e(r.at)}</td><td>{_e(r.event)}</td>"
-        f"<td>{_e(r.detail)}</td><td class=mono>{_e(r.entry_hash[:16])}…</td>"
-        f"<td class=mono>{_e(r.prev_hash[:16])}{'…' if r.prev_hash else ''}</td></tr>"
+        f"<td>{_e(r.detail)}</td></tr>"
+        f'<tr><td></td><td colspan="3" class="hashcell">hash {_hash(r.entry_hash)}</td></tr>'
         for r in rows)
-    return ("<table><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Detail</th>"
-            f"<th>Entry hash</th><th>Previous hash</th></tr>{body}</table>")
+    return ("<table><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Detail</th></tr>"
+            f"{body}</table>")
+
+
+def _thresholds(rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return (f'<table class="thresholds"><tr><th>Threshold</th><th>Value</th></tr>{body}'
+            "</table>")
 
 
 def _next_step(v: InspectionView) -> str:
@@ -461,81 +540,123 @@ def _next_step(v: InspectionView) -> str:
     return "No alerting substance indicated; release according to the hold authority."
 
 
+def _part(p: PartView, *, show_technique: bool) -> str:
+    out = []
+    if show_technique:
+        where = "" if p.measured_here else " (measured in another inspection)"
+        out.append(f"<h4>{_e(p.technique.upper())}{where}: "
+                   f'<span class="badge v-{p.verdict.value}">{p.verdict.value}</span>'
+                   + (f" — {_e(p.reason)}" if p.reason else "") + "</h4>")
+    out.append(f'<p class="basis"><b>Decided on:</b> {_e(p.basis)}</p>')
+    hits = "".join(
+        f"<tr><td>{i}</td><td>{_name(h.name, h.synthetic)}</td><td>{h.score:.1f}</td>"
+        f"<td>{_e(h.category.value)}</td><td>{_e(h.schedule or '')}</td></tr>"
+        for i, h in enumerate(p.hits, 1))
+    left = [f"<h4>Top hits ({_e(p.score_name.upper())}, 0–100)</h4>"]
+    left.append(
+        "<table><tr><th>#</th><th>Substance</th><th>Score</th><th>Category</th>"
+        f"<th>Control</th></tr>{hits}</table>" if hits else '<p class="muted">No hits.</p>')
+    right = ["<h4>Mixture analysis</h4>"]
+    if p.components:
+        comp = "".join(
+            f"<tr><td>{_name(c.name, c.synthetic)}</td><td>{100 * c.share:.0f} %</td>"
+            f"<td>{_e(c.category.value)}</td></tr>" for c in p.components)
+        right.append("<table><tr><th>Component</th><th>Spectral share</th><th>Category</th>"
+                     f"</tr>{comp}</table>")
+        extra = []
+        if p.composite_hqi is not None:
+            extra.append(f"composite HQI {p.composite_hqi:.1f}")
+        if p.residual_fraction is not None:
+            extra.append(f"unexplained {100 * p.residual_fraction:.1f} %")
+        if p.structured_residual:
+            extra.append("unexplained signal remains")
+        right.append(f'<p class="muted">{_e("; ".join(extra))}</p>')
+    else:
+        right.append('<p class="muted">No mixture reported.</p>')
+    out.append(f'<div class="cols"><div>{"".join(left)}</div>'
+               f'<div>{"".join(right)}</div></div>')
+    rows = [("Library", p.library_id), ("Library hash", p.library_hash),
+            ("Pipeline", " → ".join(p.pipeline) or "none")]
+    rows += [("Note", note) for note in p.notes]
+    out.append(_kv(rows, hashes=("Library hash",)))
+    if p.thresholds:
+        out.append(_thresholds(p.thresholds))
+    return "\n".join(out)
+
+
 def _inspection(v: InspectionView, n: int) -> str:
     alert = (f' <span class="badge alert">ALERT: {_e(", ".join(v.alert_substances))}</span>'
              if v.alert else "")
-    syn = ' <span class="badge synthetic">SYNTHETIC REFERENCE USED</span>' \
-        if v.synthetic_used else ""
+    synthetic = v.synthetic
+    syn = ' <span class="badge synthetic">SYNTHETIC REFERENCE</span>' if synthetic else ""
+    fused = " (fused Raman + FTIR)" if v.fused else ""
     parts = [
         f'<section class="inspection{" is-alert" if v.alert else ""}" '
         f'id="inspection-{_e(v.inspection_id)}">',
         '<div class="insp-head"><div>'
-        f"<h3>Inspection {n} — {_e(v.technique.upper())} "
+        f"<h3>Inspection {n} — {_e(v.technique.upper())}{fused} "
         f'<span class="badge v-{v.verdict.value}">{v.verdict.value}</span>{alert}{syn}</h3>'
         f'</div><div class="meta">{_e(v.at)}</div></div>',
     ]
     if v.reason:
         parts.append(f"<p><b>Reason:</b> {_e(v.reason)}</p>")
     parts.append(f"<p><b>Next step:</b> {_e(_next_step(v))}</p>")
-    if v.synthetic_used:
+    if synthetic:
         parts.append(
-            '<div class="synthetic-note"><b>SYNTHETIC reference.</b> At least one reference '
-            "behind this result was synthesised from a published band table, not measured. "
-            "It supports screening and training only and is not evidence of identity; the "
-            "result must be confirmed against a measured reference or by a laboratory.</div>")
+            f'<div class="synthetic-note"><b>SYNTHETIC reference.</b> {_e(", ".join(synthetic))}'
+            " — reported in this result — was synthesised from a published band table, not "
+            "measured. It supports screening and training only and is not evidence of "
+            "identity; the result must be confirmed against a measured reference or by a "
+            "laboratory.</div>")
     if v.plot is not None:
         parts.append(f"<figure>{svg_plot(v.plot)}<figcaption>{_e(v.plot.caption)}"
                      "</figcaption></figure>")
     elif v.plot_unavailable:
         parts.append(f'<p class="muted">Plot not available: {_e(v.plot_unavailable)}</p>')
-    hits = "".join(
-        f"<tr><td>{i}</td><td>{_name(h.name, h.synthetic)}</td><td>{h.score:.1f}</td>"
-        f"<td>{_e(h.category.value)}</td><td>{_e(h.schedule or '')}</td></tr>"
-        for i, h in enumerate(v.hits, 1))
-    left = [f"<h4>Top hits ({_e(v.score_name.upper())}, 0–100)</h4>"]
-    left.append(
-        "<table><tr><th>#</th><th>Substance</th><th>Score</th><th>Category</th>"
-        f"<th>Control</th></tr>{hits}</table>" if hits else '<p class="muted">No hits.</p>')
-    right = ["<h4>Mixture analysis</h4>"]
-    if v.components:
-        comp = "".join(
-            f"<tr><td>{_name(c.name, c.synthetic)}</td><td>{100 * c.share:.0f} %</td>"
-            f"<td>{_e(c.category.value)}</td></tr>" for c in v.components)
-        right.append("<table><tr><th>Component</th><th>Spectral share</th><th>Category</th>"
-                     f"</tr>{comp}</table>")
-        extra = []
-        if v.composite_hqi is not None:
-            extra.append(f"composite HQI {v.composite_hqi:.1f}")
-        if v.residual_fraction is not None:
-            extra.append(f"unexplained {100 * v.residual_fraction:.1f} %")
-        if v.structured_residual:
-            extra.append("unexplained signal remains")
-        right.append(f'<p class="muted">{_e("; ".join(extra))}</p>')
-    else:
-        right.append('<p class="muted">No mixture reported.</p>')
-    parts.append(f'<div class="cols"><div>{"".join(left)}</div>'
-                 f'<div>{"".join(right)}</div></div>')
+    for p in v.parts:
+        parts.append(_part(p, show_technique=len(v.parts) > 1))
     dev = ", ".join(f"{k}: {val}" for k, val in v.device.items()) or "not recorded"
     rows = [
         ("Inspection id", v.inspection_id),
+        ("Result id", v.result_id),
         ("Time (UTC)", v.at),
         ("Operator", v.operator or "not recorded"),
         ("Station", v.station or "not recorded"),
         ("Device", dev),
-        ("Confidence", f"{v.confidence:.2f}"),
-        ("Library", v.library_id),
-        ("Library hash", v.library_hash),
-        ("Pipeline", " → ".join(v.pipeline) or "none"),
         ("Spectrum content hash", v.spectrum_hash),
     ]
-    if v.thresholds:
-        rows.append(("Thresholds", ", ".join(f"{k}={val}" for k, val in v.thresholds.items())))
     rows += [("Note", note) for note in v.notes]
-    parts.append(_kv(rows, mono=("Library hash", "Spectrum content hash", "Inspection id")))
+    parts.append(_kv(rows, hashes=("Spectrum content hash",)))
     parts.append("<h4>Audit-chain entries covering this inspection</h4>")
     parts.append(_audit_table(v.audit))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _chain(report: EvidenceReport) -> str:
+    if report.chain_ok is None:
+        text = '<p class="muted">Audit chain not verified.</p>'
+    elif report.chain_ok:
+        text = f'<p class="chain-ok">Verified: {_e(report.chain_message)}</p>'
+    else:
+        text = (f'<p class="chain-bad">NOT VERIFIED — the evidence of this parcel does not '
+                f"match its signed audit chain: {_e(report.chain_message)}</p>")
+        if report.chain_findings:
+            text += "<ul>" + "".join(f"<li>{_e(f)}</li>" for f in report.chain_findings) + \
+                "</ul>"
+    h = report.signed_head
+    if h is not None:
+        trust = {True: "the station's key", False: "NOT a trusted key",
+                 None: "not checked against a trusted key"}[h.trusted]
+        text += _kv([("Signed head", f"#{h.seq} (transaction #{h.prev_seq + 1}..#{h.seq})"),
+                     ("Head hash", h.hash), ("Signing key (fingerprint)", h.key_id),
+                     ("Key", trust), ("Signature (Ed25519)", h.signature),
+                     ("Anchor", f"{h.seq}:{h.hash}")],
+                    hashes=("Head hash", "Signing key (fingerprint)", "Anchor"))
+        text += ('<p class="muted">Keep the anchor: <code>interdict audit verify --anchor '
+                 "SEQ:HASH</code> later shows whether anything up to this head was changed "
+                 "or cut off.</p>")
+    return text
 
 
 def render_html(report: EvidenceReport) -> str:
@@ -543,7 +664,7 @@ def render_html(report: EvidenceReport) -> str:
     alerts = [v for v in report.inspections if v.alert]
     if alerts:
         subs = sorted({s for v in alerts for s in v.alert_substances})
-        syn = any(v.synthetic_used for v in alerts)
+        syn = any(s in v.alert_substances for v in alerts for s in v.synthetic)
         banner = (
             '<div class="banner alert"><b>ALERT — '
             f'{_e(", ".join(subs) or "controlled substance")} indicated</b>'
@@ -565,13 +686,7 @@ def render_html(report: EvidenceReport) -> str:
     holds_html = ("<table><tr><th>Time (UTC)</th><th>Action</th><th>Authority</th>"
                   f"<th>Reason</th></tr>{holds}</table>" if holds
                   else '<p class="muted">No hold requests.</p>')
-    if report.chain_ok is None:
-        chain = '<p class="muted">Audit chain not verified.</p>'
-    elif report.chain_ok:
-        chain = f'<p class="chain-ok">Audit chain verified: {_e(report.chain_message)}</p>'
-    else:
-        chain = (f'<p class="chain-bad">AUDIT CHAIN VERIFICATION FAILED: '
-                 f"{_e(report.chain_message)}</p>")
+    chain = _chain(report)
     insp = "\n".join(_inspection(v, i) for i, v in enumerate(report.inspections, 1)) or \
         '<p class="muted">No inspections recorded.</p>'
     if len(report.inspections) > 1:
@@ -626,9 +741,11 @@ __all__ = [
     "HitRow",
     "HoldRow",
     "InspectionView",
+    "PartView",
     "PlotData",
     "ReferenceCurve",
     "Series",
+    "SignedHeadView",
     "fit_references",
     "render_html",
     "svg_plot",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _station_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test, and every process a test starts, signs with the test station's key in a
+    temporary folder (``INTERDICT_KEY``): never a key in the real home folder."""
+    from tests.parcels.builders import KEY
+
+    path = tmp_path_factory.mktemp("station-key") / "station.key"
+    KEY.save(path)
+    old = os.environ.get("INTERDICT_KEY")
+    os.environ["INTERDICT_KEY"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("INTERDICT_KEY", None)
+    else:
+        os.environ["INTERDICT_KEY"] = old

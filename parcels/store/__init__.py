@@ -6,12 +6,22 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
+from ..signing import StationKey
+from .base import (
+    HoldFact,
+    InspectionFact,
+    ItemProof,
+    NewInspection,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 
 def open_store(location: str | Path, *, create: bool = True,
-               clock: Callable[[], datetime] | None = None) -> Store:
+               clock: Callable[[], datetime] | None = None,
+               signer: StationKey | None = None) -> Store:
     """Open the store at ``location``: a file path (SQLite) or, later, a database URL.
 
     Parameters
@@ -23,6 +33,9 @@ def open_store(location: str | Path, *, create: bool = True,
     clock
         Returns the current time (UTC) for every timestamp the store writes; the wall clock
         by default. Tests pass a fixed one.
+    signer
+        The station's signing key; without it the store reads and verifies but refuses
+        writes (:class:`parcels.signing.SigningKeyError`).
 
     Raises
     ------
@@ -33,18 +46,19 @@ def open_store(location: str | Path, *, create: bool = True,
     """
     text = str(location)
     if text.startswith("sqlite:///"):
-        return SQLiteStore(text[len("sqlite:///"):], create=create, clock=clock)
+        return SQLiteStore(text[len("sqlite:///"):], create=create, clock=clock, signer=signer)
     if text.startswith(("postgresql://", "postgres://")):
         raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
     if "://" in text:
         raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
-    return SQLiteStore(text, create=create, clock=clock)
+    return SQLiteStore(text, create=create, clock=clock, signer=signer)
 
 
 __all__ = [
     "SCHEMA_VERSION",
     "HoldFact",
     "InspectionFact",
+    "ItemProof",
     "NewInspection",
     "RowOutcome",
     "RowStatus",

@@ -10,13 +10,18 @@ has to provide the same methods with the same guarantees:
 * audit events form one linear chain even with several writers (the chain head is read
   inside the write transaction);
 * nothing stored is ever updated or deleted, except a hold's current state (whose history
-  is kept as transitions).
+  is kept as transitions);
+* every transaction that appends audit events also appends the chain head signed by the
+  station's key (:mod:`parcels.signing`), in the same transaction; the key is injected into
+  the store (``open_store(..., signer=key)``); a store opened without one reads and
+  verifies, and refuses to write (:class:`parcels.signing.SigningKeyError`). The signing and
+  checking logic lives in :mod:`parcels.signing` and :mod:`parcels.audit`, not in a backend.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -28,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from matcher.results import Verdict
 from spectra import Spectrum
 
-from ..audit import VerifyReport
+from ..audit import ItemProof, VerifyReport
 from ..records import (
     AnyIdentification,
     AuditEvent,
@@ -42,6 +47,7 @@ from ..records import (
     ParcelSummary,
     Result,
 )
+from ..signing import SignedHead
 
 
 class RowStatus(StrEnum):
@@ -330,9 +336,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def verify(
-        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None
+        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
+        trusted_keys: Collection[str] | None = None,
     ) -> VerifyReport:
-        """Check the audit chain and that every stored record matches the event that logged it.
+        """Check the audit chain, its signed heads, and every stored record against the event
+        that logged it.
 
         Parameters
         ----------
@@ -340,10 +348,51 @@ class Store(abc.ABC):
             Also decode every raw spectrum and check its content hash.
         anchors
             ``{seq: hash}`` of events whose hash was kept *outside* the database (printed on
-            a receipt, in an export, in another system). A tamperer who cuts events off the
-            end of the log and rewrites the stored head is invisible from inside the file;
-            an anchor past the cut is not.
+            a receipt, in an export, in another system). A tamperer who cuts whole signed
+            transactions off the end of the log is invisible from inside the file; an anchor
+            past the cut is not.
+        trusted_keys
+            Key ids (fingerprints) whose signatures count. Default: the key the store was
+            opened with; with neither, signatures are checked against the keys the database
+            itself names and the report says so (``trusted=None``).
+        """
+
+    @abc.abstractmethod
+    def verify_item(
+        self, item_id: str, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
+        trusted_keys: Collection[str] | None = None,
+    ) -> VerifyReport:
+        """Verify one parcel's evidence in time independent of the database's size.
+
+        The parcel's audit events, each proven by the signed head of its transaction (the
+        events from it to that head re-hashed, the head's signature checked); the chain's
+        last signed head (signature, key, and that nothing follows it unsigned); the parcel's
+        record, hold transitions, inspections and results against the digests their events
+        logged; and (``deep``) its raw spectra decoded to their hashes. What it does not walk
+        is the rest of the chain: :meth:`verify` does.
+
+        Raises
+        ------
+        InvalidItemIdError, ParcelNotFoundError
+        """
+
+    @abc.abstractmethod
+    def signed_head(self) -> SignedHead | None:
+        """The chain's last signed head (None for an empty store)."""
+
+    @abc.abstractmethod
+    def station_keys(self) -> dict[str, str]:
+        """Public keys that signed heads here: key id → raw public key as 64 hex digits."""
+
+    @abc.abstractmethod
+    def item_proof(self, item_id: str) -> ItemProof:
+        """The raw events and signed heads that prove one parcel's events (for a bundle).
+
+        Raises
+        ------
+        InvalidItemIdError, ParcelNotFoundError
         """
 
 
-__all__ = ["HoldFact", "InspectionFact", "NewInspection", "RowOutcome", "RowStatus", "Store"]
+__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "RowOutcome",
+           "RowStatus", "Store"]

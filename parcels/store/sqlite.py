@@ -10,6 +10,9 @@
   other and the chain stays linear.
 * Evidence tables refuse ``UPDATE``/``DELETE`` through triggers (a guard against mistakes;
   deliberate tampering is caught by :meth:`SQLiteStore.verify`).
+* Every write transaction that appends audit events also appends the chain head signed by
+  the station's key (``signed_heads``, schema v2; see :mod:`parcels.signing`). A store
+  opened without a key reads and verifies but refuses to write.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,11 +35,17 @@ from spectra import Pipeline, Spectrum
 
 from ..audit import (
     GENESIS,
+    INSPECTION_COLUMNS,
+    RESULT_COLUMNS,
+    TRANSITION_COLUMNS,
     Finding,
     Problem,
     RawEvent,
     VerifyReport,
     chain_hash,
+    check_heads,
+    prove_events,
+    row_digest,
     verify_chain,
 )
 from ..blobs import decode_spectrum, encode_spectrum
@@ -63,10 +72,18 @@ from ..records import (
     Result,
     ResultKind,
     canonical_json,
-    digest,
 )
 from ..s10 import validate_item_id
-from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
+from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
+from .base import (
+    HoldFact,
+    InspectionFact,
+    ItemProof,
+    NewInspection,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 
 APPLICATION_ID = 0x49445452
 """``PRAGMA application_id`` of an Interdict evidence database ("IDTR")."""
@@ -163,7 +180,30 @@ _V1: tuple[str, ...] = (
     ),
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2: tuple[str, ...] = (
+    """CREATE TABLE station_keys (
+        key_id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        added_at TEXT NOT NULL)""",
+    """CREATE TABLE signed_heads (
+        seq INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        prev_seq INTEGER NOT NULL,
+        key_id TEXT NOT NULL REFERENCES station_keys (key_id),
+        signature TEXT NOT NULL)""",
+    *(
+        f"""CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t}
+            BEGIN SELECT RAISE(ABORT, '{t} is append-only: {op} refused'); END"""
+        for t in ("station_keys", "signed_heads") for op in ("UPDATE", "DELETE")
+    ),
+    # the signed heads replace the head kept in meta; a v1 chain's events are adopted by the
+    # first signed head (its prev_seq says how many there were)
+    "DELETE FROM meta WHERE key = 'audit_head'",
+    "INSERT INTO meta (key, value) SELECT 'unsigned_before', coalesce(max(seq), 0) "
+    "FROM audit_events",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """Ordered migrations: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -194,17 +234,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_INSPECTION_COLS = ("inspection_id", "item_id", "performed_at", "operator", "station",
-                    "device", "technique", "spectrum_hash", "pipeline", "library_id",
-                    "library_hash")
-_RESULT_COLS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded_by",
-                "library_id", "library_hash", "verdict", "alert", "identification",
-                "based_on", "note")
-_TRANSITION_COLS = ("item_id", "state", "at", "actor", "note")
-
-
-def _row_digest(cols: Sequence[str], values: Sequence[Any]) -> str:
-    return digest(dict(zip(cols, values, strict=True)))
+# the columns each logged row's digest covers: one definition (parcels.audit) for every
+# backend and for the evidence bundle's verifier
+_INSPECTION_COLS = INSPECTION_COLUMNS
+_RESULT_COLS = RESULT_COLUMNS
+_TRANSITION_COLS = TRANSITION_COLUMNS
+_row_digest = row_digest
 
 
 def _primary(identification: AnyIdentification, technique: str) -> Identification:
@@ -225,16 +260,53 @@ def _primary(identification: AnyIdentification, technique: str) -> Identificatio
     return identification
 
 
-class _Chain:
-    """Appends audit events inside one write transaction (head read under the lock)."""
+SIGN_EVERY = 64
+"""A long transaction (an AED import chunk) signs a head after every this many events, so
+proving one event never needs more than this many others (per-parcel checks, bundles)."""
 
-    def __init__(self, cur: sqlite3.Cursor) -> None:
+
+class _Chain:
+    """Appends audit events inside one write transaction and signs heads as it goes.
+
+    The head is read under the write lock; before anything is appended the last signed head
+    must be the chain's last event and verify (a station never signs on top of a chain
+    someone rewrote behind its back). ``known`` is the last head this store itself signed
+    or checked: when the chain still ends there, its signature is not checked again.
+    """
+
+    def __init__(self, cur: sqlite3.Cursor, signer: StationKey | None,
+                 known: tuple[int, str] | None = None) -> None:
+        if signer is None:
+            raise SigningKeyError(
+                "this evidence store was opened without the station's signing key: it can be "
+                "read and verified, not written")
         self.cur = cur
+        self.signer = signer
         row = cur.execute(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         self.seq, self.hash = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
-        self.start = self.seq
+        self.start = self.signed = self.seq
+        self._key_stored = False
+        head = _last_head(cur)
+        if head is None:
+            unsigned = cur.execute(
+                "SELECT value FROM meta WHERE key = 'unsigned_before'").fetchone()
+            if self.seq != (0 if unsigned is None else int(unsigned[0])):
+                raise IntegrityError(
+                    f"the audit chain has {self.seq} events but no signed head: refusing to "
+                    "sign on top of it (run interdict audit verify)")
+        elif (head.seq, head.hash) != (self.seq, self.hash):
+            raise IntegrityError(
+                f"the audit chain's last event (#{self.seq}) is not the one its last signed "
+                f"head (#{head.seq}) vouches for: the database was altered; refusing to sign "
+                "on top of it (run interdict audit verify)")
+        elif known != (head.seq, head.hash):
+            key = _keys(cur).get(head.key_id)
+            if key is None or not key.verify(head):
+                raise IntegrityError(
+                    f"the last signed head #{head.seq} does not verify: the database was "
+                    "altered; refusing to sign on top of it (run interdict audit verify)")
 
     def append(
         self, kind: EventKind, actor: str, item_id: str | None, data: dict[str, Any], at: str
@@ -249,12 +321,57 @@ class _Chain:
             (seq, at, kind.value, actor, item_id, data_text, self.hash, h),
         )
         self.seq, self.hash = seq, h
+        if self.seq - self.signed >= SIGN_EVERY:
+            self._sign(at)
         return seq
 
-    def finish(self) -> None:
-        if self.seq != self.start:
-            self.cur.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'",
-                             (f"{self.seq}:{self.hash}",))
+    def _sign(self, at: str) -> None:
+        head = self.signer.sign_head(seq=self.seq, hash=self.hash, prev_seq=self.signed)
+        if not self._key_stored:
+            self.cur.execute("INSERT OR IGNORE INTO station_keys (key_id, public_key, "
+                             "added_at) VALUES (?, ?, ?)",
+                             (head.key_id, self.signer.public.hex, at))
+            self._key_stored = True
+        self.cur.execute(
+            "INSERT INTO signed_heads (seq, hash, prev_seq, key_id, signature) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        self.signed = self.seq
+
+    def finish(self, at: str) -> tuple[int, str]:
+        """Sign what is not signed yet; returns the head (to remember once committed)."""
+        if self.seq != self.signed:
+            self._sign(at)
+        return self.seq, self.hash
+
+
+_HEAD_COLS = "seq, hash, prev_seq, key_id, signature"
+
+
+def _head(row: Sequence[Any]) -> SignedHead:
+    try:
+        return SignedHead(seq=row[0], hash=row[1], prev_seq=row[2], key_id=row[3],
+                          signature=row[4])
+    except ValidationError as exc:
+        raise IntegrityError(f"stored signed head #{row[0]} is malformed: {exc}") from exc
+
+
+def _last_head(cur: sqlite3.Cursor) -> SignedHead | None:
+    row = cur.execute(f"SELECT {_HEAD_COLS} FROM signed_heads ORDER BY seq DESC LIMIT 1"
+                      ).fetchone()
+    return None if row is None else _head(row)
+
+
+def _keys(cur: sqlite3.Cursor) -> dict[str, PublicKey]:
+    out: dict[str, PublicKey] = {}
+    for key_id, public in cur.execute("SELECT key_id, public_key FROM station_keys"):
+        try:
+            key = PublicKey.from_hex(public)
+        except (SigningKeyError, ValueError):
+            continue  # its heads then fail to verify, and say so
+        if key.key_id == key_id:
+            out[key_id] = key
+    return out
 
 
 class SQLiteStore(Store):
@@ -273,6 +390,9 @@ class SQLiteStore(Store):
         process crash; a power cut may lose the last commits).
     clock
         Source of "now" (UTC); injectable for tests.
+    signer
+        The station's signing key (:class:`parcels.signing.StationKey`). Without it the store
+        reads and verifies; every write raises :class:`parcels.signing.SigningKeyError`.
 
     Raises
     ------
@@ -290,8 +410,12 @@ class SQLiteStore(Store):
         busy_timeout_s: float = 30.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         clock: Callable[[], datetime] | None = None,
+        signer: StationKey | None = None,
     ) -> None:
         self.path = Path(path)
+        self._signer = signer
+        self._known_head: tuple[int, str] | None = None
+        self._pending_head: tuple[int, str] | None = None
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no evidence database at {self.path}")
         if synchronous not in ("FULL", "NORMAL"):
@@ -358,6 +482,7 @@ class SQLiteStore(Store):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
         cur = self._con.cursor()
+        self._pending_head = None
         cur.execute("BEGIN IMMEDIATE")
         try:
             yield cur
@@ -366,6 +491,8 @@ class SQLiteStore(Store):
                 self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+        if self._pending_head is not None:  # signed by us and committed: no need to re-check
+            self._known_head = self._pending_head
 
     def _now(self) -> str:
         return _ts(self._clock())
@@ -396,7 +523,7 @@ class SQLiteStore(Store):
             prepared.append((line, p, record, _sha(record)))
         out: list[RowOutcome] = []
         with self._write() as cur:
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             for line, p, record, d in prepared:
                 row = cur.execute("SELECT digest, imported_at FROM parcels WHERE item_id = ?",
@@ -428,7 +555,7 @@ class SQLiteStore(Store):
                 out.append(RowOutcome(line=line, item_id=p.item_id,
                                       status=RowStatus.INSERTED,
                                       hold_requested=p.hold is not None))
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return out
 
     def _parcel_state(self, cur: sqlite3.Cursor, item_id: str) -> HoldState | None:
@@ -558,7 +685,7 @@ class SQLiteStore(Store):
         with self._write() as cur:
             current = self._parcel_state(cur, item_id)
             check_transition(item_id, current, HoldState.REQUESTED)
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             self._request(cur, chain, item_id=item_id, by=requested_by, reason=reason,
                           requested_at=now if at is None else _ts(at), now=now)
@@ -566,7 +693,7 @@ class SQLiteStore(Store):
                 self._log_transition(cur, chain, item_id=item_id, state=HoldState.HELD,
                                      previous=HoldState.REQUESTED, at=now, actor=held_by,
                                      note=None, now=now)
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return self._written_hold(item_id)
 
     def _written_hold(self, item_id: str) -> HoldRecord:
@@ -596,12 +723,12 @@ class SQLiteStore(Store):
         with self._write() as cur:
             current = self._parcel_state(cur, item_id)
             check_transition(item_id, current, target)
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             now = self._now()
             self._log_transition(cur, chain, item_id=item_id, state=target, previous=current,
                                  at=now if at is None else _ts(at), actor=actor, note=note,
                                  now=now)
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return self._written_hold(item_id)
 
     def _hold(self, cur: sqlite3.Cursor, item_id: str) -> HoldRecord | None:
@@ -662,7 +789,7 @@ class SQLiteStore(Store):
         out: list[Inspection] = []
         with self._write() as cur:
             now = self._now()
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             for (new, item_id, technique, primary, enc, ident_text, device_text,
                  pipeline_text, inspection_id, result_id) in prepared:
                 performed = now if new.performed_at is None else _ts(new.performed_at)
@@ -713,7 +840,7 @@ class SQLiteStore(Store):
                         identification=new.identification,
                     ),),
                 ))
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return out
 
     def _insert_result(
@@ -758,14 +885,14 @@ class SQLiteStore(Store):
             based_on = cur.execute(
                 "SELECT result_id FROM results WHERE inspection_id = ? "
                 "ORDER BY event_seq DESC LIMIT 1", (inspection_id,)).fetchone()[0]
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             self._insert_result(cur, chain, item_id=row[0], result_id=result_id,
                                 inspection_id=inspection_id,
                                 kind=ResultKind.REIDENTIFICATION, now=self._now(),
                                 by=recorded_by, primary=primary,
                                 identification=identification, ident_text=ident_text,
                                 based_on=based_on, note=note)
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return next(r for r in self.get_inspection(inspection_id).results
                     if r.result_id == result_id)
 
@@ -863,12 +990,12 @@ class SQLiteStore(Store):
     ) -> AuditEvent:
         """See :meth:`Store.record_export`."""
         with self._write() as cur:
-            chain = _Chain(cur)
+            chain = _Chain(cur, self._signer, self._known_head)
             seq = chain.append(EventKind.EXPORT, actor, None,
                                {"items": list(item_ids), "count": len(item_ids),
                                 "destination": destination, "digest": content_digest},
                                self._now())
-            chain.finish()
+            self._pending_head = chain.finish(self._now())
         return next(self.audit_events(since_seq=seq))
 
     def audit_events(
@@ -886,19 +1013,25 @@ class SQLiteStore(Store):
                              data=json.loads(r[5]), prev_hash=r[6], hash=r[7])
 
     def verify(
-        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None
+        self, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
+        trusted_keys: Collection[str] | None = None,
     ) -> VerifyReport:
         """See :meth:`Store.verify`."""
         cur = self._con.cursor()
         cur.execute("BEGIN")
         try:
-            return self._verify(cur, deep, anchors or {})
+            return self._verify(cur, deep, anchors or {}, self._trusted(trusted_keys))
         finally:
             self._con.execute("COMMIT")
 
-    def _verify(self, cur: sqlite3.Cursor, deep: bool, anchors: Mapping[int, str]) -> VerifyReport:
-        head_row = cur.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
-        head: tuple[int, str] | None = None
+    def _trusted(self, trusted_keys: Collection[str] | None) -> set[str] | None:
+        """The key ids to trust: those given, else the store's own signer, else None."""
+        if trusted_keys is not None:
+            return set(trusted_keys)
+        return None if self._signer is None else {self._signer.key_id}
+
+    @staticmethod
+    def _anchors(cur: sqlite3.Cursor, anchors: Mapping[int, str]) -> list[Finding]:
         findings: list[Finding] = []
         for aseq, ahash in sorted(anchors.items()):
             r = cur.execute("SELECT hash FROM audit_events WHERE seq = ?", (aseq,)).fetchone()
@@ -909,12 +1042,34 @@ class SQLiteStore(Store):
                 findings.append(Finding(seq=aseq, problem=Problem.EDITED,
                                         detail=f"event #{aseq} does not have its anchored "
                                                f"hash {ahash[:16]}…"))
-        if head_row is None:
-            findings.append(Finding(seq=1, problem=Problem.DELETED,
-                                    detail="the recorded chain head is missing"))
-        else:
-            s, _, h = str(head_row[0]).partition(":")
-            head = (int(s), h)
+        return findings
+
+    @staticmethod
+    def _last_event(cur: sqlite3.Cursor) -> tuple[int, str]:
+        row = cur.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+                          ).fetchone()
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def _check_heads(
+        self, cur: sqlite3.Cursor, heads: Iterable[SignedHead], trusted: set[str] | None,
+    ) -> tuple[list[Finding], SignedHead | None, int, tuple[str, ...]]:
+        keys = _keys(cur)
+        used: dict[str, None] = {}
+
+        def noting(hs: Iterable[SignedHead]) -> Iterator[SignedHead]:
+            for h in hs:
+                used.setdefault(h.key_id, None)
+                yield h
+
+        findings, last, legacy = check_heads(
+            noting(heads), keys=keys, trusted=trusted,
+            event_hash_at=lambda s: self._event_hash(cur, s),
+            last_event=self._last_event(cur))
+        return findings, last, legacy, tuple(used)
+
+    def _verify(self, cur: sqlite3.Cursor, deep: bool, anchors: Mapping[int, str],
+                trusted: set[str] | None) -> VerifyReport:
+        findings = self._anchors(cur, anchors)
 
         def lookup(h: str) -> int | None:
             r = self._con.execute("SELECT min(seq) FROM audit_events WHERE hash = ?",
@@ -924,18 +1079,180 @@ class SQLiteStore(Store):
         raw = (RawEvent(*r) for r in self._con.execute(
             "SELECT seq, at, kind, actor, item_id, data, prev_hash, hash FROM audit_events "
             "ORDER BY seq"))
-        n, hseq, hhash, chain_findings = verify_chain(raw, lookup, expected_head=head)
+        n, hseq, hhash, chain_findings = verify_chain(raw, lookup)
+        heads = (_head(r) for r in self._con.execute(
+            f"SELECT {_HEAD_COLS} FROM signed_heads ORDER BY seq"))
+        head_findings, last, legacy, key_ids = self._check_heads(cur, heads, trusted)
         evidence = sorted(self._verify_evidence(cur, deep), key=lambda f: f.seq)
         # the chain's first finding is the first bad event of the walk (after a reordering
-        # later findings may carry smaller numbers); evidence findings are ordered by seq
-        firsts = [*findings, *chain_findings[:1], *evidence[:1]]
+        # later findings may carry smaller numbers); other findings are ordered by seq
+        firsts = [*findings, *chain_findings[:1], *head_findings, *evidence[:1]]
         first = min(firsts, key=lambda f: f.seq) if firsts else None
-        everything = sorted([*findings, *chain_findings, *evidence], key=lambda f: f.seq)
+        everything = sorted([*findings, *chain_findings, *head_findings, *evidence],
+                            key=lambda f: f.seq)
         return VerifyReport(ok=first is None, events=n, head_seq=hseq, head_hash=hhash,
-                            first_bad=first, findings=tuple(everything[:100]))
+                            first_bad=first, findings=tuple(everything[:100]),
+                            signed_head=last, key_ids=key_ids,
+                            trusted=None if trusted is None
+                            else bool(key_ids) and set(key_ids) <= trusted,
+                            unsigned_legacy=legacy)
 
-    def _verify_evidence(self, cur: sqlite3.Cursor, deep: bool) -> list[Finding]:
+    # -- one parcel ---------------------------------------------------------------------
+    def signed_head(self) -> SignedHead | None:
+        """See :meth:`Store.signed_head`."""
+        return _last_head(self._con.cursor())
+
+    def station_keys(self) -> dict[str, str]:
+        """See :meth:`Store.station_keys`."""
+        return {k: v.hex for k, v in _keys(self._con.cursor()).items()}
+
+    def _item_seqs(self, cur: sqlite3.Cursor, item_id: str) -> list[int]:
+        """The events of a parcel: logged under its id, or logging one of its rows."""
+        sql = ("SELECT seq FROM audit_events WHERE item_id = :i "
+               "UNION SELECT event_seq FROM parcels WHERE item_id = :i "
+               "UNION SELECT event_seq FROM inspections WHERE item_id = :i "
+               "UNION SELECT r.event_seq FROM results r JOIN inspections i "
+               "ON i.inspection_id = r.inspection_id WHERE i.item_id = :i "
+               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = :i")
+        return sorted(int(r[0]) for r in cur.execute(sql, {"i": item_id}) if r[0] is not None)
+
+    def _proof(self, cur: sqlite3.Cursor, seqs: Sequence[int]
+               ) -> tuple[list[tuple[SignedHead, list[RawEvent]]], list[Finding]]:
+        """For each signed transaction covering ``seqs``: its head and the events from the
+        first of ``seqs`` it covers up to its head."""
+        groups: dict[int, tuple[SignedHead, int]] = {}
+        findings: list[Finding] = []
+        for s in seqs:
+            row = cur.execute(f"SELECT {_HEAD_COLS} FROM signed_heads WHERE seq >= ? "
+                              "ORDER BY seq LIMIT 1", (s,)).fetchone()
+            if row is None:
+                findings.append(Finding(seq=s, problem=Problem.UNSIGNED,
+                                        detail=f"event #{s} is covered by no signed head"))
+                continue
+            head = _head(row)
+            start = groups.get(head.seq, (head, s))[1]
+            groups[head.seq] = (head, min(start, s))
+        out: list[tuple[SignedHead, list[RawEvent]]] = []
+        for _, (head, start) in sorted(groups.items()):
+            events = [RawEvent(*r) for r in cur.execute(
+                "SELECT seq, at, kind, actor, item_id, data, prev_hash, hash FROM "
+                "audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq", (start, head.seq))]
+            out.append((head, events))
+        return out, findings
+
+    def item_proof(self, item_id: str) -> ItemProof:
+        """See :meth:`Store.item_proof`."""
+        item_id = validate_item_id(item_id)
+        cur = self._con.cursor()
+        cur.execute("BEGIN")
+        try:
+            if cur.execute("SELECT 1 FROM parcels WHERE item_id = ?",
+                           (item_id,)).fetchone() is None:
+                raise ParcelNotFoundError("parcel", item_id)
+            groups, _ = self._proof(cur, self._item_seqs(cur, item_id))
+            latest = _last_head(cur)
+            keys = self.station_keys()
+            records = self._item_rows(cur, item_id)
+        finally:
+            self._con.execute("COMMIT")
+        return ItemProof(
+            item_id=item_id,
+            events=tuple(e.as_dict() for _, evs in groups for e in evs),
+            heads=tuple(h for h, _ in groups),
+            latest=latest, public_keys=keys, records=records)
+
+    @staticmethod
+    def _item_rows(cur: sqlite3.Cursor, item_id: str) -> dict[str, list[dict[str, object]]]:
+        """A parcel's logged rows, exactly as stored (what their events' digests cover)."""
+        def rows(cols: Sequence[str], sql: str) -> list[dict[str, object]]:
+            out = []
+            for r in cur.execute(sql, (item_id,)):
+                d = dict(zip((*cols, "event_seq"), r, strict=True))
+                if "alert" in d:
+                    d["alert"] = bool(d["alert"])
+                out.append(d)
+            return out
+
+        return {
+            "parcel": rows(("record",), "SELECT record, event_seq FROM parcels "
+                                        "WHERE item_id = ?"),
+            "inspections": rows(_INSPECTION_COLS, f"SELECT {', '.join(_INSPECTION_COLS)}, "
+                                "event_seq FROM inspections WHERE item_id = ? "
+                                "ORDER BY event_seq"),
+            "results": rows(_RESULT_COLS, f"SELECT {', '.join('r.' + c for c in _RESULT_COLS)}"
+                            ", r.event_seq FROM results r JOIN inspections i ON "
+                            "i.inspection_id = r.inspection_id WHERE i.item_id = ? "
+                            "ORDER BY r.event_seq"),
+            "transitions": rows(_TRANSITION_COLS, f"SELECT {', '.join(_TRANSITION_COLS)}, "
+                                "event_seq FROM hold_transitions WHERE item_id = ? "
+                                "ORDER BY id"),
+        }
+
+    def verify_item(
+        self, item_id: str, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
+        trusted_keys: Collection[str] | None = None,
+    ) -> VerifyReport:
+        """See :meth:`Store.verify_item`."""
+        item_id = validate_item_id(item_id)
+        trusted = self._trusted(trusted_keys)
+        cur = self._con.cursor()
+        cur.execute("BEGIN")
+        try:
+            if cur.execute("SELECT 1 FROM parcels WHERE item_id = ?",
+                           (item_id,)).fetchone() is None:
+                raise ParcelNotFoundError("parcel", item_id)
+            findings = self._anchors(cur, anchors or {})
+            seqs = self._item_seqs(cur, item_id)
+            groups, unsigned = self._proof(cur, seqs)
+            findings += unsigned
+            heads = [h for h, _ in groups]
+            latest = _last_head(cur)
+            keys = _keys(cur)
+            for h in heads:
+                key = keys.get(h.key_id)
+                if key is None or not key.verify(h):
+                    findings.append(Finding(seq=h.seq, problem=Problem.SIGNATURE,
+                                            detail=f"the signature of head #{h.seq} does not "
+                                                   "verify"))
+                elif trusted is not None and h.key_id not in trusted:
+                    findings.append(Finding(seq=h.seq, problem=Problem.UNTRUSTED_KEY,
+                                            detail=f"head #{h.seq} is signed by key "
+                                                   f"{h.key_id}, not the station's"))
+            for h, events in groups:
+                findings += prove_events(events, h)
+            # the last signed head: its signature, its key, and that it is the chain's end
+            # (nothing appended without the key, nothing cut off after it)
+            end, _, _ = check_heads(
+                [latest] if latest is not None else [], keys=keys, trusted=trusted,
+                event_hash_at=lambda s: self._event_hash(cur, s),
+                last_event=self._last_event(cur))
+            findings += [f for f in end if f not in findings]
+            used = tuple(dict.fromkeys(h.key_id for h in [*heads, *filter(None, [latest])]))
+            findings += self._verify_evidence(cur, deep, item_id)
+        finally:
+            self._con.execute("COMMIT")
+        findings.sort(key=lambda f: f.seq)
+        last_seq, last_hash = max(((e.seq, e.hash) for _, evs in groups for e in evs),
+                                  default=(0, GENESIS))
+        return VerifyReport(
+            ok=not findings, events=len(seqs), head_seq=last_seq, head_hash=last_hash,
+            first_bad=findings[0] if findings else None, findings=tuple(findings[:100]),
+            scope=f"item {item_id}", signed_head=latest, key_ids=used,
+            trusted=None if trusted is None else bool(used) and set(used) <= trusted)
+
+    @staticmethod
+    def _event_hash(cur: sqlite3.Cursor, seq: int) -> str | None:
+        r = cur.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+        return None if r is None else str(r[0])
+
+    def _verify_evidence(self, cur: sqlite3.Cursor, deep: bool, item: str | None = None
+                         ) -> list[Finding]:
+        """Every evidence row against its event; with ``item``, only that parcel's rows."""
         out: list[Finding] = []
+        p: tuple[str, ...] = () if item is None else (item,)
+
+        def only(col: str, glue: str = "WHERE") -> str:
+            return "" if item is None else f" {glue} {col} = ?"
 
         def check(event: Sequence[Any], kinds: tuple[str, ...], *, item_id: str, what: str,
                   expect: dict[str, Any]) -> None:
@@ -967,7 +1284,7 @@ class SQLiteStore(Store):
         for r in cur.execute(
             "SELECT x.item_id, x.origin_country, x.mail_class, x.received_at, x.facility, "
             f"x.category, x.record, x.digest, x.event_seq, e.kind, e.item_id, e.data "
-            f"FROM parcels x {ev}"
+            f"FROM parcels x {ev}" + only("x.item_id"), p
         ):
             item_id, record = r[0], r[6]
             what = f"parcel {item_id}"
@@ -988,7 +1305,7 @@ class SQLiteStore(Store):
 
         for r in cur.execute(
             f"SELECT {', '.join('x.' + c for c in _INSPECTION_COLS)}, x.event_seq, e.kind, "
-            f"e.item_id, e.data FROM inspections x {ev}"
+            f"e.item_id, e.data FROM inspections x {ev}" + only("x.item_id"), p
         ):
             vals = r[:len(_INSPECTION_COLS)]
             check(r[11:15], ("scan",), item_id=vals[1], what=f"inspection {vals[0]}",
@@ -998,7 +1315,8 @@ class SQLiteStore(Store):
         for r in cur.execute(
             f"SELECT {', '.join('x.' + c for c in _RESULT_COLS)}, x.event_seq, e.kind, "
             f"e.item_id, e.data, i.item_id FROM results x {ev} "
-            "LEFT JOIN inspections i ON i.inspection_id = x.inspection_id"
+            "LEFT JOIN inspections i ON i.inspection_id = x.inspection_id" + only("i.item_id"),
+            p
         ):
             vals = list(r[:len(_RESULT_COLS)])
             vals[8] = bool(vals[8])
@@ -1010,7 +1328,8 @@ class SQLiteStore(Store):
         last: dict[str, tuple[str, str, int]] = {}
         for r in cur.execute(
             f"SELECT {', '.join('x.' + c for c in _TRANSITION_COLS)}, x.event_seq, e.kind, "
-            f"e.item_id, e.data FROM hold_transitions x {ev} ORDER BY x.id"
+            f"e.item_id, e.data FROM hold_transitions x {ev}" + only("x.item_id")
+            + " ORDER BY x.id", p
         ):
             vals = r[:5]
             kinds = tuple(k.value for s, k in EVENT_FOR_STATE.items() if s.value == vals[1])
@@ -1022,7 +1341,7 @@ class SQLiteStore(Store):
             last[vals[0]] = (last[vals[0]][0], vals[1], r[5])
         for r in cur.execute(
             "SELECT h.item_id, h.state, h.requested_at, p.event_seq FROM holds h "
-            "LEFT JOIN parcels p ON p.item_id = h.item_id"
+            "LEFT JOIN parcels p ON p.item_id = h.item_id" + only("h.item_id"), p
         ):
             first_at, state, last_seq = last.get(r[0], (None, None, r[3] or 0))
             if (state, first_at) != (r[1], r[2]):
@@ -1030,13 +1349,23 @@ class SQLiteStore(Store):
                                    detail=f"hold of {r[0]}: state {r[1]} / requested at "
                                           f"{r[2]} disagree with its logged transitions"))
 
-        # every logged record must still exist
+        # every logged record must still exist (with ``item``: among that parcel's rows, so
+        # the subqueries use the item indexes instead of reading whole tables)
+        rows_of = {
+            "parcels": "SELECT event_seq FROM parcels" + only("item_id"),
+            "inspections": "SELECT event_seq FROM inspections" + only("item_id"),
+            "results": "SELECT r.event_seq FROM results r" + (
+                "" if item is None else " JOIN inspections i ON i.inspection_id = "
+                "r.inspection_id WHERE i.item_id = ?"),
+            "hold_transitions": "SELECT event_seq FROM hold_transitions" + only("item_id"),
+        }
         tables = (("import", "parcels"), ("scan", "inspections"), ("verdict", "results"),
                   ("reidentify", "results"))
         for kind, table in tables:
             for r in cur.execute(
-                f"SELECT seq, item_id FROM audit_events WHERE kind = ? AND seq NOT IN "
-                f"(SELECT event_seq FROM {table})", (kind,)
+                "SELECT seq, item_id FROM audit_events WHERE kind = ?"
+                + only("item_id", "AND") + f" AND seq NOT IN ({rows_of[table]})",
+                (kind, *p, *p)
             ):
                 out.append(Finding(seq=r[0], problem=Problem.EVIDENCE,
                                    detail=f"event #{r[0]} ({kind}, {r[1]}) logs a record that "
@@ -1044,8 +1373,9 @@ class SQLiteStore(Store):
         hold_kinds = tuple(k.value for k in EVENT_FOR_STATE.values())
         for r in cur.execute(
             f"SELECT seq, kind, item_id FROM audit_events WHERE kind IN "
-            f"({','.join('?' * len(hold_kinds))}) AND seq NOT IN "
-            "(SELECT event_seq FROM hold_transitions)", hold_kinds
+            f"({','.join('?' * len(hold_kinds))})" + only("item_id", "AND")
+            + f" AND seq NOT IN ({rows_of['hold_transitions']})",
+            (*hold_kinds, *p, *p)
         ):
             out.append(Finding(seq=r[0], problem=Problem.EVIDENCE,
                                detail=f"event #{r[0]} ({r[1]}, {r[2]}) logs a hold transition "
@@ -1055,7 +1385,8 @@ class SQLiteStore(Store):
         for r in cur.execute(
             "SELECT i.spectrum_hash, min(i.event_seq), s.meta, a.data, s.data, s.hash "
             "FROM inspections i LEFT JOIN spectra s ON s.hash = i.spectrum_hash "
-            "LEFT JOIN axes a ON a.hash = s.axis_hash GROUP BY i.spectrum_hash"
+            "LEFT JOIN axes a ON a.hash = s.axis_hash" + only("i.item_id")
+            + " GROUP BY i.spectrum_hash", p
         ):
             if r[5] is None or r[3] is None:
                 out.append(Finding(seq=r[1], problem=Problem.EVIDENCE,
@@ -1069,4 +1400,4 @@ class SQLiteStore(Store):
         return out
 
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]

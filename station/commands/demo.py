@@ -3,8 +3,9 @@
 On a fresh clone, within a minute and with a readable transcript: build the demo library
 (``fixtures/library`` + the SYNTHETIC fentanyl reference), start the simulated analyzer on a
 virtual serial port (a pty), import the sample AED batch, scan every held parcel through the
-real driver stack, print the verdicts, write the evidence report of the flagged parcel, verify
-the audit chain, and stop everything it started. Output goes to ``demo-out/``.
+real driver stack, print the verdicts, write the evidence report and the evidence bundle of the
+flagged parcel (and verify the bundle as a court would), verify the signed audit chain, and stop
+everything it started. Output goes to ``demo-out/`` (with the demo station's signing key).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("evidence.db", "evidence.db-wal", "evidence.db-shm", "selftest.json",
                  "demo-library.ilib"):
         (out / name).unlink(missing_ok=True)
-    for old in out.glob("report-*.html"):
+    for old in (*out.glob("report-*.html"), *out.glob("*.zip")):
         old.unlink()
     print("Interdict demo: a field station at an international mail facility, end to end.")
     print(f"output: {out}")
@@ -161,12 +162,13 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     from station.workflows.scan import StationError, StationSession
 
     db = out / "evidence.db"
-    cfg = load_config({"device": url, "db": str(db), "library": str(lib_path),
+    key = out / "station.key"  # the demo station's own signing key, beside its database
+    cfg = load_config({"device": url, "db": str(db), "key": str(key), "library": str(lib_path),
                        "operator": args.operator, "station": args.station}, env={})
 
     _step(3, "import the sample AED batch (advance electronic data, with hold requests)")
     code = cli(["parcel", "import", str(FIXTURES / "aed" / "sample_batch.jsonl"),
-                "--db", str(db), "--by", "aed-feed"])
+                "--db", str(db), "--key", str(key), "--by", "aed-feed"])
     if code != 0:
         print(f"    import failed (exit {code})")
         return 1
@@ -214,7 +216,8 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         print(f"  {item:<15} {verdict:<13} {'ALERT' if alert else '':<6} "
               f"{names if verdict in ('MATCH', 'MIXTURE') else reason}")
 
-    _step(6, "write the evidence report of the parcel flagged for fentanyl")
+    _step(6, "write the evidence report and the evidence bundle of the parcel flagged for "
+             "fentanyl")
     if flagged is None:
         print("    no parcel was flagged for fentanyl: the demo did not reach its goal")
         return 1
@@ -224,8 +227,22 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         return code
     print(f"    open it in a browser: file://{report}")
 
-    _step(7, "verify the audit chain and the evidence it vouches for")
-    code = cli(["audit", "verify", "--db", str(db)])
+    bundle = out / f"{flagged}.zip"
+    code = cli(["evidence", "export", flagged, "-o", str(bundle), "--db", str(db),
+                "--key", str(key), "--by", args.operator])
+    if code != 0:
+        return code
+    from parcels.signing import StationKey
+
+    print("    a laboratory or a court checks it without the database, requiring this "
+          "station's key:")
+    code = cli(["evidence", "verify", str(bundle), "--key", StationKey.load(key).key_id])
+    if code != 0:
+        print(f"    EVIDENCE BUNDLE VERIFICATION FAILED (exit {code})")
+        return 1
+
+    _step(7, "verify the audit chain, its signatures and the evidence it vouches for")
+    code = cli(["audit", "verify", "--db", str(db), "--key", str(key)])
     if code != 0:
         print(f"    AUDIT VERIFICATION FAILED (exit {code})")
         return 1

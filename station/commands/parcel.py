@@ -9,14 +9,18 @@ Commands::
     interdict parcel hold ITEM [--reason R]               mark held (requesting it if needed)
     interdict parcel release|seize|refer|not-found ITEM   move the hold on
     interdict parcel export [ITEM ...] [--from D] [--to D] [--format jsonl|csv] [-o FILE]
-    interdict audit verify                                check the chain and the evidence
+    interdict audit verify [--key FP] [--anchor SEQ:HASH] check the chain, its signatures and the
+                                                          evidence
     interdict audit log [ITEM]                            the audit events
     interdict stats [--period day|week|month|all] [--from D] [--to D]
 
 Every command takes ``--db PATH`` (else ``$INTERDICT_DB``, else ``db`` of the station
-configuration file, else the default path, see :func:`parcels.config.resolve_db`) and
-``--config FILE``; every query command takes ``--json``. The acting person is ``--by`` (else
-``$INTERDICT_OPERATOR``, else ``operator`` of the configuration file, else the login name).
+configuration file, else the default path, see :func:`parcels.config.resolve_db`),
+``--key FILE`` (the station's signing key; else ``$INTERDICT_KEY``, else ``key`` of the
+configuration, else ``station.key`` next to the default database; created by the first
+command that writes) and ``--config FILE``; every query command takes ``--json``. The
+acting person is ``--by`` (else ``$INTERDICT_OPERATOR``, else ``operator`` of the
+configuration file, else the login name).
 
 Exit codes: 0 success; 1 error (unknown parcel, invalid id, illegal hold move, unreadable
 file or database — nothing was changed); 2 usage error; 3 import done but some rows were
@@ -47,19 +51,29 @@ _TARGETS = {"release": "released", "seize": "seized", "refer": "referred",
             "not-found": "not-found"}
 
 
-def register(sub: Any) -> None:
-    """Register ``parcel``, ``audit`` and ``stats``."""
+def common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Parent parsers of every evidence-store command: the store options, and ``--by``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", metavar="PATH",
                         help="evidence database (default: $INTERDICT_DB, else the station "
                              "config's db, else the default path)")
     common.add_argument("--config", metavar="FILE",
                         help="station TOML file (env INTERDICT_CONFIG; default ./interdict.toml)")
-    query = argparse.ArgumentParser(add_help=False)
-    query.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--key", dest="key_file", metavar="FILE",
+                        help="the station's signing key (default: $INTERDICT_KEY, else the "
+                             "station config's key, else station.key next to the default "
+                             "database; created on the first write)")
     actor = argparse.ArgumentParser(add_help=False)
     actor.add_argument("--by", metavar="NAME",
                        help="who acts (default: $INTERDICT_OPERATOR or the login name)")
+    return common, actor
+
+
+def register(sub: Any) -> None:
+    """Register ``parcel``, ``audit`` and ``stats``."""
+    common, actor = common_options()
+    query = argparse.ArgumentParser(add_help=False)
+    query.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("parcel", help="parcel records: import AED, show, list, holds, export",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,8 +130,14 @@ def register(sub: Any) -> None:
                        help="check the chain and every record against it (exit 4 if broken)")
     a.add_argument("--quick", action="store_true", help="skip decoding every raw spectrum")
     a.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
-                   help="an event hash kept outside the database (receipt, export); "
-                        "detects a cut-off tail (repeatable)")
+                   help="an event hash kept outside the database (receipt, export, signed "
+                        "head); detects a cut-off tail (repeatable)")
+    a.add_argument("--trust", action="append", default=[], metavar="FINGERPRINT",
+                   help="a key whose signatures count (repeatable; default: the station's "
+                        "key file). Heads signed by any other key are findings")
+    a.add_argument("--item", metavar="ITEM",
+                   help="verify only this parcel's evidence (fast: independent of the "
+                        "database's size)")
     a.set_defaults(func=_guard(_verify))
     a = aus.add_parser("log", parents=[common, query], help="list audit events")
     a.add_argument("item_id", nargs="?")
@@ -156,7 +176,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def _err(args: argparse.Namespace, message: str) -> None:
     where = " ".join(x for x in (getattr(args, "command", None),
                                  getattr(args, "parcel_command", None),
-                                 getattr(args, "audit_command", None)) if x)
+                                 getattr(args, "audit_command", None),
+                                 getattr(args, "evidence_command", None)) if x)
     print(f"interdict {where}: error: {message}", file=sys.stderr)
 
 
@@ -166,20 +187,24 @@ def _station(args: argparse.Namespace) -> StationConfig:
 
     cfg: StationConfig | None = getattr(args, "_station_config", None)
     if cfg is None:
-        cfg = load_config({"db": getattr(args, "db", None)},
+        cfg = load_config({"db": getattr(args, "db", None),
+                           "key": getattr(args, "key_file", None)},
                           config_file=getattr(args, "config", None))
         args._station_config = cfg
     return cfg
 
 
-def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
+def _open(args: argparse.Namespace, *, create: bool = False, write: bool = False) -> Any:
+    """The store; ``write`` loads (or on first use creates) the station's signing key."""
     from parcels.config import resolve_db
+    from parcels.signing import StationKey
     from parcels.store import open_store
 
     cfg = _station(args)
     configured = str(cfg.db) if cfg.sources.get("db") == "file" else None
+    signer = StationKey.load_or_create(cfg.key) if write else None
     return open_store(resolve_db(args.db, configured=configured), create=create,
-                      clock=getattr(args, "clock", None))
+                      signer=signer, clock=getattr(args, "clock", None))
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -197,7 +222,7 @@ def _import(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise OSError(f"no such file: {args.file}")
-    with _open(args, create=True) as store:
+    with _open(args, create=True, write=True) as store:
         summary = import_batch(store, args.file, actor=_actor(args), format=args.format)
     if args.json:
         _dump(summary.model_dump(mode="json"))
@@ -289,7 +314,7 @@ def _hold(args: argparse.Namespace) -> int:
     from parcels.records import HoldState
 
     by = _actor(args)
-    with _open(args) as store:
+    with _open(args, write=True) as store:
         if store.get_hold(args.item_id) is None:
             if not args.reason:
                 raise ValueError(f"{args.item_id} has no hold request: give --reason to "
@@ -305,7 +330,7 @@ def _hold(args: argparse.Namespace) -> int:
 def _move(args: argparse.Namespace) -> int:
     from parcels.records import HoldState
 
-    with _open(args) as store:
+    with _open(args, write=True) as store:
         hold = store.transition(args.item_id, HoldState(args.target), actor=_actor(args),
                                 note=args.note)
     _print_hold(args, hold)
@@ -318,7 +343,7 @@ def _export(args: argparse.Namespace) -> int:
     from parcels.s10 import validate_item_id
 
     wanted = [validate_item_id(i) for i in args.item_ids]
-    with _open(args) as store:
+    with _open(args, write=True) as store:
         rows = find_parcels(
             store, item_ids=wanted or None,
             received_from=parse_when(args.since) if args.since else None,
@@ -336,28 +361,58 @@ def _export(args: argparse.Namespace) -> int:
             n, digest = write_export(files, sys.stdout, args.format)
         ev = store.record_export([f.parcel.item_id for f in files], actor=_actor(args),
                                  destination=dest, content_digest=digest)
+        head = store.signed_head()
     print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); logged as audit event "
-          f"#{ev.seq}; keep --anchor {ev.seq}:{ev.hash} to check the log later",
-          file=sys.stderr)
+          f"#{ev.seq}, signed head #{head.seq} {head.hash} by key {head.key_id}; keep "
+          f"--anchor {head.anchor()} to check the log later", file=sys.stderr)
     return EXIT_OK
 
 
 # -- audit, stats -------------------------------------------------------------------------
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (64 hex digits) as given to ``--anchor``."""
+    seq, sep, h = text.partition(":")
+    if not (sep and seq.isdigit() and len(h) == 64
+            and all(c in "0123456789abcdef" for c in h.lower())):
+        raise ValueError(f"--anchor must be SEQ:HASH (64 hex digits), got {text!r}")
+    return int(seq), h.lower()
+
+
+def trusted_keys(args: argparse.Namespace) -> list[str] | None:
+    """The fingerprints to trust: ``--trust``, else the station's key file, else None."""
+    from parcels.signing import public_key_of
+
+    given = [f.strip().lower() for f in getattr(args, "trust", []) or []]
+    for f in given:
+        if len(f) != 64 or any(c not in "0123456789abcdef" for c in f):
+            raise ValueError(f"--trust must be a key fingerprint (64 hex digits), got {f!r}")
+    if given:
+        return given
+    own = public_key_of(_station(args).key)
+    return None if own is None else [own.key_id]
+
+
 def _verify(args: argparse.Namespace) -> int:
-    anchors: dict[int, str] = {}
-    for a in args.anchor:
-        seq, sep, h = a.partition(":")
-        if not (sep and seq.isdigit() and len(h) == 64):
-            raise ValueError(f"--anchor must be SEQ:HASH (64 hex digits), got {a!r}")
-        anchors[int(seq)] = h.lower()
+    anchors = dict(parse_anchor(a) for a in args.anchor)
+    trusted = trusted_keys(args)
     with _open(args) as store:
-        report = store.verify(deep=not args.quick, anchors=anchors)
+        if args.item:
+            report = store.verify_item(args.item, deep=not args.quick, anchors=anchors,
+                                       trusted_keys=trusted)
+        else:
+            report = store.verify(deep=not args.quick, anchors=anchors, trusted_keys=trusted)
     if args.json:
         _dump(report.model_dump(mode="json"))
     else:
         print(report.message(), file=sys.stdout if report.ok else sys.stderr)
         for f in report.findings[1:]:
             print(f"  also #{f.seq} ({f.problem.value}): {f.detail}", file=sys.stderr)
+        if report.signed_head is not None:
+            h = report.signed_head
+            print(f"  signed head #{h.seq} {h.hash} key {h.key_id}; keep --anchor "
+                  f"{h.anchor()} to check this log later", file=sys.stdout)
+        if not report.ok:
+            print("  NOT verified", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_TAMPERED
 
 
@@ -404,3 +459,10 @@ def _stats(args: argparse.Namespace) -> int:
             print(f"  {r.key:<17} {r.positive:>5} / {r.inspected:<5} {pct(r.rate):>7}  "
                   + " ".join(f"{k}={v}" for k, v in r.verdicts.items()))
     return EXIT_OK
+
+
+# the helpers other evidence-store commands (``interdict evidence``) share
+guard = _guard
+open_store_for = _open
+station_config = _station
+who_acts = _actor

@@ -79,17 +79,23 @@ def _lines(ident: Identification) -> list[str]:
 
 def verdict_text(item_id: str, ident: Identification | FusedIdentification,
                  technique: str, *, colour: bool = False) -> str:
-    """The verdict as a block of text; an alert is boxed and cannot be missed."""
+    """The verdict as a block of text; an alert is boxed and cannot be missed.
+
+    SYNTHETIC wording appears only when a reported substance or an alerting one comes from
+    a synthetic reference (:attr:`Identification.synthetic_reported`); a synthetic entry
+    further down the hit list keeps its own label there and nothing more. No bare
+    "confidence": each part says what its verdict was decided on (:meth:`Identification.basis`).
+    """
     parts: list[Identification] = (
         list(ident.results) if isinstance(ident, FusedIdentification) else [ident])
-    synthetic = any(p.synthetic_used for p in parts)
+    synthetic = ident.synthetic_reported
     lines: list[str] = []
     if ident.alert:
         subs = ", ".join(ident.alert_substances) or "controlled substance"
         msg = f"!!! ALERT  {item_id}: {subs.upper()} INDICATED !!!"
         width = max(len(msg) + 4, 60)
         box = ["#" * width, "#" + msg.center(width - 2) + "#"]
-        if synthetic:
+        if any(s in ident.alert_substances for s in synthetic):
             box.append("#" + "(identified against a SYNTHETIC reference)".center(width - 2)
                        + "#")
         box.append("#" * width)
@@ -99,18 +105,20 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
         c = RED if ident.alert else YELLOW if ident.verdict in (
             Verdict.INCONCLUSIVE, Verdict.NO_MATCH) else GREEN
         head = f"{c} {head} {RESET}"
-    lines.append(f"{head}  parcel {item_id}  confidence {ident.confidence:.2f}")
+    lines.append(f"{head}  parcel {item_id}")
     if ident.reason:
         lines.append(f"  reason: {ident.reason}")
     for p in parts:
         if len(parts) > 1:
             lines.append(f"  [{p.technique.value}] {p.verdict.value}"
                          + (f" — {p.reason}" if p.reason else ""))
+        lines.append(f"  decided on: {p.basis()}")
         lines += _lines(p)
         lines += [f"  note: {n}" for n in p.notes]
     if synthetic:
-        lines.append("  NOTE: a SYNTHETIC reference contributed to this result; confirm "
-                     "against a measured reference or in the laboratory.")
+        lines.append(f"  NOTE: {', '.join(synthetic)} is a SYNTHETIC reference (not measured): "
+                     "not evidence of identity; confirm against a measured reference or in "
+                     "the laboratory.")
     lines.append(f"  next step: {next_step(ident, technique)}")
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,9 +15,11 @@ from station.report import (
     HitRow,
     HoldRow,
     InspectionView,
+    PartView,
     PlotData,
     ReferenceCurve,
     Series,
+    SignedHeadView,
     fit_references,
 )
 
@@ -96,44 +98,65 @@ def _find_library(libs: LibrarySet | None, ident: Identification) -> tuple[Libra
 
 def plot_for(spectrum: Any, ident: Identification, libs: LibrarySet | None
              ) -> tuple[PlotData | None, str | None]:
-    """The measured spectrum over its matched reference(s), or why there is no plot."""
+    """The measured spectrum over its matched reference(s), or why there is no plot.
+
+    The references are scaled by the weights the matcher's mixture fit recorded, on the
+    query as the matcher saw it (prepared, shifted by the recorded axis offset); only a
+    record without stored weights (older results, a single top hit) is fitted here.
+    """
+    from matcher.identify import shift_query
+
     lib, why = _find_library(libs, ident)
     if lib is None:
         return None, why
     try:
-        q = np.asarray(lib.prepare(spectrum), dtype=np.float64)
+        q = shift_query(np.asarray(lib.prepare(spectrum), dtype=np.float64), ident.axis_shift)
     except Exception as exc:  # the plot is secondary: say why it is missing
         return None, f"the spectrum could not be prepared on the library axis: {exc}"
     x = np.asarray(lib.axis, dtype=np.float64)
+    weights: list[float | None]
     if ident.mixture is not None and ident.mixture.components:
-        picks = [(c.entry_id, c.name, c.synthetic) for c in ident.mixture.components]
+        comps = ident.mixture.components
+        picks = [(c.entry_id, c.name, c.synthetic) for c in comps]
+        weights = [c.weight for c in comps]
         how = "mixture components"
     elif ident.hits:
         h = ident.hits[0]
-        picks = [(h.entry_id, h.name, h.synthetic)]
+        picks, weights = [(h.entry_id, h.name, h.synthetic)], [None]
         how = "top hit"
     else:
-        picks = []
+        picks, weights = [], []
         how = "no reference (no hit)"
-    refs: list[tuple[np.ndarray, np.ndarray]] = []
+    rows: list[np.ndarray] = []
     kept: list[tuple[str, str, bool]] = []
-    for entry_id, name, synthetic in picks:
+    stored: list[float | None] = []
+    for (entry_id, name, synthetic), w in zip(picks, weights, strict=True):
         try:
-            row = np.asarray(lib.matrix[lib.index_of(entry_id)], dtype=np.float64)
+            rows.append(np.asarray(lib.matrix[lib.index_of(entry_id)], dtype=np.float64))
         except KeyError:
             continue
-        refs.append((x, row))
         kept.append((entry_id, name, synthetic))
-    weights, curves, residual = fit_references(x, q, refs)
+        stored.append(w)
+    if rows and all(w is not None for w in stored):
+        # the matcher's own fit: non-negative weights of the rows clipped at 0 (N,)
+        w_arr = np.array([float(w) for w in stored if w is not None])
+        curves = np.maximum(np.vstack(rows), 0.0) * w_arr[:, None]  # R,N
+        residual = q - curves.sum(axis=0)
+        scaled = "scaled by the weights of the matcher's mixture fit"
+    else:
+        w_arr, curves, residual = fit_references(x, q, [(x, r) for r in rows])
+        scaled = "scaled to it here by non-negative least squares (no stored weights)"
     curves_list = [
         ReferenceCurve(name=name, entry_id=eid, synthetic=syn, weight=float(w),
                        curve=Series(x=x.tolist(), y=c.tolist()))
-        for (eid, name, syn), w, c in zip(kept, weights, curves, strict=True)]
+        for (eid, name, syn), w, c in zip(kept, w_arr, curves, strict=True)]
     steps = " → ".join(s.name for s in lib.pipeline.steps) or "no preprocessing"
+    shifted = (f", shifted by {ident.axis_shift:+d} grid step(s) as the matcher did"
+               if ident.axis_shift else "")
     caption = (
-        f"Measured spectrum after the library pipeline ({steps}) on the axis of library "
-        f"{lib.id!r}; {how} from the library matrix scaled to it by non-negative least "
-        "squares (for display; scores are the matcher's)."
+        f"Measured spectrum (black, drawn on top) after the library pipeline ({steps}) on "
+        f"the axis of library {lib.id!r}{shifted}; {how} from the library matrix {scaled}. "
+        "Scores are the matcher's."
         + (" Dashed: SYNTHETIC reference." if any(syn for _, _, syn in kept) else ""))
     return PlotData(
         measured=Series(x=x.tolist(), y=q.tolist()), references=curves_list,
@@ -145,35 +168,24 @@ def plot_for(spectrum: Any, ident: Identification, libs: LibrarySet | None
         caption=caption), None
 
 
-def _identifications(result_ident: Identification | FusedIdentification
-                     ) -> Sequence[Identification]:
-    if isinstance(result_ident, FusedIdentification):
-        return result_ident.results
-    return (result_ident,)
+def _flat(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested recorded thresholds as (dotted name, value) rows."""
+    out: list[tuple[str, str]] = []
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out += _flat(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", f"{v:g}" if isinstance(v, float) else str(v)))
+    return out
 
 
-def inspection_view(store: Store, insp: Inspection, events: Sequence[AuditEvent],
-                    libs: LibrarySet | None) -> InspectionView:
-    """One stored inspection (its latest result) as a report section."""
-    result = insp.latest
-    ident = _identifications(result.identification)[0]
-    spectrum = store.get_spectrum(insp.spectrum_hash)
-    plot, why = plot_for(spectrum, ident, libs)
+def part_view(ident: Identification, *, measured_here: bool) -> PartView:
+    """One technique's identification as a report section."""
     mix = ident.mixture
-    dev = {"model": insp.device.model, "serial": insp.device.serial,
-           "firmware": insp.device.firmware}
-    if insp.device.make:
-        dev = {"make": insp.device.make, **dev}
-    notes = list(ident.notes)
-    if len(insp.results) > 1:
-        notes.append(f"{len(insp.results) - 1} re-identification(s); the latest is shown, "
-                     "the original is kept unchanged in the store")
-    return InspectionView(
-        inspection_id=insp.inspection_id, at=_ts(insp.performed_at), operator=insp.operator,
-        station=insp.station, device=dev, technique=insp.technique.value,
-        verdict=result.verdict, reason=ident.reason, alert=result.alert,
-        alert_substances=list(ident.alert_substances), confidence=ident.confidence,
-        score_name=ident.score,
+    return PartView(
+        technique=ident.technique.value, measured_here=measured_here, verdict=ident.verdict,
+        reason=ident.reason, basis=ident.basis(),
+        alert_substances=list(ident.alert_substances), score_name=ident.score,
         hits=[HitRow(name=h.name, entry_id=h.entry_id, score=h.score, category=h.category,
                      schedule=h.schedule, synthetic=h.synthetic) for h in ident.hits[:5]],
         components=[ComponentRow(name=c.name, share=c.share, category=c.category,
@@ -182,20 +194,61 @@ def inspection_view(store: Store, insp: Inspection, events: Sequence[AuditEvent]
         composite_hqi=mix.composite_hqi if mix else None,
         residual_fraction=mix.residual_fraction if mix else None,
         structured_residual=mix.structured_residual if mix else False,
-        library_id=result.library_id, library_hash=result.library_hash,
+        library_id=ident.library_id, library_hash=ident.library_hash,
         pipeline=[s.name + (f"({', '.join(f'{k}={v}' for k, v in s.params.items())})"
                             if s.params else "") for s in ident.pipeline.steps],
-        spectrum_hash=insp.spectrum_hash,
-        thresholds={k: str(v) for k, v in ident.thresholds.items()},
-        notes=notes, synthetic_used=ident.synthetic_used, plot=plot, plot_unavailable=why,
+        thresholds=_flat(ident.thresholds), notes=list(ident.notes),
+        synthetic=list(ident.synthetic_reported))
+
+
+def inspection_view(store: Store, insp: Inspection, events: Sequence[AuditEvent],
+                    libs: LibrarySet | None) -> InspectionView:
+    """One stored inspection (its latest result) as a report section.
+
+    A fused result shows its fused verdict and every technique's part; the plot is of the
+    part measured by THIS inspection (its technique), never simply the first part.
+    """
+    result = insp.latest
+    whole = result.identification
+    fused = isinstance(whole, FusedIdentification)
+    parts: Sequence[Identification] = (
+        whole.results if isinstance(whole, FusedIdentification) else (whole,))
+    technique = insp.technique.value
+    own = next((p for p in parts if p.technique.value == technique), None)
+    if own is not None:
+        plot, why = plot_for(store.get_spectrum(insp.spectrum_hash), own, libs)
+    else:
+        plot, why = None, f"the result has no {technique} part for this inspection's spectrum"
+    dev = {"model": insp.device.model, "serial": insp.device.serial,
+           "firmware": insp.device.firmware}
+    if insp.device.make:
+        dev = {"make": insp.device.make, **dev}
+    notes = []
+    if len(insp.results) > 1:
+        notes.append(f"{len(insp.results) - 1} re-identification(s); the latest is shown, "
+                     "the original is kept unchanged in the store")
+    ordered = sorted(parts, key=lambda p: p is not own)  # this inspection's part first
+    return InspectionView(
+        inspection_id=insp.inspection_id, at=_ts(insp.performed_at), operator=insp.operator,
+        station=insp.station, device=dev, technique=technique,
+        verdict=result.verdict, reason=whole.reason, alert=result.alert,
+        alert_substances=list(whole.alert_substances), fused=fused,
+        agreement=whole.agreement if isinstance(whole, FusedIdentification) else None,
+        parts=[part_view(p, measured_here=p is own) for p in ordered],
+        spectrum_hash=insp.spectrum_hash, result_id=result.result_id,
+        plot=plot, plot_unavailable=why, notes=notes,
         audit=[audit_row(e) for e in events if _mentions(e, insp)],
     )
 
 
 def collect_report(store: Store, item_id: str, *, libs: LibrarySet | None,
-                   station: str = "", generated_by: str = "", database: str = ""
-                   ) -> EvidenceReport:
+                   station: str = "", generated_by: str = "", database: str = "",
+                   trusted_keys: Collection[str] | None = None) -> EvidenceReport:
     """Everything the evidence report of ``item_id`` shows, read from the store.
+
+    The parcel's evidence is verified in time independent of the database's size
+    (:meth:`parcels.store.Store.verify_item`: its events against their signed heads, the
+    last signed head, its records and raw spectra), not by walking every record stored.
 
     Raises
     ------
@@ -204,16 +257,20 @@ def collect_report(store: Store, item_id: str, *, libs: LibrarySet | None,
     """
     pf = store.get_parcel(item_id)
     events = list(store.audit_events(item_id=pf.parcel.item_id))
-    verify = store.verify(deep=True)
+    verify = store.verify_item(pf.parcel.item_id, trusted_keys=trusted_keys)
     status = pf.hold.state.value.upper() if pf.hold else "NO HOLD"
+    head = verify.signed_head
     return EvidenceReport(
         item_id=pf.parcel.item_id, status=status, aed=aed_rows(pf), holds=hold_rows(pf),
         inspections=[inspection_view(store, i, events, libs) for i in pf.inspections],
         parcel_audit=[audit_row(e) for e in events], chain_ok=verify.ok,
-        chain_message=verify.message(), station=station, generated_by=generated_by,
-        database=database,
+        chain_message=verify.message(),
+        chain_findings=[f"#{f.seq} ({f.problem.value}): {f.detail}" for f in verify.findings],
+        signed_head=None if head is None else SignedHeadView(
+            **head.model_dump(), trusted=verify.trusted),
+        station=station, generated_by=generated_by, database=database,
     )
 
 
 __all__ = ["aed_rows", "audit_row", "collect_report", "hold_rows", "inspection_view",
-           "plot_for"]
+           "part_view", "plot_for"]

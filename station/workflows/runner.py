@@ -45,7 +45,12 @@ def write_atomically(path: Path, text: str) -> None:
 def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool = False) -> int:
     """``interdict report``: write the HTML evidence report of one parcel."""
     try:
-        from parcels.errors import InvalidItemIdError, ParcelNotFoundError, ParcelsError
+        from parcels.errors import (
+            IntegrityError,
+            InvalidItemIdError,
+            ParcelNotFoundError,
+            ParcelsError,
+        )
         from parcels.store import open_store
     except ImportError as exc:  # pragma: no cover - only before parcels lands
         _err(f"the evidence store (parcels) is not built yet: {exc}")
@@ -63,14 +68,20 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
         _err(f"warning: library not loaded, plots will be missing: {exc}")
         libs = None
     try:
-        with open_store(cfg.db, create=False) as store:
+        from parcels.signing import StationKey
+
+        with open_store(cfg.db, create=False,
+                        signer=StationKey.load_or_create(cfg.key)) as store:
             report = collect_report(store, item_id, libs=libs, station=cfg.station,
                                     generated_by=cfg.operator or "", database=str(cfg.db))
             text = render_html(report)
             write_atomically(out, text)
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            store.record_export([report.item_id], actor=cfg.operator or cfg.station,
-                                destination=str(out.resolve()), content_digest=digest)
+            try:
+                store.record_export([report.item_id], actor=cfg.operator or cfg.station,
+                                    destination=str(out.resolve()), content_digest=digest)
+            except IntegrityError as exc:  # the station will not sign on a rewritten chain
+                _err(f"the report was written but its export could not be logged: {exc}")
     except (InvalidItemIdError, ParcelNotFoundError) as exc:
         _err(str(exc))
         return EXIT_PARCEL
@@ -81,15 +92,22 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
         "item_id": report.item_id, "report": str(out), "sha256": digest,
         "inspections": len(report.inspections),
         "alert": any(v.alert for v in report.inspections),
-        "synthetic_used": any(v.synthetic_used for v in report.inspections),
+        "synthetic_used": any(v.synthetic for v in report.inspections),
         "plots": sum(v.plot is not None for v in report.inspections),
         "chain_ok": report.chain_ok,
+        "signed_head": (None if report.signed_head is None
+                        else f"{report.signed_head.seq}:{report.signed_head.hash}"),
+        "key_id": None if report.signed_head is None else report.signed_head.key_id,
     }
     if as_json:
         print(json.dumps(summary))
     else:
         print(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
-              f"inspection(s), audit chain {'OK' if report.chain_ok else 'NOT OK'})")
+              f"inspection(s), evidence {'verified' if report.chain_ok else 'NOT VERIFIED'})")
+    if not report.chain_ok:
+        _err(f"{report.item_id}: the evidence does NOT verify against the signed audit chain "
+             f"(the report says so): {report.chain_message}")
+        return EXIT_ERROR
     return EXIT_OK
 
 

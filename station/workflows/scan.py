@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
     from parcels.records import Inspection
+    from parcels.signing import StationKey
     from parcels.store.base import Store
     from spectra import Spectrum
 
@@ -201,8 +202,19 @@ class StationSession:
                 f"no evidence database at {self.cfg.db}: import the AED batch first "
                 "(interdict parcel import FILE --db ...) or set --db / INTERDICT_DB",
                 EXIT_ERROR)
-        self.store = open_store(self.cfg.db, create=False, clock=self.clock)
+        self.store = open_store(self.cfg.db, create=False, signer=self.station_key(),
+                                clock=self.clock)
         return self.store
+
+    def station_key(self) -> StationKey:
+        """The station's signing key (created on first use, see ``key`` in the config)."""
+        from parcels.signing import SigningKeyError, StationKey
+        from station.commands.scan import EXIT_ERROR
+
+        try:
+            return StationKey.load_or_create(self.cfg.key)
+        except (SigningKeyError, OSError) as exc:
+            raise StationError(f"station key: {exc}", EXIT_ERROR) from exc
 
     def open_library(self) -> LibrarySet:
         """Open the configured library (or build the embedded default)."""

@@ -86,9 +86,44 @@ def test_synthetic_reference_is_marked(shared_data: Path) -> None:
     assert res.hits[0].synthetic
     assert any("SYNTHETIC" in n and "phenobarbital" in n for n in res.notes)
     clean = Identifier(lib).identify(load_whenfung(shared_data, "pure/chloroform.txt"))
-    # phenobarbital is not among chloroform's hits only if it scores too low to be listed;
-    # the flag must follow the listed hits either way
-    assert clean.synthetic_used is any(h.synthetic for h in clean.hits)
+    # the flag follows what the result REPORTS, not every listed hit
+    assert clean.verdict is Verdict.MATCH and not clean.hits[0].synthetic
+    assert not clean.synthetic_used and clean.synthetic_reported == ()
+    assert not any("SYNTHETIC" in n for n in clean.notes)
+
+
+def test_a_synthetic_entry_down_the_hit_list_does_not_mark_the_result() -> None:
+    """The demo's amphetamine (measured reference, HQI 96) with the synthetic fentanyl entry
+    fourth in the list: it used to be reported "identified against a SYNTHETIC reference"."""
+    res = _decide([_hit("Amphetamine sulfate", 96.1, Category.CONTROLLED),
+                   _hit("Polystyrene", 12.3),
+                   _hit("Fentanyl (SYNTHETIC reference)", 8.1, Category.CONTROLLED, syn=True)])
+    assert res.verdict is Verdict.MATCH and res.alert_substances == ("Amphetamine sulfate",)
+    assert not res.synthetic_used and res.synthetic_reported == ()
+    assert not any("SYNTHETIC" in n for n in res.notes)
+    assert res.hits[2].synthetic  # the listed hit keeps its own label
+
+
+def test_a_reported_synthetic_component_or_analogue_marks_the_result() -> None:
+    mix = Mixture(components=(
+        MixtureComponent(entry_id="f", name="Fentanyl", share=0.75,
+                         category=Category.CONTROLLED, synthetic=True),
+        MixtureComponent(entry_id="c", name="Calcite", share=0.25,
+                         category=Category.CUTTING_AGENT)), composite_hqi=99.9,
+        residual_fraction=0.001, single_hqi=72.5)
+    res = _decide([_hit("Fentanyl", 72.5, Category.CONTROLLED, syn=True)], mix)
+    assert res.verdict is Verdict.MIXTURE and res.synthetic_used
+    assert res.synthetic_reported == ("Fentanyl",)
+    assert "composite HQI 99.9" in res.basis() and "72.5" in res.basis()
+    # an analogue within the ambiguity margin is reported too, so its label counts
+    close = _decide([_hit("MDMA", 95.0, Category.CONTROLLED),
+                     _hit("MDA (SYNTHETIC)", 93.5, Category.CONTROLLED, syn=True)])
+    assert close.synthetic_reported == ("MDA (SYNTHETIC)",)
+    # a stored record of the old rule (flag set by a context hit) reads truthfully
+    old = res.model_copy(update={"verdict": Verdict.MATCH, "mixture": None, "alert": False,
+                                 "alert_substances": (),
+                                 "hits": (_hit("Calcite", 98.0), *res.hits)})
+    assert old.synthetic_used and old.synthetic_reported == ()
 
 
 def test_analogues_within_margin_are_ambiguous_and_all_alert() -> None:

@@ -12,14 +12,14 @@ from collections.abc import Callable
 
 from parcels.store import SQLiteStore
 
-from .builders import DEVICE, identification, spectrum
+from .builders import DEVICE, KEY, identification, spectrum
 
 
 def write(db: str, items: list[str], count: int, seed: int, out: Callable[[str], None]) -> None:
     """Add ``count`` inspections (forever if negative); ``out`` each id after its commit."""
     spectra = [spectrum(seed * 1000 + k, n=1800) for k in range(8)]
     ident = identification()
-    with SQLiteStore(db, synchronous="NORMAL") as store:
+    with SQLiteStore(db, synchronous="NORMAL", signer=KEY) as store:
         out("ready")
         k = 0
         while count < 0 or k < count:

@@ -10,6 +10,7 @@ import numpy as np
 from matcher.results import Category, Hit, Identification, Verdict
 from parcels.records import DeviceIdentity, Parcel
 from parcels.s10 import check_digit
+from parcels.signing import StationKey
 from spectra import Acquisition, Pipeline, Spectrum
 
 
@@ -93,3 +94,6 @@ def identification(verdict: str = "MATCH", *, technique: str = "raman",
 
 
 DEVICE = DeviceIdentity(make="Thermo", model="TruScan RM", serial="SN123", firmware="2.4.1")
+
+KEY = StationKey.from_seed(bytes(range(32)))
+"""The test station's signing key (deterministic, in memory: no key file, no home folder)."""

@@ -9,6 +9,8 @@ import pytest
 
 from parcels.store import SQLiteStore
 
+from .builders import KEY
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
@@ -17,5 +19,5 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path) -> Iterator[SQLiteStore]:
-    with SQLiteStore(db_path, synchronous="NORMAL") as s:
+    with SQLiteStore(db_path, synchronous="NORMAL", signer=KEY) as s:
         yield s

@@ -4,6 +4,7 @@ back (raw sqlite3, triggers dropped first, as a deliberate tamperer would)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import sqlite3
 from pathlib import Path
@@ -13,11 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
+from parcels.errors import IntegrityError
 from parcels.records import HoldState, canonical_json
 from parcels.store import SQLiteStore
 from station.cli import main
 
-from .builders import DEVICE, identification, item_id, parcel, spectrum
+from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 
 
 def chain(n: int) -> list[RawEvent]:
@@ -64,7 +66,7 @@ def test_chain_edit_delete_reorder_truncate() -> None:
 # --------------------------------------------------------------------------------------
 @pytest.fixture
 def populated(db_path: Path) -> Path:
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         s.import_parcels([(i + 1, parcel(i, hold=i < 2)) for i in range(4)], actor="aed",
                          source="batch.jsonl")
         s.transition(item_id(0), HoldState.HELD, actor="officer")
@@ -101,7 +103,7 @@ def q(path: Path, sql: str) -> object:
 
 
 def first_bad(path: Path):  # type: ignore[no-untyped-def]
-    with SQLiteStore(path) as s:
+    with SQLiteStore(path, signer=KEY) as s:
         report = s.verify()
     assert not report.ok
     assert report.first_bad is not None
@@ -150,17 +152,18 @@ def test_deleted_event(populated: Path) -> None:
 
 
 def test_deleted_tail_with_rewritten_head_needs_an_anchor(populated: Path) -> None:
-    """A perfect cut of the log's tail (head record rewritten too) cannot be seen from
-    inside the file; an anchor kept outside (the hash of an event printed on a receipt)
-    exposes it. This is the documented limit of a self-contained chain."""
+    """A perfect cut of the log's tail — whole signed transactions, their signed heads with
+    them — cannot be seen from inside the file even with signatures (what is left is a
+    shorter chain the station did sign); an anchor kept outside (the signed head printed on
+    a report or a bundle, or recorded centrally) exposes it. The documented limit."""
     last = q(populated, "SELECT max(seq) FROM audit_events")
     anchor = {last: q(populated, f"SELECT hash FROM audit_events WHERE seq = {last}")}
+    assert q(populated, "SELECT prev_seq FROM signed_heads ORDER BY seq DESC") == last - 1
     tamper(populated, f"DELETE FROM audit_events WHERE seq = {last}",
            f"DELETE FROM hold_transitions WHERE event_seq = {last}",
-           "UPDATE holds SET state = 'inspected' WHERE state = 'seized'",
-           f"UPDATE meta SET value = '{last - 1}:' || (SELECT hash FROM audit_events "
-           f"WHERE seq = {last - 1}) WHERE key = 'audit_head'")
-    with SQLiteStore(populated) as s:
+           f"DELETE FROM signed_heads WHERE seq = {last}",
+           "UPDATE holds SET state = 'inspected' WHERE state = 'seized'")
+    with SQLiteStore(populated, signer=KEY) as s:
         assert s.verify().ok  # the limit, stated
         report = s.verify(anchors=anchor)  # type: ignore[arg-type]
     assert report.first_bad is not None
@@ -205,7 +208,7 @@ def test_corrupted_spectrum_blob(populated: Path) -> None:
     raw[-1] ^= 0x01
     tamper(populated, ("UPDATE spectra SET data = ? WHERE rowid = (SELECT min(rowid) FROM "
                        "spectra)", (zlib.compress(bytes(raw)),)))
-    with SQLiteStore(populated) as s:
+    with SQLiteStore(populated, signer=KEY) as s:
         assert s.verify(deep=False).ok  # only decoding can see it
         report = s.verify(deep=True)
     assert not report.ok and report.first_bad is not None
@@ -256,3 +259,224 @@ def test_changed_hold_transition_is_pinned_to_its_event(populated: Path) -> None
     tamper(populated, "UPDATE hold_transitions SET actor = 'nobody' WHERE state = 'seized'")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
+
+
+# -- a forger with write access to the file but without the station's key -------------------
+def forge_verdict(path: Path, *, to: str = "NO_MATCH") -> int:
+    """Rewrite the ALERT verdict of the first inspection as ``to``, exactly as a careful forger
+    would: the result row and its identification JSON, the row digest its event records, the
+    event's data and hash, every later event's link and hash, and the recorded head. Returns
+    the seq of the forged event."""
+    from parcels.audit import chain_hash
+    from parcels.records import digest
+    from parcels.store.sqlite import _RESULT_COLS
+
+    con = sqlite3.connect(path)
+    cols = ", ".join(_RESULT_COLS)
+    row = con.execute(f"SELECT {cols}, event_seq FROM results WHERE alert = 1 "
+                      "ORDER BY event_seq LIMIT 1").fetchone()
+    vals = dict(zip(_RESULT_COLS, row[:-1], strict=True))
+    seq = int(row[-1])
+    ident = json.loads(vals["identification"])
+    ident.update(verdict=to, alert=False, alert_substances=[])
+    vals.update(verdict=to, alert=False, identification=json.dumps(ident))
+    data = json.loads(con.execute("SELECT data FROM audit_events WHERE seq = ?",
+                                  (seq,)).fetchone()[0])
+    data.update(verdict=to, alert=False, digest=digest(vals))
+    con.close()
+    updates: list[str | tuple[str, tuple[object, ...]]] = [
+        ("UPDATE results SET verdict = ?, alert = 0, identification = ? WHERE event_seq = ?",
+         (to, vals["identification"], seq)),
+        ("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(data), seq)),
+    ]
+    tamper(path, *updates)
+    con = sqlite3.connect(path)
+    events = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
+                         "audit_events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall()
+    prev = con.execute("SELECT hash FROM audit_events WHERE seq = ?",
+                       (seq - 1,)).fetchone()[0]
+    con.close()
+    rehash: list[str | tuple[str, tuple[object, ...]]] = []
+    for s, at, kind, actor, item, d, _ in events:
+        h = chain_hash(prev, seq=s, at=at, kind=kind, actor=actor, item_id=item, data_text=d)
+        rehash.append(("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?",
+                       (prev, h, s)))
+        prev = h
+    last = events[-1][0]
+    rehash.append(("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{last}:{prev}",)))
+    tamper(path, *rehash)
+    return seq
+
+
+def test_forged_verdict_with_recomputed_chain_is_caught(
+        populated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's attack: a verdict rewritten, digests and the whole chain recomputed.
+    Without the station's key the signed heads cannot be remade, so verification fails."""
+    seq = forge_verdict(populated)
+    with SQLiteStore(populated, signer=KEY) as s:
+        assert s.get_parcel(item_id(0)).inspections[0].original.verdict.value == "NO_MATCH"
+        report = s.verify()
+    assert not report.ok
+    assert report.first_bad is not None and report.first_bad.seq <= seq
+    assert main(["audit", "verify", "--db", str(populated)]) == 4
+    assert "BROKEN" in capsys.readouterr().err
+
+
+def test_forger_who_removes_the_signed_heads_is_caught(populated: Path) -> None:
+    forge_verdict(populated)
+    tamper(populated, "DELETE FROM signed_heads")
+    with SQLiteStore(populated, signer=KEY) as s:
+        report = s.verify()
+        assert not report.ok and report.first_bad is not None
+        assert report.first_bad.problem is Problem.UNSIGNED
+        # and the station refuses to sign on top of the forged chain
+        with pytest.raises(IntegrityError, match="no signed head"):
+            s.transition(item_id(1), HoldState.HELD, actor="officer")
+
+
+def test_forger_who_resigns_with_another_key_is_caught(populated: Path) -> None:
+    """Re-signing every head with the forger's own key: valid signatures, wrong key."""
+    from parcels.signing import StationKey
+
+    forge_verdict(populated)
+    mallory = StationKey.generate()
+    con = sqlite3.connect(populated)
+    heads = con.execute("SELECT h.seq, e.hash, h.prev_seq FROM signed_heads h "
+                        "JOIN audit_events e ON e.seq = h.seq ORDER BY h.seq").fetchall()
+    con.close()
+    sql: list[str | tuple[str, tuple[object, ...]]] = [
+        "DELETE FROM signed_heads",
+        ("INSERT INTO station_keys VALUES (?, ?, 'now')", (mallory.key_id, mallory.public.hex))]
+    for seq, h, prev in heads:
+        sh = mallory.sign_head(seq=seq, hash=h, prev_seq=prev)
+        sql.append(("INSERT INTO signed_heads VALUES (?, ?, ?, ?, ?)",
+                    (sh.seq, sh.hash, sh.prev_seq, sh.key_id, sh.signature)))
+    tamper(populated, *sql)
+    with SQLiteStore(populated) as s:
+        assert s.verify(trusted_keys=None).ok  # self-consistent: only a trusted key tells
+        report = s.verify(trusted_keys=[KEY.key_id])
+    assert not report.ok and report.first_bad is not None
+    assert report.first_bad.problem is Problem.UNTRUSTED_KEY
+    assert mallory.key_id in report.first_bad.detail
+    assert report.trusted is False and "NOT a trusted key" in report.key_text()
+
+
+def test_verify_item_is_scoped_to_the_parcel_and_catches_the_forgery(populated: Path) -> None:
+    with SQLiteStore(populated) as s:
+        ok = s.verify_item(item_id(0), trusted_keys=[KEY.key_id])
+        assert ok.ok and ok.trusted and ok.key_ids == (KEY.key_id,)
+        assert ok.signed_head is not None and ok.signed_head == s.signed_head()
+        assert ok.events == len(list(s.audit_events(item_id=item_id(0))))
+    forge_verdict(populated)
+    with SQLiteStore(populated) as s:
+        bad = s.verify_item(item_id(0), trusted_keys=[KEY.key_id])
+        assert not bad.ok and bad.first_bad is not None
+        assert bad.first_bad.problem is Problem.SIGNATURE
+        assert "NOT" not in bad.message() or "BROKEN" in bad.message()
+        # a parcel that is not touched by the forgery still proves, except for the chain's
+        # end: the last signed head no longer matches the rewritten last event
+        other = s.verify_item(item_id(3), trusted_keys=[KEY.key_id])
+    assert not other.ok
+
+
+def test_writes_need_the_key_and_reads_do_not(populated: Path) -> None:
+    from parcels.signing import SigningKeyError
+
+    with SQLiteStore(populated) as s:
+        assert s.get_parcel(item_id(0)).inspections
+        assert s.verify().ok and s.verify().trusted is None
+        with pytest.raises(SigningKeyError, match="without the station's signing key"):
+            s.transition(item_id(1), HoldState.HELD, actor="officer")
+        events = len(list(s.audit_events()))
+    with SQLiteStore(populated) as s:
+        assert len(list(s.audit_events())) == events  # nothing half-written
+
+
+def test_every_write_transaction_signs_its_head(populated: Path) -> None:
+    con = sqlite3.connect(populated)
+    heads = con.execute("SELECT seq, prev_seq FROM signed_heads ORDER BY seq").fetchall()
+    last = con.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+    con.close()
+    assert heads[0][1] == 0 and heads[-1][0] == last
+    assert all(b[1] == a[0] for a, b in itertools.pairwise(heads))
+    assert len(heads) == 6  # import, hold, two inspections, re-identification, seizure
+
+
+def test_a_version_1_chain_is_adopted_by_the_first_signed_head(tmp_path: Path) -> None:
+    from parcels.store.sqlite import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    for stmt in MIGRATIONS[0]:
+        con.execute(stmt)
+    prev = GENESIS
+    for seq in (1, 2):
+        data = canonical_json({"note": seq})
+        h = event_hash(prev, event_body(seq=seq, at="2026-11-01T00:00:00+00:00",
+                                        kind="export", actor="old", item_id=None,
+                                        data={"note": seq}))
+        con.execute("INSERT INTO audit_events VALUES (?, ?, 'export', 'old', NULL, ?, ?, ?)",
+                    (seq, "2026-11-01T00:00:00+00:00", data, prev, h))
+        prev = h
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with SQLiteStore(path, signer=KEY) as s:
+        assert s.schema_version == 2
+        s.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        report = s.verify()
+    assert report.ok and report.unsigned_legacy == 2
+    assert "predate signing" in report.message()
+
+
+def test_key_file_is_created_private_and_refused_when_readable(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from parcels.signing import SigningKeyError, StationKey
+
+    path = tmp_path / "data" / "station.key"
+    key = StationKey.load_or_create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert StationKey.load_or_create(path).key_id == key.key_id  # the same key next time
+    os.chmod(path, 0o644)
+    with pytest.raises(SigningKeyError, match="chmod 600"):
+        StationKey.load(path)
+    path.write_text("not a key")
+    os.chmod(path, 0o600)
+    with pytest.raises(SigningKeyError, match="not a PEM private key"):
+        StationKey.load(path)
+
+
+def test_cli_audit_verify_reports_the_key_and_the_forgery(
+        populated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "station.key"
+    KEY.save(key_file)
+    db = ["--db", str(populated), "--key", str(key_file)]
+    assert main(["audit", "verify", *db]) == 0
+    out = capsys.readouterr().out
+    assert KEY.key_id in out and "(the station's)" in out and "--anchor" in out
+    assert main(["audit", "verify", *db, "--item", item_id(0)]) == 0
+    capsys.readouterr()
+    forge_verdict(populated)
+    assert main(["audit", "verify", *db]) == 4
+    err = capsys.readouterr().err
+    assert "bad-signature" in err and "NOT verified" in err
+    assert main(["audit", "verify", *db, "--item", item_id(0)]) == 4
+
+
+def test_a_long_transaction_signs_a_head_every_few_events(db_path: Path) -> None:
+    """An AED import chunk of 200 parcels is one transaction; proving one parcel's import
+    event must not need all 200 (the per-parcel check and the bundle stay small)."""
+    from parcels.store.sqlite import SIGN_EVERY
+
+    with SQLiteStore(db_path, signer=KEY) as s:
+        s.import_parcels([(i + 1, parcel(i)) for i in range(200)], actor="aed", source="b")
+        proof = s.item_proof(item_id(5))
+        assert s.verify().ok and s.verify_item(item_id(5)).ok
+    assert len(proof.heads) == 1 and len(proof.events) <= SIGN_EVERY
+    con = sqlite3.connect(db_path)
+    heads = [r[0] for r in con.execute("SELECT seq FROM signed_heads ORDER BY seq")]
+    con.close()
+    assert heads == [64, 128, 192, 200]

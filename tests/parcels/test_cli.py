@@ -15,7 +15,7 @@ import pytest
 from parcels.store import SQLiteStore
 from station.cli import main
 
-from .builders import DEVICE, aed, identification, item_id, spectrum
+from .builders import DEVICE, KEY, aed, identification, item_id, spectrum
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def test_workflow_through_the_cli(batch: Path, db_path: Path, tmp_path: Path,
     code, _, err = run(capsys, "parcel", "release", item_id(2), *db)
     assert code == 1 and "cannot go from held to released" in err
 
-    with SQLiteStore(db_path, clock=lambda: NOW) as s:
+    with SQLiteStore(db_path, signer=KEY, clock=lambda: NOW) as s:
         s.add_inspection(item_id(2), spectrum(1, n=200), identification(), operator="officer 7",
                          station="ORD-3", device=DEVICE)
     code, out, _ = run(capsys, "parcel", "list", *db, "--alert", "--json")

@@ -16,7 +16,7 @@ from pathlib import Path
 from parcels.store import SQLiteStore
 
 from ._writer import write
-from .builders import item_id, parcel
+from .builders import KEY, item_id, parcel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def writer(db: Path, items: list[str], count: int, seed: int) -> subprocess.Pope
 
 
 def test_several_writer_processes(db_path: Path) -> None:
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         s.import_parcels([(i, parcel(i)) for i in range(5)], actor="aed", source="b")
     shared = item_id(4)
     procs = [writer(db_path, [item_id(w), shared], 24, w) for w in range(4)]
@@ -43,7 +43,7 @@ def test_several_writer_processes(db_path: Path) -> None:
         assert lines[0] == "ready"
         committed.extend(lines[1:])
     assert len(committed) == 96
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         report = s.verify()
         assert report.ok, report.message()
         stored = {i.inspection_id for n in range(5)
@@ -61,7 +61,7 @@ def _write_to_pipe(db: str, items: list[str], seed: int, send: Connection) -> No
 
 
 def test_kill_minus_9_loses_no_committed_inspection(db_path: Path) -> None:
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         s.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
     rng = random.Random(20261122)
     committed: list[str] = []
@@ -98,7 +98,7 @@ def test_kill_minus_9_loses_no_committed_inspection(db_path: Path) -> None:
     con.close()
     # nothing partial: every inspection has its result and its scan event, and no more
     assert n_insp == n_res == n_scan
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         report = s.verify(deep=True)
         assert report.ok, report.message()
         stored = {i.inspection_id for n in (1, 2) for i in s.get_parcel(item_id(n)).inspections}

@@ -15,7 +15,7 @@ from parcels.holds import TRANSITIONS, check_transition
 from parcels.records import HoldState
 from parcels.store import SQLiteStore
 
-from .builders import DEVICE, identification, item_id, parcel, spectrum
+from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 
 S = HoldState
 
@@ -58,7 +58,8 @@ class HoldWorkflow(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.TemporaryDirectory()
-        self.store = SQLiteStore(Path(self.dir.name) / "e.db", synchronous="NORMAL")
+        self.store = SQLiteStore(Path(self.dir.name) / "e.db", synchronous="NORMAL",
+                                 signer=KEY)
         self.store.import_parcels([(n + 1, parcel(n)) for n in range(3)], actor="t",
                                   source="t")
         self.model: dict[str, HoldState | None] = dict.fromkeys(ITEMS)

@@ -22,7 +22,7 @@ from parcels.records import HoldState, ParcelQuery, ResultKind
 from parcels.store import SCHEMA_VERSION, RowStatus, SQLiteStore, open_store
 from spectra import Spectrum
 
-from .builders import DEVICE, identification, item_id, parcel, spectrum
+from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 
 
 def _inspect(store: SQLiteStore, n: int, seed: int = 0, **kw):  # type: ignore[no-untyped-def]
@@ -270,12 +270,12 @@ def test_migrations_apply_in_order_and_keep_data(db_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import parcels.store.sqlite as impl
 
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         s.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
     v2 = ("ALTER TABLE parcels ADD COLUMN customs_ref TEXT",)
     monkeypatch.setattr(impl, "MIGRATIONS", (*impl.MIGRATIONS, v2))
     monkeypatch.setattr(impl, "SCHEMA_VERSION", impl.SCHEMA_VERSION + 1)
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         assert s.schema_version == impl.SCHEMA_VERSION
         assert s.get_parcel(item_id(1)).hold is not None
         assert s.verify().ok

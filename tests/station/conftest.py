@@ -17,6 +17,7 @@ from station.workflows.library import (
     SYNTHETIC_LIBRARY_DIR,
     build_library_set,
 )
+from tests.parcels.builders import KEY
 
 AED_BATCH = FIXTURES / "aed" / "sample_batch.jsonl"
 FENTANYL_PARCEL = "CP118543022IN"
@@ -78,6 +79,6 @@ def store_path(tmp_path: Path) -> Iterator[Path]:
     from parcels.store import open_store
 
     db = tmp_path / "evidence.sqlite"
-    with open_store(db) as store:
+    with open_store(db, signer=KEY) as store:
         import_batch(store)
     yield db

@@ -31,7 +31,30 @@ def test_demo_flags_fentanyl_writes_its_report_and_verifies_the_chain(tmp_path: 
     assert "SYNTHETIC" in text
     report = out / "report-CP118543022IN.html"
     assert report.is_file() and "Fentanyl" in report.read_text(encoding="utf-8")
-    assert "audit chain OK" in text
+    assert "audit chain OK" in text and "(the station's)" in text
+    assert "VERIFIED: evidence bundle of CP118543022IN" in text
+    assert (out / "CP118543022IN.zip").is_file()
+    # SYNTHETIC only where a synthetic reference is reported: fentanyl (SYNTHETIC reference)
+    # + calcite says so; amphetamine, matched against a MEASURED reference at HQI 96, does
+    # not, although the synthetic fentanyl entry sits among its top hits (it used to be boxed
+    # "identified against a SYNTHETIC reference"); nor does polystyrene
+    fentanyl = _block(text, "CP118543022IN")
+    assert "identified against a SYNTHETIC reference" in fentanyl
+    assert "is a SYNTHETIC reference (not measured)" in fentanyl
+    amphetamine = _block(text, "RB771209649NL")
+    assert "ALERT" in amphetamine and "AMPHETAMINE" in amphetamine
+    assert "identified against a SYNTHETIC" not in amphetamine
+    assert "NOTE:" not in amphetamine and "SYNTHETIC reference used" not in amphetamine
+    assert "is a SYNTHETIC reference" not in _block(text, "LX403127580CN")
+    assert "confidence" not in text  # no undefined figure: "decided on" says what decided
+    assert "decided on: top hit ROOT-HQI 96" in amphetamine
     assert "simulator stopped" in text
     # nothing left running: the simulator's pty link is gone
     assert not (out / "ttySIM0").exists()
+
+
+def _block(text: str, item: str) -> str:
+    """One parcel's scan transcript, from its header to the next parcel's."""
+    start = text.index(f"--- {item} ---")
+    end = text.find("\n  --- ", start + 1)
+    return text[start:end if end > 0 else text.index("  Verdicts")]

@@ -14,6 +14,7 @@ from parcels.records import DeviceIdentity, HoldState
 from parcels.store import open_store
 from station.cli import main
 from station.workflows.library import open_libraries
+from tests.parcels.builders import KEY
 
 from .conftest import FENTANYL_PARCEL, measured_mixture
 
@@ -26,7 +27,7 @@ def scanned(store_path: Path, tmp_path: Path) -> tuple[Path, str]:
     fentanyl reference: the original result cannot alert."""
     default = open_libraries(None, tmp_path / "data").select("raman")
     raw = measured_mixture({"fentanyl_hcl_SYNTHETIC": 0.8, "calcite": 0.2}, seed=3)
-    with open_store(store_path) as store:
+    with open_store(store_path, signer=KEY) as store:
         store.transition(FENTANYL_PARCEL, HoldState.HELD, actor="officer.a")
         ins = store.add_inspection(FENTANYL_PARCEL, raw, Identifier(default).identify(raw),
                                    operator="officer.a", station="ST-1", device=DEVICE)

@@ -12,8 +12,11 @@ import pytest
 
 from matcher.library import LibrarySet
 from matcher.results import Category, Hit, Identification, Mixture, MixtureComponent, Verdict
+from matcher.verdict import Thresholds
+from parcels.records import HoldState
 from station.cli import main
 from station.report import REF_COLOURS, fit_references
+from tests.parcels.builders import KEY
 from tests.station._png import read_png
 from tests.station.conftest import FENTANYL_PARCEL, measured_mixture
 
@@ -36,15 +39,15 @@ def _identification(lib_file: Path) -> Identification:
                              category=Category.CUTTING_AGENT)),
             composite_hqi=96.0, residual_fraction=0.02),
         technique="raman", library_id=lib.id, library_hash=lib.hash, pipeline=lib.pipeline,
-        synthetic_used=True)
+        synthetic_used=True, thresholds=Thresholds().model_dump(mode="json"))
 
 
 @pytest.fixture
 def inspected(store_path: Path, demo_library_file: Path) -> Path:
-    from parcels.records import DeviceIdentity, HoldState
+    from parcels.records import DeviceIdentity
     from parcels.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, signer=KEY) as store:
         store.transition(FENTANYL_PARCEL, HoldState.HELD, actor="officer.test")
         store.add_inspection(
             FENTANYL_PARCEL, measured_mixture({"fentanyl_hcl_SYNTHETIC": 0.4, "calcite": 0.6}),
@@ -77,7 +80,7 @@ def test_report_is_self_contained_and_complete(inspected: Path, demo_library_fil
     assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
     for needle in (FENTANYL_PARCEL, "ALERT", "SYNTHETIC", "CP118543022IN", "CBP-NTC",
                    "officer.test", "TEST-R785", 'class="measured"', 'class="reference"',
-                   'class="residual"', "Audit chain verified"):
+                   'class="residual"', "Verified: evidence of CP118543022IN OK"):
         assert needle in html, needle
     lib = LibrarySet.load(demo_library_file).get("interdict-demo-raman")
     assert lib.hash in html
@@ -93,6 +96,8 @@ def test_report_is_self_contained_and_complete(inspected: Path, demo_library_fil
     assert str(out.resolve()) in str(exports[0].data)
     scan_events = [e for e in events if e.kind.value in ("scan", "verdict")]
     assert scan_events and all(e.hash[:16] in html for e in scan_events)
+    # the report carries the signed head it was verified against, whole
+    assert KEY.key_id in html and "the station&#x27;s key" in html
 
 
 def test_report_of_unknown_or_invalid_parcel_is_a_parcel_error(
@@ -163,3 +168,154 @@ def test_svg_plot_axis_direction_and_escaping() -> None:
     flipped = svg_plot(plot.model_copy(update={"reverse_x": True}))
     assert first_point(normal) < 200 < first_point(flipped)  # x=400 left, or right
     assert "<b>x</b>" not in normal and "&lt;b&gt;x&lt;/b&gt; &amp; y" in normal
+
+
+HASH_CSS = re.compile(r"code\.hash\s*\{([^}]*)\}")
+
+
+def test_hashes_are_whole_monospace_and_unbreakable(inspected: Path, demo_library_file: Path,
+                                                     tmp_path: Path) -> None:
+    from parcels.store import open_store
+
+    with open_store(inspected, create=False) as store:
+        pf = store.get_parcel(FENTANYL_PARCEL)
+        hashes = [e.hash for e in store.audit_events(item_id=FENTANYL_PARCEL)]
+        head = store.signed_head()  # the head the report is verified against
+    assert head is not None
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    html = out.read_text(encoding="utf-8")
+    hashes += [pf.inspections[0].spectrum_hash, pf.inspections[0].latest.library_hash,
+               head.hash, head.key_id]
+    for h in hashes:  # each one whole, in one element of its own: nothing inserted inside
+        assert f'<code class="hash">{h}</code>' in html, h
+    css = HASH_CSS.search(html)
+    assert css is not None
+    rules = css.group(1)
+    assert "white-space: nowrap" in rules and "monospace" in rules
+    assert "break-all" not in html and "user-select: all" in rules
+
+
+def test_thresholds_are_a_table_not_a_python_dict(inspected: Path, demo_library_file: Path,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    html = out.read_text(encoding="utf-8")
+    table = _between(html, '<table class="thresholds">', "</table>")
+    assert "<td>match_hqi</td><td>80</td>" in table
+    assert "<td>mixture.max_components</td><td>3</td>" in table  # nested: dotted names
+    assert "{" not in html.split("<body>", 1)[1]  # no Python dict printed anywhere
+
+
+def _between(text: str, start: str, end: str) -> str:
+    i = text.index(start)
+    return text[i:text.index(end, i)]
+
+
+def test_no_bare_confidence_but_what_the_verdict_was_decided_on(
+        inspected: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    html = out.read_text(encoding="utf-8")
+    text = html.replace(str(inspected), "")  # the path holds this test's name
+    assert "onfidence" not in text
+    assert "Decided on:" in html and "composite HQI 96.0" in html
+    assert "mixture threshold" in html
+
+
+def test_measured_trace_is_drawn_over_the_references_and_every_panel_is_labelled() -> None:
+    from station.report import PlotData, ReferenceCurve, Series, svg_plot
+
+    x = [400.0, 1000.0, 1800.0]
+    svg = svg_plot(PlotData(
+        measured=Series(x=x, y=[0.0, 1.0, 0.0]),
+        references=[ReferenceCurve(name="r", entry_id="r", curve=Series(x=x, y=[0, 1.0, 0]))],
+        residual=Series(x=x, y=[0.0, 0.1, 0.0])))
+    assert svg.index('class="measured"') > svg.rindex('class="reference"')
+    labels = re.findall(r'class="axis axis-label"[^>]*>([^<]+)<', svg)
+    assert labels.count("Raman shift (cm⁻¹)") == 2  # under each panel
+    assert "Intensity (processed)" in labels and "Residual" in labels
+
+
+def test_forged_chain_makes_the_report_say_not_verified(
+        inspected: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    """The issue's forgery (verdict rewritten, digests and chain recomputed, no key): the
+    report used to print "Audit chain verified"."""
+    from tests.parcels.test_audit import forge_verdict
+
+    forge_verdict(inspected)
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 1  # written, and says why not
+    html = out.read_text(encoding="utf-8")
+    assert "NOT VERIFIED" in html and "bad-signature" in html
+    assert "Verified: evidence" not in html
+
+
+def test_report_verifies_its_parcel_not_the_whole_database(
+        inspected: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    """Another parcel's corrupted raw spectrum is not this report's business (audit verify
+    finds it); this parcel's is."""
+    from parcels.records import DeviceIdentity
+    from parcels.store import open_store
+
+    other = "RB771209649NL"
+    with open_store(inspected, signer=KEY) as store:
+        store.transition(other, HoldState.HELD, actor="officer.test")
+        ins = store.add_inspection(
+            other, measured_mixture({"amphetamine_sulfate": 1.0}, seed=5),
+            _identification(demo_library_file), operator="o", station="s",
+            device=DeviceIdentity(model="m", serial="s", firmware="f"))
+    corrupt_spectrum(inspected, ins.spectrum_hash)
+    with open_store(inspected) as store:
+        assert not store.verify().ok
+        assert store.verify_item(FENTANYL_PARCEL).ok
+        assert not store.verify_item(other).ok
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 0
+    assert "Verified: evidence of CP118543022IN OK" in out.read_text(encoding="utf-8")
+
+
+def corrupt_spectrum(db: Path, spectrum_hash: str) -> None:
+    import sqlite3
+    import zlib
+
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER spectra_no_update")
+    blob = con.execute("SELECT data FROM spectra WHERE hash = ?", (spectrum_hash,)).fetchone()[0]
+    raw = bytearray(zlib.decompress(blob))
+    raw[-1] ^= 1
+    con.execute("UPDATE spectra SET data = ? WHERE hash = ?", (zlib.compress(bytes(raw)),
+                                                              spectrum_hash))
+    con.commit()
+    con.close()
+
+
+def test_fused_result_shows_every_part_and_plots_this_inspections_technique(
+        store_path: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    """A fused Raman + FTIR result stored with the FTIR inspection: the report used to take
+    the first (Raman) part for the FTIR spectrum."""
+    from matcher.identify import Identifier, fuse
+    from parcels.records import DeviceIdentity
+    from parcels.store import open_store
+    from tests.parcels.builders import spectrum
+
+    libs = LibrarySet.load(demo_library_file)
+    raman_lib, ftir_lib = libs.select("raman"), libs.select("ftir-atr")
+    pet = ftir_lib.entries[0]
+    ftir = spectrum(4, technique="ftir-atr").replace(
+        x=np.asarray(ftir_lib.axis, dtype=float),
+        y=1000.0 * np.asarray(ftir_lib.matrix[0], dtype=float) + 5.0)
+    raman_raw = measured_mixture({"calcite": 1.0}, seed=2)
+    fused = fuse([Identifier(raman_lib).identify(raman_raw), Identifier(ftir_lib).identify(ftir)])
+    with open_store(store_path, signer=KEY) as store:
+        store.transition("LX403127580CN", HoldState.HELD, actor="officer.test")
+        store.add_inspection("LX403127580CN", ftir, fused, operator="o", station="s",
+                             device=DeviceIdentity(model="m", serial="s", firmware="f"))
+    out = tmp_path / "r.html"
+    assert _report(store_path, demo_library_file, out, "LX403127580CN") == 0
+    html = out.read_text(encoding="utf-8")
+    assert "(fused Raman + FTIR)" in html
+    assert "FTIR-ATR: " in html and "RAMAN (measured in another inspection)" in html
+    assert html.index("FTIR-ATR: ") < html.index("RAMAN (measured in another inspection)")
+    assert 'class="measured"' in html and "Wavenumber (cm⁻¹)" in html
+    assert f'data-entry="{pet.id}"' in html or "Plot not available" not in html
