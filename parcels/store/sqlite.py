@@ -66,6 +66,7 @@ from ..records import (
     digest,
 )
 from ..s10 import validate_item_id
+from ..text import STORED, check_text
 from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
 
 APPLICATION_ID = 0x49445452
@@ -376,6 +377,7 @@ class SQLiteStore(Store):
         chunk: int = 1000,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcels`; rows are committed ``chunk`` at a time."""
+        check_text("actor", actor)
         out: list[RowOutcome] = []
         pending: list[tuple[int, Parcel]] = []
         for row in rows:
@@ -450,7 +452,7 @@ class SQLiteStore(Store):
             if row is None:
                 raise ParcelNotFoundError("parcel", item_id)
             try:
-                parcel = Parcel.model_validate_json(row[0])
+                parcel = Parcel.model_validate_json(row[0], context=STORED)
             except ValidationError as exc:
                 raise IntegrityError(f"stored record of {item_id} no longer parses: {exc}") \
                     from exc
@@ -553,6 +555,9 @@ class SQLiteStore(Store):
     ) -> HoldRecord:
         """See :meth:`Store.request_hold`."""
         item_id = validate_item_id(item_id)
+        for field, text in (("requested_by", requested_by), ("reason", reason),
+                            ("actor", held_by)):
+            check_text(field, text)
         if not requested_by or not reason:
             raise ValueError("a hold request needs who requests it and why")
         with self._write() as cur:
@@ -586,6 +591,8 @@ class SQLiteStore(Store):
     ) -> HoldRecord:
         """See :meth:`Store.transition`."""
         item_id = validate_item_id(item_id)
+        check_text("actor", actor)
+        check_text("note", note)
         target = HoldState(target)
         if target is HoldState.REQUESTED:
             raise IllegalTransitionError(item_id, None, target.value,
@@ -649,6 +656,8 @@ class SQLiteStore(Store):
         prepared = []
         for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
             item_id = validate_item_id(new.item_id)
+            check_text("operator", new.operator)
+            check_text("station", new.station)
             technique = new.spectrum.technique.value
             primary = _primary(new.identification, technique)
             if not new.operator or not new.station:
@@ -745,6 +754,8 @@ class SQLiteStore(Store):
         note: str | None = None,
     ) -> Result:
         """See :meth:`Store.add_result`."""
+        check_text("recorded_by", recorded_by)
+        check_text("note", note)
         if not recorded_by:
             raise ValueError("a re-identification needs who recorded it")
         ident_text = identification.model_dump_json()
@@ -862,6 +873,7 @@ class SQLiteStore(Store):
         self, item_ids: Sequence[str], *, actor: str, destination: str, content_digest: str
     ) -> AuditEvent:
         """See :meth:`Store.record_export`."""
+        check_text("actor", actor)
         with self._write() as cur:
             chain = _Chain(cur)
             seq = chain.append(EventKind.EXPORT, actor, None,

@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from matcher.results import FusedIdentification, Identification, Verdict
+from station._terminal import shown
 
 RED = "\x1b[1;97;41m"
 YELLOW = "\x1b[1;30;43m"
@@ -63,7 +64,7 @@ def _lines(ident: Identification) -> list[str]:
     syn = " [SYNTHETIC]"
     for i, h in enumerate(ident.hits[:5], 1):
         tag = f" ({h.schedule})" if h.schedule else ""
-        out.append(f"    {i}. {h.name:<44} {ident.score.upper()} {h.score:5.1f}  "
+        out.append(f"    {i}. {shown(h.name):<44} {ident.score.upper()} {h.score:5.1f}  "
                    f"{h.category.value}{tag}"
                    + (syn if h.synthetic and 'SYNTHETIC' not in h.name else ''))
     if ident.mixture is not None:
@@ -72,7 +73,7 @@ def _lines(ident: Identification) -> list[str]:
                    f"{100 * m.residual_fraction:.1f} %"
                    + (", unexplained signal remains" if m.structured_residual else "") + "):")
         for c in m.components:
-            out.append(f"    - {c.name:<44} {100 * c.share:4.0f} %  {c.category.value}"
+            out.append(f"    - {shown(c.name):<44} {100 * c.share:4.0f} %  {c.category.value}"
                        + (syn if c.synthetic and "SYNTHETIC" not in c.name else ""))
     return out
 
@@ -85,7 +86,7 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
     synthetic = any(p.synthetic_used for p in parts)
     lines: list[str] = []
     if ident.alert:
-        subs = ", ".join(ident.alert_substances) or "controlled substance"
+        subs = shown(", ".join(ident.alert_substances)) or "controlled substance"
         msg = f"!!! ALERT  {item_id}: {subs.upper()} INDICATED !!!"
         width = max(len(msg) + 4, 60)
         box = ["#" * width, "#" + msg.center(width - 2) + "#"]
@@ -101,13 +102,13 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
         head = f"{c} {head} {RESET}"
     lines.append(f"{head}  parcel {item_id}  confidence {ident.confidence:.2f}")
     if ident.reason:
-        lines.append(f"  reason: {ident.reason}")
+        lines.append(f"  reason: {shown(ident.reason)}")
     for p in parts:
         if len(parts) > 1:
             lines.append(f"  [{p.technique.value}] {p.verdict.value}"
-                         + (f" — {p.reason}" if p.reason else ""))
+                         + (f" — {shown(p.reason)}" if p.reason else ""))
         lines += _lines(p)
-        lines += [f"  note: {n}" for n in p.notes]
+        lines += [f"  note: {shown(n)}" for n in p.notes]
     if synthetic:
         lines.append("  NOTE: a SYNTHETIC reference contributed to this result; confirm "
                      "against a measured reference or in the laboratory.")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station._terminal import say
 from station.commands.scan import (
     EXIT_ERROR,
     EXIT_NOT_BUILT,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _err(msg: str) -> None:
-    print(f"interdict: {msg}", file=sys.stderr)
+    say(f"interdict: {msg}", sys.stderr)
 
 
 def load_libraries(cfg: StationConfig) -> LibrarySet:
@@ -86,8 +87,8 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
     if as_json:
         print(json.dumps(summary))
     else:
-        print(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
-              f"inspection(s), audit chain {'OK' if report.chain_ok else 'NOT OK'})")
+        say(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
+            f"inspection(s), audit chain {'OK' if report.chain_ok else 'NOT OK'})")
     return EXIT_OK
 
 

@@ -120,3 +120,19 @@ def test_declared_names_and_polynomials_are_bounded() -> None:
         DeviceInfo.model_validate({**ok, "serial": "S" * (MAX_NAME_CHARS + 1)})
     with pytest.raises(ValidationError, match="coefficients"):
         AxisPolynomial(coefficients=[1.0] * 7)
+
+
+def test_what_a_device_says_about_itself_is_printed_escaped(simulator, tmp_path,
+                                                            capsys) -> None:
+    from parcels.text import UNSAFE
+    from station.cli import main
+
+    sim = simulator("--serial", "SIM\x1b[2J\r\u202e1")
+    assert main(["devices", "--url", sim.url]) == 0
+    out = capsys.readouterr().out
+    assert "serial SIM\\u001b[2J\\r\\u202e1 " in out
+    assert not UNSAFE.search(out.replace("\t", "").replace("\n", ""))  # tabs: our columns
+    assert main(["acquire", "--device", sim.url, "--integration-ms", "5",
+                 "-o", str(tmp_path / "s.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "SIM\\u001b[2J" in out and not UNSAFE.search(out.replace("\n", ""))
