@@ -3,7 +3,8 @@ r"""Import of advance electronic data (AED) batches: JSON lines, or a flat CSV f
 JSON lines: one parcel object per line, in the shape of :class:`parcels.records.Parcel`
 (extra fields are kept). Flat CSV: one parcel per row, columns named by the dotted path of
 each field (``sender.name``, ``declaration.items.0.description``, ``hold.reason``); empty
-cells are absent fields.
+cells are absent fields. A cell as :mod:`parcels.export` neutralised it against spreadsheet
+formulas (``'=...``, ``''...``) is read back as it was (:func:`parcels.text.restore_formula`).
 
 Every row is validated on its own: a bad row is rejected with its line number and the reason
 (which field, what is wrong, what was received) while the good rows import. Import is
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .records import Parcel
 from .store.base import RowStatus, Store
+from .text import restore_formula
 
 Format = Literal["jsonl", "csv"]
 
@@ -330,6 +332,7 @@ def _csv_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
     try:
         while not header:
             header = next(reader)
+        header = [restore_formula(c) for c in header]  # as parcels.export wrote them
         paths = {key: key_path(key) for key in header}
     except StopIteration:
         return
@@ -351,7 +354,7 @@ def _csv_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
             continue
         if not any(c.strip() for c in cells):
             continue
-        row = dict(zip(header, cells, strict=False))
+        row = dict(zip(header, map(restore_formula, cells), strict=False))
         if len(cells) > len(header):
             yield start, RowError(line=start, item_id=row.get("item_id"),
                                   reason=f"{len(cells) - len(header)} more cell(s) than "

@@ -1,4 +1,5 @@
-r"""Text that came from outside: which characters are unsafe, refusing them, escaping them.
+r"""Text that came from outside: which characters are unsafe, refusing them, escaping them;
+and CSV cells a spreadsheet would run as formulas, neutralised reversibly.
 
 One definition serves two doors. Where text is *stored* as a name, an address, an actor, a
 note or a reason, an unsafe character is refused (:func:`check_text`, and the
@@ -124,5 +125,48 @@ SafeText = Annotated[str, AfterValidator(_safe_text)]
 """A record's text field: unsafe characters are refused when a record comes in (the field
 is named by pydantic), and loaded as they are under the :data:`STORED` context."""
 
-__all__ = ["EXPECTED", "STORED", "UNSAFE", "SafeText", "check_text", "escape", "escape_lines",
-           "quoted", "unsafe_at"]
+# -- CSV cells a spreadsheet would run (OWASP "CSV injection") ---------------------------------
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+"""A cell starting with one of these may be run as a formula by a spreadsheet (OWASP)."""
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def is_number_text(cell: str) -> bool:
+    """Whether ``cell`` is a plain decimal number (``-12.5``, ``+3``, ``-1e5``): a spreadsheet
+    reads it as a number, never as a formula."""
+    return _NUMBER.fullmatch(cell) is not None
+
+
+def neutralise_formula(cell: str) -> str:
+    """A CSV cell no spreadsheet will run: ``'`` before a formula, reversibly.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (OWASP's list) gets
+    a leading ``'``, which spreadsheets take as "text" and do not show, unless it is a plain
+    number (``-12.5`` stays a number). A cell that already starts with ``'`` gets one more, so
+    :func:`restore_formula` can undo exactly this and nothing else.
+
+    >>> neutralise_formula("=1+1")
+    "'=1+1"
+    >>> neutralise_formula("-12.5")
+    '-12.5'
+    """
+    first = cell[:1]
+    if first == "'" or (first in FORMULA_TRIGGERS and first and not is_number_text(cell)):
+        return "'" + cell
+    return cell
+
+
+def restore_formula(cell: str) -> str:
+    """The inverse of :func:`neutralise_formula` (``restore(neutralise(x)) == x`` for every
+    ``x``); a cell it would not have written is returned as it is."""
+    if cell[:1] == "'":
+        rest = cell[1:]
+        if rest[:1] == "'" or (rest[:1] in FORMULA_TRIGGERS and rest[:1]
+                               and not is_number_text(rest)):
+            return rest
+    return cell
+
+
+__all__ = ["EXPECTED", "FORMULA_TRIGGERS", "STORED", "UNSAFE", "SafeText", "check_text", "escape",
+           "escape_lines", "is_number_text", "neutralise_formula", "quoted", "restore_formula",
+           "unsafe_at"]

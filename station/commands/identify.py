@@ -99,6 +99,14 @@ def _mixture_text(res: Identification) -> str:
     return " + ".join(f"{c.name} {100 * c.share:.0f}%" for c in res.mixture.components)
 
 
+def _csv_row(writer: Any, cells: list[Any]) -> None:
+    """One CSV row, text cells neutralised against spreadsheet formulas (a file name or an
+    entry name starting with ``=``; see :func:`parcels.text.neutralise_formula`)."""
+    from parcels.text import neutralise_formula
+
+    writer.writerow([neutralise_formula(c) if isinstance(c, str) else c for c in cells])
+
+
 def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
            res: Identification) -> None:
     def put(line: str) -> None:  # file names, titles, entry names come from outside
@@ -184,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     writer = None
     if args.format == "csv":
         writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
+        _csv_row(writer, list(CSV_COLUMNS))
     code = EXIT_OK
     for path in args.files:
         try:
@@ -211,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
                                             ensure_ascii=False)) + "\n")
             elif writer is not None:
                 top = res.hits[0] if res.hits else None
-                writer.writerow([
+                _csv_row(writer, [
                     str(path), i, res.verdict.value, int(res.alert),
                     ";".join(res.alert_substances), f"{res.confidence:.4f}",
                     top.name if top else "", top.entry_id if top else "",

@@ -41,3 +41,17 @@ def test_identify_escapes_a_hostile_file_name(demo_library_file: Path, tmp_path:
     out = capsys.readouterr().out
     assert not UNSAFE.search(out.replace("\n", ""))
     assert json.loads(out)["file"] == str(hostile)  # still the exact name, as JSON
+
+
+def test_identify_csv_neutralises_formula_cells(demo_library_file: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    spectra.write(reference("amphetamine_sulfate"), tmp_path / "=cmd.csv", format="csv")
+    main(["identify", "=cmd.csv", "--library", str(demo_library_file), "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1][0] == "'=cmd.csv"  # a spreadsheet shows =cmd.csv as text, runs nothing
+    assert all(not c.startswith(("=", "+", "@")) for r in rows for c in r)
