@@ -176,3 +176,12 @@ def test_what_commands_print_holds_no_raw_control_character(
     assert shown["inspections"][0]["device"]["model"] == "TruScan\x1b[2J"
     assert shown["inspections"][0]["results"][0]["identification"]["hits"][0]["name"] == \
         "\u202eenicaoc HCl\x1b[31m"
+
+
+def test_a_deeply_nested_station_file_is_a_config_error(tmp_path: Path) -> None:
+    from station.config import ConfigError, load_config
+
+    cfg = tmp_path / "interdict.toml"
+    cfg.write_text("thresholds = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config({}, config_file=cfg)
