@@ -409,9 +409,24 @@ def iter_batch(
 
     def rows() -> Iterator[tuple[int, Parcel | RowError]]:
         with p.open("rb") as fh:
-            yield from (_jsonl_rows(fh) if fmt == "jsonl" else _csv_rows(fh))
+            yield from read_rows(fh, fmt)
 
     return fmt, rows()
+
+
+def read_rows(fh: BinaryIO, fmt: Format) -> Iterator[tuple[int, Parcel | RowError]]:
+    """Validate the rows of an open binary stream, one at a time, as they are read.
+
+    The whole per-file path of an import without the file: for tests and fuzzers
+    (``read_rows(io.BytesIO(data), "csv")``).
+
+    Returns
+    -------
+    iterator of (line, Parcel or RowError)
+        One item per non-blank row. Any bytes give rows or row errors; only the stream's
+        own read errors (``OSError``) propagate.
+    """
+    return _jsonl_rows(fh) if fmt == "jsonl" else _csv_rows(fh)
 
 
 def read_batch(
@@ -501,6 +516,7 @@ __all__ = [
     "key_path",
     "parse_json_row",
     "read_batch",
+    "read_rows",
     "sniff_format",
     "unflatten",
 ]

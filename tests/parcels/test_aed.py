@@ -8,8 +8,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from parcels.aed import flatten, import_batch, read_batch, unflatten
+from parcels.aed import RowError, flatten, import_batch, read_batch, unflatten
 from parcels.records import HoldState, Parcel, ParcelQuery
 from parcels.store import SQLiteStore
 
@@ -212,3 +214,30 @@ def test_a_csv_header_that_cannot_be_a_record_is_refused_at_line_1(
     s = import_batch(store, path, actor="x")
     assert s.inserted == 0 and [r.line for r in s.rejected] == [1]
     assert column[:40] in s.rejected[0].reason and why in s.rejected[0].reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_give_rows_or_row_errors_never_an_exception(data: bytes) -> None:
+    """The documented contract the mutation fuzzer (bench/fuzz.py) relies on."""
+    import io
+
+    from parcels.aed import parse_json_row, read_rows
+
+    assert isinstance(parse_json_row(data, 1), Parcel | RowError)
+    for fmt in ("jsonl", "csv"):
+        for line, row in read_rows(io.BytesIO(data), fmt):  # type: ignore[arg-type]
+            assert line >= 1 and isinstance(row, Parcel | RowError)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_real_rows_never_raise(data: st.DataObject) -> None:
+    from parcels.aed import parse_json_row
+
+    raw = bytearray(json.dumps(aed(data.draw(st.integers(1, 999)), hold=True)).encode())
+    for _ in range(data.draw(st.integers(1, 8))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i:i + 1] = data.draw(st.sampled_from(
+            [b"", b"[", b"{", b"]", b'"', b"\\", b"9" * 50, b"\x1b", b"\xff", b"-", b"1e999"]))
+    assert isinstance(parse_json_row(bytes(raw), 1), Parcel | RowError)
