@@ -278,7 +278,7 @@ class Analyzer:
             limit = int(DECLARED_SCAN_FACTOR * nominal * 1000.0 + DECLARED_SCAN_SLACK_MS)
             if expected_ms > limit:
                 raise DeclaredSizeError(
-                    "scan duration", expected_ms, limit, unit="ms",
+                    "scan", expected_ms, limit, unit="ms",
                     reason=f"{DECLARED_SCAN_FACTOR} x the nominal {1000 * nominal:g} ms of "
                            f"these settings + {DECLARED_SCAN_SLACK_MS:,} ms")
             nominal = max(nominal, expected_ms / 1000.0)

@@ -52,7 +52,7 @@ class DeclaredSizeError(ProtocolError):
     Attributes
     ----------
     what
-        What was declared (``"identify document"``, ``"scan blob"``, ``"values"``...).
+        What the size is of (``"identify document"``, ``"scan blob"``, ``"raman scan"``...).
     declared
         The number the device sent.
     limit
@@ -68,7 +68,7 @@ class DeclaredSizeError(ProtocolError):
         self.limit = limit
         self.unit = unit
         why = f" ({reason})" if reason else ""
-        super().__init__(f"device declared a {what} of {declared:,} {unit}; the limit is "
+        super().__init__(f"device declared {declared:,} {unit} for its {what}; the limit is "
                          f"{limit:,} {unit}{why}; refused before use")
 
 

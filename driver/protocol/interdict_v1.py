@@ -590,7 +590,7 @@ class V1Session:
                 ) from None
             limit, why = tcaps.pixels, f"the {header.technique} detector's declared pixels"
         if header.n > limit:
-            raise DeclaredSizeError(f"scan of {header.technique} values", header.n, limit,
+            raise DeclaredSizeError(f"{header.technique} scan", header.n, limit,
                                     unit="values", reason=why)
 
     def abort(self) -> None:

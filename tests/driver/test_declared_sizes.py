@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pytest
 
-from driver import Analyzer, DeclaredSizeError
+from driver import Analyzer, DeclaredSizeError, ProtocolError
 from driver.capabilities import MAX_PIXELS, RAMAN_785
 from driver.protocol import messages as m
 from driver.protocol.interdict_v1 import scan_blob_limit
@@ -80,7 +80,7 @@ def test_more_values_than_the_detector_has_pixels(simulator, opened: list[Analyz
     with pytest.raises(DeclaredSizeError) as info:
         dev.acquire(integration_ms=5)
     assert (info.value.what, info.value.declared, info.value.limit, info.value.unit) == (
-        "scan of raman values", 3000, RAMAN_785.pixels, "values")
+        "raman scan", 3000, RAMAN_785.pixels, "values")
 
 
 def test_without_identify_the_absolute_limit_applies() -> None:
@@ -104,7 +104,7 @@ def test_a_scan_announced_to_last_for_weeks_is_refused_not_waited_for(
         dev.acquire(integration_ms=5, accumulations=2)
     # nominal 2 x (5 + 15 ms read-out) = 40 ms: at most 4 x 40 + 60,000 ms
     assert (info.value.what, info.value.declared, info.value.limit, info.value.unit) == (
-        "scan duration", 0xFFFFFFFF, 60_160, "ms")
+        "scan", 0xFFFFFFFF, 60_160, "ms")
 
 
 def test_declared_names_and_polynomials_are_bounded() -> None:
@@ -136,3 +136,23 @@ def test_what_a_device_says_about_itself_is_printed_escaped(simulator, tmp_path,
                  "-o", str(tmp_path / "s.csv")]) == 0
     out = capsys.readouterr().out
     assert "SIM\\u001b[2J" in out and not UNSAFE.search(out.replace("\n", ""))
+
+
+@pytest.mark.parametrize(("blob", "error", "text"), [
+    (m.BLOB_HEAD.pack(0xFFFFFFFF) + b"{}", DeclaredSizeError, "for its scan header"),
+    (m.BLOB_HEAD.pack(500) + b"{}", ProtocolError, "header of 500 bytes declared in a blob of 6"),
+    (b"\x01", ProtocolError, "has no header"),
+])
+def test_scan_blob_header_lengths_are_checked(blob: bytes, error: type[Exception],
+                                              text: str) -> None:
+    """The header length inside a scan blob is a declaration too (no I/O: a scripted session)."""
+    from driver.protocol import Frame, LinkOptions
+    from driver.protocol.interdict_v1 import V1Session
+
+    session = V1Session(transport=None, options=LinkOptions())  # type: ignore[arg-type]
+    ref = m.BlobRef(blob_id=1, size=len(blob), crc32=0)
+    session.transact = lambda *a, **k: Frame(msg_type=m.MsgType.GET_SCAN, seq=1,  # type: ignore[method-assign]
+                                             payload=ref.pack())
+    session.fetch_blob = lambda *a, **k: blob  # type: ignore[method-assign]
+    with pytest.raises(error, match=text):
+        session.fetch_scan(1)
