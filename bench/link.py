@@ -43,10 +43,10 @@ def efficiency(baud: int, repeats: int) -> None:
     orig = V1Session.fetch_scan
     orig_blob = V1Session.fetch_blob
 
-    def sized(self: V1Session, ref):  # type: ignore[no-untyped-def]
+    def sized(self: V1Session, ref, *limits):  # type: ignore[no-untyped-def]
         nonlocal payload_bytes
         payload_bytes = ref.size
-        return orig_blob(self, ref)
+        return orig_blob(self, ref, *limits)
 
     def timed(self: V1Session, scan_id: int):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()

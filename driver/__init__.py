@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         AcquisitionAbortedError,
         AnalyzerError,
         AnalyzerTimeoutError,
+        DeclaredSizeError,
         DeviceBusyError,
         DeviceRefusedError,
         LinkError,
@@ -38,9 +39,9 @@ _WHERE = {
     "TechniqueCaps": "capabilities",
     "Configuration": "models", "DeviceStatus": "models", "SelfTestReport": "models",
     **dict.fromkeys((
-        "AcquisitionAbortedError", "AnalyzerError", "AnalyzerTimeoutError", "DeviceBusyError",
-        "DeviceRefusedError", "LinkError", "NotAnAnalyzerError", "NotSupportedError",
-        "PortBusyError", "ProtocolError", "TransferError"), "errors"),
+        "AcquisitionAbortedError", "AnalyzerError", "AnalyzerTimeoutError", "DeclaredSizeError",
+        "DeviceBusyError", "DeviceRefusedError", "LinkError", "NotAnAnalyzerError",
+        "NotSupportedError", "PortBusyError", "ProtocolError", "TransferError"), "errors"),
 }
 
 
@@ -59,6 +60,7 @@ __all__ = [
     "AnalyzerTimeoutError",
     "Capabilities",
     "Configuration",
+    "DeclaredSizeError",
     "DeviceBusyError",
     "DeviceInfo",
     "DeviceRefusedError",

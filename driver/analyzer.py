@@ -21,6 +21,7 @@ from .capabilities import DeviceInfo, TechniqueCaps
 from .errors import (
     AnalyzerError,
     AnalyzerTimeoutError,
+    DeclaredSizeError,
     LinkError,
     NotAnAnalyzerError,
     NotSupportedError,
@@ -44,6 +45,10 @@ from .transport import Transport
 
 T = TypeVar("T")
 SOFTWARE = "interdict.driver"
+DECLARED_SCAN_FACTOR = 4
+"""A device may announce a scan up to this many times the nominal time of its settings..."""
+DECLARED_SCAN_SLACK_MS = 60_000
+"""...plus this (self-tests run on the device's own settings; FTIR backgrounds take longer)."""
 
 
 class Analyzer:
@@ -257,10 +262,26 @@ class Analyzer:
 
     # -- scans ------------------------------------------------------------------------------
     def scan_timeout(self, config: Configuration, expected_ms: int | None = None) -> float:
-        """How long a scan with ``config`` may take before it is declared stuck."""
+        """How long a scan with ``config`` may take before it is declared stuck.
+
+        ``expected_ms`` is the device's own estimate (from its ticket); it may lengthen the
+        timeout up to :data:`DECLARED_SCAN_FACTOR` x the nominal time + ``DECLARED_SCAN_SLACK_MS``.
+
+        Raises
+        ------
+        DeclaredSizeError
+            The device declared a longer scan than that (a ticket of up to 49 days fits its
+            32-bit field): refused rather than waited for.
+        """
         tcaps = self.technique_caps(config.technique)
         nominal = config.accumulations * (config.integration_ms + tcaps.readout_ms) / 1000.0
         if expected_ms is not None:
+            limit = int(DECLARED_SCAN_FACTOR * nominal * 1000.0 + DECLARED_SCAN_SLACK_MS)
+            if expected_ms > limit:
+                raise DeclaredSizeError(
+                    "scan", expected_ms, limit, unit="ms",
+                    reason=f"{DECLARED_SCAN_FACTOR} x the nominal {1000 * nominal:g} ms of "
+                           f"these settings + {DECLARED_SCAN_SLACK_MS:,} ms")
             nominal = max(nominal, expected_ms / 1000.0)
         return 1.25 * nominal + 2.0 + 4 * self.options.latency_s
 

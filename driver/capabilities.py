@@ -8,7 +8,7 @@ validated when built (pydantic), so an inconsistent profile fails at import, not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +21,17 @@ XUnitName = Literal["raman-shift-cm-1", "wavenumber-cm-1"]
 """Values of :class:`spectra.XUnit` an analyzer reports (kept as text so that the simulator
 starts without importing the spectrum core)."""
 YUnitName = Literal["counts", "absorbance"]
+
+MAX_PIXELS = 65536
+"""Most values one scan of any technique may have: the driver's absolute limit, whatever a
+device declares (a 16-bit pixel index covers every handheld detector)."""
+MAX_NAME_CHARS = 256
+"""Longest make, model, serial, firmware or protocol name a device may declare."""
+MAX_POLYNOMIAL_DEGREE = 5
+"""Highest degree of an axis calibration polynomial (6 coefficients)."""
+
+DeclaredName = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+"""A name the device declares about itself (stored with every inspection, printed escaped)."""
 
 
 class Limits(BaseModel):
@@ -48,10 +59,11 @@ class TechniqueCaps(BaseModel):
 
     technique: TechniqueName
     excitation_nm: float | None = Field(default=None, gt=0)
-    pixels: int = Field(gt=1, le=65536)
+    pixels: int = Field(gt=1, le=MAX_PIXELS)
     x_unit: XUnitName
     y_unit: YUnitName
-    axis_coefficients: tuple[float, ...] = Field(min_length=2, max_length=6)
+    axis_coefficients: tuple[float, ...] = Field(min_length=2,
+                                                 max_length=MAX_POLYNOMIAL_DEGREE + 1)
     """Calibration polynomial, x(p) = sum(c[i] * p**i) for pixel p = 0..pixels-1."""
     integration_ms: Limits
     accumulations: Limits
@@ -93,7 +105,7 @@ class Capabilities(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     techniques: tuple[TechniqueCaps, ...] = Field(min_length=1)
-    self_test_standard: str = "polystyrene"
+    self_test_standard: DeclaredName = "polystyrene"
     trigger_button: bool = True
 
     @model_validator(mode="after")
@@ -127,11 +139,11 @@ class DeviceInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    make: str
-    model: str
-    serial: str
-    firmware: str
-    protocol: str
+    make: DeclaredName
+    model: DeclaredName
+    serial: DeclaredName
+    firmware: DeclaredName
+    protocol: DeclaredName
     protocol_version: int
     capabilities: Capabilities
     simulated: bool = False
@@ -178,6 +190,9 @@ PROFILES: dict[str, Capabilities] = {
 
 __all__ = [
     "FTIR_ATR",
+    "MAX_NAME_CHARS",
+    "MAX_PIXELS",
+    "MAX_POLYNOMIAL_DEGREE",
     "PROFILES",
     "RAMAN_785",
     "Capabilities",

@@ -42,6 +42,36 @@ class TransferError(ProtocolError):
     """A chunked transfer could not be completed intact within its retries."""
 
 
+class DeclaredSizeError(ProtocolError):
+    """The device declared a size beyond what it can honestly need; nothing was allocated.
+
+    A blob length, a header length, a value count, a scan duration: each is checked against
+    the device's own declared capabilities and the driver's absolute limits before any
+    buffer is made or any wait begins.
+
+    Attributes
+    ----------
+    what
+        What the size is of (``"identify document"``, ``"scan blob"``, ``"raman scan"``...).
+    declared
+        The number the device sent.
+    limit
+        The largest number accepted, and ``reason`` where that limit comes from.
+    unit
+        ``"bytes"``, ``"values"`` or ``"ms"``.
+    """
+
+    def __init__(self, what: str, declared: int, limit: int, *, unit: str = "bytes",
+                 reason: str = "") -> None:
+        self.what = what
+        self.declared = declared
+        self.limit = limit
+        self.unit = unit
+        why = f" ({reason})" if reason else ""
+        super().__init__(f"device declared {declared:,} {unit} for its {what}; the limit is "
+                         f"{limit:,} {unit}{why}; refused before use")
+
+
 class NotSupportedError(AnalyzerError):
     """The device does not have the capability asked for (technique, laser, feature)."""
 
@@ -82,6 +112,7 @@ __all__ = [
     "AnalyzerError",
     "AnalyzerTimeoutError",
     "BadURLError",
+    "DeclaredSizeError",
     "DeviceBusyError",
     "DeviceRefusedError",
     "LinkError",

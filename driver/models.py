@@ -10,6 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from .capabilities import MAX_POLYNOMIAL_DEGREE
+
 ScanKindName = Literal["sample", "dark", "background", "self-test"]
 
 
@@ -50,7 +52,7 @@ class AxisPolynomial(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["polynomial"] = "polynomial"
-    coefficients: list[float] = Field(min_length=2)
+    coefficients: list[float] = Field(min_length=2, max_length=MAX_POLYNOMIAL_DEGREE + 1)
 
 
 class SelfTestPeak(BaseModel):

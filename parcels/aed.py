@@ -1,31 +1,62 @@
-"""Import of advance electronic data (AED) batches: JSON lines, or a flat CSV form.
+r"""Import of advance electronic data (AED) batches: JSON lines, or a flat CSV form.
 
 JSON lines: one parcel object per line, in the shape of :class:`parcels.records.Parcel`
 (extra fields are kept). Flat CSV: one parcel per row, columns named by the dotted path of
 each field (``sender.name``, ``declaration.items.0.description``, ``hold.reason``); empty
-cells are absent fields.
+cells are absent fields. A cell as :mod:`parcels.export` neutralised it against spreadsheet
+formulas (``'=...``, ``''...``) is read back as it was (:func:`parcels.text.restore_formula`).
 
 Every row is validated on its own: a bad row is rejected with its line number and the reason
 (which field, what is wrong, what was received) while the good rows import. Import is
 idempotent: the store keeps a row identical to a stored record as "unchanged" and refuses a
 different record under a stored id as a conflict.
+
+A batch comes from outside, so it is read under bounds, in memory independent of the file's
+size: the file is streamed line by line; a line longer than :data:`MAX_LINE_BYTES` is skipped
+in bounded chunks (never held whole) and rejected; a JSON row nested deeper than
+:data:`MAX_DEPTH`, with a number token longer than :data:`MAX_NUMBER_CHARS` (Python's own
+int parser gives up at 4,300 digits, deep inside :mod:`json`), a non-finite number or
+``NaN``/``Infinity`` is rejected alone; a CSV header whose columns cannot name a record
+(deeper than :data:`MAX_DEPTH`, a list index above :data:`MAX_LIST_INDEX`) refuses the file at
+line 1. Line numbers count ``\n`` line breaks (a ``\r\n`` is one break).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .records import Parcel
 from .store.base import RowStatus, Store
+from .text import restore_formula
 
 Format = Literal["jsonl", "csv"]
+
+MAX_LINE_BYTES = 1 << 20
+"""Longest line read (1 MiB). An AED row is about 1 kB; a declaration of 1,000 articles
+stays under 300 kB. A longer line is skipped without being held in memory."""
+MAX_DEPTH = 32
+"""Deepest nesting of a row: the record's own shape is 4 levels (parcel, declaration, items,
+item); the rest is room for carriers' extra fields, far below Python's recursion limit."""
+MAX_NUMBER_CHARS = 32
+"""Longest number token in a JSON row: a 64-bit integer takes 20 characters, the longest
+``repr`` of a double 24."""
+MAX_LIST_INDEX = 999
+"""Highest list index a CSV column may name (``declaration.items.999.description``)."""
+
+_CHUNK = 1 << 16
+_STRING = re.compile(rb'"(?:[^"\\]|\\[\s\S]?)*(?:"|\Z)')
+"""A JSON string, or an unterminated one up to the end: never fails, so a scan with it is
+linear (a pattern that could fail inside a string would rescan from every quote)."""
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 
 
 class RowError(BaseModel):
@@ -81,28 +112,65 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def key_path(key: str) -> list[str | int]:
+    """The path a dotted CSV column names: ``"declaration.items.0.value"`` →
+    ``["declaration", "items", 0, "value"]`` (ASCII-digit segments index lists).
+
+    Raises
+    ------
+    ValueError
+        Deeper than :data:`MAX_DEPTH`, or a list index above :data:`MAX_LIST_INDEX`; the
+        message quotes the column.
+    """
+    parts = key.strip().split(".")
+    shown = f"{key[:60]!r}" + ("…" if len(key) > 60 else "")
+    if len(parts) > MAX_DEPTH:
+        raise ValueError(f"column {shown}: {len(parts)} levels, at most {MAX_DEPTH}")
+    path: list[str | int] = []
+    for part in parts:
+        if part.isascii() and part.isdigit():
+            if len(part) > len(str(MAX_LIST_INDEX)) or int(part) > MAX_LIST_INDEX:
+                raise ValueError(f"column {shown}: list index {part[:20]} above "
+                                 f"{MAX_LIST_INDEX}")
+            path.append(int(part))
+        else:
+            path.append(part)
+    return path
+
+
 def unflatten(row: dict[str, str]) -> dict[str, Any]:
-    """Dotted CSV columns → nested dict; numeric segments index lists; empty cells dropped."""
+    """Dotted CSV columns → nested dict; numeric segments index lists; empty cells dropped.
+
+    Raises
+    ------
+    ValueError
+        A column that :func:`key_path` refuses.
+    """
+    return _unflatten({key: key_path(key) for key in row if key is not None}, row)
+
+
+def _unflatten(paths: dict[str, list[str | int]], row: Mapping[str, str | None]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in row.items():
-        if key is None or value is None or value.strip() == "":
+    for key, parts in paths.items():
+        value = row.get(key)
+        if value is None or value.strip() == "":
             continue
-        parts = key.strip().split(".")
         node: Any = out
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            nxt: Any = value.strip() if last else ([] if parts[i + 1].isdigit() else {})
-            if isinstance(node, list):
-                idx = int(part)
-                while len(node) <= idx:
+            nxt: Any = value.strip() if last else ([] if isinstance(parts[i + 1], int) else {})
+            if isinstance(node, list) and isinstance(part, int):
+                while len(node) <= part:
                     node.append(None)
-                if node[idx] is None or last:
-                    node[idx] = nxt
-                node = node[idx]
-            else:
+                if node[part] is None or last:
+                    node[part] = nxt
+                node = node[part]
+            elif isinstance(node, dict):
                 if part not in node or last:
                     node[part] = nxt
                 node = node[part]
+            else:  # a column indexes what another column made a value or the other container
+                raise ValueError(f"column {key!r} does not fit the other columns' shape")
     return out
 
 
@@ -132,47 +200,173 @@ def _validate(line: int, obj: Any) -> Parcel | RowError:
                         reason=format_validation_error(exc))
 
 
-def _jsonl_rows(data: bytes) -> Iterator[tuple[int, Parcel | RowError]]:
-    for n, raw in enumerate(data.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            yield n, RowError(line=n, item_id=None,
-                              reason=f"not UTF-8 at byte {exc.start}")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield n, RowError(line=n, item_id=None,
-                              reason=f"not valid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        yield n, _validate(n, obj)
+# -- bounded reading ------------------------------------------------------------------------
+class _Refused(ValueError):
+    """A bound was hit while parsing a row (the reason is the message)."""
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, Parcel | RowError]]:
+def _lines(fh: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """``(number, line)`` for each line with its line break; ``None`` for a line longer than
+    :data:`MAX_LINE_BYTES`, whose bytes are read past in chunks and never held whole."""
+    n = 0
+    while raw := fh.readline(MAX_LINE_BYTES + 2):  # room for the line break
+        n += 1
+        body = len(raw) - (raw.endswith(b"\n") + raw.endswith(b"\r\n"))
+        if body <= MAX_LINE_BYTES:
+            yield n, raw
+            continue
+        while not raw.endswith(b"\n") and (raw := fh.readline(_CHUNK)):
+            pass
+        yield n, None
+
+
+def _too_long(line: int) -> RowError:
+    return RowError(line=line, item_id=None,
+                    reason=f"line longer than {MAX_LINE_BYTES:,} bytes; not read")
+
+
+def _depth(raw: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` outside JSON strings (linear time, at most a few
+    bytes of memory per byte of the line)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return 0  # the common case: too few brackets to matter
+    bare = np.frombuffer(_STRING.sub(b"", raw), dtype=np.uint8)
+    step = np.isin(bare, _OPEN).astype(np.int32) - np.isin(bare, _CLOSE)
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _number(text: str) -> str:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Refused(f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS}): "
+                       f"{text[:20]}…")
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_number(text))
+
+
+def _float(text: str) -> float:
+    value = float(_number(text))
+    if value in (float("inf"), float("-inf")):
+        raise _Refused(f"{text} is not a finite number")
+    return value
+
+
+def _constant(text: str) -> float:
+    raise _Refused(f"{text} is not JSON (nor a finite number)")
+
+
+def parse_json_row(raw: bytes, line: int = 1) -> Parcel | RowError:
+    """Parse and validate one JSON-lines row under the module's bounds.
+
+    This is the whole per-row path of a JSON-lines import, for tests and fuzzers.
+
+    Parameters
+    ----------
+    raw
+        The row's bytes (a trailing line break is ignored; a UTF-8 BOM is allowed on line 1).
+    line
+        Its 1-based line number (for the error).
+
+    Returns
+    -------
+    Parcel or RowError
+        The record, or why it was rejected: not UTF-8, longer than :data:`MAX_LINE_BYTES`,
+        nested deeper than :data:`MAX_DEPTH`, a number token longer than
+        :data:`MAX_NUMBER_CHARS`, a non-finite number, not JSON, not an object, or invalid
+        (each field that is wrong, with what was received). It never raises for any bytes.
+    """
+    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        return _too_long(line)
     try:
-        text = data.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig" if line == 1 else "utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        yield line, RowError(line=line, item_id=None,
-                             reason=f"not UTF-8 at byte {exc.start}; the file was not read")
+        return RowError(line=line, item_id=None, reason=f"not UTF-8 at byte {exc.start}")
+    if _depth(raw) > MAX_DEPTH:
+        return RowError(line=line, item_id=None,
+                        reason=f"nested deeper than {MAX_DEPTH} levels; not read")
+    try:
+        obj = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        return RowError(line=line, item_id=None,
+                        reason=f"not valid JSON: {exc.msg} (column {exc.colno})")
+    except _Refused as exc:
+        return RowError(line=line, item_id=None, reason=str(exc))
+    return _validate(line, obj)
+
+
+def _jsonl_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
+    for n, raw in _lines(fh):
+        if raw is None:
+            yield n, _too_long(n)
+        elif raw.strip():
+            yield n, parse_json_row(raw, n)
+
+
+class _CsvLines:
+    """Decoded lines for :func:`csv.reader`; a line that cannot be read raises
+    :class:`_Refused` from ``__next__`` and the next call goes on with the next line."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._lines = _lines(fh)
+        self.line = 0
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        self.line, raw = next(self._lines)
+        if raw is None:
+            raise _Refused(f"line longer than {MAX_LINE_BYTES:,} bytes; not read")
+        try:
+            return raw.decode("utf-8-sig" if self.line == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Refused(f"not UTF-8 at byte {exc.start}") from None
+
+
+def _csv_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
+    lines = _CsvLines(fh)
+    reader = csv.reader(lines)
+    header: list[str] = []
+    try:
+        while not header:
+            header = next(reader)
+        header = [restore_formula(c) for c in header]  # as parcels.export wrote them
+        paths = {key: key_path(key) for key in header}
+    except StopIteration:
         return
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    start = 2
-    for row in reader:
-        line = start
-        start = reader.line_num + 1
-        if None in row:
-            yield line, RowError(line=line, item_id=row.get("item_id"),
-                                 reason=f"{len(row[None])} more cell(s) than header columns")  # type: ignore[index]
+    except (_Refused, csv.Error, ValueError) as exc:
+        yield lines.line, RowError(line=lines.line, item_id=None,
+                                   reason=f"header: {exc}; the file was not read")
+        return
+    while True:
+        start = lines.line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except _Refused as exc:  # the line's bytes were passed over; go on after it
+            yield lines.line, RowError(line=lines.line, item_id=None, reason=str(exc))
             continue
-        if not any((v or "").strip() for v in row.values()):
+        except csv.Error as exc:
+            yield start, RowError(line=start, item_id=None, reason=f"not valid CSV: {exc}")
             continue
-        obj = unflatten(row)
+        if not any(c.strip() for c in cells):
+            continue
+        row = dict(zip(header, map(restore_formula, cells), strict=False))
+        if len(cells) > len(header):
+            yield start, RowError(line=start, item_id=row.get("item_id"),
+                                  reason=f"{len(cells) - len(header)} more cell(s) than "
+                                         "header columns")
+            continue
+        try:
+            obj = _unflatten(paths, row)
+        except ValueError as exc:
+            yield start, RowError(line=start, item_id=row.get("item_id"), reason=str(exc))
+            continue
         obj.setdefault("hold", None)
-        yield line, _validate(line, obj)
+        yield start, _validate(start, obj)
 
 
 def sniff_format(path: Path, head: bytes) -> Format:
@@ -185,10 +379,10 @@ def sniff_format(path: Path, head: bytes) -> Format:
     return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
 
 
-def read_batch(
+def iter_batch(
     path: str | Path, *, format: Format | None = None
-) -> tuple[Format, list[tuple[int, Parcel | RowError]]]:
-    """Read and validate every row of an AED batch file.
+) -> tuple[Format, Iterator[tuple[int, Parcel | RowError]]]:
+    """Open an AED batch and validate its rows one at a time, as they are read.
 
     Parameters
     ----------
@@ -200,6 +394,49 @@ def read_batch(
     Returns
     -------
     format, rows
+        The format read, and an iterator of ``(line, Parcel or RowError)`` for every
+        non-blank row; memory does not grow with the file.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened (later read errors surface from the iterator).
+    """
+    p = Path(path)
+    with p.open("rb") as fh:
+        head = fh.read(64)
+    fmt = format or sniff_format(p, head)
+
+    def rows() -> Iterator[tuple[int, Parcel | RowError]]:
+        with p.open("rb") as fh:
+            yield from read_rows(fh, fmt)
+
+    return fmt, rows()
+
+
+def read_rows(fh: BinaryIO, fmt: Format) -> Iterator[tuple[int, Parcel | RowError]]:
+    """Validate the rows of an open binary stream, one at a time, as they are read.
+
+    The whole per-file path of an import without the file: for tests and fuzzers
+    (``read_rows(io.BytesIO(data), "csv")``).
+
+    Returns
+    -------
+    iterator of (line, Parcel or RowError)
+        One item per non-blank row. Any bytes give rows or row errors; only the stream's
+        own read errors (``OSError``) propagate.
+    """
+    return _jsonl_rows(fh) if fmt == "jsonl" else _csv_rows(fh)
+
+
+def read_batch(
+    path: str | Path, *, format: Format | None = None
+) -> tuple[Format, list[tuple[int, Parcel | RowError]]]:
+    """Read and validate every row of an AED batch file (see :func:`iter_batch`).
+
+    Returns
+    -------
+    format, rows
         The format read, and ``(line, Parcel or RowError)`` for every non-blank row.
 
     Raises
@@ -207,17 +444,17 @@ def read_batch(
     OSError
         If the file cannot be read.
     """
-    p = Path(path)
-    data = p.read_bytes()
-    fmt = format or sniff_format(p, data[:64])
-    rows = list(_jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data))
-    return fmt, rows
+    fmt, rows = iter_batch(path, format=format)
+    return fmt, list(rows)
 
 
 def import_batch(
     store: Store, path: str | Path, *, actor: str, format: Format | None = None
 ) -> ImportSummary:
     """Import an AED batch: good rows go in, bad rows are reported, nothing stored changes.
+
+    The file is streamed: rows are validated as they are read and handed to the store, which
+    commits them in chunks.
 
     Parameters
     ----------
@@ -237,17 +474,27 @@ def import_batch(
         conflicts with stored records).
     """
     p = Path(path)
-    fmt, rows = read_batch(p, format=format)
-    good = [(line, r) for line, r in rows if isinstance(r, Parcel)]
-    rejected = [r for _, r in rows if isinstance(r, RowError)]
-    outcomes = store.import_parcels(good, actor=actor, source=p.name)
+    fmt, rows = iter_batch(p, format=format)
+    rejected: list[RowError] = []
+    count = 0
+
+    def good() -> Iterator[tuple[int, Parcel]]:
+        nonlocal count
+        for line, r in rows:
+            count += 1
+            if isinstance(r, Parcel):
+                yield line, r
+            else:
+                rejected.append(r)
+
+    outcomes = store.import_parcels(good(), actor=actor, source=p.name)
     for o in outcomes:
         if o.status is RowStatus.CONFLICT:
             rejected.append(RowError(line=o.line, item_id=o.item_id, reason=o.reason or
                                      "conflicts with the stored record"))
     rejected.sort(key=lambda r: r.line)
     return ImportSummary(
-        source=str(p), format=fmt, rows=len(rows),
+        source=str(p), format=fmt, rows=count,
         inserted=sum(o.status is RowStatus.INSERTED for o in outcomes),
         unchanged=sum(o.status is RowStatus.UNCHANGED for o in outcomes),
         holds_requested=sum(o.hold_requested for o in outcomes),
@@ -256,12 +503,20 @@ def import_batch(
 
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_LINE_BYTES",
+    "MAX_LIST_INDEX",
+    "MAX_NUMBER_CHARS",
     "ImportSummary",
     "RowError",
     "flatten",
     "format_validation_error",
     "import_batch",
+    "iter_batch",
+    "key_path",
+    "parse_json_row",
     "read_batch",
+    "read_rows",
     "sniff_format",
     "unflatten",
 ]

@@ -57,6 +57,36 @@ class ParcelNotFoundError(ParcelsError, KeyError):
         return str(self.args[0])
 
 
+class UnsafeTextError(ParcelsError, ValueError):
+    """Text to be stored holds a control, line-separator or bidirectional-control character.
+
+    Like attrs's validator errors, the exception's arguments are the message, the field,
+    what was expected and what was received (escaped, see :func:`parcels.text.escape`).
+
+    Attributes
+    ----------
+    field
+        Which value (``"actor"``, ``"note"``, ``"station"``...).
+    expected
+        What is accepted.
+    received
+        The value as received, escaped and quoted (cut when long).
+    where
+        The first offending character and its 1-based position.
+    """
+
+    def __init__(self, field: str, expected: str, received: str, where: str) -> None:
+        self.field = field
+        self.expected = expected
+        self.received = received
+        self.where = where
+        super().__init__(f"{field} must be {expected}; got {received} ({where})",
+                         field, expected, received)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class IllegalTransitionError(ParcelsError, ValueError):
     """A hold cannot go from its current state to the one asked for."""
 
@@ -92,4 +122,5 @@ __all__ = [
     "ParcelNotFoundError",
     "ParcelsError",
     "SchemaVersionError",
+    "UnsafeTextError",
 ]

@@ -3,6 +3,15 @@
 JSON lines carry everything stored (raw spectra by hash, not inline). CSV is one flat row per
 parcel: the AED fields under their dotted names (as the CSV import reads them) and a few
 ``evidence.*`` columns summarising the hold and the inspections.
+
+CSV is written for spreadsheets, which run a cell starting with ``=``, ``+``, ``-``, ``@``, tab
+or carriage return as a formula (OWASP "CSV injection": ``=HYPERLINK(...)`` in a sender's name
+would become a live link). Every text cell, column names included, goes through
+:func:`parcels.text.neutralise_formula`: such a cell gets a leading ``'`` (a plain number such
+as ``-12.5`` stays a number; a cell already starting with ``'`` gets one more), and the CSV
+import undoes exactly that (:func:`parcels.text.restore_formula`), so export then import gives
+the stored record back. Lines end in CRLF (RFC 4180), so a cell holding a carriage return is
+quoted.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import Any, Literal, TextIO
 
 from .aed import flatten
 from .records import ParcelFile
+from .text import neutralise_formula
 
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -85,12 +95,19 @@ def write_export(files: Iterable[ParcelFile], out: TextIO, fmt: ExportFormat) ->
             h.update(s.encode("utf-8"))
             return out.write(s)
 
-    w = csv.DictWriter(_Tee(), fieldnames=ordered, lineterminator="\n")
-    w.writeheader()
+    w = csv.writer(_Tee(), lineterminator="\r\n")
+    w.writerow([neutralise_formula(c) for c in ordered])
     for row in rows:
-        w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        w.writerow([_cell(row.get(c)) for c in ordered])
         n += 1
     return n, h.hexdigest()
+
+
+def _cell(value: Any) -> Any:
+    """A value as a CSV cell: text neutralised, numbers as they are, None empty."""
+    if value is None:
+        return ""
+    return neutralise_formula(value) if isinstance(value, str) else value
 
 
 __all__ = ["EVIDENCE_COLUMNS", "ExportFormat", "parcel_file_json", "write_export"]

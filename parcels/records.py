@@ -30,6 +30,7 @@ from matcher.results import FusedIdentification, Identification, Verdict
 from spectra import Pipeline, Technique
 
 from .s10 import CountryCode, ItemId
+from .text import SafeText
 
 
 def _utc(value: datetime) -> datetime:
@@ -63,6 +64,9 @@ def _hs_code(value: object) -> str | None:
 HsCode = Annotated[str | None, BeforeValidator(_hs_code)]
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+SafeName = Annotated[SafeText, Field(min_length=1)]
+"""Text a record brings in from outside (names, addresses, reasons, who requested): no
+control, line-separator or bidirectional-control character (see :mod:`parcels.text`)."""
 
 
 def canonical_json(value: Any) -> str:
@@ -101,8 +105,8 @@ class Party(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    name: NonEmpty
-    address: NonEmpty
+    name: SafeName
+    address: SafeName
     country: CountryCode
 
 
@@ -111,7 +115,7 @@ class DeclarationItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    description: NonEmpty
+    description: SafeName
     quantity: int = Field(ge=1)
     net_weight_kg: float = Field(ge=0, allow_inf_nan=False)
     value: float = Field(ge=0, allow_inf_nan=False)
@@ -148,20 +152,26 @@ class HoldRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     requested_at: Timestamp
-    requested_by: NonEmpty
-    reason: NonEmpty
+    requested_by: SafeName
+    reason: SafeName
 
 
 class Parcel(BaseModel):
-    """One postal item, as announced by AED (one JSON line of an import batch)."""
+    """One postal item, as announced by AED (one JSON line of an import batch).
+
+    Its names, addresses, descriptions and hold request are :data:`SafeName` (refused with
+    a control character); a record read back from the store is validated with the
+    :data:`~parcels.text.STORED` context and loads as it was stored. Extra fields are kept
+    exactly as the carrier sent them (and escaped when printed).
+    """
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
     item_id: ItemId
     origin_country: CountryCode
-    mail_class: NonEmpty
+    mail_class: SafeName
     received_at: Timestamp
-    facility: NonEmpty
+    facility: SafeName
     sender: Party
     recipient: Party
     declaration: Declaration

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from parcels.text import EXPECTED, unsafe_at
+
 if TYPE_CHECKING:
     from matcher.verdict import Thresholds
 
@@ -125,6 +127,8 @@ class StationConfig(BaseModel):
     def _not_blank(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
             raise ValueError("must not be blank")
+        if v is not None and (where := unsafe_at(v)) is not None:  # stored with evidence
+            raise ValueError(f"must be {EXPECTED}: {where}")
         return v.strip() if v is not None else None
 
     def public(self) -> dict[str, Any]:
@@ -183,6 +187,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read configuration file: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:  # tomllib's own bound on nesting
+        raise ConfigError(f"{path}: nested too deeply to be a configuration file") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
     unknown = sorted(set(raw) - _FILE_KEYS)

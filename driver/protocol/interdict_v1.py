@@ -26,10 +26,11 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import ValidationError
 
-from ..capabilities import DeviceInfo
+from ..capabilities import MAX_PIXELS, DeviceInfo
 from ..errors import (
     AcquisitionAbortedError,
     AnalyzerTimeoutError,
+    DeclaredSizeError,
     DeviceBusyError,
     DeviceRefusedError,
     NotAnAnalyzerError,
@@ -78,6 +79,19 @@ _KIND_CODES: dict[ScanKindName, m.ScanKind] = {
 _SOURCES = {0: "host", 1: "button"}
 
 
+def scan_blob_limit(info: DeviceInfo | None) -> int:
+    """Largest scan blob a device may declare: header plus one value per declared pixel.
+
+    Parameters
+    ----------
+    info
+        The device's identify document; ``None`` (not identified yet) applies the driver's
+        absolute limit of :data:`~driver.capabilities.MAX_PIXELS` pixels.
+    """
+    pixels = MAX_PIXELS if info is None else max(t.pixels for t in info.capabilities.techniques)
+    return m.BLOB_HEAD.size + m.MAX_SCAN_HEADER_BYTES + m.VALUE_BYTES * pixels
+
+
 class ScanLostError(ProtocolError):
     """The device no longer has the scan (rebooted): the caller may start it again."""
 
@@ -94,6 +108,8 @@ class V1Session:
         self.options = options
         self.boot_id: int | None = None
         self.boot_changed = False
+        self.info: DeviceInfo | None = None
+        """The identify document, once fetched: what later declarations are checked against."""
         self._decoder = FrameDecoder()
         self._pending: collections.deque[Frame | FrameError] = collections.deque()
         self._events: collections.deque[Event] = collections.deque()
@@ -248,7 +264,7 @@ class V1Session:
                 )
 
     # -- blobs ------------------------------------------------------------------------------
-    def fetch_blob(self, ref: m.BlobRef) -> bytes:
+    def fetch_blob(self, ref: m.BlobRef, limit: int, what: str, why: str = "") -> bytes:
         """Fetch a blob in chunks, re-requesting only missing ranges; verify its CRC-32.
 
         Each round sends one FETCH per missing range (at most :data:`MAX_RANGES`, pipelined)
@@ -256,12 +272,24 @@ class V1Session:
         the line: halved when more than half the frames of a round were damaged or lost,
         doubled when under a tenth were.
 
+        Parameters
+        ----------
+        ref
+            The device's reference to the blob (its id, declared size and CRC-32).
+        limit, what, why
+            The largest size accepted, what the blob is and where the limit comes from (for
+            the error).
+
         Raises
         ------
+        DeclaredSizeError
+            The declared size is above ``limit``: refused before any buffer is made.
         TransferError
             No progress within the retry budget, or the assembled blob fails its CRC.
         """
         size = ref.size
+        if size > limit:
+            raise DeclaredSizeError(what, size, limit, reason=why)
         buf = bytearray(size)
         have = np.zeros(size, dtype=bool)
         stalls = 0
@@ -360,13 +388,6 @@ class V1Session:
                 have[at:at + len(data)] = True
         return got, expected, damaged + (expected - seen)
 
-    def _blob_for(self, msg_type: int, payload: bytes = b"") -> bytes:
-        reply = self.transact(msg_type, payload)
-        try:
-            ref = m.BlobRef.unpack(reply.payload)
-        except ValueError as exc:
-            raise ProtocolError(f"{m.MsgType(msg_type).name} reply: {exc}") from exc
-        return self.fetch_blob(ref)
 
     # -- operations -------------------------------------------------------------------------
     def identify(self) -> DeviceInfo:
@@ -382,11 +403,12 @@ class V1Session:
             ref = m.BlobRef.unpack(reply.payload)
         except ValueError as exc:
             raise NotAnAnalyzerError(f"identify reply is not {NAME}: {exc}") from exc
-        blob = self.fetch_blob(ref)
+        blob = self.fetch_blob(ref, m.MAX_IDENTIFY_BYTES, "identify document")
         try:
-            return DeviceInfo.model_validate_json(blob)
+            self.info = DeviceInfo.model_validate_json(blob)
         except ValidationError as exc:
             raise NotAnAnalyzerError(f"identify document is not {NAME}: {exc}") from exc
+        return self.info
 
     def status(self) -> DeviceStatus:
         """Ask the device's state."""
@@ -500,31 +522,76 @@ class V1Session:
             raise DeviceRefusedError(error, name, text, f"scan {scan_id}")
 
     def fetch_scan(self, scan_id: int) -> RawScan:
-        """GET_SCAN then fetch its blob: JSON header plus data."""
+        """GET_SCAN then fetch its blob: JSON header plus data.
+
+        Every size in it is checked before use: the blob against the declared detector
+        (:func:`scan_blob_limit`), the header length against
+        :data:`~driver.protocol.messages.MAX_SCAN_HEADER_BYTES` and the blob, the number of
+        values against the pixels of the scan's technique.
+
+        Raises
+        ------
+        DeclaredSizeError
+            A declared size above its limit.
+        ProtocolError
+            The blob is inconsistent (header unreadable, sizes that do not add up).
+        """
         try:
-            blob = self._blob_for(m.MsgType.GET_SCAN, m.ScanId(scan_id=scan_id).pack())
+            reply = self.transact(m.MsgType.GET_SCAN, m.ScanId(scan_id=scan_id).pack())
         except DeviceRefusedError as exc:
             if exc.code in (m.ErrorCode.NO_SUCH_SCAN, m.ErrorCode.NO_SUCH_BLOB):
                 raise ScanLostError(str(exc)) from exc
             if exc.code == m.ErrorCode.ABORTED:
                 raise AcquisitionAbortedError(exc.code, exc.name, str(exc)) from exc
             raise
+        try:
+            ref = m.BlobRef.unpack(reply.payload)
+        except ValueError as exc:
+            raise ProtocolError(f"GET_SCAN reply: {exc}") from exc
+        limit = scan_blob_limit(self.info)
+        pixels = (limit - m.BLOB_HEAD.size - m.MAX_SCAN_HEADER_BYTES) // m.VALUE_BYTES
+        blob = self.fetch_blob(
+            ref, limit, "scan blob",
+            f"a header of at most {m.MAX_SCAN_HEADER_BYTES:,} bytes and {m.VALUE_BYTES} bytes "
+            f"for each of {pixels:,} pixels")
         if len(blob) < m.BLOB_HEAD.size:
             raise ProtocolError(f"scan {scan_id}: blob of {len(blob)} bytes has no header")
         (hlen,) = m.BLOB_HEAD.unpack_from(blob)
+        if hlen > m.MAX_SCAN_HEADER_BYTES:
+            raise DeclaredSizeError("scan header", hlen, m.MAX_SCAN_HEADER_BYTES)
         head_end = m.BLOB_HEAD.size + hlen
+        if head_end > len(blob):
+            raise ProtocolError(f"scan {scan_id}: header of {hlen} bytes declared in a blob "
+                                f"of {len(blob)} bytes")
         try:
             header = ScanHeader.model_validate_json(blob[m.BLOB_HEAD.size:head_end])
         except ValidationError as exc:
             raise ProtocolError(f"scan {scan_id}: bad header: {exc}") from exc
+        self._check_values(header)
         raw = blob[head_end:]
-        itemsize = 4
-        if len(raw) != header.n * itemsize:
+        if len(raw) != header.n * m.VALUE_BYTES:
             raise ProtocolError(
                 f"scan {scan_id}: header says {header.n} values, data hold {len(raw)} bytes"
             )
         values = np.frombuffer(raw, dtype=header.dtype).astype(np.float64)
         return RawScan(header, values)
+
+    def _check_values(self, header: ScanHeader) -> None:
+        """The header's value count against the pixels of its technique (as declared)."""
+        if self.info is None:
+            limit, why = MAX_PIXELS, "the driver's absolute limit"
+        else:
+            try:
+                tcaps = self.info.capabilities.technique(header.technique)
+            except KeyError:
+                raise ProtocolError(
+                    f"scan {header.scan_id}: technique {header.technique!r} is not one the "
+                    f"device declared ({', '.join(self.info.capabilities.technique_names)})"
+                ) from None
+            limit, why = tcaps.pixels, f"the {header.technique} detector's declared pixels"
+        if header.n > limit:
+            raise DeclaredSizeError(f"{header.technique} scan", header.n, limit,
+                                    unit="values", reason=why)
 
     def abort(self) -> None:
         """Abort the running scan (no error if none is running)."""
@@ -565,4 +632,4 @@ class _V1Dialect:
 DIALECT = _V1Dialect()
 """The ``interdict/1`` dialect object (implements :class:`~driver.protocol.Dialect`)."""
 
-__all__ = ["DIALECT", "NAME", "ScanLostError", "V1Session"]
+__all__ = ["DIALECT", "NAME", "ScanLostError", "V1Session", "scan_blob_limit"]

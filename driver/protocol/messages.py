@@ -315,3 +315,13 @@ SCAN_KIND_NAMES: dict[int, Literal["sample", "dark", "background", "self-test"]]
 
 BLOB_HEAD = struct.Struct("<I")
 """A scan blob is: u32 length of the JSON header, the header (UTF-8), then the data."""
+
+# -- bounds on what a device declares (checked before anything is allocated) ------------------
+MAX_IDENTIFY_BYTES = 64 * 1024
+"""Longest identify document accepted. The simulator's is 0.5-0.9 kB; a device with many
+techniques and long names stays far below. A BlobRef may declare up to 4 GiB (u32)."""
+MAX_SCAN_HEADER_BYTES = 64 * 1024
+"""Longest JSON header of a scan blob (the simulator's: ~0.5 kB, ~1 kB with a self-test
+report). A scan blob may hold this plus ``VALUE_BYTES`` per pixel of the declared detector."""
+VALUE_BYTES = 4
+"""Bytes per value of a scan (both ``<u4`` counts and ``<f4`` absorbance)."""

@@ -303,8 +303,16 @@ class SimulatedDevice:
             self.blobs.popitem(last=False)
         return m.BlobRef(blob_id=self._blob_counter, size=len(data), crc32=zlib.crc32(data))
 
+    def _declared(self, ref: m.BlobRef, lie: float) -> m.BlobRef:
+        """``ref``, or (fault ``lie-*``) the same blob declared ``lie`` bytes long."""
+        if not lie:
+            return ref
+        self.stats["lies"] += 1
+        return m.BlobRef(blob_id=ref.blob_id, size=int(lie), crc32=ref.crc32)
+
     def _identify(self, req: Frame) -> None:
-        self._reply(req, self._blob(self.info().model_dump_json().encode()).pack())
+        ref = self._blob(self.info().model_dump_json().encode())
+        self._reply(req, self._declared(ref, self.faults.lie_identify).pack())
 
     def _status(self, req: Frame) -> None:
         busy = self.scan is not None and not self.scan.finished
@@ -411,7 +419,7 @@ class SimulatedDevice:
             return
         assert self.scan is not None
         self._reply(req, m.ScanTicket(scan_id=self.scan.scan_id, boot_id=self.boot_id,
-                                      expected_ms=expected).pack())
+                                      expected_ms=int(self.faults.lie_ms) or expected).pack())
 
     def press_trigger(self) -> bool:
         """The officer pressed the trigger: a sample scan with the current configuration."""
@@ -444,8 +452,8 @@ class SimulatedDevice:
         else:
             bid = self.scan_blobs[sid]
             data = self.blobs[bid]
-            self._reply(req, m.BlobRef(blob_id=bid, size=len(data),
-                                       crc32=zlib.crc32(data)).pack())
+            ref = m.BlobRef(blob_id=bid, size=len(data), crc32=zlib.crc32(data))
+            self._reply(req, self._declared(ref, self.faults.lie_scan).pack())
 
     def _fetch(self, req: Frame) -> None:
         p = m.FetchPayload.unpack(req.payload)
@@ -573,13 +581,17 @@ class SimulatedDevice:
                 _ftir_certificate(self.references[("ftir", "polystyrene")]))
             report = self_test(t.axis(), values, t.technique, expected,
                                2.0 if t.technique == "raman" else 4.0)
+        n = t.pixels
+        if self.faults.lie_pixels:  # a lying detector: more values than it has pixels
+            n = int(self.faults.lie_pixels)
+            data = np.resize(np.frombuffer(data, dtype=dtype), n).tobytes()
         extra: dict[str, object] = {"simulated": True, "seed": self.seed}
         if s.sample_id is not None:
             extra["sample_id"] = s.sample_id
         header = ScanHeader(
             scan_id=s.scan_id, kind=kind, source="button" if s.source else "host",
             technique=t.technique, x_unit=t.x_unit, y_unit=t.y_unit,
-            dtype=dtype, n=t.pixels,  # type: ignore[arg-type]
+            dtype=dtype, n=n,  # type: ignore[arg-type]
             axis=AxisPolynomial(coefficients=list(t.axis_coefficients)),
             excitation_nm=t.excitation_nm, integration_ms=s.integration_ms,
             accumulations=s.accumulations,

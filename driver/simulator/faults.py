@@ -22,11 +22,18 @@ drift          cm⁻¹       fixed axis calibration error (self-test fails beyon
 battery        percent    initial battery level (low levels raise EV_LOW_BATTERY)
 drain          percent    battery used per laser accumulation (default 0.01; 0 for soaks)
 interlock      0/1        1 = laser interlock open (sample scans refused)
+lie-identify   bytes      declare the identify document this long (a lying device; the data
+                          sent are the true ones); 0 = tell the truth
+lie-scan       bytes      declare every scan blob this long; 0 = tell the truth
+lie-pixels     count      declare this many values in scan headers and send that many
+                          (beyond the detector's pixels); 0 = tell the truth
+lie-ms         ms         announce every scan as taking this long (its ticket); 0 = truth
 =============  =========  ===================================================================
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, fields
 
@@ -37,7 +44,14 @@ _NAMES = {
     "busy": "busy", "garbage": "garbage", "disconnect": "disconnect",
     "reconnect-ms": "reconnect_ms", "reboot": "reboot", "reboot-ms": "reboot_ms",
     "drift": "drift", "battery": "battery", "drain": "drain", "interlock": "interlock",
+    "lie-identify": "lie_identify", "lie-scan": "lie_scan", "lie-pixels": "lie_pixels",
+    "lie-ms": "lie_ms",
 }
+_DECLARED = {"lie-identify", "lie-scan", "lie-pixels", "lie-ms"}
+"""Faults that replace a size the device declares: whole numbers that fit the u32 field."""
+U32_MAX = 0xFFFFFFFF
+MAX_LIE_PIXELS = 1 << 24
+"""``lie-pixels`` makes the simulator send that many values: kept within its own memory."""
 _PROBABILITIES = {"corrupt", "drop", "nack", "busy", "garbage", "disconnect", "reboot"}
 
 
@@ -59,6 +73,10 @@ class FaultSpec:
     battery: float = 87.0
     drain: float = 0.01
     interlock: float = 0.0
+    lie_identify: float = 0.0
+    lie_scan: float = 0.0
+    lie_pixels: float = 0.0
+    lie_ms: float = 0.0
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultSpec:
@@ -85,10 +103,17 @@ class FaultSpec:
                 v = float(raw)
             except ValueError:
                 raise ValueError(f"fault {item!r}: {raw!r} is not a number") from None
+            if not math.isfinite(v):
+                raise ValueError(f"fault {item!r}: {raw!r} is not a finite number")
             if name in _PROBABILITIES and not 0.0 <= v <= 1.0:
                 raise ValueError(f"fault {item!r}: a probability must be within 0..1")
             if name not in _PROBABILITIES and name != "drift" and v < 0:
                 raise ValueError(f"fault {item!r}: must not be negative")
+            if name in _DECLARED and not (v.is_integer() and v <= U32_MAX):
+                raise ValueError(f"fault {item!r}: a declared size must be a whole number "
+                                 f"within 0..{U32_MAX}")
+            if name == "lie-pixels" and v > MAX_LIE_PIXELS:
+                raise ValueError(f"fault {item!r}: at most {MAX_LIE_PIXELS} values")
             values[_NAMES[name]] = v
         return cls(**values)
 

@@ -35,6 +35,10 @@ RAMAN_STANDARD_PEAKS = (620.9, 1001.4, 1031.8, 1155.3, 1602.3)
 """ASTM E1840 polystyrene Raman shifts (cm⁻¹), the self-test's certificate values."""
 
 
+MAX_SCENARIO_BYTES = 16 << 20
+"""Largest scenario file read (a sample takes ~100 bytes: 16 MiB is ~150,000 samples)."""
+
+
 class ScenarioError(ValueError):
     """A scenario or reference file is invalid; the message names the file and the field."""
 
@@ -206,13 +210,22 @@ class Scenario(BaseModel):
         Raises
         ------
         ScenarioError
-            Unreadable file or invalid content (with the failing field).
+            Unreadable file, larger than :data:`MAX_SCENARIO_BYTES`, nested too deeply for the
+            parser, or invalid content (with the failing field).
         """
         try:
-            text = path.read_bytes()
+            with path.open("rb") as fh:
+                text = fh.read(MAX_SCENARIO_BYTES + 1)
+            if len(text) > MAX_SCENARIO_BYTES:
+                raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES:,} bytes; "
+                                    "not a scenario")
             data = tomllib.loads(text.decode("utf-8")) if path.suffix.lower() == ".toml" \
                 else json.loads(text)
             return cls.model_validate(data)
+        except ScenarioError:
+            raise
+        except RecursionError:  # the parsers' own bound on nesting, raised before any damage
+            raise ScenarioError(f"{path}: nested too deeply to be a scenario") from None
         except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
             if isinstance(exc, ValidationError):
                 first = exc.errors()[0]

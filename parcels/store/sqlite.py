@@ -75,6 +75,7 @@ from ..records import (
 )
 from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
+from ..text import STORED, check_text
 from .base import (
     HoldFact,
     InspectionFact,
@@ -503,6 +504,7 @@ class SQLiteStore(Store):
         chunk: int = 1000,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcels`; rows are committed ``chunk`` at a time."""
+        check_text("actor", actor)
         out: list[RowOutcome] = []
         pending: list[tuple[int, Parcel]] = []
         for row in rows:
@@ -577,7 +579,7 @@ class SQLiteStore(Store):
             if row is None:
                 raise ParcelNotFoundError("parcel", item_id)
             try:
-                parcel = Parcel.model_validate_json(row[0])
+                parcel = Parcel.model_validate_json(row[0], context=STORED)
             except ValidationError as exc:
                 raise IntegrityError(f"stored record of {item_id} no longer parses: {exc}") \
                     from exc
@@ -680,6 +682,9 @@ class SQLiteStore(Store):
     ) -> HoldRecord:
         """See :meth:`Store.request_hold`."""
         item_id = validate_item_id(item_id)
+        for field, text in (("requested_by", requested_by), ("reason", reason),
+                            ("actor", held_by)):
+            check_text(field, text)
         if not requested_by or not reason:
             raise ValueError("a hold request needs who requests it and why")
         with self._write() as cur:
@@ -713,6 +718,8 @@ class SQLiteStore(Store):
     ) -> HoldRecord:
         """See :meth:`Store.transition`."""
         item_id = validate_item_id(item_id)
+        check_text("actor", actor)
+        check_text("note", note)
         target = HoldState(target)
         if target is HoldState.REQUESTED:
             raise IllegalTransitionError(item_id, None, target.value,
@@ -776,6 +783,8 @@ class SQLiteStore(Store):
         prepared = []
         for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
             item_id = validate_item_id(new.item_id)
+            check_text("operator", new.operator)
+            check_text("station", new.station)
             technique = new.spectrum.technique.value
             primary = _primary(new.identification, technique)
             if not new.operator or not new.station:
@@ -872,6 +881,8 @@ class SQLiteStore(Store):
         note: str | None = None,
     ) -> Result:
         """See :meth:`Store.add_result`."""
+        check_text("recorded_by", recorded_by)
+        check_text("note", note)
         if not recorded_by:
             raise ValueError("a re-identification needs who recorded it")
         ident_text = identification.model_dump_json()
@@ -989,6 +1000,7 @@ class SQLiteStore(Store):
         self, item_ids: Sequence[str], *, actor: str, destination: str, content_digest: str
     ) -> AuditEvent:
         """See :meth:`Store.record_export`."""
+        check_text("actor", actor)
         with self._write() as cur:
             chain = _Chain(cur, self._signer, self._known_head)
             seq = chain.append(EventKind.EXPORT, actor, None,

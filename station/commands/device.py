@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station._terminal import say, shown
+
 EXIT_OK = 0
 EXIT_DEVICE = 1
 EXIT_USAGE = 2
@@ -84,7 +86,7 @@ def run_acquire(args: argparse.Namespace) -> int:
 
     out: Path = args.output
     if out.suffix.lower() not in (".jdx", ".dx", ".jcamp", ".csv"):
-        print(f"acquire: {out}: use a .jdx or .csv extension", file=sys.stderr)
+        say(f"acquire: {out}: use a .jdx or .csv extension", sys.stderr)
         return EXIT_USAGE
     try:
         with Analyzer(args.device, baudrate=args.baudrate) as dev:
@@ -99,23 +101,23 @@ def run_acquire(args: argparse.Namespace) -> int:
                             accumulations=args.accumulations,
                             laser_power_mw=args.laser_power_mw)
     except (LinkError, NotAnAnalyzerError, AnalyzerTimeoutError) as exc:
-        print(f"acquire: no analyzer: {exc}", file=sys.stderr)
+        say(f"acquire: no analyzer: {exc}", sys.stderr)
         return EXIT_NO_ANALYZER
     except (DeviceRefusedError, NotSupportedError, AnalyzerError) as exc:
         hint = " (clean the crystal and add --background)" \
             if getattr(exc, "name", "") == "BACKGROUND_REQUIRED" else ""
-        print(f"acquire: {exc}{hint}", file=sys.stderr)
+        say(f"acquire: {exc}{hint}", sys.stderr)  # the device's own words, escaped
         return EXIT_DEVICE
     try:
         fmt = "csv" if out.suffix.lower() == ".csv" else "jcamp"
         spectra.write(s, out, format=fmt)
     except (OSError, ValueError, NotImplementedError) as exc:
-        print(f"acquire: cannot write {out}: {exc}", file=sys.stderr)
+        say(f"acquire: cannot write {out}: {exc}", sys.stderr)
         return EXIT_WRITE
     a = s.acquisition
-    print(f"{out}: {s.technique.value}, {len(s)} points, {a.integration_time_ms:g} ms x "
-          f"{a.accumulations}, {a.instrument_model} {a.instrument_serial}, "
-          f"hash {s.content_hash[:16]}")
+    say(f"{out}: {s.technique.value}, {len(s)} points, {a.integration_time_ms:g} ms x "
+        f"{a.accumulations}, {a.instrument_model} {a.instrument_serial}, "
+        f"hash {s.content_hash[:16]}")
     return EXIT_OK
 
 
@@ -132,17 +134,17 @@ def run_devices(args: argparse.Namespace) -> int:
     found = 0
     for url, desc in urls:
         if args.no_probe:
-            print(f"{url}\t{desc}")
+            print(f"{shown(url)}\t{shown(desc)}")  # USB descriptors come from the device
             continue
         result = probe(url, timeout_s=args.timeout)
         if result.info is not None:
             found += 1
             i = result.info
-            print(f"{url}\t{desc}\tANALYZER {i.make} {i.model} serial {i.serial} "
-                  f"firmware {i.firmware} {i.protocol}/{i.protocol_version} "
-                  f"[{', '.join(i.capabilities.technique_names)}]")
+            print(f"{shown(url)}\t{shown(desc)}\t" + shown(
+                f"ANALYZER {i.make} {i.model} serial {i.serial} firmware {i.firmware} "
+                f"{i.protocol}/{i.protocol_version} [{', '.join(i.capabilities.technique_names)}]"))
         else:
-            print(f"{url}\t{desc}\t-- {result.problem}")
+            print(f"{shown(url)}\t{shown(desc)}\t-- {shown(result.problem)}")
     if args.url and not args.no_probe and found == 0:
         return EXIT_NO_ANALYZER
     return EXIT_OK

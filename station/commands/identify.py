@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from station._terminal import say, shown
+
 if TYPE_CHECKING:
     from matcher.identify import Identifier
     from matcher.library import LibrarySet
@@ -97,29 +99,41 @@ def _mixture_text(res: Identification) -> str:
     return " + ".join(f"{c.name} {100 * c.share:.0f}%" for c in res.mixture.components)
 
 
+def _csv_row(writer: Any, cells: list[Any]) -> None:
+    """One CSV row, text cells neutralised against spreadsheet formulas (a file name or an
+    entry name starting with ``=``; see :func:`parcels.text.neutralise_formula`)."""
+    from parcels.text import neutralise_formula
+
+    writer.writerow([neutralise_formula(c) if isinstance(c, str) else c for c in cells])
+
+
 def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
            res: Identification) -> None:
+    def put(line: str) -> None:  # file names, titles, entry names come from outside
+        out.write(shown(line) + "\n")
+
     where = f"{file}" + (f" [{index + 1}/{n}]" if n > 1 else "") + (f"  ({title})" if title else "")
-    out.write(f"== {where}\n")
+    put(f"== {where}")
     if res.alert:
         bar = "!" * 70
-        out.write(f"{bar}\n!!! ALERT: controlled substance / precursor: "
-                  f"{', '.join(res.alert_substances)}\n{bar}\n")
-    out.write(f"   VERDICT: {res.verdict.value}   confidence {res.confidence:.2f}\n")
+        put(bar)
+        put(f"!!! ALERT: controlled substance / precursor: {', '.join(res.alert_substances)}")
+        put(bar)
+    put(f"   VERDICT: {res.verdict.value}   confidence {res.confidence:.2f}")
     if res.reason:
-        out.write(f"   reason:  {res.reason}\n")
+        put(f"   reason:  {res.reason}")
     if res.mixture is not None:
         m = res.mixture
-        out.write(f"   mixture: {_mixture_text(res)}  (composite HQI {m.composite_hqi:.1f}, "
-                  f"unexplained {100 * m.residual_fraction:.1f}%)\n")
+        put(f"   mixture: {_mixture_text(res)}  (composite HQI {m.composite_hqi:.1f}, "
+            f"unexplained {100 * m.residual_fraction:.1f}%)")
     if res.hits:
-        out.write(f"   {'#':>2}  {'substance':<32} {'score':>6}  category\n")
+        put(f"   {'#':>2}  {'substance':<32} {'score':>6}  category")
         for i, h in enumerate(res.hits, 1):
             syn = "  SYNTHETIC" if h.synthetic else ""
-            out.write(f"   {i:>2}  {h.name[:32]:<32} {h.score:6.1f}  {h.category.value}{syn}\n")
+            put(f"   {i:>2}  {shown(h.name)[:32]:<32} {h.score:6.1f}  {h.category.value}{syn}")
     for note in res.notes:
-        out.write(f"   note: {note}\n")
-    out.write(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}\n")
+        put(f"   note: {note}")
+    put(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}")
 
 
 def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
@@ -166,25 +180,25 @@ def run(args: argparse.Namespace) -> int:
                           config_file=args.config)
         thresholds_for(cfg)  # unknown names and refused values: a usage error, before any work
     except ConfigError as exc:
-        print(f"identify: {exc}", file=sys.stderr)
+        say(f"identify: {exc}", sys.stderr)
         return EXIT_USAGE
     try:
         lib_set = open_libraries(cfg.library, cfg.db.parent)
     except (LibraryError, OSError, ValueError) as exc:
         where = cfg.library or "the embedded default library"
-        print(f"identify: cannot open library {where}: {exc}", file=sys.stderr)
+        say(f"identify: cannot open library {where}: {exc}", sys.stderr)
         return EXIT_ERROR
     identifiers: dict[str, Identifier] = {}
     writer = None
     if args.format == "csv":
         writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
+        _csv_row(writer, list(CSV_COLUMNS))
     code = EXIT_OK
     for path in args.files:
         try:
             found = spectra.read(path)
         except (spectra.SpectraError, OSError, ValueError) as exc:
-            print(f"identify: {path}: {exc}", file=sys.stderr)
+            say(f"identify: {path}: {exc}", sys.stderr)
             code = EXIT_ERROR
             continue
         for i, raw in enumerate(found):
@@ -196,15 +210,16 @@ def run(args: argparse.Namespace) -> int:
                         lib, thresholds=thresholds_for(cfg, lib.technique))
                 res = identifiers[part_id].identify(s, k=args.top)
             except (spectra.SpectraError, LibraryError, ValueError) as exc:
-                print(f"identify: {path}" + (f" [{i + 1}]" if len(found) > 1 else "")
-                      + f": {exc}", file=sys.stderr)
+                say(f"identify: {path}" + (f" [{i + 1}]" if len(found) > 1 else "")
+                    + f": {exc}", sys.stderr)
                 code = EXIT_ERROR
                 continue
             if args.format == "json":
-                out.write(json.dumps(_json_record(str(path), i, res), ensure_ascii=False) + "\n")
+                out.write(shown(json.dumps(_json_record(str(path), i, res),
+                                            ensure_ascii=False)) + "\n")
             elif writer is not None:
                 top = res.hits[0] if res.hits else None
-                writer.writerow([
+                _csv_row(writer, [
                     str(path), i, res.verdict.value, int(res.alert),
                     ";".join(res.alert_substances), f"{res.confidence:.4f}",
                     top.name if top else "", top.entry_id if top else "",

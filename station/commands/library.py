@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station._terminal import say, shown
+
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library
     from spectra import Pipeline, Spectrum
@@ -126,10 +128,10 @@ def _run(action: Any) -> Any:
             code: int = action(args)
             return code
         except _UsageError as exc:
-            print(f"interdict library: {exc}", file=sys.stderr)
+            say(f"interdict library: {exc}", sys.stderr)
             return EXIT_USAGE
         except (LibraryError, SpectraError, ValueError, OSError) as exc:
-            print(f"interdict library: error: {exc}", file=sys.stderr)
+            say(f"interdict library: error: {exc}", sys.stderr)
             return EXIT_ERROR
 
     return run
@@ -241,8 +243,8 @@ def _build(args: argparse.Namespace) -> int:
         min_coverage=args.min_coverage or DEFAULT_MIN_COVERAGE,
     )
     path = lib.save(args.output)
-    print(f"{path}: {lib.id}, {len(lib)} entries, {lib.technique.value}, "
-          f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}")
+    say(f"{path}: {lib.id}, {len(lib)} entries, {lib.technique.value}, "
+        f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}")
     return EXIT_OK
 
 
@@ -283,15 +285,15 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
-    print(f"{info['file']}: {info['bytes']:,} bytes, format {FORMAT_VERSION}"
-          f"{', content hash verified' if args.verify else ''}")
+    say(f"{info['file']}: {info['bytes']:,} bytes, format {FORMAT_VERSION}"
+        f"{', content hash verified' if args.verify else ''}")
     for s in info["libraries"]:
         steps = ", ".join(st["name"] for st in s["pipeline"]["steps"]) or "(none)"
         cats = ", ".join(f"{k} {v}" for k, v in s["categories"].items())
-        print(f"  {s['id']}: {s['technique']}, {s['entries']} entries, {s['points']} points "
-              f"{s['axis'][0]:g}..{s['axis'][1]:g} {s['x_unit']}")
+        say(f"  {s['id']}: {s['technique']}, {s['entries']} entries, {s['points']} points "
+            f"{s['axis'][0]:g}..{s['axis'][1]:g} {s['x_unit']}")
         print(f"    hash      {s['hash']}")
-        print(f"    pipeline  {steps}")
+        say(f"    pipeline  {steps}")
         print(f"    entries   {cats}"
               + (f"; {s['synthetic_entries']} SYNTHETIC" if s["synthetic_entries"] else ""))
         print(f"    raw references {'stored' if s['raw_references'] else 'not stored'}")
@@ -304,9 +306,10 @@ def _list(args: argparse.Namespace) -> int:
     lib = Library.load(args.library, part=args.part)
     if args.json:
         for e in lib.entries:
-            print(e.model_dump_json())
+            say(e.model_dump_json())  # JSON leaves C1 and bidi controls raw
         return EXIT_OK
-    rows = [(e.id, e.name, e.cas or "", e.category.value, e.schedule or "",
+    rows = [(shown(e.id), shown(e.name), shown(e.cas or ""), e.category.value,
+             shown(e.schedule or ""),
              f"{e.excitation_nm:g}" if e.excitation_nm else "",
              "SYNTHETIC" if e.synthetic else "") for e in lib.entries]
     head = ("id", "name", "cas", "category", "schedule", "laser", "")
@@ -344,8 +347,8 @@ def _add(args: argparse.Namespace) -> int:
     parts = [bigger if p.id == lib.id else p for p in libs]
     out = LibrarySet(parts).save(args.output or args.library)
     e = bigger.entries[len(bigger) - 1]
-    print(f"{out}: added {e.id} ({e.name}) to {bigger.id}; {len(bigger)} entries, "
-          f"hash {bigger.hash}")
+    say(f"{out}: added {e.id} ({e.name}) to {bigger.id}; {len(bigger)} entries, "
+        f"hash {bigger.hash}")
     return EXIT_OK
 
 
@@ -356,6 +359,6 @@ def _merge(args: argparse.Namespace) -> int:
     user = Library.load(args.user)
     merged = base.merge(user, library_id=args.library_id)
     out = merged.save(args.output)
-    print(f"{out}: {merged.id}, {len(base)} + {len(user)} = {len(merged)} entries, "
-          f"hash {merged.hash}")
+    say(f"{out}: {merged.id}, {len(base)} + {len(user)} = {len(merged)} entries, "
+        f"hash {merged.hash}")
     return EXIT_OK

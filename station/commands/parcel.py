@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station._terminal import say, shown, shown_lines
+
 if TYPE_CHECKING:
     from station.config import StationConfig
 
@@ -164,9 +166,9 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         try:
             return fn(args)
         except ValidationError as exc:
-            _err(args, format_validation_error(exc))
+            _err(args, shown(format_validation_error(exc)))
         except (ParcelsError, ValueError, OSError, sqlite3.Error) as exc:
-            _err(args, str(exc))
+            _err(args, shown(exc))  # messages quote what came in: one line, escaped
         return EXIT_ERROR
 
     run.__doc__ = fn.__doc__
@@ -213,7 +215,8 @@ def _actor(args: argparse.Namespace) -> str:
 
 
 def _dump(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False))
+    # still valid JSON: what JSON leaves raw (DEL, C1, bidi) is written as \uXXXX
+    print(shown_lines(json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False)))
 
 
 # -- parcel -------------------------------------------------------------------------------
@@ -228,9 +231,9 @@ def _import(args: argparse.Namespace) -> int:
         _dump(summary.model_dump(mode="json"))
     else:
         for r in summary.rejected:
-            print(f"{args.file}:{r.line}: rejected{f' {r.item_id}' if r.item_id else ''}: "
-                  f"{r.reason}", file=sys.stderr)
-        print(summary.message())
+            say(f"{args.file}:{r.line}: rejected{f' {r.item_id}' if r.item_id else ''}: "
+                f"{r.reason}", file=sys.stderr)
+        say(summary.message())
     return EXIT_OK if summary.ok else EXIT_REJECTED_ROWS
 
 
@@ -242,31 +245,31 @@ def _show(args: argparse.Namespace) -> int:
         return EXIT_OK
     p = pf.parcel
     d = p.declaration
-    print(f"{p.item_id}  {p.mail_class} from {p.origin_country}, received "
-          f"{p.received_at:%Y-%m-%d %H:%M}Z at {p.facility}")
-    print(f"  sender:    {p.sender.name}, {p.sender.address}, {p.sender.country}")
-    print(f"  recipient: {p.recipient.name}, {p.recipient.address}, {p.recipient.country}")
-    print(f"  declared:  {d.category.value}, {d.total_gross_weight_kg:g} kg gross, "
-          f"{d.total_value:g} {d.currency}")
+    say(f"{p.item_id}  {p.mail_class} from {p.origin_country}, received "
+        f"{p.received_at:%Y-%m-%d %H:%M}Z at {p.facility}")
+    say(f"  sender:    {p.sender.name}, {p.sender.address}, {p.sender.country}")
+    say(f"  recipient: {p.recipient.name}, {p.recipient.address}, {p.recipient.country}")
+    say(f"  declared:  {d.category.value}, {d.total_gross_weight_kg:g} kg gross, "
+        f"{d.total_value:g} {d.currency}")
     for it in d.items:
-        print(f"    - {it.quantity} x {it.description} ({it.net_weight_kg:g} kg, "
-              f"{it.value:g} {it.currency}, HS {it.hs_code or '-'}, "
-              f"origin {it.origin_country or '-'})")
+        say(f"    - {it.quantity} x {it.description} ({it.net_weight_kg:g} kg, "
+            f"{it.value:g} {it.currency}, HS {it.hs_code or '-'}, "
+            f"origin {it.origin_country or '-'})")
     if pf.hold is None:
         print("  hold:      none")
     else:
         h = pf.hold
-        print(f"  hold:      {h.state.value.upper()} (requested by {h.requested_by}: {h.reason})")
+        say(f"  hold:      {h.state.value.upper()} (requested by {h.requested_by}: {h.reason})")
         for t in h.transitions:
             note = f" - {t.note}" if t.note and t.state.value != "requested" else ""
-            print(f"    {t.at:%Y-%m-%d %H:%M:%S}Z  {t.state.value:<10} {t.actor}{note}")
+            say(f"    {t.at:%Y-%m-%d %H:%M:%S}Z  {t.state.value:<10} {t.actor}{note}")
     if not pf.inspections:
         print("  inspections: none")
     for i in pf.inspections:
-        print(f"  inspection {i.inspection_id}: {i.technique.value} at "
-              f"{i.performed_at:%Y-%m-%d %H:%M:%S}Z by {i.operator} at {i.station}, "
-              f"{i.device.model} s/n {i.device.serial} fw {i.device.firmware}")
-        print(f"    raw spectrum {i.spectrum_hash}")
+        say(f"  inspection {i.inspection_id}: {i.technique.value} at "
+            f"{i.performed_at:%Y-%m-%d %H:%M:%S}Z by {i.operator} at {i.station}, "
+            f"{i.device.model} s/n {i.device.serial} fw {i.device.firmware}")
+        say(f"    raw spectrum {i.spectrum_hash}")
         for r in i.results:
             ident = r.identification
             alert = " ALERT " + ", ".join(ident.alert_substances) if r.alert else ""
@@ -274,8 +277,8 @@ def _show(args: argparse.Namespace) -> int:
             hits = getattr(ident, "hits", ())
             if hits:
                 top = f"; top hit {hits[0].name} ({hits[0].score:.1f})"
-            print(f"    {r.kind.value:<16} {r.verdict.value}{alert}{top} "
-                  f"[library {r.library_id} {r.library_hash[:12]}…, {r.recorded_by}]")
+            say(f"    {r.kind.value:<16} {r.verdict.value}{alert}{top} "
+                f"[library {r.library_id} {r.library_hash[:12]}…, {r.recorded_by}]")
     return EXIT_OK
 
 
@@ -294,11 +297,11 @@ def _list(args: argparse.Namespace) -> int:
         _dump([r.model_dump(mode="json") for r in rows])
         return EXIT_OK
     for r in rows:
-        print(f"{r.item_id}  {r.received_at:%Y-%m-%d %H:%M}Z  {r.origin_country}  "
-              f"{r.category.value:<17} {(r.hold_state.value if r.hold_state else '-'):<10} "
-              f"{r.inspections} insp  {r.verdict.value if r.verdict else '-':<12}"
-              f"{'  ALERT' if r.alert else ''}")
-    print(f"{len(rows)} parcel(s)", file=sys.stderr)
+        say(f"{r.item_id}  {r.received_at:%Y-%m-%d %H:%M}Z  {r.origin_country}  "
+            f"{r.category.value:<17} {(r.hold_state.value if r.hold_state else '-'):<10} "
+            f"{r.inspections} insp  {r.verdict.value if r.verdict else '-':<12}"
+            f"{'  ALERT' if r.alert else ''}")
+    say(f"{len(rows)} parcel(s)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -307,7 +310,7 @@ def _print_hold(args: argparse.Namespace, hold: Any) -> None:
         _dump(hold.model_dump(mode="json"))
     else:
         t = hold.transitions[-1]
-        print(f"{hold.item_id}: {hold.state.value} at {t.at:%Y-%m-%d %H:%M:%S}Z by {t.actor}")
+        say(f"{hold.item_id}: {hold.state.value} at {t.at:%Y-%m-%d %H:%M:%S}Z by {t.actor}")
 
 
 def _hold(args: argparse.Namespace) -> int:
@@ -423,8 +426,8 @@ def _log(args: argparse.Namespace) -> int:
         _dump([e.model_dump(mode="json") for e in events])
         return EXIT_OK
     for e in events:
-        print(f"#{e.seq:<6} {e.at:%Y-%m-%d %H:%M:%S}Z {e.kind.value:<12} "
-              f"{e.item_id or '-':<13} {e.actor:<12} {e.hash[:16]}")
+        say(f"#{e.seq:<6} {e.at:%Y-%m-%d %H:%M:%S}Z {e.kind.value:<12} "
+            f"{e.item_id or '-':<13} {e.actor:<12} {e.hash[:16]}")
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station._terminal import say
 from station.config import ConfigError, StationConfig, add_config_arguments, config_from_args
 
 EXIT_OK = 0
@@ -135,7 +136,7 @@ def _config(args: argparse.Namespace) -> StationConfig | None:
     try:
         return config_from_args(args)
     except ConfigError as exc:
-        print(f"interdict: configuration error: {exc}", file=sys.stderr)
+        say(f"interdict: configuration error: {exc}", sys.stderr)
         return None
 
 
@@ -146,11 +147,11 @@ def _run_config(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"config": cfg.public(), "sources": cfg.sources}, indent=2))
         return EXIT_OK
-    print(f"configuration file: {cfg.config_file or '(none)'}")
+    say(f"configuration file: {cfg.config_file or '(none)'}")
     for key, value in cfg.public().items():
         if key in ("config_file", "thresholds"):
             continue
-        print(f"  {key:<16} {value!s:<48} [{cfg.sources.get(key, 'default')}]")
+        say(f"  {key:<16} {value!s:<48} [{cfg.sources.get(key, 'default')}]")
     for name, value in cfg.thresholds.items():
         print(f"  threshold {name:<6} {value:<48} [{cfg.sources.get('thresholds.' + name)}]")
     return EXIT_OK

@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from matcher.results import FusedIdentification, Identification, Verdict
+from station._terminal import shown
 
 RED = "\x1b[1;97;41m"
 YELLOW = "\x1b[1;30;43m"
@@ -63,7 +64,7 @@ def _lines(ident: Identification) -> list[str]:
     syn = " [SYNTHETIC]"
     for i, h in enumerate(ident.hits[:5], 1):
         tag = f" ({h.schedule})" if h.schedule else ""
-        out.append(f"    {i}. {h.name:<44} {ident.score.upper()} {h.score:5.1f}  "
+        out.append(f"    {i}. {shown(h.name):<44} {ident.score.upper()} {h.score:5.1f}  "
                    f"{h.category.value}{tag}"
                    + (syn if h.synthetic and 'SYNTHETIC' not in h.name else ''))
     if ident.mixture is not None:
@@ -72,7 +73,7 @@ def _lines(ident: Identification) -> list[str]:
                    f"{100 * m.residual_fraction:.1f} %"
                    + (", unexplained signal remains" if m.structured_residual else "") + "):")
         for c in m.components:
-            out.append(f"    - {c.name:<44} {100 * c.share:4.0f} %  {c.category.value}"
+            out.append(f"    - {shown(c.name):<44} {100 * c.share:4.0f} %  {c.category.value}"
                        + (syn if c.synthetic and "SYNTHETIC" not in c.name else ""))
     return out
 
@@ -91,7 +92,7 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
     synthetic = ident.synthetic_reported
     lines: list[str] = []
     if ident.alert:
-        subs = ", ".join(ident.alert_substances) or "controlled substance"
+        subs = shown(", ".join(ident.alert_substances)) or "controlled substance"
         msg = f"!!! ALERT  {item_id}: {subs.upper()} INDICATED !!!"
         width = max(len(msg) + 4, 60)
         box = ["#" * width, "#" + msg.center(width - 2) + "#"]
@@ -107,14 +108,14 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
         head = f"{c} {head} {RESET}"
     lines.append(f"{head}  parcel {item_id}")
     if ident.reason:
-        lines.append(f"  reason: {ident.reason}")
+        lines.append(f"  reason: {shown(ident.reason)}")
     for p in parts:
         if len(parts) > 1:
             lines.append(f"  [{p.technique.value}] {p.verdict.value}"
-                         + (f" — {p.reason}" if p.reason else ""))
-        lines.append(f"  decided on: {p.basis()}")
+                         + (f" — {shown(p.reason)}" if p.reason else ""))
+        lines.append(f"  decided on: {shown(p.basis())}")
         lines += _lines(p)
-        lines += [f"  note: {n}" for n in p.notes]
+        lines += [f"  note: {shown(n)}" for n in p.notes]
     if synthetic:
         lines.append(f"  NOTE: {', '.join(synthetic)} is a SYNTHETIC reference (not measured): "
                      "not evidence of identity; confirm against a measured reference or in "

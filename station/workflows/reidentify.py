@@ -8,6 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from station._terminal import say
 from station.config import StationConfig
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def run_reidentify(cfg: StationConfig, item_id: str, *, inspection_id: str | Non
                 new = reidentify(store, ins.inspection_id, identify,
                                  recorded_by=recorded_by, note=note)
             except IntegrityError as exc:
-                print(f"interdict reidentify: {ins.inspection_id}: {exc} (nothing recorded)",
-                      file=sys.stderr)
+                say(f"interdict reidentify: {ins.inspection_id}: {exc} (nothing recorded)",
+                    sys.stderr)
                 code = EXIT_ERROR
                 continue
             except ParcelsError as exc:
@@ -86,15 +87,15 @@ def run_reidentify(cfg: StationConfig, item_id: str, *, inspection_id: str | Non
             if as_json:
                 out.write(json.dumps(_record(ins, new)) + "\n")
             else:
-                out.write(f"inspection {ins.inspection_id} ({ins.technique.value}, "
-                          f"{ins.performed_at:%Y-%m-%d %H:%MZ})\n"
-                          f"  was  {_summary(ins.results[-1])}\n"
-                          f"  now  {_summary(new)}   (result {new.result_id})\n")
+                say(f"inspection {ins.inspection_id} ({ins.technique.value}, "
+                    f"{ins.performed_at:%Y-%m-%d %H:%MZ})", out)
+                say(f"  was  {_summary(ins.results[-1])}", out)
+                say(f"  now  {_summary(new)}   (result {new.result_id})", out)
             if new.alert and code == EXIT_OK:
                 code = EXIT_ALERT
         return code
     except StationError as exc:
-        print(f"interdict reidentify: {exc}", file=sys.stderr)
+        say(f"interdict reidentify: {exc}", sys.stderr)
         return exc.code
     finally:
         session.close()

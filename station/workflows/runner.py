@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station._terminal import say
 from station.commands.scan import (
     EXIT_ERROR,
     EXIT_NOT_BUILT,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _err(msg: str) -> None:
-    print(f"interdict: {msg}", file=sys.stderr)
+    say(f"interdict: {msg}", sys.stderr)
 
 
 def load_libraries(cfg: StationConfig) -> LibrarySet:
@@ -102,8 +103,8 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
     if as_json:
         print(json.dumps(summary))
     else:
-        print(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
-              f"inspection(s), evidence {'verified' if report.chain_ok else 'NOT VERIFIED'})")
+        say(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
+            f"inspection(s), evidence {'verified' if report.chain_ok else 'NOT VERIFIED'})")
     if not report.chain_ok:
         _err(f"{report.item_id}: the evidence does NOT verify against the signed audit chain "
              f"(the report says so): {report.chain_message}")

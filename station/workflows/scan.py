@@ -22,6 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from matcher.results import FusedIdentification, Identification, Verdict
+from station._terminal import say, shown
 from station.config import StationConfig
 from station.workflows.display import Progress, next_step, verdict_text
 
@@ -129,7 +130,7 @@ def _parts(ident: Identification | FusedIdentification) -> list[Identification]:
 
 
 def _say(out: TextIO, text: str) -> None:
-    out.write(text + "\n")
+    out.write(shown(text) + "\n")  # device strings, names, messages: escaped, one line
     out.flush()
 
 
@@ -363,7 +364,8 @@ class StationSession:
         while worker.is_alive():
             worker.join(0.05)
             if self.stop.requested and not aborted:
-                _say(self.err, f"\n{self.stop.signal_name or 'stop'}: aborting the "
+                _say(self.err, "")  # end the progress line
+                _say(self.err, f"{self.stop.signal_name or 'stop'}: aborting the "
                                "acquisition in progress; nothing of it will be stored")
                 dev.abort()
                 aborted = True
@@ -530,8 +532,9 @@ class StationSession:
     def show(self, outcome: ScanOutcome) -> None:
         """Print the verdict block and where the evidence is."""
         colour = bool(getattr(self.out, "isatty", lambda: False)())
-        _say(self.out, verdict_text(outcome.item_id, outcome.identification,
-                                    outcome.technique, colour=colour))
+        # its own colours; the names in it are escaped where it is built
+        self.out.write(verdict_text(outcome.item_id, outcome.identification,
+                                    outcome.technique, colour=colour) + "\n")
         for note in outcome.exposure_notes:
             _say(self.out, f"  acquisition: {note}")
         for insp in outcome.inspections:
@@ -563,11 +566,10 @@ def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
             session.self_test_if_due(self_test, self_test_tech)
             outcome = session.scan_and_record(item, technique)
         except StationError as exc:
-            print(f"interdict scan: {exc}", file=sys.stderr)
+            say(f"interdict scan: {exc}", sys.stderr)
             return exc.code
         except Exception as exc:
-            print(f"interdict scan: unexpected error: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            say(f"interdict scan: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
             return EXIT_ERROR
         finally:
             session.close()

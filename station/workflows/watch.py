@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from station._terminal import say, shown
 from station.config import StationConfig
 from station.workflows.scan import ScanOutcome, StationError, StationSession, Stop
 
@@ -68,7 +69,7 @@ class Watch:
         if self.as_json:
             self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
         else:
-            self.out.write(text + "\n")
+            self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
         self.out.flush()
 
     # -- parcel ids ------------------------------------------------------------------------
@@ -302,11 +303,10 @@ def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | N
     try:
         return w.run()
     except StationError as exc:
-        print(f"interdict watch: {exc}", file=sys.stderr)
+        say(f"interdict watch: {exc}", sys.stderr)
         return exc.code
     except Exception as exc:
-        print(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
+        say(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
         return EXIT_ERROR
     finally:
         w.session.close()

