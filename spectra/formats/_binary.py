@@ -125,6 +125,7 @@ def spectrum(
     x: FloatArray,
     y: FloatArray,
     *,
+    prefix: str,
     offset: int,
     field: str,
     x_unit: XUnit,
@@ -138,6 +139,8 @@ def spectrum(
 ) -> Spectrum:
     """A :class:`Spectrum`; a decreasing axis is put in increasing order and noted in ``extra``.
 
+    The note is ``extra["<prefix>.axis"]`` (``prefix`` is the format's name).
+
     Raises
     ------
     FormatError
@@ -147,7 +150,7 @@ def spectrum(
     notes = dict(extra or {})
     if x.size > 1 and bool(np.all(np.diff(x) < 0)):
         x, y = x[::-1], y[::-1]
-        notes["axis"] = "decreasing in file, reversed on reading"
+        notes[f"{prefix}.axis"] = "decreasing in file, reversed on reading"
     if excitation_nm is not None and not (np.isfinite(excitation_nm) and excitation_nm > 0):
         excitation_nm = None
     try:

@@ -201,7 +201,8 @@ def read(path: Path) -> list[Spectrum]:
         if file_title and group:
             extra["omnic.group"] = file_title
         out.append(_binary.spectrum(
-            buf, x, y, offset=dat[1], field=f"spectrum {i}", x_unit=x_unit, y_unit=y_unit,
+            buf, x, y, prefix=NAME,
+            offset=dat[1], field=f"spectrum {i}", x_unit=x_unit, y_unit=y_unit,
             technique=technique, excitation_nm=excitation,
             acquisition=_binary.acquisition(
                 make="Thermo Nicolet", serial=serial.group(1) if serial else None,

@@ -25,7 +25,7 @@ import numpy as np
 from .._errors import UnsupportedContentError, UnsupportedFormatError
 from .._model import Spectrum
 from .._units import Technique, XUnit, YUnit
-from . import _binary
+from . import _binary, _wdf_pset
 
 NAME = "wdf"
 EXTENSIONS: tuple[str, ...] = (".wdf",)
@@ -64,6 +64,21 @@ def sniff(head: bytes) -> bool:
     bool
     """
     return head[:4] == MAGIC
+
+
+_PROPERTIES = {
+    "System Configuration/Laser": "laser", "System Configuration/Grating": "grating",
+    "ND Transmission %": "nd_transmission_percent", "Microscope/Objective name": "objective",
+    "Serial Numbers/Camera": "camera_serial",
+}
+"""WiRE properties kept in ``extra`` (property path -> ``wdf.<name>``)."""
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _filetime(value: int) -> datetime | None:
@@ -204,8 +219,16 @@ def read(path: Path) -> list[Spectrum]:
                     encoding="utf-8") if b"TEXT" in blocks else ""
     name = title.split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip() or p.stem
     software = appname.split(b"\x00", 1)[0].decode("latin-1").strip()
+    props: dict[str, str] = {}
+    for ident in (b"WXIS", b"WXDM"):
+        if ident in blocks:
+            props.update(_wdf_pset.walk(buf, *blocks[ident]))
+    exposure = props.get("NamedItems/Scan/Exposure Time")
     acquisition = _binary.acquisition(
-        make="Renishaw", accumulations=float(naccum), acquired_at=_filetime(int(t_start)),
+        make="Renishaw", model=props.get("Instrument type"),
+        serial=props.get("Serial Numbers/Instrument"),
+        integration_time_ms=_float(exposure), accumulations=float(naccum),
+        acquired_at=_filetime(int(t_start)),
         operator=user.split(b"\x00", 1)[0].decode("utf-8", errors="replace"),
     )
     base = {
@@ -217,6 +240,9 @@ def read(path: Path) -> list[Spectrum]:
     }
     if text:
         base["wdf.comment"] = text
+    for key, label in _PROPERTIES.items():
+        if props.get(key):
+            base[f"wdf.{label}"] = props[key]
     many = ncollected > 1 or mtype in (2, 3)
     out: list[Spectrum] = []
     for i in range(ncollected):
@@ -226,7 +252,8 @@ def read(path: Path) -> list[Spectrum]:
         for label, values in origins:
             extra[f"wdf.origin.{label}"] = values[i]
         out.append(_binary.spectrum(
-            buf, x, y, offset=row_at, field=f"DATA spectrum {i}", x_unit=x_unit,
+            buf, x, y, prefix=NAME,
+            offset=row_at, field=f"DATA spectrum {i}", x_unit=x_unit,
             y_unit=y_unit,
             technique=Technique.RAMAN if x_unit is XUnit.RAMAN_SHIFT else Technique.OTHER,
             excitation_nm=excitation, acquisition=acquisition,
