@@ -117,7 +117,8 @@ class Bytes:
         itemsize = np.dtype(dtype).itemsize
         self.need(offset, count * itemsize, field)
         view = np.frombuffer(self.data, dtype=dtype, count=count, offset=offset)
-        return np.asarray(view, dtype=np.float64).copy()
+        with np.errstate(invalid="ignore"):  # a signalling NaN is refused by Spectrum later
+            return np.asarray(view, dtype=np.float64).copy()
 
 
 def spectrum(

@@ -358,6 +358,9 @@ def _read_3(buf: _binary.Bytes) -> list[Spectrum]:
         base["spe.grating"] = grating
     if laser is not None and excitation is None:
         base["spe.laser_line"] = repr(laser)
+    unused = _find(root, "WavelengthLaserLine")
+    if laser is None and unused is not None and unused.get("relevance") == "False":
+        base["spe.laser_line"] = f"{(unused.text or '').strip()} (set, marked not relevant)"
     out: list[Spectrum] = []
     many = nframes * len(spectra_regions) > 1
     for region in spectra_regions:
