@@ -39,7 +39,7 @@ def _modules() -> list[ModuleType]:
     from . import jcamp, spc, text
     from ._vendor import VENDOR_MODULES
 
-    # vendor binaries have magic bytes: before the text formats, which accept the most
+    # vendor formats have signatures of their own: before the text formats (accept the most)
     return [spc, *VENDOR_MODULES, jcamp, text]
 
 
@@ -71,7 +71,7 @@ def sniff(path: str | os.PathLike[str]) -> str:
             return name
     raise UnsupportedFormatError(
         "not a spectrum file in any known format (JCAMP-DX, SPC, delimited text, "
-        "Bruker OPUS, Thermo OMNIC, Renishaw WDF, Princeton SPE)",
+        "Bruker OPUS, Thermo OMNIC, Renishaw WDF, Princeton SPE, Ocean text)",
         path=p, offset=0,
     )
 

@@ -122,13 +122,14 @@ class Bytes:
 
 
 def spectrum(
-    buf: Bytes,
+    path: Path,
     x: FloatArray,
     y: FloatArray,
     *,
     prefix: str,
-    offset: int,
     field: str,
+    offset: int | None = None,
+    line: int | None = None,
     x_unit: XUnit,
     y_unit: YUnit,
     technique: Technique,
@@ -146,7 +147,7 @@ def spectrum(
     ------
     FormatError
         The data do not make a valid spectrum (non-finite values, an axis that is not
-        monotonic), at ``offset`` and naming ``field``.
+        monotonic), at ``offset`` (binary) or ``line`` (text) and naming ``field``.
     """
     notes = dict(extra or {})
     if x.size > 1 and bool(np.all(np.diff(x) < 0)):
@@ -162,7 +163,7 @@ def spectrum(
         )
     except SpectrumValidationError as exc:
         raise FormatError(
-            f"not a valid spectrum: {exc}", path=buf.path, offset=offset,
+            f"not a valid spectrum: {exc}", path=path, offset=offset, line=line,
             field=f"{field} {exc.field or 'data'}",
         ) from exc
 

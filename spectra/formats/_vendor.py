@@ -1,11 +1,12 @@
-"""The vendor binary readers, in sniffing order (each has magic bytes of its own)."""
+"""The vendor readers, in sniffing order (each recognises a signature of its own)."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import omnic, opus, spe, wdf
+from . import ocean, omnic, opus, spe, wdf
 
-VENDOR_MODULES: tuple[ModuleType, ...] = (opus, omnic, wdf, spe)
+VENDOR_MODULES: tuple[ModuleType, ...] = (opus, omnic, wdf, spe, ocean)
+"""Binaries first; the Ocean text exports last (a banner and a marker, then text)."""
 
 __all__ = ["VENDOR_MODULES"]

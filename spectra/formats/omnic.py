@@ -201,7 +201,7 @@ def read(path: Path) -> list[Spectrum]:
         if file_title and group:
             extra["omnic.group"] = file_title
         out.append(_binary.spectrum(
-            buf, x, y, prefix=NAME,
+            buf.path, x, y, prefix=NAME,
             offset=dat[1], field=f"spectrum {i}", x_unit=x_unit, y_unit=y_unit,
             technique=technique, excitation_nm=excitation,
             acquisition=_binary.acquisition(

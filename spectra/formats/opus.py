@@ -342,7 +342,7 @@ def _spectrum(f: _File, block: _Block, p: dict[str, str | int | float],
         extra.setdefault(f"opus.{k}", str(v))
     stem = _text(p, "SNM") or f.buf.path.stem
     return _binary.spectrum(
-        f.buf, x, y, prefix=NAME,
+        f.buf.path, x, y, prefix=NAME,
         offset=block.offset, field=block.where(), x_unit=x_unit, y_unit=y_unit,
         technique=_technique(block, x, p), excitation_nm=excitation,
         acquisition=acq.model_copy(update={"acquired_at": _acquired_at(status)}),

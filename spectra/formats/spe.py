@@ -77,7 +77,7 @@ def _spectrum(
         if full:
             extra = dict(extra, **{"spe.saturated_pixels": f"{full} of {y.size}"})
     return _binary.spectrum(
-        buf, x, y, prefix=NAME,
+        buf.path, x, y, prefix=NAME,
         offset=offset, field=field, x_unit=x_unit, y_unit=YUnit.COUNTS,
         technique=Technique.RAMAN if excitation else Technique.OTHER,
         excitation_nm=excitation, acquisition=acquisition, title=title, source=source,

@@ -252,7 +252,7 @@ def read(path: Path) -> list[Spectrum]:
         for label, values in origins:
             extra[f"wdf.origin.{label}"] = values[i]
         out.append(_binary.spectrum(
-            buf, x, y, prefix=NAME,
+            buf.path, x, y, prefix=NAME,
             offset=row_at, field=f"DATA spectrum {i}", x_unit=x_unit,
             y_unit=y_unit,
             technique=Technique.RAMAN if x_unit is XUnit.RAMAN_SHIFT else Technique.OTHER,
