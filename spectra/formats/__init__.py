@@ -71,7 +71,7 @@ def sniff(path: str | os.PathLike[str]) -> str:
             return name
     raise UnsupportedFormatError(
         "not a spectrum file in any known format (JCAMP-DX, SPC, delimited text, "
-        "Bruker OPUS, Thermo OMNIC, Renishaw WDF, Princeton SPE, Ocean text)",
+        "Bruker OPUS, Thermo OMNIC, Renishaw WDF, Princeton SPE, PerkinElmer SP, Ocean text)",
         path=p, offset=0,
     )
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import ocean, omnic, opus, spe, wdf
+from . import ocean, omnic, opus, perkinelmer, spe, wdf
 
-VENDOR_MODULES: tuple[ModuleType, ...] = (opus, omnic, wdf, spe, ocean)
+VENDOR_MODULES: tuple[ModuleType, ...] = (opus, omnic, wdf, spe, perkinelmer, ocean)
 """Binaries first; the Ocean text exports last (a banner and a marker, then text)."""
 
 __all__ = ["VENDOR_MODULES"]

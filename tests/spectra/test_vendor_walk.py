@@ -49,10 +49,17 @@ EXPECTED: dict[str, tuple[str, str, object] | tuple[str, type[Exception], str]] 
     "vendor/spe/ten_frames_two_rois_different_binning.spe": (
         "spe", spectra.UnsupportedContentError, "DataFormat/Region height"),
     "other/charisma_ramanchada2/PrincetonInstruments/S0N_50x.spe": ("spe", READS, 1),
+    "vendor/perkinelmer_sp/spectra.sp": ("perkinelmer", READS, 1),
+    "vendor/perkinelmer_sp/Transmission1.sp": ("perkinelmer", READS, 1),
+    "vendor/perkinelmer_sp/Reflection1.sp": ("perkinelmer", READS, 1),
+    "vendor/perkinelmer_sp/BG20.mod0.sp": ("perkinelmer", READS, 1),
+    "vendor/perkinelmer_sp/A1721001.sp": ("perkinelmer", READS, 1),
+    "vendor/perkinelmer_sp/1106.Sample.Raw.sp": ("perkinelmer", READS, 1),
     "vendor/ocean_text/tsunami.scope": ("ocean", READS, 1),
     "vendor/ocean_text/OO_comma.txt": ("ocean", READS, 1),
 }
-FOLDERS = ("vendor/opus", "vendor/omnic", "vendor/wdf", "vendor/spe", "vendor/ocean_text")
+FOLDERS = ("vendor/opus", "vendor/omnic", "vendor/wdf", "vendor/spe", "vendor/perkinelmer_sp",
+           "vendor/ocean_text")
 
 
 def _files(shared: Path) -> list[Path]:
@@ -87,7 +94,7 @@ def test_every_vendor_binary_is_read_or_refused_as_documented(shared_data: Path)
     assert counts == {
         "opus read": 9, "opus spectra": 9, "omnic read": 3, "omnic spectra": 4,
         "wdf read": 4, "wdf spectra": 43, "spe read": 5, "spe spectra": 43, "spe refused": 2,
-        "ocean read": 2, "ocean spectra": 2,
+        "perkinelmer read": 6, "perkinelmer spectra": 6, "ocean read": 2, "ocean spectra": 2,
     }
 
 
