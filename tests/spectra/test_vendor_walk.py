@@ -165,3 +165,15 @@ def test_mutated_real_files_give_spectra_or_format_errors(
             assert exc.path == str(target)
             outcomes[type(exc).__name__] += 1
     assert sum(outcomes.values()) == 30
+
+
+def test_files_over_the_size_limit_are_refused_before_reading(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spectra.formats import _binary
+
+    path = shared_data / "formats" / "vendor" / "wdf" / "depth.wdf"
+    monkeypatch.setattr(_binary, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(spectra.UnsupportedContentError, match="larger than") as info:
+        spectra.read(path)
+    assert info.value.field == "file size" and info.value.offset == 0
