@@ -37,8 +37,10 @@ class FormatModule(Protocol):
 
 def _modules() -> list[ModuleType]:
     from . import jcamp, spc, text
+    from ._vendor import VENDOR_MODULES
 
-    return [spc, jcamp, text]
+    # vendor formats have signatures of their own: before the text formats (accept the most)
+    return [spc, *VENDOR_MODULES, jcamp, text]
 
 
 def formats() -> dict[str, FormatModule]:
@@ -68,7 +70,8 @@ def sniff(path: str | os.PathLike[str]) -> str:
         if mod.sniff(head):
             return name
     raise UnsupportedFormatError(
-        "not a spectrum file in any known format (JCAMP-DX, SPC, delimited text)",
+        "not a spectrum file in any known format (JCAMP-DX, SPC, delimited text, "
+        "Bruker OPUS, Thermo OMNIC, Renishaw WDF, Princeton SPE, PerkinElmer SP, Ocean text)",
         path=p, offset=0,
     )
 
