@@ -44,7 +44,7 @@ def test_identify_status_configure_acquire_over_pty(shared_sim) -> None:
     assert a.instrument_serial == "SIM-0001" and a.acquired_at is not None
     assert s.provenance[0].step == "acquire" and s.provenance[0].params["kind"] == "sample"
     np.testing.assert_allclose(s.x, raman.axis())
-    assert seen == [(1, 3), (2, 3)]  # progress events for the accumulations before the last
+    assert seen == [(0, 3), (1, 3), (2, 3)]  # started, then each accumulation before the last
     assert s.y.min() >= 3 * 400  # bias summed over 3 accumulations, no negative counts
 
 

@@ -22,7 +22,7 @@ from parcels.store import SQLiteStore
 from parcels.text import UNSAFE, check_text, escape
 from station.cli import main
 
-from .builders import aed, identification, item_id, spectrum
+from .builders import KEY, aed, identification, item_id, spectrum
 
 HOSTILE = {
     "sender.name": "Evil\x1b[2J corp",
@@ -107,7 +107,7 @@ def imported(db_path: Path, tmp_path: Path) -> list[str]:
     path = tmp_path / "a.jsonl"
     path.write_text("\n".join(json.dumps(aed(n, hold=n == 1)) for n in (1, 2)) + "\n",
                     encoding="utf-8")
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         import_batch(s, path, actor="feed")
     return ["--db", str(db_path)]
 
@@ -121,13 +121,13 @@ def imported(db_path: Path, tmp_path: Path) -> list[str]:
 def test_hostile_cli_text_is_refused_and_nothing_changes(
         imported: list[str], db_path: Path, capsys: pytest.CaptureFixture[str],
         args: tuple[str, ...]) -> None:
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         before = list(s.audit_events())
     code, out, err = run(capsys, "parcel", *args, *imported)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "must be text without control" in err
     assert_no_raw_controls(err)
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         assert list(s.audit_events()) == before
         assert s.get_hold(item_id(2)) is None
         assert s.get_hold(item_id(1)).state is HoldState.REQUESTED  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ def test_what_commands_print_holds_no_raw_control_character(
     hostile_device = DeviceIdentity(make="Evil\x1b]0;owned\x07", model="TruScan\x1b[2J",
                                     serial="SN\r1", firmware="2.4\u202e1")
     legacy = "officer\n#99 2026-01-01 release RR000000000US chief"
-    with SQLiteStore(db_path) as s:
+    with SQLiteStore(db_path, signer=KEY) as s:
         # what a database written before the check may hold: an actor with a line break
         monkeypatch.setattr("parcels.store.sqlite.check_text", lambda _f, v: v, raising=False)
         s.transition(item_id(1), HoldState.HELD, actor=legacy, note="held\x1b[2J")

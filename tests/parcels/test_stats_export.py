@@ -15,7 +15,7 @@ from parcels.records import HoldState
 from parcels.stats import hold_compliance, period_key, positivity
 from parcels.store import SQLiteStore
 
-from .builders import DEVICE, identification, item_id, parcel, spectrum
+from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_csv_export_neutralises_formula_cells_and_reads_back_exactly(
     # the CSV import reads every cell back as it was: the round trip is exact
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8")
-    other = SQLiteStore(tmp_path / "other.db")
+    other = SQLiteStore(tmp_path / "other.db", signer=KEY)
     try:
         s = import_batch(other, path, actor="x")
         assert s.rejected == () and s.inserted == len(rows)
