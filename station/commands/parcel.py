@@ -375,9 +375,11 @@ def _export(args: argparse.Namespace) -> int:
 def parse_anchor(text: str) -> tuple[int, str]:
     """``SEQ:HASH`` (64 hex digits) as given to ``--anchor``."""
     seq, sep, h = text.partition(":")
-    if not (sep and seq.isdigit() and len(h) == 64
-            and all(c in "0123456789abcdef" for c in h.lower())):
-        raise ValueError(f"--anchor must be SEQ:HASH (64 hex digits), got {text!r}")
+    # ASCII digits only: str.isdigit() also accepts '١' (read by int() as 1) and '²'
+    if not (sep and 0 < len(seq) <= 18 and all(c in "0123456789" for c in seq)
+            and len(h) == 64 and all(c in "0123456789abcdef" for c in h.lower())):
+        raise ValueError(f"--anchor must be SEQ:HASH (SEQ in ASCII digits, HASH 64 hex "
+                         f"digits), got {text!r}")
     return int(seq), h.lower()
 
 

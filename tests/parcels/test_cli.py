@@ -153,3 +153,13 @@ def test_real_interdict_subprocess(batch: Path, db_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
     assert report["ok"] is True and report["events"] == 6  # 4 imports + 2 hold requests
+
+
+@pytest.mark.parametrize("anchor", ["١:" + "a" * 64, "²:" + "a" * 64, "1" * 19 + ":" + "a" * 64,
+                                    ":" + "a" * 64, "3:" + "g" * 64, "3:" + "a" * 63])
+def test_anchor_must_be_ascii_digits_and_a_whole_hash(anchor: str) -> None:
+    from station.commands.parcel import parse_anchor
+
+    with pytest.raises(ValueError, match="SEQ:HASH"):
+        parse_anchor(anchor)
+    assert parse_anchor("12:" + "AB" * 32) == (12, "ab" * 32)
