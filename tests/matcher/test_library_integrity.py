@@ -293,6 +293,17 @@ def test_a_tampered_library_is_refused_by_interdict_identify(
     assert str(bad) in err and "content hash" in err and "fixtures-raman" in err
 
 
+@pytest.mark.parametrize("command", [["info"], ["list"], ["info", "--json"]])
+def test_interdict_library_refuses_a_tampered_file_too(
+    command: list[str], lib_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _tampered(lib_file, "category edited in place", tmp_path)
+    code = main(["library", command[0], str(bad), *command[1:]])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert "content hash mismatch" in err and str(bad) in err
+
+
 @pytest.mark.parametrize(
     ("name", "edit", "message"),
     [
