@@ -397,7 +397,7 @@ def test_a_forger_who_rewrites_the_file_changes_the_recorded_hash(
 def test_a_non_canonical_entry_is_refused_when_it_is_used(lib_file: Path, tmp_path: Path) -> None:
     """The hash covers each entry in its canonical form; what is stored must be that form.
 
-    Two keys of amphetamine's entry swapped (same bytes, same meaning, not canonical): with
+    Two keys of amphetamine's entry swapped (same length, same meaning, not canonical): with
     the hash recomputed over the canonical forms the file's bytes no longer give it; with the
     hash recomputed over the stored bytes the file opens, but the entry is refused when it
     is decoded, so it never enters a result.
