@@ -353,7 +353,7 @@ def open_time(lib: Library) -> str:
         size = path.stat().st_size
     return (f"library file of {len(lib):,} entries ({size / 1e6:,.0f} MB): save "
             f"{t_save:.1f} s, open median {fmt_ms(float(np.median(ts)))} ms "
-            f"(memory-mapped; page cache warm)")
+            f"(read and its content hash verified; page cache warm)")
 
 
 def main() -> int:

@@ -1,9 +1,10 @@
 """The substance library: entries, CAS validation, the library file, sub-libraries.
 
 A :class:`Library` holds the references of one technique preprocessed onto one axis (a
-float32 matrix, memory-mapped from the file), their metadata (:class:`LibraryEntry`), the
-:class:`spectra.Pipeline` they went through, and the raw reference spectra (compressed).
-A :class:`LibrarySet` holds several (Raman, FTIR) in one file.
+float32 matrix), their metadata (:class:`LibraryEntry`), the :class:`spectra.Pipeline` they
+went through, and the raw reference spectra (compressed). A :class:`LibrarySet` holds
+several (Raman, FTIR) in one file. Opening a file reads it into private memory and checks
+its content hash before anything is used (:class:`LibraryIntegrityError` otherwise).
 """
 
 from ._cas import cas_check_digit, validate_cas
@@ -13,14 +14,15 @@ from ._errors import (
     InvalidEntryError,
     LibraryError,
     LibraryFileError,
+    LibraryIntegrityError,
     LibraryVersionError,
     QueryMismatchError,
     ReferenceUnavailableError,
 )
 from ._format import FORMAT_VERSION, MAGIC
+from ._hash import HASH_SCHEME
 from ._library import (
     DEFAULT_MIN_COVERAGE,
-    HASH_SCHEME,
     Library,
     LibrarySet,
     default_x_unit,
@@ -39,6 +41,7 @@ __all__ = [
     "LibraryEntry",
     "LibraryError",
     "LibraryFileError",
+    "LibraryIntegrityError",
     "LibrarySet",
     "LibraryVersionError",
     "QueryMismatchError",

@@ -60,5 +60,33 @@ class LibraryVersionError(LibraryFileError):
     """The file was written by a newer format version than this code reads."""
 
 
+class LibraryIntegrityError(LibraryFileError):
+    """A library's content does not give the content hash its file records: it was altered
+    (or corrupted) after it was written, and must not be used.
+
+    Parameters
+    ----------
+    path
+        The file.
+    part
+        The id of the library (part of the file) whose content does not match.
+    recorded
+        The content hash the file records (what a result would have named).
+    actual
+        The content hash of the bytes read.
+    """
+
+    def __init__(self, *, path: str | Path, part: str, recorded: str, actual: str) -> None:
+        self.part = part
+        self.recorded = recorded
+        self.actual = actual
+        super().__init__(
+            f"library {part!r} refused: content hash mismatch: the file records {recorded}, "
+            f"its content gives {actual}; the library was altered or corrupted after it was "
+            "written",
+            path=path, field="hash",
+        )
+
+
 class ReferenceUnavailableError(LibraryError, LookupError):
     """The library holds no raw reference spectrum for this entry (built from vectors)."""

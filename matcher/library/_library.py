@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -22,16 +20,11 @@ from ._errors import (
     QueryMismatchError,
     ReferenceUnavailableError,
 )
+from ._hash import HASH_SCHEME, canonical_json, content_hash, hash_meta, matrix_bytes
 from ._refs import LazySeq, concat, decode_reference, encode_reference, subset
-
-if TYPE_CHECKING:
-    import mmap
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
-
-HASH_SCHEME = "interdict.library/1"
-"""Name of the content-hash recipe (see :meth:`Library.hash`)."""
 
 DEFAULT_MIN_COVERAGE = 0.9
 """Share of the library axis a query must cover after preprocessing."""
@@ -57,13 +50,6 @@ def techniques_compatible(library: Technique, query: Technique) -> bool:
     if query is Technique.OTHER or library is Technique.OTHER:
         return False
     return query is library or (query.is_infrared and library.is_infrared)
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted, compact, ASCII JSON: the bytes that enter content hashes."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
 
 
 def entry_line(entry: LibraryEntry) -> bytes:
@@ -104,7 +90,8 @@ class Library:
 
     Build one with :meth:`build` (from raw spectra through a :class:`spectra.Pipeline`),
     :meth:`from_vectors` (already preprocessed vectors, no raw references), or open a file
-    with :meth:`load` (memory-mapped: the matrix is not read until searched).
+    with :meth:`load` (read into private memory and verified against its content hash;
+    entries are decoded when first used, raw references read when asked for).
 
     Attributes
     ----------
@@ -123,6 +110,9 @@ class Library:
     x_unit : spectra.XUnit
     min_coverage : float
         Share of the axis span a spectrum must cover to be prepared.
+    hash_scheme : str
+        The definition :attr:`hash` follows (:data:`HASH_SCHEME`, or the older one of the
+        file it was opened from).
     """
 
     def __init__(
@@ -138,7 +128,7 @@ class Library:
         min_coverage: float = DEFAULT_MIN_COVERAGE,
         references: Sequence[bytes] | None = None,
         content_hash: str | None = None,
-        keepalive: mmap.mmap | None = None,
+        hash_scheme: str = HASH_SCHEME,
     ) -> None:
         if not library_id or not isinstance(library_id, str):
             raise LibraryError("library_id must be a non-empty string")
@@ -169,7 +159,7 @@ class Library:
         self.min_coverage = float(min_coverage)
         self._refs = references
         self._hash = content_hash
-        self._keepalive = keepalive
+        self.hash_scheme = hash_scheme
         self._ids: dict[str, int] | None = None
         self._cache: dict[Any, Any] = {}
         """Per-instance cache of search indexes (see :class:`matcher.search.Searcher`)."""
@@ -450,42 +440,42 @@ class Library:
     def hash(self) -> str:
         """SHA-256 (hex) over the library's canonical content (recorded by every result).
 
-        Covers :data:`HASH_SCHEME`, id, technique, x unit, pipeline, coverage rule, axis
-        (float64), every entry's canonical JSON (which pins its raw reference through
-        ``spectrum_hash``) and the matrix (little-endian float32). File offsets and the
-        compression of raw references do not enter.
+        Covers id, technique, x unit, pipeline, coverage rule, axis, every entry's canonical
+        JSON (which pins its raw reference through ``spectrum_hash``) and the matrix, under
+        :attr:`hash_scheme` (:mod:`matcher.library._hash` has the one definition of each).
+        A library opened from a file has the hash it was verified against.
         """
         if self._hash is None:
             self._hash = self.compute_hash()
         return self._hash
 
-    def header_meta(self) -> dict[str, Any]:
-        """The canonical metadata that enters :attr:`hash`."""
-        return {
-            "scheme": HASH_SCHEME,
-            "id": self.id,
-            "technique": self.technique.value,
-            "x_unit": self.x_unit.value,
-            "pipeline": self.pipeline.model_dump(mode="json"),
-            "min_coverage": self.min_coverage,
-            "n": len(self),
-            "d": int(self.axis.size),
-        }
+    def header_meta(self, scheme: str | None = None) -> dict[str, Any]:
+        """The canonical metadata that opens :attr:`hash` (under ``scheme``, default ours)."""
+        return hash_meta(
+            scheme=scheme or self.hash_scheme, library_id=self.id, technique=self.technique,
+            x_unit=self.x_unit, pipeline=self.pipeline, min_coverage=self.min_coverage,
+            n=len(self), d=int(self.axis.size),
+        )
 
-    def compute_hash(self, lines: Iterable[bytes] | None = None) -> str:
-        """Recompute :attr:`hash` from the content (reads the whole matrix)."""
-        h = hashlib.sha256()
-        h.update(canonical_json(self.header_meta()))
-        h.update(b"\x00")
-        h.update(self.axis.astype("<f8").tobytes())
-        for line in lines if lines is not None else (entry_line(e) for e in self.entries):
-            h.update(line)
-            h.update(b"\n")
-        m = self.matrix
-        step = max(1, (64 << 20) // max(1, m.shape[1] * 4))
-        for start in range(0, m.shape[0], step):
-            h.update(np.ascontiguousarray(m[start : start + step], dtype="<f4").tobytes())
-        return h.hexdigest()
+    def compute_hash(
+        self, lines: Iterable[bytes] | None = None, *, scheme: str | None = None
+    ) -> str:
+        """Recompute :attr:`hash` from the content (reads the whole matrix).
+
+        Parameters
+        ----------
+        lines
+            The entries' canonical JSON, when the caller has it already.
+        scheme
+            Hash under this scheme instead of :attr:`hash_scheme` (e.g. to write a library
+            opened from an older file in the current format).
+        """
+        scheme = scheme or self.hash_scheme
+        return content_hash(
+            scheme, self.header_meta(scheme), axis=self.axis,
+            lines=lines if lines is not None else (entry_line(e) for e in self.entries),
+            matrix=matrix_bytes(self.matrix),
+        )
 
     # -- derived libraries ---------------------------------------------------------------
     def _compatible(self, other: Library) -> None:
@@ -613,10 +603,9 @@ class Library:
         return write_parts([self], Path(path))
 
     @classmethod
-    def load(
-        cls, path: str | os.PathLike[str], *, part: str | None = None, verify: bool = False
-    ) -> Library:
-        """Open a library file, memory-mapped.
+    def load(cls, path: str | os.PathLike[str], *, part: str | None = None) -> Library:
+        """Open a library file, verified: read into private memory and checked against its
+        content hash before anything is used.
 
         Parameters
         ----------
@@ -624,23 +613,23 @@ class Library:
             The file.
         part
             Which library of a multi-part file (its id); needed only when there are several.
-        verify
-            Recompute the content hash over the whole file and compare (reads everything;
-            off by default so opening stays fast).
+            Only that part is read.
 
         Raises
         ------
         LibraryFileError
             Not a library file, truncated, corrupt header, bad section.
+        LibraryIntegrityError
+            The content does not give the content hash the file records (altered or
+            corrupted after it was written): the library is refused.
         LibraryVersionError
             Written by a newer format version.
         LibraryError
-            Several parts and ``part`` not given or not found.
+            Several parts and ``part`` not given, or no such part.
         """
         from ._format import read_parts
 
-        parts = read_parts(Path(path), verify=verify)
-        return LibrarySet(parts).get(part)
+        return read_parts(Path(path), part=part, one=True)[0]
 
     def iter_references(self) -> Iterator[tuple[LibraryEntry, bytes]]:
         """Entries with their compressed raw reference (empty bytes when none is stored)."""
@@ -724,8 +713,14 @@ class LibrarySet(Sequence[Library]):
         return write_parts(list(self.parts), Path(path))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, verify: bool = False) -> LibrarySet:
-        """Open every part of a library file (memory-mapped)."""
+    def load(cls, path: str | os.PathLike[str]) -> LibrarySet:
+        """Open every part of a library file, each verified (see :meth:`Library.load`).
+
+        Raises
+        ------
+        LibraryFileError, LibraryIntegrityError, LibraryVersionError
+            As :meth:`Library.load`; one bad part refuses the whole file.
+        """
         from ._format import read_parts
 
-        return cls(read_parts(Path(path), verify=verify))
+        return cls(read_parts(Path(path)))

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     """Identify every spectrum of every file; print the results; return the exit code."""
     import spectra
     from matcher.identify import Identifier
-    from matcher.library import LibraryError
+    from matcher.library import LibraryError, LibraryFileError
 
     out = sys.stdout
     if args.top < 1:
@@ -185,8 +185,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         lib_set = open_libraries(cfg.library, cfg.db.parent)
     except (LibraryError, OSError, ValueError) as exc:
-        where = cfg.library or "the embedded default library"
-        say(f"identify: cannot open library {where}: {exc}", sys.stderr)
+        named = isinstance(exc, LibraryFileError) and exc.path is not None  # names the file
+        where = "" if named else f" {cfg.library or 'the embedded default library'}"
+        say(f"identify: cannot open library{where}: {exc}; nothing was identified", sys.stderr)
         return EXIT_ERROR
     identifiers: dict[str, Identifier] = {}
     writer = None

@@ -4,7 +4,7 @@ Commands::
 
     interdict library build SOURCE -o LIB [--technique T] [--id ID] [--axis START:STOP:STEP]
                           [--pipeline default|none|FILE.json] [--min-coverage F]
-    interdict library info LIB [--verify] [--json]
+    interdict library info LIB [--json]
     interdict library list LIB [--part ID] [--json]
     interdict library add LIB SPECTRUM --name NAME [--id ID] [--cas CAS] [--category C]
                           [--schedule S] [--technique T] [--source S] [--licence L]
@@ -20,8 +20,12 @@ for Raman, wavenumber for infrared); one that does not state its technique takes
 ``--technique``. The pipeline and axis default to the matcher's tuned defaults
 (:mod:`matcher.defaults`).
 
-``add`` and ``merge`` write a new file atomically (``add`` replaces LIB unless ``-o``):
-a failure leaves what was stored untouched.
+Every command verifies what it opens: a library whose content does not give the content
+hash its file records (an entry, a row or a value changed after it was written) is refused,
+and so is a truncated or otherwise damaged file. ``add`` and ``merge`` write a new file
+atomically (temporary file, flushed to disk, renamed; ``add`` replaces LIB unless ``-o``): a
+failure leaves what was stored untouched, and a process that opened the old file keeps
+what it verified.
 
 Exit codes: 0 success; 1 error (unreadable or invalid file, entry or library — nothing was
 written); 2 usage error.
@@ -77,7 +81,7 @@ def register(sub: Any) -> None:
     i = ls.add_parser("info", help="summary of a library file")
     i.add_argument("library", type=Path)
     i.add_argument("--verify", action="store_true",
-                   help="recompute the content hash over the whole file")
+                   help="accepted for old scripts: the content hash is always verified")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(func=_run(_info))
 
@@ -274,19 +278,19 @@ def _summary(lib: Library) -> dict[str, Any]:
 def _info(args: argparse.Namespace) -> int:
     from matcher.library import FORMAT_VERSION, LibrarySet
 
-    libs = LibrarySet.load(args.library, verify=args.verify)
+    libs = LibrarySet.load(args.library)  # verified, or refused
     info = {
         "file": str(args.library),
         "bytes": args.library.stat().st_size,
         "format_version": FORMAT_VERSION,
-        "verified": bool(args.verify),
+        "verified": True,
         "libraries": [_summary(lib) for lib in libs],
     }
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
     say(f"{info['file']}: {info['bytes']:,} bytes, format {FORMAT_VERSION}"
-        f"{', content hash verified' if args.verify else ''}")
+        ", content hash verified")
     for s in info["libraries"]:
         steps = ", ".join(st["name"] for st in s["pipeline"]["steps"]) or "(none)"
         cats = ", ".join(f"{k} {v}" for k, v in s["categories"].items())

@@ -195,10 +195,15 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     The embedded default is ``fixtures/library`` (Raman) and ``fixtures/library-ftir``:
     measured references only, no SYNTHETIC entry (those are for the demo, never casework).
 
+    Either is read into memory and verified against its content hash before it is returned:
+    the libraries returned are the bytes that were verified, and a process keeps them even
+    if the file is replaced or cut afterwards.
+
     Raises
     ------
     matcher.library.LibraryError
-        The file cannot be opened.
+        The file cannot be opened, is damaged, or its content does not give its recorded
+        hash (:class:`matcher.library.LibraryIntegrityError`: altered after it was written).
     """
     from matcher.library import LibrarySet
 

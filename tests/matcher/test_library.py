@@ -19,6 +19,7 @@ from matcher.library import (
     LibraryEntry,
     LibraryError,
     LibraryFileError,
+    LibraryIntegrityError,
     LibrarySet,
     LibraryVersionError,
     QueryMismatchError,
@@ -174,15 +175,16 @@ def test_prepare_refuses_what_cannot_be_compared() -> None:
 def test_save_load_round_trip(tmp_path: Path) -> None:
     lib = small_library(8)
     path = lib.save(tmp_path / "lib.ilib")
-    back = Library.load(path, verify=True)
+    back = Library.load(path)
     assert back.hash == lib.hash == back.compute_hash()
     assert list(back.entries) == list(lib.entries)
     np.testing.assert_array_equal(back.matrix, lib.matrix)
     np.testing.assert_array_equal(back.axis, lib.axis)
     assert back.pipeline == lib.pipeline and back.technique is lib.technique
     assert [back.reference(i) for i in range(8)] == [lib.reference(i) for i in range(8)]
-    # memory-mapped, not parsed: the matrix does not own its data, entries decode on demand
-    assert not back.matrix.flags.owndata and not back.matrix.flags.writeable
+    # read into private memory (no shared mapping of a file someone may cut), read-only;
+    # entries decode on demand
+    assert back.matrix.flags.owndata and not back.matrix.flags.writeable
     assert back.index_of("s3") == 3
     # the same content saved twice gives the same file (deterministic)
     again = back.save(tmp_path / "again.ilib")
@@ -234,12 +236,12 @@ def test_corrupt_and_truncated_files_give_typed_errors(tmp_path: Path) -> None:
     # a flipped byte in the header
     with pytest.raises(LibraryFileError, match="header checksum"):
         Library.load(_patched(path, 70, b"#", tmp_path / "h.ilib"))
-    # a flipped byte in the matrix: opening is lazy, verification finds it
+    # a flipped byte in the matrix: opening verifies the content hash, and refuses
     data_start = (64 + int.from_bytes(path.read_bytes()[16:24], "little") + 63) // 64 * 64
     bad_m = _patched(path, data_start + 10, b"\x7f", tmp_path / "m.ilib")
-    Library.load(bad_m)
-    with pytest.raises(LibraryFileError, match="content hash mismatch"):
-        Library.load(bad_m, verify=True)
+    with pytest.raises(LibraryIntegrityError, match="content hash mismatch") as ei:
+        Library.load(bad_m)
+    assert ei.value.recorded == lib.hash and ei.value.part == lib.id
     # a flipped byte in the raw references: found when that reference is decoded
     import json
 
@@ -261,6 +263,28 @@ def test_saving_over_a_file_is_atomic(tmp_path: Path) -> None:
     assert len(Library.load(path)) == 4
     assert len(opened) == 3 and opened.entries[2].id == "s2"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_replacing_keeps_the_file_mode(tmp_path: Path) -> None:
+    path = small_library(3).save(tmp_path / "lib.ilib")
+    path.chmod(0o640)
+    small_library(4).save(path)
+    assert path.stat().st_mode & 0o777 == 0o640 and len(Library.load(path)) == 4
+
+
+def test_opening_does_not_leak_file_descriptors(tmp_path: Path) -> None:
+    """The descriptor kept for raw references closes with the last library that uses it."""
+    import os
+
+    path = small_library(3).save(tmp_path / "lib.ilib")
+    fds = len(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").is_dir() else None
+    if fds is None:
+        pytest.skip("no /proc/self/fd here")
+    for _ in range(50):
+        lib = Library.load(path)
+        assert lib.reference(2).content_hash == lib.entries[2].spectrum_hash
+        del lib
+    assert len(os.listdir("/proc/self/fd")) <= fds
 
 
 # -- add, merge, sub-libraries, sets ------------------------------------------------------
@@ -287,7 +311,7 @@ def test_merge_checks_compatibility(tmp_path: Path) -> None:
     merged = base.merge(user)
     assert [e.id for e in merged.entries] == ["s0", "s1", "s2", "s3", "U0", "U1"]
     assert merged.reference(5) == refs[1] and merged.reference(0) == base.reference(0)
-    again = Library.load(merged.save(tmp_path / "m.ilib"), verify=True)
+    again = Library.load(merged.save(tmp_path / "m.ilib"))
     assert again.hash == merged.hash
     with pytest.raises(InvalidEntryError, match="already in"):
         merged.merge(user)
@@ -328,7 +352,7 @@ def test_library_set_holds_raman_and_ftir_in_one_file(tmp_path: Path) -> None:
                          axis=np.arange(650.0, 3700.0, 4.0), technique="ftir-atr",
                          library_id="ftir")
     path = LibrarySet([raman, ftir]).save(tmp_path / "both.ilib")
-    both = LibrarySet.load(path, verify=True)
+    both = LibrarySet.load(path)
     assert [p.id for p in both] == ["raman-785", "ftir"]
     assert both.select("raman").hash == raman.hash
     assert both.select("infrared").hash == ftir.hash  # any mid-IR technique

@@ -47,7 +47,7 @@ def test_build_info_list_from_a_folder_with_index(
                  "--pipeline", str(_pipeline_file(tmp_path)), "--axis", "200:1796:4",
                  "--id", "my-lib"])
     assert code == 0, capsys.readouterr().err
-    lib = Library.load(out, verify=True)
+    lib = Library.load(out)
     assert lib.id == "my-lib" and len(lib) == 4 and lib.pipeline == PIPELINE
     assert [e.name for e in lib.entries] == ["Ethanol", "Caffeine", "Cocaine HCl", "Thing 3"]
     assert lib.entries[0].cas == "64-17-5" and lib.entries[2].category.value == "controlled"
@@ -122,7 +122,7 @@ def test_add_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
     assert main(["library", "add", str(base), str(user_file), "--name", "My sample",
                  "--id", "user-1", "--category", "benign"]) == 0
-    lib = Library.load(base, verify=True)
+    lib = Library.load(base)
     assert len(lib) == 5 and lib.entries[4].id == "user-1"
     assert lib.reference(4) == spectra.read(user_file)[0].replace(source=str(user_file))
 
@@ -140,7 +140,7 @@ def test_add_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     merged = tmp_path / "merged.ilib"
     assert main(["library", "merge", str(base), str(user), "-o", str(merged),
                  "--id", "merged"]) == 0
-    m = Library.load(merged, verify=True)
+    m = Library.load(merged)
     assert m.id == "merged" and len(m) == 7
     assert [e.id for e in m.entries][-2:] == ["ref_0", "ref_1"]
     # merging again clashes on ids
