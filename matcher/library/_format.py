@@ -45,6 +45,7 @@ import os
 import stat
 import struct
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import Literal
@@ -221,6 +222,14 @@ class _Source:
         self.path = path
         self.fd = fd
         self._close = weakref.finalize(self, os.close, fd)
+        self._seek_lock = threading.Lock()  # where there is no pread (Windows)
+
+    def _pread_into(self, view: memoryview, offset: int) -> int:
+        if hasattr(os, "preadv"):
+            return os.preadv(self.fd, [view], offset)
+        with self._seek_lock, open(self.fd, "rb", buffering=0, closefd=False) as f:
+            f.seek(offset)
+            return f.readinto(view) or 0
 
     def close(self) -> None:
         self._close()
@@ -230,7 +239,7 @@ class _Source:
         done = 0
         while done < len(view):
             try:
-                got = os.preadv(self.fd, [view[done:]], offset + done)
+                got = self._pread_into(view[done:], offset + done)
             except OSError as exc:
                 raise LibraryFileError(
                     f"cannot read {what}: {exc.strerror or exc}", path=self.path,

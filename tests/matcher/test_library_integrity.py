@@ -251,6 +251,18 @@ def test_the_untampered_library_identifies_as_expected(lib_file: Path) -> None:
     assert _top(lib, CALCITE) == ("calcite", False)
 
 
+def test_reading_without_pread_gives_the_same_library(
+    lib_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no os.preadv: the seek-and-read path verifies and answers the same."""
+    with_pread = Library.load(lib_file)
+    monkeypatch.delattr(os, "preadv")
+    without = Library.load(lib_file)
+    assert without.hash == with_pread.hash
+    np.testing.assert_array_equal(without.matrix, with_pread.matrix)
+    assert _top(without, AMPHETAMINE) == ("amphetamine-sulfate", True)
+
+
 @pytest.mark.parametrize(
     ("attack", "amphetamine", "calcite"),
     [
