@@ -21,6 +21,7 @@ has to provide the same methods with the same guarantees:
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,10 @@ from ..records import (
     ParcelQuery,
     ParcelSummary,
     Result,
+    canonical_json,
 )
 from ..signing import SignedHead
+from ..text import STORED
 
 
 class RowStatus(StrEnum):
@@ -71,6 +74,44 @@ class RowOutcome(BaseModel):
     reason: str | None = None
     hold_requested: bool = False
     """A hold request carried by the row was recorded now."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelRow:
+    """A validated AED row in the form a store writes: the parcel's canonical JSON record,
+    its digest and the columns a store indexes.
+
+    Plain values only, so that rows validated in worker processes cross back cheaply (a
+    pickled :class:`~parcels.records.Parcel` costs more than validating it). Build one with
+    :meth:`of`, from a validated parcel; the store trusts that ``record`` is that parcel's
+    canonical JSON (``audit verify`` re-derives the columns and digest from it).
+    """
+
+    line: int
+    """1-based line of the row in its batch."""
+    item_id: str
+    origin_country: str
+    mail_class: str
+    received_at: datetime
+    facility: str
+    category: str
+    record: str
+    """:func:`~parcels.records.canonical_json` of the parcel (extra fields included)."""
+    digest: str
+    """SHA-256 (hex) of ``record``: what the import event logs and a re-import compares."""
+    hold: tuple[datetime, str, str] | None
+    """The hold request the row carries: requested at, by whom, why."""
+
+    @classmethod
+    def of(cls, line: int, parcel: Parcel) -> ParcelRow:
+        """The stored form of a validated ``parcel`` read at ``line``."""
+        record = canonical_json(parcel.model_dump(mode="json"))
+        h = parcel.hold
+        return cls(line=line, item_id=parcel.item_id, origin_country=parcel.origin_country,
+                   mail_class=parcel.mail_class, received_at=parcel.received_at,
+                   facility=parcel.facility, category=parcel.declaration.category.value,
+                   record=record, digest=hashlib.sha256(record.encode("ascii")).hexdigest(),
+                   hold=None if h is None else (h.requested_at, h.requested_by, h.reason))
 
 
 class HoldFact(BaseModel):
@@ -160,6 +201,19 @@ class Store(abc.ABC):
             One per row, in order: inserted, unchanged (identical record already stored),
             or conflict (a different record with this id is stored; nothing is changed).
         """
+
+    def import_parcel_rows(
+        self, rows: Iterable[ParcelRow], *, actor: str, source: str
+    ) -> list[RowOutcome]:
+        """:meth:`import_parcels` for rows already in their stored form (:class:`ParcelRow`).
+
+        The same guarantees and outcomes. This default validates each record again and
+        calls :meth:`import_parcels`; a backend overrides it to write the prepared form
+        directly (the bulk import's fast path).
+        """
+        return self.import_parcels(
+            ((r.line, Parcel.model_validate_json(r.record, context=STORED)) for r in rows),
+            actor=actor, source=source)
 
     @abc.abstractmethod
     def get_parcel(self, item_id: str) -> ParcelFile:
@@ -394,5 +448,5 @@ class Store(abc.ABC):
         """
 
 
-__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "RowOutcome",
-           "RowStatus", "Store"]
+__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "ParcelRow",
+           "RowOutcome", "RowStatus", "Store"]

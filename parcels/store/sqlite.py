@@ -81,6 +81,7 @@ from .base import (
     InspectionFact,
     ItemProof,
     NewInspection,
+    ParcelRow,
     RowOutcome,
     RowStatus,
     Store,
@@ -261,6 +262,9 @@ def _primary(identification: AnyIdentification, technique: str) -> Identificatio
     return identification
 
 
+_INSERT_EVENT = ("INSERT INTO audit_events (seq, at, kind, actor, item_id, data, prev_hash, "
+                 "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
 SIGN_EVERY = 64
 """A long transaction (an AED import chunk) signs a head after every this many events, so
 proving one event never needs more than this many others (per-parcel checks, bundles)."""
@@ -276,7 +280,7 @@ class _Chain:
     """
 
     def __init__(self, cur: sqlite3.Cursor, signer: StationKey | None,
-                 known: tuple[int, str] | None = None) -> None:
+                 known: tuple[int, str] | None = None, *, deferred: bool = False) -> None:
         if signer is None:
             raise SigningKeyError(
                 "this evidence store was opened without the station's signing key: it can be "
@@ -289,6 +293,9 @@ class _Chain:
         self.seq, self.hash = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
         self.start = self.signed = self.seq
         self._key_stored = False
+        self._deferred = deferred
+        self._events: list[tuple[Any, ...]] = []
+        self._heads: list[tuple[Any, ...]] = []
         head = _last_head(cur)
         if head is None:
             unsigned = cur.execute(
@@ -316,11 +323,11 @@ class _Chain:
         data_text = canonical_json(data)
         h = chain_hash(self.hash, seq=seq, at=at, kind=kind.value, actor=actor,
                        item_id=item_id, data_text=data_text)
-        self.cur.execute(
-            "INSERT INTO audit_events (seq, at, kind, actor, item_id, data, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, kind.value, actor, item_id, data_text, self.hash, h),
-        )
+        event = (seq, at, kind.value, actor, item_id, data_text, self.hash, h)
+        if self._deferred:
+            self._events.append(event)
+        else:
+            self.cur.execute(_INSERT_EVENT, event)
         self.seq, self.hash = seq, h
         if self.seq - self.signed >= SIGN_EVERY:
             self._sign(at)
@@ -333,16 +340,31 @@ class _Chain:
                              "added_at) VALUES (?, ?, ?)",
                              (head.key_id, self.signer.public.hex, at))
             self._key_stored = True
-        self.cur.execute(
-            "INSERT INTO signed_heads (seq, hash, prev_seq, key_id, signature) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        self._heads.append((head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        if not self._deferred:
+            self.flush()
         self.signed = self.seq
 
+    def flush(self) -> None:
+        """Write the events and heads a deferred chain holds (one ``executemany`` each).
+
+        Rows that refer to an event (``event_seq``) may be inserted only after this.
+        """
+        if self._events:
+            self.cur.executemany(_INSERT_EVENT, self._events)
+            self._events = []
+        if self._heads:
+            self.cur.executemany(
+                "INSERT INTO signed_heads (seq, hash, prev_seq, key_id, signature) "
+                "VALUES (?, ?, ?, ?, ?)", self._heads)
+            self._heads = []
+
     def finish(self, at: str) -> tuple[int, str]:
-        """Sign what is not signed yet; returns the head (to remember once committed)."""
+        """Sign what is not signed yet and write what is deferred; returns the head (to
+        remember once committed)."""
         if self.seq != self.signed:
             self._sign(at)
+        self.flush()
         return self.seq, self.hash
 
 
@@ -373,6 +395,28 @@ def _keys(cur: sqlite3.Cursor) -> dict[str, PublicKey]:
         if key.key_id == key_id:
             out[key_id] = key
     return out
+
+
+_IN_LIMIT = 500
+"""Ids looked up by one ``SELECT ... IN (...)`` (SQLite allows 999 parameters before 3.32)."""
+
+_INSERT_TRANSITION = ("INSERT INTO hold_transitions (item_id, state, at, actor, note, "
+                      "event_seq) VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _transition(
+    chain: _Chain, *, item_id: str, state: HoldState, previous: HoldState | None, at: str,
+    actor: str, note: str | None, now: str,
+) -> tuple[Any, ...]:
+    """Log a hold's move on the chain; returns its ``hold_transitions`` row."""
+    values = (item_id, state.value, at, actor, note)
+    seq = chain.append(
+        EVENT_FOR_STATE[state], actor, item_id,
+        {"state": state.value, "from": None if previous is None else previous.value,
+         "at": at, "note": note, "digest": _row_digest(_TRANSITION_COLS, values)},
+        now,
+    )
+    return (*values, seq)
 
 
 class SQLiteStore(Store):
@@ -504,10 +548,18 @@ class SQLiteStore(Store):
         chunk: int = 1000,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcels`; rows are committed ``chunk`` at a time."""
+        return self.import_parcel_rows((ParcelRow.of(line, p) for line, p in rows),
+                                       actor=actor, source=source, chunk=chunk)
+
+    def import_parcel_rows(
+        self, rows: Iterable[ParcelRow], *, actor: str, source: str, chunk: int = 1000,
+    ) -> list[RowOutcome]:
+        """See :meth:`Store.import_parcel_rows`; rows are committed ``chunk`` at a time,
+        each chunk with one ``executemany`` per table."""
         check_text("actor", actor)
         out: list[RowOutcome] = []
-        pending: list[tuple[int, Parcel]] = []
-        for row in rows:
+        pending: list[ParcelRow] = []
+        for row in rows:  # the CPU work (canonical JSON, digests) before taking the lock
             pending.append(row)
             if len(pending) >= chunk:
                 out.extend(self._import_chunk(pending, actor, source))
@@ -516,48 +568,60 @@ class SQLiteStore(Store):
             out.extend(self._import_chunk(pending, actor, source))
         return out
 
-    def _import_chunk(
-        self, rows: list[tuple[int, Parcel]], actor: str, source: str
-    ) -> list[RowOutcome]:
-        prepared = []
-        for line, p in rows:
-            record = canonical_json(p.model_dump(mode="json"))
-            prepared.append((line, p, record, _sha(record)))
+    def _import_chunk(self, rows: list[ParcelRow], actor: str, source: str
+                      ) -> list[RowOutcome]:
         out: list[RowOutcome] = []
         with self._write() as cur:
-            chain = _Chain(cur, self._signer, self._known_head)
+            # what is stored under these ids, read once for the chunk (under the write lock)
+            stored: dict[str, tuple[str, str]] = {}
+            ids = list(dict.fromkeys(r.item_id for r in rows))
+            for k in range(0, len(ids), _IN_LIMIT):
+                part = ids[k:k + _IN_LIMIT]
+                stored.update((r[0], (r[1], r[2])) for r in cur.execute(
+                    "SELECT item_id, digest, imported_at FROM parcels WHERE item_id IN "
+                    f"({','.join('?' * len(part))})", part))
+            chain = _Chain(cur, self._signer, self._known_head, deferred=True)
             now = self._now()
-            for line, p, record, d in prepared:
-                row = cur.execute("SELECT digest, imported_at FROM parcels WHERE item_id = ?",
-                                  (p.item_id,)).fetchone()
-                if row is not None:
-                    if row[0] == d:
-                        out.append(RowOutcome(line=line, item_id=p.item_id,
-                                              status=RowStatus.UNCHANGED))
+            parcels: list[tuple[Any, ...]] = []
+            holds: list[tuple[str, str, str]] = []
+            transitions: list[tuple[Any, ...]] = []
+            for r in rows:
+                known = stored.get(r.item_id)
+                if known is not None:  # stored before, or earlier in this chunk
+                    if known[0] == r.digest:
+                        out.append(RowOutcome.model_construct(
+                            line=r.line, item_id=r.item_id, status=RowStatus.UNCHANGED,
+                            reason=None, hold_requested=False))
                     else:
                         out.append(RowOutcome(
-                            line=line, item_id=p.item_id, status=RowStatus.CONFLICT,
-                            reason=f"{p.item_id} is already stored (imported {row[1]}) with "
+                            line=r.line, item_id=r.item_id, status=RowStatus.CONFLICT,
+                            reason=f"{r.item_id} is already stored (imported {known[1]}) with "
                                    "different content; the stored record was kept",
                         ))
                     continue
-                seq = chain.append(EventKind.IMPORT, actor, p.item_id,
-                                   {"digest": d, "source": source, "line": line}, now)
-                cur.execute(
-                    "INSERT INTO parcels (item_id, origin_country, mail_class, received_at, "
-                    "facility, category, record, digest, imported_at, event_seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (p.item_id, p.origin_country, p.mail_class, _ts(p.received_at),
-                     p.facility, p.declaration.category.value, record, d, now, seq),
-                )
-                if p.hold is not None:
-                    self._request(cur, chain, item_id=p.item_id, by=p.hold.requested_by,
-                                  reason=p.hold.reason,
-                                  requested_at=_ts(p.hold.requested_at), now=now)
-                out.append(RowOutcome(line=line, item_id=p.item_id,
-                                      status=RowStatus.INSERTED,
-                                      hold_requested=p.hold is not None))
-            self._pending_head = chain.finish(self._now())
+                seq = chain.append(EventKind.IMPORT, actor, r.item_id,
+                                   {"digest": r.digest, "source": source, "line": r.line}, now)
+                parcels.append((r.item_id, r.origin_country, r.mail_class, _ts(r.received_at),
+                                r.facility, r.category, r.record, r.digest, now, seq))
+                stored[r.item_id] = (r.digest, now)
+                if r.hold is not None:
+                    at, by, reason = _ts(r.hold[0]), r.hold[1], r.hold[2]
+                    holds.append((r.item_id, HoldState.REQUESTED.value, at))
+                    transitions.append(_transition(
+                        chain, item_id=r.item_id, state=HoldState.REQUESTED, previous=None,
+                        at=at, actor=by, note=reason, now=now))
+                # built from values this code made (the hot path: no validation per row)
+                out.append(RowOutcome.model_construct(
+                    line=r.line, item_id=r.item_id, status=RowStatus.INSERTED, reason=None,
+                    hold_requested=r.hold is not None))
+            self._pending_head = chain.finish(self._now())  # events before what refers to them
+            cur.executemany(
+                "INSERT INTO parcels (item_id, origin_country, mail_class, received_at, "
+                "facility, category, record, digest, imported_at, event_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", parcels)
+            cur.executemany("INSERT INTO holds (item_id, state, requested_at) VALUES (?, ?, ?)",
+                            holds)
+            cur.executemany(_INSERT_TRANSITION, transitions)
         return out
 
     def _parcel_state(self, cur: sqlite3.Cursor, item_id: str) -> HoldState | None:
@@ -663,16 +727,9 @@ class SQLiteStore(Store):
         self, cur: sqlite3.Cursor, chain: _Chain, *, item_id: str, state: HoldState,
         previous: HoldState | None, at: str, actor: str, note: str | None, now: str,
     ) -> None:
-        values = (item_id, state.value, at, actor, note)
-        seq = chain.append(
-            EVENT_FOR_STATE[state], actor, item_id,
-            {"state": state.value, "from": None if previous is None else previous.value,
-             "at": at, "note": note, "digest": _row_digest(_TRANSITION_COLS, values)},
-            now,
-        )
-        cur.execute(
-            "INSERT INTO hold_transitions (item_id, state, at, actor, note, event_seq) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (*values, seq))
+        cur.execute(_INSERT_TRANSITION, _transition(
+            chain, item_id=item_id, state=state, previous=previous, at=at, actor=actor,
+            note=note, now=now))
         if previous is not None:
             cur.execute("UPDATE holds SET state = ? WHERE item_id = ?", (state.value, item_id))
 
