@@ -45,9 +45,15 @@ NAMES = ("Zhang Wěi", "Li Na", "Müller GmbH", "José Álvarez", "Chen Logistic
          "Nguyễn Văn An", "O'Brien & Sons", "Shenzhen Trading Co.")
 
 
+SERVICES = ("LX", "RR", "CP", "EE", "UA", "LZ", "RB", "CX")
+ORIGINS = ("CN", "CN", "CN", "HK", "SG", "DE", "GB", "NL", "TR", "IN")
+
+
 def item(n: int) -> str:
-    s = f"{n:08d}"
-    return f"LX{s}{check_digit(s)}CN"
+    """A unique S10 id for row ``n``, scattered over the id space as a day's mail is
+    (serials of many senders and carriers), not in import order."""
+    s = f"{(n * 7919 + 104_729) % 100_000_000:08d}"  # 7919 is prime: a bijection mod 10^8
+    return f"{SERVICES[n % len(SERVICES)]}{s}{check_digit(s)}{ORIGINS[n // 7 % len(ORIGINS)]}"
 
 
 def row(n: int) -> dict[str, object]:
@@ -62,7 +68,8 @@ def row(n: int) -> dict[str, object]:
                       "hs_code": hs, "origin_country": "CN"})
     net = sum(float(i["net_weight_kg"]) for i in items)  # type: ignore[arg-type]
     rec: dict[str, object] = {
-        "item_id": item(n), "origin_country": "CN", "mail_class": "EMS" if n % 3 else "parcel",
+        "item_id": item(n), "origin_country": item(n)[11:],
+        "mail_class": "EMS" if n % 3 else "parcel",
         "received_at": t.isoformat().replace("+00:00", "Z"), "facility": "ORD-ISC",
         "sender": {"name": f"{NAMES[n % len(NAMES)]} {n}",
                    "address": f"{n % 997} Nanshan Rd, Shenzhen 518000", "country": "CN",
@@ -83,7 +90,7 @@ def row(n: int) -> dict[str, object]:
         rec["hold"] = {"requested_at": (t - timedelta(hours=2)).isoformat(),
                        "requested_by": "NTC targeting", "reason": f"risk score 0.{n % 90 + 10}"}
     if n % BAD_EVERY == 999:
-        rec["item_id"] = item(n)[:10] + str((int(item(n)[10]) + 1) % 10) + "CN"
+        rec["item_id"] = item(n)[:10] + str((int(item(n)[10]) + 1) % 10) + item(n)[11:]
     return rec
 
 

@@ -25,20 +25,18 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
-import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from spectra.parallel import ordered_map, usable_cores
+
 from .records import Parcel
-from .store.base import ParcelRow, RowStatus, Store
+from .store.base import IMPORT_CHUNK, ParcelRow, RowStatus, Store
 from .text import restore_formula
 
 Format = Literal["jsonl", "csv"]
@@ -54,12 +52,10 @@ MAX_NUMBER_CHARS = 32
 ``repr`` of a double 24."""
 MAX_LIST_INDEX = 999
 """Highest list index a CSV column may name (``declaration.items.999.description``)."""
-IMPORT_CHUNK = 1000
-"""Rows read per store transaction of :func:`import_batch` (good and rejected together):
-a chunk is committed whole or, if the process dies, not at all."""
-BLOCK_BYTES = 8 << 20
-"""At most about this many bytes of the file in one block (one transaction), whatever the
-rows' length: 1,000 rows of the longest allowed line would be a gigabyte."""
+BLOCK_BYTES = 4 << 20
+"""About the most bytes of the file in one block (one transaction), whatever the rows'
+length (2,000 rows of the longest allowed line would be 2 GB): a block ends at the first
+multiple of 64 rows past this size."""
 PARALLEL_MIN_ROWS = 20_000
 """From this many rows (estimated from the first block's bytes per row) :func:`import_batch`
 validates in worker processes by default; below, starting them costs about what they save."""
@@ -532,16 +528,17 @@ def import_batch(
     format
         Forced format; guessed when None.
     chunk
-        Rows per transaction (:data:`IMPORT_CHUNK`).
+        Rows read per block, committed in one transaction
+        (:data:`parcels.store.IMPORT_CHUNK`; a store commits at most that many at once).
     on_rejected
         Called with every rejected row, in line order, once its block is committed (the
         summary lists at most :data:`MAX_REJECTED_KEPT`).
     workers
         Processes that validate rows while this one writes: 1 validates here; None (the
-        default) uses every usable core (:func:`usable_cores`) when the file holds at least
-        :data:`PARALLEL_MIN_ROWS` rows, estimated from its first block, and 1 below. The
-        first block is always validated here. The result is the same for any number: rows
-        are committed in file order, in the same blocks.
+        default) uses every usable core (:func:`spectra.parallel.usable_cores`) when the
+        file holds at least :data:`PARALLEL_MIN_ROWS` rows, estimated from its first block,
+        and 1 below. The first block is always validated here. The result is the same for
+        any number: rows are committed in file order, in the same blocks.
     progress
         Called as ``progress(bytes_read, file_size)`` after each block is committed, and
         once at the end with both equal.
@@ -577,8 +574,7 @@ def import_batch(
                 left = (size - fh.tell()) * len(block) / max(fh.tell(), 1)
                 workers = usable_cores() if left >= PARALLEL_MIN_ROWS else 1
             break
-        for prepared in (map(_prepare, blocks) if workers in (None, 1)
-                         else _prepare_in(blocks, workers)):
+        for prepared in ordered_map(_prepare, blocks, workers=workers or 1, ahead=1):
             tally.commit(prepared)
             if progress is not None:
                 progress(min(fh.tell(), size), size)
@@ -591,21 +587,14 @@ def import_batch(
     )
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 def _blocks(fh: BinaryIO, fmt: Format, chunk: int) -> Iterator[list[_Unit]]:
     """The file's rows in blocks of at most ``chunk`` rows and about :data:`BLOCK_BYTES`."""
     block: list[_Unit] = []
     start = fh.tell()
     for unit in _units(fh, fmt):
         block.append(unit)
-        if len(block) >= chunk or fh.tell() - start >= BLOCK_BYTES:
+        # the position is asked for every 64 rows only: each ask is a system call
+        if len(block) >= chunk or (len(block) % 64 == 0 and fh.tell() - start >= BLOCK_BYTES):
             yield block
             block, start = [], fh.tell()
     if block:
@@ -619,25 +608,6 @@ def _prepare(block: list[_Unit]) -> list[ParcelRow | RowError]:
         row = _settle(line, unit)
         out.append(ParcelRow.of(line, row) if isinstance(row, Parcel) else row)
     return out
-
-
-def _prepare_in(blocks: Iterator[list[_Unit]], workers: int
-                ) -> Iterator[list[ParcelRow | RowError]]:
-    """:func:`_prepare` of each block in ``workers`` processes, yielded in file order, with
-    at most two blocks per worker in flight (memory stays bounded)."""
-    # spawn: a fresh interpreter, never a fork of a process that may hold threads and an
-    # open database
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        pending: deque[Future[list[ParcelRow | RowError]]] = deque()
-        for block in blocks:
-            pending.append(pool.submit(_prepare, block))
-            if len(pending) > 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Tally:
@@ -676,7 +646,6 @@ class _Tally:
 
 __all__ = [
     "BLOCK_BYTES",
-    "IMPORT_CHUNK",
     "MAX_DEPTH",
     "MAX_LINE_BYTES",
     "MAX_LIST_INDEX",
@@ -695,5 +664,4 @@ __all__ = [
     "read_rows",
     "sniff_format",
     "unflatten",
-    "usable_cores",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..signing import StationKey
 from .base import (
+    IMPORT_CHUNK,
     HoldFact,
     InspectionFact,
     ItemProof,
@@ -56,6 +57,7 @@ def open_store(location: str | Path, *, create: bool = True,
 
 
 __all__ = [
+    "IMPORT_CHUNK",
     "SCHEMA_VERSION",
     "HoldFact",
     "InspectionFact",

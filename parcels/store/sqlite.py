@@ -77,6 +77,7 @@ from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
 from ..text import STORED, check_text
 from .base import (
+    IMPORT_CHUNK,
     HoldFact,
     InspectionFact,
     ItemProof,
@@ -397,6 +398,12 @@ def _keys(cur: sqlite3.Cursor) -> dict[str, PublicKey]:
     return out
 
 
+BULK_CACHE_KIB = 16 << 10
+"""SQLite page cache during a bulk import (KiB; the default is 2 MiB)."""
+BULK_CHECKPOINT_PAGES = 16384
+"""WAL pages (64 MiB at 4 KiB) before an automatic checkpoint during a bulk import (the
+default is 1,000)."""
+
 _IN_LIMIT = 500
 """Ids looked up by one ``SELECT ... IN (...)`` (SQLite allows 999 parameters before 3.32)."""
 
@@ -545,28 +552,46 @@ class SQLiteStore(Store):
     # -- parcels ----------------------------------------------------------------------
     def import_parcels(
         self, rows: Iterable[tuple[int, Parcel]], *, actor: str, source: str,
-        chunk: int = 1000,
+        chunk: int = IMPORT_CHUNK,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcels`; rows are committed ``chunk`` at a time."""
         return self.import_parcel_rows((ParcelRow.of(line, p) for line, p in rows),
                                        actor=actor, source=source, chunk=chunk)
 
     def import_parcel_rows(
-        self, rows: Iterable[ParcelRow], *, actor: str, source: str, chunk: int = 1000,
+        self, rows: Iterable[ParcelRow], *, actor: str, source: str,
+        chunk: int = IMPORT_CHUNK,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcel_rows`; rows are committed ``chunk`` at a time,
         each chunk with one ``executemany`` per table."""
         check_text("actor", actor)
         out: list[RowOutcome] = []
         pending: list[ParcelRow] = []
-        for row in rows:  # the CPU work (canonical JSON, digests) before taking the lock
-            pending.append(row)
-            if len(pending) >= chunk:
+        with self._bulk():
+            for row in rows:  # the CPU work (canonical JSON, digests) before taking the lock
+                pending.append(row)
+                if len(pending) >= chunk:
+                    out.extend(self._import_chunk(pending, actor, source))
+                    pending = []
+            if pending:
                 out.extend(self._import_chunk(pending, actor, source))
-                pending = []
-        if pending:
-            out.extend(self._import_chunk(pending, actor, source))
         return out
+
+    @contextmanager
+    def _bulk(self) -> Iterator[None]:
+        """A larger page cache and fewer WAL checkpoints for this connection, for the length
+        of a bulk write (restored after): a chunk of AED rows dirties index pages all over
+        (item ids, chain hashes), which a 2 MB cache and a checkpoint every 4 MB of WAL
+        write out again at every commit."""
+        cache = self._con.execute("PRAGMA cache_size").fetchone()[0]
+        ckpt = self._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self._con.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        self._con.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._con.execute(f"PRAGMA cache_size = {int(cache)}")
+            self._con.execute(f"PRAGMA wal_autocheckpoint = {int(ckpt)}")
 
     def _import_chunk(self, rows: list[ParcelRow], actor: str, source: str
                       ) -> list[RowOutcome]:
@@ -1469,4 +1494,5 @@ class SQLiteStore(Store):
         return out
 
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "BULK_CACHE_KIB", "BULK_CHECKPOINT_PAGES", "MIGRATIONS",
+           "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]
