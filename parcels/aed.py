@@ -27,6 +27,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -574,10 +575,11 @@ def import_batch(
                 left = (size - fh.tell()) * len(block) / max(fh.tell(), 1)
                 workers = usable_cores() if left >= PARALLEL_MIN_ROWS else 1
             break
-        for prepared in ordered_map(_prepare, blocks, workers=workers or 1, ahead=1):
-            tally.commit(prepared)
-            if progress is not None:
-                progress(min(fh.tell(), size), size)
+        with closing(ordered_map(_prepare, blocks, workers=workers or 1, ahead=1)) as done:
+            for prepared in done:  # closing: a failed commit stops the workers at once
+                tally.commit(prepared)
+                if progress is not None:
+                    progress(min(fh.tell(), size), size)
     if progress is not None:
         progress(size, size)
     return ImportSummary(

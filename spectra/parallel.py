@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
 
@@ -31,7 +31,7 @@ def usable_cores() -> int:
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int,
-                ahead: int = 2) -> Iterator[R]:
+                ahead: int = 2) -> Generator[R, None, None]:
     """``fn(item)`` for every item, yielded in the order of ``items``.
 
     Parameters
@@ -49,9 +49,10 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int,
 
     Returns
     -------
-    iterator
+    generator
         The results, in order. An exception raised by ``fn`` is raised here, when its
-        result's turn comes; closing the iterator early cancels what was not started.
+        result's turn comes. Close it (``contextlib.closing``) when stopping early: the
+        workers are then stopped at once and what was not started is cancelled.
 
     Raises
     ------
@@ -62,13 +63,16 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int,
         raise ValueError(f"workers must be at least 1, got {workers}")
     if ahead < 1:
         raise ValueError(f"ahead must be at least 1, got {ahead}")
-    if workers == 1:
-        return map(fn, items)
-    return _in_pool(fn, items, workers, ahead)
+    return _here(fn, items) if workers == 1 else _in_pool(fn, items, workers, ahead)
+
+
+def _here(fn: Callable[[T], R], items: Iterable[T]) -> Generator[R, None, None]:
+    for item in items:
+        yield fn(item)
 
 
 def _in_pool(fn: Callable[[T], R], items: Iterable[T], workers: int, ahead: int
-             ) -> Iterator[R]:
+             ) -> Generator[R, None, None]:
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         pending: deque[Future[R]] = deque()

@@ -7,6 +7,13 @@ several (Raman, FTIR) in one file. Opening a file reads it into private memory a
 its content hash before anything is used (:class:`LibraryIntegrityError` otherwise).
 """
 
+from ._build import (
+    FILES_PER_TASK,
+    LibraryBuild,
+    SkippedFile,
+    UnreadableReferenceError,
+    build_from_files,
+)
 from ._cas import cas_check_digit, validate_cas
 from ._entry import EntryMeta, LibraryEntry, slug
 from ._errors import (
@@ -31,6 +38,7 @@ from ._library import (
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
+    "FILES_PER_TASK",
     "FORMAT_VERSION",
     "HASH_SCHEME",
     "MAGIC",
@@ -38,6 +46,7 @@ __all__ = [
     "InvalidCASError",
     "InvalidEntryError",
     "Library",
+    "LibraryBuild",
     "LibraryEntry",
     "LibraryError",
     "LibraryFileError",
@@ -46,6 +55,9 @@ __all__ = [
     "LibraryVersionError",
     "QueryMismatchError",
     "ReferenceUnavailableError",
+    "SkippedFile",
+    "UnreadableReferenceError",
+    "build_from_files",
     "cas_check_digit",
     "default_x_unit",
     "slug",

@@ -220,16 +220,16 @@ class Library:
         blobs: list[bytes] = []
         seen: dict[str, str] = {}
         for meta_like, spectrum in references:
-            entry, raw = shell._entry_for(meta_like, spectrum)
+            entry, row, blob = shell._reference(meta_like, spectrum)
             if entry.id in seen:
                 raise InvalidEntryError(
                     f"duplicate entry id {entry.id!r} (from {seen[entry.id]!r} and "
                     f"{spectrum.source or entry.name!r}); give each reference a unique id"
                 )
             seen[entry.id] = spectrum.source or entry.name
-            rows.append(shell._prepare_reference(entry, raw))
+            rows.append(row)
             entries.append(entry)
-            blobs.append(encode_reference(raw))
+            blobs.append(blob)
         matrix = _frozen(
             np.vstack(rows) if rows else np.zeros((0, axis_a.size), dtype=np.float32)
         )
@@ -317,6 +317,12 @@ class Library:
         except ValidationError as exc:
             raise InvalidEntryError(f"{where}: invalid entry: {exc}") from exc
         return entry, raw
+
+    def _reference(self, meta_like: MetaLike, spectrum: Spectrum
+                   ) -> tuple[LibraryEntry, F32, bytes]:
+        """One reference as the library stores it: entry, prepared row, compressed raw."""
+        entry, raw = self._entry_for(meta_like, spectrum)
+        return entry, self._prepare_reference(entry, raw), encode_reference(raw)
 
     def _prepare_reference(self, entry: LibraryEntry, raw: Spectrum) -> F32:
         try:
