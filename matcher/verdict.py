@@ -93,6 +93,8 @@ def decide(
     pipeline: Pipeline,
     score: str,
     notes: Sequence[str] = (),
+    matcher: str = "classic",
+    model_hash: str | None = None,
 ) -> Identification:
     """Turn the evidence of one identification into a verdict.
 
@@ -110,6 +112,8 @@ def decide(
         Recorded in the result.
     notes
         Notes from earlier stages (e.g. an axis-offset correction).
+    matcher, model_hash
+        How the hits were ordered, and the embedding model's sha256; recorded in the result.
 
     Returns
     -------
@@ -124,12 +128,14 @@ def decide(
             notes=(*note_list, "no search reported: the signal failed the quality checks"),
             technique=technique, library_id=library_id, library_hash=library_hash,
             pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+            matcher=matcher, model_hash=model_hash,
         )
     if not hits:
         return Identification(
             verdict=Verdict.NO_MATCH, reason="the library returned no candidate",
             technique=technique, library_id=library_id, library_hash=library_hash,
             pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+            matcher=matcher, model_hash=model_hash,
         )
 
     top = hits[0]
@@ -204,6 +210,7 @@ def decide(
         notes=tuple(note_list),
         technique=technique, library_id=library_id, library_hash=library_hash,
         pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+            matcher=matcher, model_hash=model_hash,
     )
 
 
