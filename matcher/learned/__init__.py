@@ -13,6 +13,7 @@ from ._model import (
     ModelFileError,
     TechniqueModel,
     load_model,
+    reference_inputs,
     save_model,
 )
 from ._ranking import EmbeddedLibrary, MatcherKind
@@ -27,5 +28,6 @@ __all__ = [
     "ModelFileError",
     "TechniqueModel",
     "load_model",
+    "reference_inputs",
     "save_model",
 ]

@@ -216,6 +216,22 @@ class EmbeddingModel:
         return self._models[key]
 
 
+def reference_inputs(points: int) -> F32:
+    """Two fixed prepared-like vectors of ``points`` points (Gaussian bands at fixed places).
+
+    The training script records the torch embeddings of these next to the model
+    (``reference_embeddings`` in its JSON record); the tests check the NumPy forward
+    against them, so an export or forward that drifts from the trained network is caught.
+    """
+    t = np.arange(points, dtype=np.float64)
+    out = np.zeros((2, points))
+    for j, centres in enumerate(((0.2, 0.45, 0.7), (0.1, 0.5, 0.52, 0.9))):
+        for i, c in enumerate(centres):
+            out[j] += (1.0 / (i + 1)) * np.exp(-0.5 * ((t - c * points) / 4.0) ** 2)
+    unit: F32 = (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+    return unit
+
+
 def _read(path: Path | None) -> tuple[bytes, str]:
     if path is None:
         ref = resources.files(__package__).joinpath(DEFAULT_MODEL)
