@@ -26,8 +26,14 @@ Group level: two minerals are in the same group when their names share the root 
 the first hyphen or parenthesis ("Monazite-(Ce)" and "Monazite-(La)" → "Monazite",
 "Chabazite-Ca" → "Chabazite"); RRUFF splits solid-solution series into such end-members.
 
-Run: ``.venv/bin/python bench/accuracy.py`` (about 2.5 minutes on 2 cores); ``--quick``
-leaves out the robustness curve and the no-shift variant (about a minute).
+Every part runs three matchers side by side (``classic``, ``learned``, ``fused``; see
+:class:`matcher.learned.MatcherKind`) with the shipped embedding model, or ``--model FILE``.
+A cross-instrument test (``--cross`` alone) closes the run.
+
+Run: ``.venv/bin/python bench/accuracy.py`` (about 15 minutes on a busy 2-core machine);
+``--quick`` leaves out the robustness curve and the no-shift variant; ``--rruff`` stops after
+the two RRUFF parts; ``--minor``, ``--cross`` and ``--robust`` (Raman robustness, with the
+held-out half's figures beside all) run those parts alone.
 """
 
 from __future__ import annotations
@@ -266,7 +272,8 @@ def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
 
 
 def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_range: tuple,
-          window: int, model: EmbeddingModel, *, quick: bool = False) -> dict[str, dict]:
+          window: int, model: EmbeddingModel, *, quick: bool = False,
+          robust_only: bool = False) -> dict[str, dict]:
     """The RRUFF benchmark for one technique; returns the figures per method."""
     names = np.array([m["mineral"] for m in meta])
     role = np.array([m["benchmark_role"] for m in meta])
@@ -289,20 +296,20 @@ def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_
     idfs = identifiers(lib, model)
     t2 = time.perf_counter()
     queries = [spectra[i] for i in qi]
-    for m, idf in idfs.items():
+    for m, idf in ({} if robust_only else idfs).items():
         t3 = time.perf_counter()
         S = ours(idf, queries)
         t4 = time.perf_counter()
         res[m] = report(f"ours, {idf.matcher_name}", S, names[li], names[qi], tune, val)
         print(f"    ({1e3 * (t4 - t3) / qi.size:.2f} ms per query incl. preprocessing)")
-    if idfs["classic"].thresholds.max_shift_cm > 0 and not quick:
+    if idfs["classic"].thresholds.max_shift_cm > 0 and not quick and not robust_only:
         no_shift = idfs["classic"].thresholds.model_copy(update={"max_shift_cm": 0.0})
         idf0 = Identifier(lib, thresholds=no_shift, matcher="classic")
         res["ours_noshift"] = report("ours, no axis-offset search", ours(idf0, queries),
                                      names[li], names[qi], tune, val)
     print(f"  (library build {t1 - t0:.1f} s; identifiers incl. embedding the library "
           f"{t2 - t1:.1f} s)")
-    for m, idf in idfs.items():
+    for m, idf in ({} if robust_only else idfs).items():
         res[f"hits_{m}"] = verdicts(idf, queries, names[qi], tune, val)
     if kind == "Raman" and not quick:
         rng = np.random.default_rng(0)
@@ -310,26 +317,34 @@ def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_
         qs = [spectra[qi[j]] for j in sample]
         qn = names[qi][sample]
         X_lib = X[li]
-        print(f"  robustness ({sample.size} queries, fixed seed), top-1 "
-              f"{' | '.join(MATCHERS)} | naive | peer:")
+        held = ~tune[sample]  # the embedding trained on tune-half minerals: read these
+        print(f"  robustness ({sample.size} queries, fixed seed; {int(held.sum())} of them "
+              f"held-out), top-1 {' | '.join(MATCHERS)} | naive | peer, all [held-out]:")
         for kind_p, levels in (("noise", (0.0, 0.01, 0.02, 0.05, 0.1)),
                                ("fluorescence", (1.0, 3.0, 10.0)),
                                ("shift", (-5.0, -2.0, 2.0, 5.0)),
                                ("spikes", (1, 3, 10))):
             for lv in levels:
                 ps = [perturb(s, kind_p, lv, rng) for s in qs]
-                mine = [topk(ours(idf, ps), names[li], qn, 1) for idf in idfs.values()]
+                keys = [ours(idf, ps) for idf in idfs.values()]
+                mine = [topk(k, names[li], qn, 1) for k in keys]
+                mine_h = [topk(k[held], names[li], qn[held], 1) for k in keys]
                 Xp, Mp = on_grid(ps, grid)
                 Xa = np.vstack([Xp, X_lib])
                 Ma = np.vstack([Mp, M[li]])
                 nq = len(ps)
                 qidx, lidx = np.arange(nq), nq + np.arange(li.size)
-                b = topk(naive(Xa, Ma, qidx, lidx, window), names[li], qn, 1)
-                c = topk(pearson(Xa, qidx, lidx), names[li], qn, 1)
+                sn, sp = naive(Xa, Ma, qidx, lidx, window), pearson(Xa, qidx, lidx)
+                b, c = topk(sn, names[li], qn, 1), topk(sp, names[li], qn, 1)
+                bh, ch = topk(sn[held], names[li], qn[held], 1), topk(sp[held], names[li],
+                                                                     qn[held], 1)
                 res[f"robust_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine, strict=True)),
                                                   "naive": b, "peer": c}
+                res[f"robust_held_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine_h, strict=True)),
+                                                       "naive": bh, "peer": ch}
                 print(f"    {kind_p:<12} {lv:>6g}: {' | '.join(f'{a:.3f}' for a in mine)} | "
-                      f"{b:.3f} | {c:.3f}", flush=True)
+                      f"{b:.3f} | {c:.3f}   [{' | '.join(f'{a:.3f}' for a in mine_h)} | "
+                      f"{bh:.3f} | {ch:.3f}]", flush=True)
     return res
 
 
@@ -673,12 +688,20 @@ def main() -> int:
     if "--cross" in argv:
         cross_instrument(model)
         return 0
+    if "--robust" in argv:  # RRUFF Raman (incl. the robustness curve) alone
+        print("machine:", machine(), "| --robust")
+        spectra, meta = load_raman()
+        rruff("Raman", spectra, meta, (150, 1300), 101, model, robust_only=True)
+        return 0
     print("machine:", machine(), "| quick (no robustness, no no-shift variant)" if quick else "")
     t = time.perf_counter()
     spectra, meta = load_raman()
     rruff("Raman", spectra, meta, (150, 1300), 101, model, quick=quick)
     spectra, meta = load_ftir()
     rruff("FTIR", spectra, meta, (450, 1800), 101, model, quick=quick)
+    if "--rruff" in argv:  # the two RRUFF parts only (e.g. to compare model files)
+        print(f"\ntotal {time.perf_counter() - t:.0f} s")
+        return 0
     whenfung(model)
     for idf in identifiers(whenfung_library(whenfung_pure()), model).values():
         minor_components(idf)
