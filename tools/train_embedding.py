@@ -262,7 +262,8 @@ def train(technique: str, data: dict[str, Any], args: argparse.Namespace) -> dic
               "blocks": [list(c) for c in convs]}
     check = embed_np(data["val_q"][:64])
     reference = torch_reference(torch, net, rep, scale, points)
-    record = {"reference_embeddings": reference,"train_seconds": round(train_s, 1), "prep_seconds": round(data["prep_s"], 1),
+    record = {"reference_embeddings": reference, "train_seconds": round(train_s, 1),
+              "prep_seconds": round(data["prep_s"], 1),
               "steps": steps, "log": log, "training_spectra": int(data["rows"].size),
               "training_minerals": sorted({str(n) for n in names}),
               "augmentation_failures": data["failed"],
