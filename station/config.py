@@ -54,6 +54,7 @@ ENV_VARS: dict[str, str] = {
     "station": "INTERDICT_STATION",
     "technique": "INTERDICT_TECHNIQUE",
     "self_test_hours": "INTERDICT_SELF_TEST_HOURS",
+    "matcher": "INTERDICT_MATCHER",
 }
 
 
@@ -67,6 +68,21 @@ class ScanTechnique(StrEnum):
     RAMAN = "raman"
     FTIR = "ftir"
     BOTH = "both"
+
+
+class MatcherChoice(StrEnum):
+    """``--matcher``: the values of :class:`matcher.learned.MatcherKind` (a test keeps the
+    two in step; the config does not import the matcher to parse a file)."""
+
+    CLASSIC = "classic"
+    LEARNED = "learned"
+    FUSED = "fused"
+
+
+def _default_matcher() -> str:
+    from matcher import defaults
+
+    return defaults.matcher()
 
 
 def _default_data_dir(env: Mapping[str, str]) -> Path:
@@ -98,6 +114,10 @@ class StationConfig(BaseModel):
         What ``scan`` measures when ``--technique`` is not given.
     self_test_hours
         A self-test against the reference standard is due when the last one is older.
+    matcher
+        How hits are ordered: ``classic``, ``learned`` or ``fused``
+        (:class:`matcher.learned.MatcherKind`); the default is the measured winner
+        (:func:`matcher.defaults.matcher`, ``docs/accuracy.md``).
     thresholds
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
@@ -118,6 +138,7 @@ class StationConfig(BaseModel):
     station: str = "station-1"
     technique: ScanTechnique = ScanTechnique.RAMAN
     self_test_hours: float = Field(default=8.0, gt=0)
+    matcher: MatcherChoice = Field(default_factory=lambda: MatcherChoice(_default_matcher()))
     thresholds: dict[str, float] = Field(default_factory=dict)
     sources: dict[str, str] = Field(default_factory=dict)
     config_file: Path | None = None
@@ -137,7 +158,7 @@ class StationConfig(BaseModel):
 
 
 _FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
-              "self_test_hours", "thresholds"}
+              "self_test_hours", "matcher", "thresholds"}
 
 
 def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str],
@@ -332,6 +353,14 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True
     g.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",
                    help="identification threshold, repeatable "
                         "(env INTERDICT_THRESHOLD_<NAME>)")
+    add_matcher_argument(g)
+
+
+def add_matcher_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--matcher classic|learned|fused`` (default: not given, so the layers decide)."""
+    parser.add_argument("--matcher", choices=[m.value for m in MatcherChoice], default=None,
+                        help="how hits are ordered (env INTERDICT_MATCHER; default "
+                             f"{_default_matcher()}, the measured winner: docs/accuracy.md)")
 
 
 def thresholds_for(cfg: StationConfig, technique: str | None = None) -> Thresholds:
@@ -370,9 +399,11 @@ def config_from_args(args: argparse.Namespace,
 __all__ = [
     "ENV_VARS",
     "ConfigError",
+    "MatcherChoice",
     "ScanTechnique",
     "StationConfig",
     "add_config_arguments",
+    "add_matcher_argument",
     "config_from_args",
     "find_config_file",
     "load_config",

@@ -3,7 +3,7 @@
 Command::
 
     interdict identify FILE... [--library LIB] [--top K] [--format table|json|csv]
-                       [--technique T] [--part ID]
+                       [--technique T] [--part ID] [--matcher classic|learned|fused]
 
 One result per spectrum (a file may hold several). A file that does not state what was
 measured takes ``--technique`` (or the library's technique when the file holds one part);
@@ -12,7 +12,8 @@ a file without an x unit (plain x,y text) is taken to be on the library's unit.
 ``--format json`` writes JSON lines, one object per spectrum, with ``file``, ``index``,
 ``verdict``, ``reason``, ``alert``, ``alert_substances``, ``confidence``, ``hits`` (``name``,
 ``id``, ``score``, ``category``, ``synthetic``), ``mixture``, ``library_id``,
-``library_hash``, ``pipeline``, ``score``, ``thresholds``, ``synthetic_used`` and ``notes``.
+``library_hash``, ``matcher``, ``model_hash`` (the embedding model's sha256, null for the
+classic matcher), ``pipeline``, ``score``, ``thresholds``, ``synthetic_used`` and ``notes``.
 
 Exit codes: 0 every spectrum was identified (whatever the verdict); 1 an input or the
 library could not be read or searched (the others are still reported; the error goes to
@@ -66,6 +67,9 @@ def register(sub: Any) -> None:
     p.add_argument("--technique", default=None,
                    help="technique of files that do not state it (raman, infrared, ...)")
     p.add_argument("--part", default=None, help="library part id (multi-part files)")
+    from station.config import add_matcher_argument
+
+    add_matcher_argument(p)
     p.set_defaults(func=run)
 
 
@@ -87,6 +91,7 @@ def _json_record(file: str, index: int, res: Identification) -> dict[str, Any]:
         "hits": [{"name": h.name, "id": h.entry_id, "score": h.score,
                   "category": h.category.value, "synthetic": h.synthetic} for h in res.hits],
         "mixture": mix, "library_id": res.library_id, "library_hash": res.library_hash,
+        "matcher": res.matcher, "model_hash": res.model_hash,
         "pipeline": res.pipeline.model_dump(mode="json"), "score": res.score,
         "thresholds": res.thresholds, "synthetic_used": res.synthetic_used,
         "notes": list(res.notes), "snr": res.snr,
@@ -133,7 +138,9 @@ def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
             put(f"   {i:>2}  {shown(h.name)[:32]:<32} {h.score:6.1f}  {h.category.value}{syn}")
     for note in res.notes:
         put(f"   note: {note}")
-    put(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}")
+    model = f", model {res.model_hash[:12]}…" if res.model_hash else ""
+    put(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}, "
+        f"matcher {res.matcher}{model}")
 
 
 def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
@@ -176,8 +183,8 @@ def run(args: argparse.Namespace) -> int:
     from station.workflows.library import open_libraries
 
     try:
-        cfg = load_config({"library": args.library, "thresholds": args.thresholds},
-                          config_file=args.config)
+        cfg = load_config({"library": args.library, "thresholds": args.thresholds,
+                           "matcher": args.matcher}, config_file=args.config)
         thresholds_for(cfg)  # unknown names and refused values: a usage error, before any work
     except ConfigError as exc:
         say(f"identify: {exc}", sys.stderr)
@@ -208,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
                 if part_id not in identifiers:
                     lib = lib_set.get(part_id)
                     identifiers[part_id] = Identifier(
-                        lib, thresholds=thresholds_for(cfg, lib.technique))
+                        lib, thresholds=thresholds_for(cfg, lib.technique),
+                        matcher=cfg.matcher.value)
                 res = identifiers[part_id].identify(s, k=args.top)
             except (spectra.SpectraError, LibraryError, ValueError) as exc:
                 say(f"identify: {path}" + (f" [{i + 1}]" if len(found) > 1 else "")

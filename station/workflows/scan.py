@@ -440,7 +440,8 @@ class StationSession:
         lib = self.library_for(technique)
         thresholds = self.thresholds(lib.technique)
         try:
-            return identify(spectrum, lib, thresholds=thresholds)
+            return identify(spectrum, lib, thresholds=thresholds,
+                            matcher=self.cfg.matcher.value)
         except Exception as exc:
             raise StationError(f"identification failed: {exc}", EXIT_ERROR) from exc
 

@@ -139,3 +139,24 @@ def test_precedence_property(tmp_path_factory: pytest.TempPathFactory, file_v: s
     assert cfg.operator == expected
     assert cfg.sources["operator"] == (
         "flag" if flag_v else "env" if env_v else "file" if file_v else "default")
+
+
+def test_matcher_flag_over_env_over_file_over_default(tmp_path: Path) -> None:
+    from matcher import defaults
+    from matcher.learned import MatcherKind
+    from station.config import MatcherChoice
+
+    assert {m.value for m in MatcherChoice} == {m.value for m in MatcherKind}
+    empty = {"XDG_CONFIG_HOME": str(tmp_path)}
+    cfg = load_config({}, empty, cwd=tmp_path)
+    assert cfg.matcher.value == defaults.matcher() and cfg.sources["matcher"] == "default"
+    path = _file(tmp_path, 'matcher = "fused"\n')
+    cfg = load_config({}, {}, config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.FUSED and cfg.sources["matcher"] == "file"
+    cfg = load_config({}, {"INTERDICT_MATCHER": "learned"}, config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.LEARNED and cfg.sources["matcher"] == "env"
+    cfg = load_config({"matcher": "classic"}, {"INTERDICT_MATCHER": "learned"},
+                      config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.CLASSIC and cfg.sources["matcher"] == "flag"
+    with pytest.raises(ConfigError, match="INTERDICT_MATCHER: matcher"):
+        load_config({}, {"INTERDICT_MATCHER": "neural"}, cwd=tmp_path)
