@@ -13,7 +13,6 @@ import pytest
 
 from driver.errors import (
     AcquisitionAbortedError,
-    AnalyzerTimeoutError,
     DeviceRefusedError,
     NotSupportedError,
     ProtocolError,
