@@ -283,7 +283,7 @@ class ObpSession:
         NotAnAnalyzerError
             (``probing``) bytes came back, but never one OBP frame.
         ProtocolError
-            The reply announced more data than ``reply_max`` (refused unread).
+            Every attempt's reply announced more data than ``reply_max`` (refused unread).
         """
         regarding = self._next_regarding()
         req = make_frame(msg_type, data, regarding=regarding,
@@ -291,7 +291,7 @@ class ObpSession:
                          checksum=Checksum.MD5)
         self._decoder.max_payload = max(reply_max, SMALL_REPLY)
         timeout = self.reply_timeout(reply_max) + extra_s
-        attempts = busy = deferred = resets = unchecked = 0
+        attempts = busy = deferred = resets = unchecked = too_long_attempts = 0
         too_long = ""
         saw_bytes = saw_frame = False
         t0 = time.monotonic()
@@ -300,7 +300,7 @@ class ObpSession:
             until = time.monotonic() + timeout
             if deadline is not None:
                 until = min(until, deadline)
-            resend = ambiguous = False
+            resend = ambiguous = long_now = False
             while not resend and time.monotonic() < until:
                 if cancel is not None and cancel():
                     raise _Cancelled
@@ -313,7 +313,7 @@ class ObpSession:
                                 and item.regarding == regarding and item.msg_type == msg_type:
                             resend = ambiguous = True  # (probably) our reply, damaged
                             if item.kind is FrameErrorKind.TOO_LONG:
-                                too_long = item.detail
+                                too_long, long_now = item.detail, True
                             if item.kind is FrameErrorKind.UNCHECKED:
                                 unchecked += 1
                                 if unchecked >= 2 and not self._handshaking:
@@ -381,9 +381,10 @@ class ObpSession:
             if once and (ambiguous or not resend):
                 raise _Unanswered
             attempts += 1
+            too_long_attempts += long_now
             self.stats["resends"] += 1
             if attempts > self.options.retries:
-                if too_long:
+                if too_long_attempts >= attempts:  # the device, not a garbled length
                     raise ProtocolError(f"{m.msg_name(msg_type)} reply refused unread: "
                                         f"{too_long}")
                 if probing and saw_bytes and not saw_frame:

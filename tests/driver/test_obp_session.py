@@ -13,6 +13,7 @@ import pytest
 
 from driver.errors import (
     AcquisitionAbortedError,
+    AnalyzerTimeoutError,
     DeviceRefusedError,
     NotSupportedError,
     ProtocolError,
@@ -333,3 +334,21 @@ def test_a_spectrum_whose_metadata_disagrees_is_not_this_scan() -> None:
     dev.buffer[0] = bytes(held)
     with pytest.raises(ScanLostError, match="100000 µs, not the 5000 µs set"):
         s.fetch_scan(t.scan_id)
+
+
+def test_a_length_garbled_once_is_the_line_not_the_device() -> None:
+    """Only a device announcing too much on every attempt is a protocol error; a length
+    field corrupted on one attempt among failures is a damaged line (a timeout)."""
+    dev = device()
+    s = session(dev)
+    s.identify()
+    replies = iter([bytes(70), *([None] * 10)])
+
+    def once_too_long(d: ObpSimulatedDevice, req: Any) -> None:
+        r = next(replies)
+        if r is not None:
+            d._reply(req, r)  # then silence: replies lost
+
+    patch(dev, m.MsgType.GET_DEVICE_STRING, once_too_long)
+    with pytest.raises(AnalyzerTimeoutError):
+        s.transact(m.MsgType.GET_DEVICE_STRING)
