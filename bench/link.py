@@ -108,6 +108,8 @@ class Tally:
         except Exception as exc:  # counted, reported
             self.failed += 1
             self.errors[type(exc).__name__] = self.errors.get(type(exc).__name__, 0) + 1
+            if time.perf_counter() - t0 > self.bound:
+                print(f"    over the bound: {type(exc).__name__}: {exc}", flush=True)
             return None
         finally:
             d = time.perf_counter() - t0
@@ -127,9 +129,11 @@ class Tally:
                   f"failed {self.failed}, over bound {self.stuck}, "
                   f"{time.perf_counter() - self.t_start:.0f} s", flush=True)
 
-    def report(self, setting: str, stats: dict[str, int]) -> None:
+    def report(self, setting: str, stats: dict[str, int], dev: Analyzer) -> None:
         n = self.n
         print(f"  {setting}")
+        print(f"  reconnects {dev.reconnects}, scans taken again {dev.rescans}; link counters "
+              "below are the last session's")
         print(f"  acquisitions: {n}; completed intact {self.ok} ({100 * self.ok / n:.2f}%); "
               f"corrupted accepted {self.bad}; failed {self.failed} {self.errors or ''}")
         print(f"  per acquisition: median {1000 * statistics.median(self.durations):.0f} ms, "
@@ -159,7 +163,7 @@ def soak(n: int, latency_s: float, faults: str = "corrupt=0.01,drop=0.001") -> N
         stop_sim(noisy)
         stop_sim(clean)
     tally.report(f"faults {faults}, 2048 pixels, integration 1 ms, no baud pacing, "
-                 f"latency allowance {latency_s} s", stats)
+                 f"latency allowance {latency_s} s", stats, dev)
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -242,7 +246,7 @@ def obp_soak(n: int, latency_s: float, faults: str = "corrupt=0.01,drop=0.001") 
         stop_sim(noisy)
         stop_sim(clean)
     tally.report(f"faults {faults}, 2048 pixels (8,288-byte spectrum message), integration "
-                 f"1 ms, no baud pacing, latency allowance {latency_s} s", stats)
+                 f"1 ms, no baud pacing, latency allowance {latency_s} s", stats, dev)
 
 
 def main() -> None:
