@@ -7,6 +7,9 @@ Exit codes (all three commands):
 2  usage error (bad option, bad scenario or fault spec)
 3  no analyzer: port missing or busy, nothing answers, or not our protocol
 4  the spectrum could not be written
+
+``devices`` probes each port in every dialect (``interdict/1``, then Ocean's OBP) and says
+which answered; ``acquire --dialect`` picks one (or ``auto``: probe first).
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def register(sub: Any) -> None:
     p.add_argument("--sample", metavar="ID",
                    help="simulator only: put this scenario sample under the laser first")
     p.add_argument("--baudrate", type=int, default=115200)
+    p.add_argument("--dialect", default="interdict/1", metavar="NAME",
+                   help="protocol: interdict/1 (default), obp (Ocean Binary Protocol), or auto "
+                        "(probe both, as 'interdict devices' does)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE",
                    help="where to save (.jdx or .csv: format from the extension)")
     p.set_defaults(func=run_acquire)
@@ -75,6 +81,7 @@ def run_acquire(args: argparse.Namespace) -> int:
     """Acquire and save one spectrum."""
     import spectra
     from driver import Analyzer
+    from driver.discovery import probe
     from driver.errors import (
         AnalyzerError,
         AnalyzerTimeoutError,
@@ -83,13 +90,26 @@ def run_acquire(args: argparse.Namespace) -> int:
         NotAnAnalyzerError,
         NotSupportedError,
     )
+    from driver.protocol import DIALECTS
 
     out: Path = args.output
     if out.suffix.lower() not in (".jdx", ".dx", ".jcamp", ".csv"):
         say(f"acquire: {out}: use a .jdx or .csv extension", sys.stderr)
         return EXIT_USAGE
+    if args.dialect != "auto" and args.dialect not in DIALECTS:
+        print(f"acquire: --dialect {args.dialect!r}: use auto or one of "
+              f"{', '.join(DIALECTS)}", file=sys.stderr)
+        return EXIT_USAGE
+    dialect = args.dialect
+    if dialect == "auto":
+        found = probe(args.device)
+        if found.dialect is None:
+            say(f"acquire: no analyzer: {found.problem}", sys.stderr)
+            return EXIT_NO_ANALYZER
+        dialect = found.dialect
     try:
-        with Analyzer(args.device, baudrate=args.baudrate) as dev:
+        with Analyzer(args.device, baudrate=args.baudrate,
+                      dialect=DIALECTS[dialect]) as dev:
             if args.sample:
                 dev.select_sample(args.sample)
             if args.technique:
@@ -142,7 +162,8 @@ def run_devices(args: argparse.Namespace) -> int:
             i = result.info
             print(f"{shown(url)}\t{shown(desc)}\t" + shown(
                 f"ANALYZER {i.make} {i.model} serial {i.serial} firmware {i.firmware} "
-                f"{i.protocol}/{i.protocol_version} [{', '.join(i.capabilities.technique_names)}]"))
+                f"{i.protocol}/{i.protocol_version} [{', '.join(i.capabilities.technique_names)}] "
+                f"answered in dialect {result.dialect}"))
         else:
             print(f"{shown(url)}\t{shown(desc)}\t-- {shown(result.problem)}")
     if args.url and not args.no_probe and found == 0:
