@@ -18,8 +18,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.library",
     "station.commands.device",
     "station.commands.parcel",
+    "station.commands.audit",
+    "station.commands.stats",
     "station.commands.evidence",
     "station.commands.scan",
+    "station.commands.watch",
+    "station.commands.report",
+    "station.commands.reidentify",
+    "station.commands.config",
     "station.commands.demo",
 )
 

@@ -158,7 +158,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     from station.cli import main as cli
     from station.config import load_config
     from station.workflows.library import FIXTURES
-    from station.workflows.runner import write_report
+    from station.workflows.report import write_report
     from station.workflows.scan import StationError, StationSession
 
     db = out / "evidence.db"

@@ -22,16 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station.commands.parcel import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_TAMPERED,
+from station.commands._store import (
     common_options,
     guard,
     open_store_for,
     station_config,
     who_acts,
 )
+from station.exit_codes import EXIT_OK, EXIT_TAMPERED
 
 
 def register(sub: Any) -> None:
@@ -108,4 +106,4 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok else EXIT_TAMPERED
 
 
-__all__ = ["EXIT_ERROR", "register"]
+__all__ = ["register"]

@@ -22,6 +22,7 @@ import spectra
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library, LibrarySet
     from spectra import Pipeline
+    from station.config import StationConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
@@ -189,6 +190,11 @@ def default_library_path(data_dir: Path) -> Path:
     return data_dir / f"default-library-{h.hexdigest()[:12]}.ilib"
 
 
+def load_libraries(cfg: StationConfig) -> LibrarySet:
+    """The configured library (or the embedded default, built next to the database)."""
+    return open_libraries(cfg.library, cfg.db.parent)
+
+
 def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     """The configured library file, or the embedded default (built on first use).
 
@@ -213,4 +219,4 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
 
 __all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "FTIR_LIBRARY_DIR", "SYNTHETIC_LIBRARY_DIR",
            "ReferenceIndexError", "build_library", "build_library_set", "default_library_path",
-           "open_libraries", "read_index"]
+           "load_libraries", "open_libraries", "read_index"]

@@ -48,7 +48,7 @@ def run_reidentify(cfg: StationConfig, item_id: str, *, inspection_id: str | Non
     """
     from parcels.errors import IntegrityError, ParcelsError
     from parcels.reidentify import reidentify
-    from station.commands.scan import EXIT_ALERT, EXIT_ERROR, EXIT_OK, EXIT_PARCEL
+    from station.exit_codes import EXIT_ALERT, EXIT_ERROR, EXIT_OK, EXIT_PARCEL
     from station.workflows.scan import StationError, StationSession
 
     out = out or sys.stdout

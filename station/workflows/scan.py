@@ -101,7 +101,7 @@ class ScanOutcome:
 
     def exit_code(self) -> int:
         """The documented exit code of this outcome."""
-        from station.commands.scan import EXIT_ALERT, EXIT_INCONCLUSIVE, EXIT_OK
+        from station.exit_codes import EXIT_ALERT, EXIT_INCONCLUSIVE, EXIT_OK
 
         if self.identification.alert:
             return EXIT_ALERT
@@ -157,7 +157,7 @@ class SelfTestLog:
 
     def record_pass(self, device_key: str, at: datetime) -> None:
         """Remember a passed self-test (atomically)."""
-        from station.workflows.runner import write_atomically
+        from station._files import write_atomically
 
         data = self._read()
         data[device_key] = at.isoformat()
@@ -196,7 +196,7 @@ class StationSession:
     def open_store(self) -> Store:
         """Open the evidence database (it must exist: import the AED batch first)."""
         from parcels.store import open_store
-        from station.commands.scan import EXIT_ERROR
+        from station.exit_codes import EXIT_ERROR
 
         if not self.cfg.db.is_file():
             raise StationError(
@@ -210,7 +210,7 @@ class StationSession:
     def station_key(self) -> StationKey:
         """The station's signing key (created on first use, see ``key`` in the config)."""
         from parcels.signing import SigningKeyError, StationKey
-        from station.commands.scan import EXIT_ERROR
+        from station.exit_codes import EXIT_ERROR
 
         try:
             return StationKey.load_or_create(self.cfg.key)
@@ -219,8 +219,8 @@ class StationSession:
 
     def open_library(self) -> LibrarySet:
         """Open the configured library (or build the embedded default)."""
-        from station.commands.scan import EXIT_ERROR
-        from station.workflows.runner import load_libraries
+        from station.exit_codes import EXIT_ERROR
+        from station.workflows.library import load_libraries
 
         try:
             self.libs = load_libraries(self.cfg)
@@ -232,7 +232,7 @@ class StationSession:
         """Connect to the analyzer at the configured URL."""
         from driver.analyzer import Analyzer
         from driver.errors import AnalyzerError
-        from station.commands.scan import EXIT_DEVICE
+        from station.exit_codes import EXIT_DEVICE
 
         if not self.cfg.device:
             raise StationError("no analyzer: give --device URL (or INTERDICT_DEVICE, or "
@@ -295,7 +295,7 @@ class StationSession:
             The self-test failed: the device must not be used for evidence.
         """
         from driver.errors import AnalyzerError, NotSupportedError
-        from station.commands.scan import EXIT_DEVICE
+        from station.exit_codes import EXIT_DEVICE
 
         assert self.dev is not None
         if mode == "never":
@@ -343,7 +343,7 @@ class StationSession:
     def _acquire_once(self, label: str, technique: str, **settings: Any) -> Spectrum:
         """One acquisition in a worker thread, so a stop request can abort it cleanly."""
         from driver.errors import AcquisitionAbortedError, AnalyzerError
-        from station.commands.scan import EXIT_DEVICE, EXIT_INTERRUPTED
+        from station.exit_codes import EXIT_DEVICE, EXIT_INTERRUPTED
 
         dev = self.dev
         assert dev is not None
@@ -403,7 +403,7 @@ class StationSession:
 
     def _acquire_background(self) -> None:
         from driver.errors import AnalyzerError
-        from station.commands.scan import EXIT_DEVICE
+        from station.exit_codes import EXIT_DEVICE
 
         assert self.dev is not None
         try:
@@ -414,7 +414,7 @@ class StationSession:
     # -- identification and evidence -------------------------------------------------------
     def library_for(self, technique: str) -> Library:
         """The library part for a technique."""
-        from station.commands.scan import EXIT_ERROR
+        from station.exit_codes import EXIT_ERROR
 
         assert self.libs is not None
         try:
@@ -424,8 +424,8 @@ class StationSession:
 
     def thresholds(self, technique: str | None = None) -> Thresholds:
         """The matcher's defaults for the technique with the configured ones applied."""
-        from station.commands.scan import EXIT_USAGE
         from station.config import ConfigError, thresholds_for
+        from station.exit_codes import EXIT_USAGE
 
         try:
             return thresholds_for(self.cfg, technique)
@@ -435,7 +435,7 @@ class StationSession:
     def identify(self, spectrum: Spectrum, technique: str) -> Identification:
         """Identify against the configured library with the configured thresholds."""
         from matcher.identify import identify
-        from station.commands.scan import EXIT_ERROR
+        from station.exit_codes import EXIT_ERROR
 
         lib = self.library_for(technique)
         thresholds = self.thresholds(lib.technique)
@@ -455,7 +455,7 @@ class StationSession:
         from parcels.errors import ParcelsError
         from parcels.records import HoldState
         from parcels.s10 import validate_item_id
-        from station.commands.scan import EXIT_PARCEL
+        from station.exit_codes import EXIT_PARCEL
 
         assert self.store is not None
         try:
@@ -482,7 +482,7 @@ class StationSession:
     @property
     def operator(self) -> str:
         """Who scans (required for evidence)."""
-        from station.commands.scan import EXIT_USAGE
+        from station.exit_codes import EXIT_USAGE
 
         if not self.cfg.operator:
             raise StationError("who is scanning? give --operator NAME (or INTERDICT_OPERATOR)",
@@ -493,7 +493,7 @@ class StationSession:
         """Store one inspection (one transaction, signals deferred until it is done)."""
         from parcels.errors import IllegalTransitionError, ParcelsError
         from parcels.records import DeviceIdentity
-        from station.commands.scan import EXIT_ERROR, EXIT_PARCEL
+        from station.exit_codes import EXIT_ERROR, EXIT_PARCEL
 
         assert self.store is not None and self.dev is not None
         info = self.dev.identify()
@@ -511,7 +511,7 @@ class StationSession:
     def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
         """Acquire (one or both techniques), identify, record, and return the outcome."""
         from matcher.identify import fuse
-        from station.commands.scan import EXIT_INTERRUPTED
+        from station.exit_codes import EXIT_INTERRUPTED
 
         if self.stop.requested:
             raise StationError(f"{self.stop.signal_name or 'stop'} before the acquisition: "
@@ -547,7 +547,7 @@ def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
              connect: Callable[[StationSession], Any] | None = None,
              clock: Callable[[], datetime] | None = None) -> int:
     """``interdict scan``: returns the documented exit code."""
-    from station.commands.scan import EXIT_ERROR
+    from station.exit_codes import EXIT_ERROR
 
     stop = Stop()
     out = out or sys.stdout

@@ -256,7 +256,7 @@ class Watch:
 
     def run(self) -> int:
         """The loop; returns the exit code."""
-        from station.commands.scan import EXIT_OK
+        from station.exit_codes import EXIT_OK
 
         _ = self.session.operator
         self.session.thresholds()
@@ -297,7 +297,7 @@ class Watch:
 def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
               as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
     """``interdict watch``: returns the exit code."""
-    from station.commands.scan import EXIT_ERROR
+    from station.exit_codes import EXIT_ERROR
 
     w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock)
     try:

@@ -158,7 +158,7 @@ def test_real_interdict_subprocess(batch: Path, db_path: Path) -> None:
 @pytest.mark.parametrize("anchor", ["١:" + "a" * 64, "²:" + "a" * 64, "1" * 19 + ":" + "a" * 64,
                                     ":" + "a" * 64, "3:" + "g" * 64, "3:" + "a" * 63])
 def test_anchor_must_be_ascii_digits_and_a_whole_hash(anchor: str) -> None:
-    from station.commands.parcel import parse_anchor
+    from station.commands.audit import parse_anchor
 
     with pytest.raises(ValueError, match="SEQ:HASH"):
         parse_anchor(anchor)

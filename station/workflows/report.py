@@ -1,24 +1,18 @@
-"""The command bodies of ``scan``, ``watch`` and ``report``: configuration in, exit code out."""
+"""Writing a parcel's evidence report: read the store, render, write, log the export."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station._files import write_atomically
 from station._terminal import say
-from station.commands.scan import (
-    EXIT_ERROR,
-    EXIT_NOT_BUILT,
-    EXIT_OK,
-    EXIT_PARCEL,
-)
 from station.config import StationConfig
+from station.exit_codes import EXIT_ERROR, EXIT_NOT_BUILT, EXIT_OK, EXIT_PARCEL
+from station.workflows.library import load_libraries
 
 if TYPE_CHECKING:
     from matcher.library import LibrarySet
@@ -26,21 +20,6 @@ if TYPE_CHECKING:
 
 def _err(msg: str) -> None:
     say(f"interdict: {msg}", sys.stderr)
-
-
-def load_libraries(cfg: StationConfig) -> LibrarySet:
-    """The configured library (or the embedded default, built next to the database)."""
-    from station.workflows.library import open_libraries
-
-    return open_libraries(cfg.library, cfg.db.parent)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename (no half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool = False) -> int:
@@ -56,8 +35,8 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
     except ImportError as exc:  # pragma: no cover - only before parcels lands
         _err(f"the evidence store (parcels) is not built yet: {exc}")
         return EXIT_NOT_BUILT
-    from station.report import render_html
-    from station.workflows.evidence import collect_report
+    from station.report.collect import collect_report
+    from station.report.render import render_html
 
     if not cfg.db.is_file():
         _err(f"no evidence database at {cfg.db} (set --db or INTERDICT_DB)")
@@ -112,17 +91,4 @@ def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool =
     return EXIT_OK
 
 
-def scan_command(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
-                 as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
-    """``interdict scan``."""
-    from station.workflows.scan import run_scan
-
-    return run_scan(cfg, item_id, self_test=self_test, as_json=as_json, clock=clock)
-
-
-def watch_command(cfg: StationConfig, *, queue: bool = False, max_scans: int | None = None,
-                  as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
-    """``interdict watch``."""
-    from station.workflows.watch import run_watch
-
-    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json, clock=clock)
+__all__ = ["write_report"]

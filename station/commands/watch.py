@@ -1,0 +1,47 @@
+"""``interdict watch``: the station service (trigger-button scans, parcel ids typed or scanned)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from station.commands._common import config_or_none
+from station.config import add_config_arguments
+from station.exit_codes import EXIT_USAGE
+
+WATCH_EPILOG = """\
+Type or scan (barcode) a parcel id and press Enter, then press the analyzer's trigger.
+With --queue, a trigger press without a typed id scans the next held parcel not yet inspected.
+SIGINT/SIGTERM: a scan whose spectrum has arrived is finished and recorded; an acquisition
+still running is aborted and nothing of it is stored. A second signal abandons at once.
+"""
+
+
+def register(sub: Any) -> None:
+    """Register ``watch``."""
+    w = sub.add_parser(
+        "watch", help="station service: trigger-button scans, ids from keyboard/barcode",
+        description="Wait for the analyzer's trigger button; take the parcel id from the "
+                    "keyboard or barcode scanner (one line on stdin) or from the queue of "
+                    "held parcels; record every scan; reconnect after an unplugged cable.",
+        epilog=WATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("--queue", action="store_true",
+                   help="without a typed id, scan the next held parcel not yet inspected")
+    w.add_argument("--technique", choices=("raman", "ftir"),
+                   help="technique for trigger scans (default raman)")
+    w.add_argument("--max-scans", type=int, metavar="N",
+                   help="stop after N recorded scans (default: run until stopped)")
+    w.add_argument("--json", action="store_true",
+                   help="one JSON line per event on stdout (for scripts)")
+    add_config_arguments(w)
+    w.set_defaults(func=_run_watch)
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    cfg = config_or_none(args)
+    if cfg is None:
+        return EXIT_USAGE
+    from station.workflows.watch import run_watch
+
+    return run_watch(cfg, use_queue=args.queue, max_scans=args.max_scans, as_json=args.json,
+                     clock=getattr(args, "clock", None))
