@@ -26,6 +26,7 @@ from ._errors import (
     UnsupportedFormatError,
 )
 from ._model import HASH_SCHEME, Acquisition, ProvenanceStep, Spectrum, merge_segments
+from ._progress import Progress
 from ._units import Technique, XUnit, YUnit
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "ParameterWarning",
     "Pipeline",
     "PipelineStep",
+    "Progress",
     "ProvenanceStep",
     "SpectraError",
     "Spectrum",
