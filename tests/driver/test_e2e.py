@@ -21,6 +21,7 @@ from driver import (
     PortBusyError,
 )
 from driver.errors import AnalyzerTimeoutError, BadURLError, LinkError
+from driver.simulator.control import press_trigger, select_sample
 
 from .conftest import ROOT
 
@@ -163,7 +164,7 @@ def test_trigger_button_scans(simulator) -> None:
         it = dev.triggers(timeout_s=5.0, poll_s=0.2)
         sim.trigger()  # SIGUSR1: the officer presses the button
         first = next(it)
-        dev.press_trigger()  # the simulator-only message does the same
+        press_trigger(dev)  # the simulator-only message does the same
         second = next(it)
     assert first.provenance[0].params["source"] == "button"
     assert second.provenance[0].params["scan_id"] > first.provenance[0].params["scan_id"]
@@ -224,12 +225,12 @@ def test_scenario_samples_and_low_signal(simulator, tmp_path: Path) -> None:
                           "signal": 0.02, "fluorescence": 0.0},
     }}))
     with Analyzer(simulator("--scenario", str(scen)).url) as dev:
-        dev.select_sample("RR473124829US")
+        select_sample(dev, "RR473124829US")
         strong = dev.acquire(integration_ms=100)
-        dev.select_sample("RR000000001US")
+        select_sample(dev, "RR000000001US")
         weak = dev.acquire(integration_ms=100)
         with pytest.raises(DeviceRefusedError, match="NO_SUCH_SAMPLE"):
-            dev.select_sample("XX")
+            select_sample(dev, "XX")
     assert strong.title == "RR473124829US" and weak.title == "RR000000001US"
     assert np.ptp(strong.y) > 10 * np.ptp(weak.y) / 3
 
