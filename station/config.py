@@ -6,7 +6,9 @@ which layer supplied it (``StationConfig.sources``), so ``interdict config`` can
 why the station uses the database it uses.
 
 The file (``--config``, else ``$INTERDICT_CONFIG``, else ``./interdict.toml`` when present, else
-``$XDG_CONFIG_HOME/interdict/station.toml`` when present)::
+``station.toml`` in the user's configuration folder when present: ``~/.config/interdict`` on
+Linux, ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+Windows, by the platform's convention (:func:`config_dir`))::
 
     station = "JFK-IMF-01"
     operator = "officer.kim"
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from parcels.text import EXPECTED, unsafe_at
+from station.errors import ConfigError
 
 if TYPE_CHECKING:
     from matcher.verdict import Thresholds
@@ -57,10 +61,6 @@ ENV_VARS: dict[str, str] = {
 }
 
 
-class ConfigError(ValueError):
-    """The configuration (file, variable or flag) is not valid; the message says where."""
-
-
 class ScanTechnique(StrEnum):
     """What ``interdict scan`` measures."""
 
@@ -69,9 +69,45 @@ class ScanTechnique(StrEnum):
     BOTH = "both"
 
 
-def _default_data_dir(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "interdict"
+def data_dir() -> Path:
+    """The station's data folder by the platform's convention (``platformdirs``): the
+    default evidence database and signing key live here.
+
+    ``$XDG_DATA_HOME/interdict`` (``~/.local/share/interdict``) on Linux,
+    ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+    Windows. Read from the process environment.
+    """
+    from platformdirs import user_data_path
+
+    return user_data_path("interdict", appauthor=False)
+
+
+def config_dir() -> Path:
+    """The user's configuration folder for Interdict by the platform's convention
+    (``platformdirs``): ``$XDG_CONFIG_HOME/interdict`` (``~/.config/interdict``) on Linux,
+    ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+    Windows. Read from the process environment."""
+    from platformdirs import user_config_path
+
+    return user_config_path("interdict", appauthor=False)
+
+
+_LOGIN_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
+
+
+def login_name(env: Mapping[str, str]) -> str | None:
+    """The login name, as :func:`getpass.getuser` finds it but from ``env``: the first of
+    ``LOGNAME``, ``USER``, ``LNAME``, ``USERNAME`` that is set, else the account database;
+    None where there is none (a container without a user entry)."""
+    for var in _LOGIN_VARIABLES:
+        if env.get(var):
+            return env[var]
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return None
 
 
 class StationConfig(BaseModel):
@@ -91,7 +127,9 @@ class StationConfig(BaseModel):
         created on first write. Default: ``station.key`` in the station's data folder, next
         to the default database.
     operator
-        Who is scanning; recorded with every inspection.
+        Who acts (scans, imports, moves a hold, exports); recorded in the audit log and with
+        every inspection. When no flag, variable or file names one: the login name (source
+        ``login``).
     station
         This station's identifier; recorded with every inspection.
     technique
@@ -102,8 +140,8 @@ class StationConfig(BaseModel):
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
     sources
-        For every option, where its value came from: ``flag``, ``env``, ``file`` or
-        ``default``.
+        For every option, where its value came from: ``flag``, ``env``, ``file``,
+        ``login`` (the operator) or ``default``.
     config_file
         The file that was read, if any.
     """
@@ -121,6 +159,17 @@ class StationConfig(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict)
     sources: dict[str, str] = Field(default_factory=dict)
     config_file: Path | None = None
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _store_path(cls, v: object) -> object:
+        # the store takes a file; ``sqlite:///path`` is the same file spelled as a URL
+        if isinstance(v, str) and "://" in v:
+            if v.startswith("sqlite:///"):  # as parcels.store.open_store reads it
+                return v[len("sqlite:///"):]
+            raise ValueError("only an SQLite file (a path or sqlite:///path) is supported "
+                             "as the evidence database")
+        return v
 
     @field_validator("operator", "station", "device")
     @classmethod
@@ -166,8 +215,7 @@ def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str]
     local = (cwd or Path.cwd()) / "interdict.toml"
     if local.is_file():
         return local, False
-    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    user = xdg / "interdict" / "station.toml"
+    user = config_dir() / "station.toml"
     if user.is_file():
         return user, False
     return None, False
@@ -285,9 +333,12 @@ def load_config(
         sources[f"thresholds.{tname}"] = "flag"
 
     if "db" not in values:
-        values["db"] = _default_data_dir(env) / "evidence.db"
+        values["db"] = data_dir() / "evidence.db"
     if "key" not in values:
-        values["key"] = _default_data_dir(env) / "station.key"
+        values["key"] = data_dir() / "station.key"
+    if not values.get("operator") and (login := login_name(env)) is not None:
+        values["operator"] = login
+        sources["operator"] = "login"
     for name in (*ENV_VARS, "db"):
         sources.setdefault(name, "default")
     try:
@@ -300,38 +351,69 @@ def load_config(
             origin = sources.get(field, "default")
             where = {"flag": f"--{field.replace('_', '-')}",
                      "env": ENV_VARS.get(field, field),
-                     "file": str(path)}.get(origin, "default")
+                     "file": str(path), "login": "the login name"}.get(origin, "default")
             problems.append(f"{where}: {field}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("; ".join(problems)) from exc
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
-    """Add the station options (``--config``, ``--db``, ``--operator`` ...) to a command.
+_OPTION_HELP: dict[str, tuple[str, str]] = {
+    "config": ("FILE", f"station TOML file (env {ENV_CONFIG}; default ./interdict.toml, else "
+                       "station.toml in the user's configuration folder)"),
+    "device": ("URL", "analyzer: serial port (/dev/ttyUSB0, COM3), pty path or pyserial URL "
+                      "such as socket://host:port (env INTERDICT_DEVICE)"),
+    "library": ("PATH", "reference library file (env INTERDICT_LIBRARY; default: the embedded "
+                        "default library)"),
+    "db": ("FILE", "evidence database (env INTERDICT_DB; default evidence.db in the user's "
+                   "data folder: interdict config shows where)"),
+    "key": ("FILE", "the station's signing key (env INTERDICT_KEY; default station.key beside "
+                    "the default database; created on the first write)"),
+    "operator": ("NAME", "who acts, recorded in the audit log (env INTERDICT_OPERATOR; default: "
+                         "the station file's operator, else the login name)"),
+    "station": ("ID", "this station's id, recorded with evidence (env INTERDICT_STATION)"),
+    "thresholds": ("NAME=VALUE", "identification threshold, repeatable "
+                                 "(env INTERDICT_THRESHOLD_<NAME>)"),
+}
+"""The station options a command can take: name -> (metavar, help)."""
+
+ALL_OPTIONS = tuple(_OPTION_HELP)
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option (``--by`` for ``--operator``): accepted, with a note on
+    stderr. ``metavar`` names the new spelling; a value is appended when the option it
+    stands for collects a list."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        new = self.metavar or self.dest
+        print(f"{parser.prog}: {option_string} is deprecated — use {new}", file=sys.stderr)
+        current = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest,
+                [*current, values] if isinstance(current, list) else values)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
+                         short: Mapping[str, str] | None = None) -> None:
+    """Add the station options ``names`` (default: all of :data:`ALL_OPTIONS`) to a command.
 
     Every option defaults to ``None`` (not given) so :func:`config_from_args` can tell a flag
-    from a default.
+    from a default. ``--operator`` also accepts its deprecated spelling ``--by``. ``short``
+    gives an option a one-letter alias (``{"library": "-l"}``).
     """
     g = parser.add_argument_group(
         "station options (flag > environment variable > config file > default)")
-    g.add_argument("--config", metavar="FILE",
-                   help=f"station TOML file (env {ENV_CONFIG}; default ./interdict.toml)")
-    if device:
-        g.add_argument("--device", metavar="URL",
-                       help="analyzer: serial port, pty path or pyserial URL "
-                            "(env INTERDICT_DEVICE)")
-    g.add_argument("--library", metavar="PATH",
-                   help="reference library (env INTERDICT_LIBRARY; default: embedded)")
-    g.add_argument("--db", metavar="FILE",
-                   help="evidence database (env INTERDICT_DB; default "
-                        "~/.local/share/interdict/evidence.db, as interdict parcel)")
-    g.add_argument("--key", metavar="FILE",
-                   help="the station's signing key (env INTERDICT_KEY; default station.key "
-                        "next to the default database; created on first write)")
-    g.add_argument("--operator", metavar="NAME", help="who is scanning (env INTERDICT_OPERATOR)")
-    g.add_argument("--station", metavar="ID", help="this station's id (env INTERDICT_STATION)")
-    g.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",
-                   help="identification threshold, repeatable "
-                        "(env INTERDICT_THRESHOLD_<NAME>)")
+    for name in names or ALL_OPTIONS:
+        metavar, text = _OPTION_HELP[name]
+        flag = "--threshold" if name == "thresholds" else f"--{name}"
+        flags = [flag, *([short[name]] if short and name in short else [])]
+        if name == "thresholds":
+            g.add_argument(*flags, dest="thresholds", metavar=metavar, action="append",
+                           help=text)
+        else:
+            g.add_argument(*flags, dest=name, metavar=metavar, help=text)
+        if name == "operator":
+            g.add_argument("--by", dest="operator", metavar="--operator",
+                           action=DeprecatedAlias, help=argparse.SUPPRESS)
 
 
 def thresholds_for(cfg: StationConfig, technique: str | None = None) -> Thresholds:
@@ -368,14 +450,19 @@ def config_from_args(args: argparse.Namespace,
 
 
 __all__ = [
+    "ALL_OPTIONS",
     "ENV_VARS",
     "ConfigError",
+    "DeprecatedAlias",
     "ScanTechnique",
     "StationConfig",
     "add_config_arguments",
+    "config_dir",
     "config_from_args",
+    "data_dir",
     "find_config_file",
     "load_config",
+    "login_name",
     "read_config_file",
     "thresholds_for",
 ]

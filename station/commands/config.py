@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from station._terminal import say
-from station.commands._common import config_or_none
+from station.commands._common import dump_json, json_option, station_config
 from station.config import add_config_arguments
-from station.exit_codes import EXIT_OK, EXIT_USAGE
+from station.exit_codes import ExitCode, epilog
 
 
 def register(sub: Any) -> None:
@@ -17,24 +16,28 @@ def register(sub: Any) -> None:
     c = sub.add_parser(
         "config", help="show the effective station configuration and where each value is from",
         description="Resolve the configuration (flag > environment > file > default) and "
-                    "show each option with its source.")
-    c.add_argument("--json", action="store_true", help="print as JSON")
+                    "show each option with its source: flag, env, file, login (the operator "
+                    "when nothing names one) or default.",
+        epilog=epilog(ExitCode.OK), formatter_class=argparse.RawDescriptionHelpFormatter)
+    json_option(c, "the configuration and its sources")
     add_config_arguments(c)
-    c.set_defaults(func=_run_config)
+    c.set_defaults(func=run)
 
 
-def _run_config(args: argparse.Namespace) -> int:
-    cfg = config_or_none(args)
-    if cfg is None:
-        return EXIT_USAGE
+def run(args: argparse.Namespace) -> ExitCode:
+    """Show the configuration."""
+    cfg = station_config(args)
     if args.json:
-        print(json.dumps({"config": cfg.public(), "sources": cfg.sources}, indent=2))
-        return EXIT_OK
+        dump_json({"config": cfg.public(), "sources": cfg.sources})
+        return ExitCode.OK
     say(f"configuration file: {cfg.config_file or '(none)'}")
     for key, value in cfg.public().items():
         if key in ("config_file", "thresholds"):
             continue
         say(f"  {key:<16} {value!s:<48} [{cfg.sources.get(key, 'default')}]")
     for name, value in cfg.thresholds.items():
-        print(f"  threshold {name:<6} {value:<48} [{cfg.sources.get('thresholds.' + name)}]")
-    return EXIT_OK
+        say(f"  threshold {name:<6} {value:<48} [{cfg.sources.get('thresholds.' + name)}]")
+    return ExitCode.OK
+
+
+__all__ = ["register", "run"]

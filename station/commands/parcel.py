@@ -1,31 +1,4 @@
-"""``interdict parcel …``, ``interdict audit verify`` and ``interdict stats``: the evidence store.
-
-Commands::
-
-    interdict parcel import FILE [--format jsonl|csv]     AED batch (JSON lines or flat CSV)
-    interdict parcel show ITEM                            everything stored about a parcel
-    interdict parcel list [--state S] [--verdict V] [--alert|--no-alert] [--origin CC]
-                          [--from DATE] [--to DATE] [--limit N]
-    interdict parcel hold ITEM [--reason R]               mark held (requesting it if needed)
-    interdict parcel release|seize|refer|not-found ITEM   move the hold on
-    interdict parcel export [ITEM ...] [--from D] [--to D] [--format jsonl|csv] [-o FILE]
-    interdict audit verify [--key FP] [--anchor SEQ:HASH] check the chain, its signatures and the
-                                                          evidence
-    interdict audit log [ITEM]                            the audit events
-    interdict stats [--period day|week|month|all] [--from D] [--to D]
-
-Every command takes ``--db PATH`` (else ``$INTERDICT_DB``, else ``db`` of the station
-configuration file, else the default path, see :func:`parcels.config.resolve_db`),
-``--key FILE`` (the station's signing key; else ``$INTERDICT_KEY``, else ``key`` of the
-configuration, else ``station.key`` next to the default database; created by the first
-command that writes) and ``--config FILE``; every query command takes ``--json``. The
-acting person is ``--by`` (else ``$INTERDICT_OPERATOR``, else ``operator`` of the
-configuration file, else the login name).
-
-Exit codes: 0 success; 1 error (unknown parcel, invalid id, illegal hold move, unreadable
-file or database — nothing was changed); 2 usage error; 3 import done but some rows were
-rejected (the good rows were imported); 4 ``audit verify`` found tampering or corruption.
-"""
+"""``interdict parcel``: the parcel records of the evidence store (AED, holds, exports)."""
 
 from __future__ import annotations
 
@@ -35,82 +8,119 @@ from pathlib import Path
 from typing import Any
 
 from station._terminal import say
-from station.commands._store import (
-    common_options,
-    dump_json,
-    guard,
-    open_store_for,
-    query_option,
-    who_acts,
-)
-from station.exit_codes import EXIT_OK, EXIT_REJECTED_ROWS
+from station.commands._common import EnumChoices, dump_json, when
+from station.commands._store import open_store_for, store_options, who_acts
+from station.errors import UsageError
+from station.exit_codes import ExitCode, epilog
+from station.progress import bar, quiet_option, wanted
 
 _TARGETS = {"release": "released", "seize": "seized", "refer": "referred",
             "not-found": "not-found"}
 
+DESCRIPTION = """\
+The parcels of the evidence store: import the advance electronic data (AED) with its hold
+requests, look parcels up, move their holds on, export their records.
+
+  interdict parcel import FILE                  AED batch (JSON lines or flat CSV)
+  interdict parcel show ITEM                    everything stored about a parcel
+  interdict parcel list [--state S] ...         parcels matching filters
+  interdict parcel hold ITEM [--reason R]       mark held (requesting it if needed)
+  interdict parcel release|seize|refer|not-found ITEM    move the hold on
+  interdict parcel export [ITEM ...] [-o FILE]  records as JSON lines or CSV
+
+Each takes --db, --key and --config (see interdict config); those that write take
+--operator, the acting person recorded in the audit log (else INTERDICT_OPERATOR, else the
+station file's operator, else the login name); those that answer take --json.
+"""
+
+
+def _parser(ps: Any, name: str, help: str, codes: tuple[ExitCode, ...], *, writes: bool,
+            query: bool = True) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = ps.add_parser(
+        name, help=help, description=help[0].upper() + help[1:] + ".",
+        epilog=epilog(*codes), formatter_class=argparse.RawDescriptionHelpFormatter)
+    store_options(p, writes=writes, query=query)
+    return p
+
 
 def register(sub: Any) -> None:
     """Register ``parcel``."""
-    common, actor = common_options()
-    query = query_option()
-
     p = sub.add_parser("parcel", help="parcel records: import AED, show, list, holds, export",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     ps = p.add_subparsers(dest="parcel_command", metavar="ACTION", required=True)
+    moves = (ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL)
 
-    a = ps.add_parser("import", parents=[common, query, actor], help="import an AED batch")
-    a.add_argument("file", type=Path)
-    a.add_argument("--format", choices=("jsonl", "csv"), help="default: from the extension")
-    a.set_defaults(func=guard(_import))
+    a = _parser(ps, "import", "import an AED batch: good rows go in, each bad row is named",
+                (ExitCode.OK, ExitCode.ERROR, ExitCode.REJECTED), writes=True)
+    a.add_argument("file", type=Path, help="the batch: JSON lines (.jsonl) or flat CSV (.csv)")
+    a.add_argument("--format", choices=("jsonl", "csv"),
+                   help="the batch's format (default: from the extension and content)")
+    quiet_option(a)
+    a.set_defaults(func=_import)
 
-    a = ps.add_parser("show", parents=[common, query], help="everything stored about a parcel")
-    a.add_argument("item_id")
-    a.set_defaults(func=guard(_show))
+    a = _parser(ps, "show", "everything stored about a parcel", moves, writes=False)
+    a.add_argument("item_id", metavar="ITEM", help="UPU S10 item id")
+    a.set_defaults(func=_show)
 
-    a = ps.add_parser("list", parents=[common, query], help="parcels matching filters")
-    a.add_argument("--state", help="hold state (requested, held, inspected, released, "
-                                   "seized, referred, not-found)")
-    a.add_argument("--verdict", type=str.upper,
-                   help="MATCH, MIXTURE, INCONCLUSIVE or NO_MATCH (current result)")
+    a = _parser(ps, "list", "the parcels matching filters, oldest first",
+                (ExitCode.OK, ExitCode.ERROR), writes=False)
+    a.add_argument("--state", choices=EnumChoices("parcels.records", "HoldState"),
+                   metavar="STATE", help="hold state: %(choices)s")
+    a.add_argument("--verdict", type=str.upper, metavar="VERDICT",
+                   choices=EnumChoices("matcher.results", "Verdict"),
+                   help="the current result's verdict: %(choices)s")
     al = a.add_mutually_exclusive_group()
-    al.add_argument("--alert", dest="alert", action="store_const", const=True, default=None)
-    al.add_argument("--no-alert", dest="alert", action="store_const", const=False)
+    al.add_argument("--alert", dest="alert", action="store_const", const=True, default=None,
+                    help="only parcels whose current result alerts")
+    al.add_argument("--no-alert", dest="alert", action="store_const", const=False,
+                    help="only parcels whose current result does not alert")
     a.add_argument("--origin", metavar="CC", help="origin country (ISO 3166 alpha-2)")
-    a.add_argument("--from", dest="since", metavar="DATE", help="received on/after")
-    a.add_argument("--to", dest="until", metavar="DATE", help="received up to (inclusive day)")
-    a.add_argument("--limit", type=int)
-    a.set_defaults(func=guard(_list))
+    a.add_argument("--from", dest="since", metavar="DATE", type=when("--from"),
+                   help="received on or after (YYYY-MM-DD or an ISO 8601 instant)")
+    a.add_argument("--to", dest="until", metavar="DATE", type=when("--to", end=True),
+                   help="received up to (a bare day is included whole)")
+    a.add_argument("--limit", type=int, metavar="N", help="at most N parcels")
+    a.set_defaults(func=_list)
 
-    a = ps.add_parser("hold", parents=[common, query, actor],
-                      help="mark a parcel held (recording a hold request first if it has none)")
-    a.add_argument("item_id")
+    a = _parser(ps, "hold", "mark a parcel held (recording a hold request first if it has "
+                            "none)", moves, writes=True)
+    a.add_argument("item_id", metavar="ITEM", help="UPU S10 item id")
     a.add_argument("--reason", help="why (needed when the parcel has no hold request)")
-    a.add_argument("--note")
-    a.set_defaults(func=guard(_hold))
+    a.add_argument("--note", help="a note recorded with the move")
+    a.set_defaults(func=_hold)
 
     for name, state in _TARGETS.items():
-        a = ps.add_parser(name, parents=[common, query, actor], help=f"hold → {state}")
-        a.add_argument("item_id")
-        a.add_argument("--note")
-        a.set_defaults(func=guard(_move), target=state)
+        a = _parser(ps, name, f"move the parcel's hold to {state}", moves, writes=True)
+        a.add_argument("item_id", metavar="ITEM", help="UPU S10 item id")
+        a.add_argument("--note", help="a note recorded with the move")
+        a.set_defaults(func=_move, target=state)
 
-    a = ps.add_parser("export", parents=[common, actor],
-                      help="export parcel records (JSON lines or CSV)")
-    a.add_argument("item_ids", nargs="*", metavar="ITEM")
-    a.add_argument("--from", dest="since", metavar="DATE")
-    a.add_argument("--to", dest="until", metavar="DATE")
-    a.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    a.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
-    a.set_defaults(func=guard(_export))
+    a = _parser(ps, "export", "export parcel records (JSON lines or CSV; the export is "
+                              "logged in the audit chain)", moves, writes=True, query=False)
+    a.add_argument("item_ids", nargs="*", metavar="ITEM",
+                   help="the parcels to export (default: all, or those received in --from/--to)")
+    a.add_argument("--from", dest="since", metavar="DATE", type=when("--from"),
+                   help="received on or after (YYYY-MM-DD or an ISO 8601 instant)")
+    a.add_argument("--to", dest="until", metavar="DATE", type=when("--to", end=True),
+                   help="received up to (a bare day is included whole)")
+    a.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                   help="JSON lines (default) or CSV (formula cells neutralised)")
+    a.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="file to write (default: standard output)")
+    a.set_defaults(func=_export)
 
 
-def _import(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace) -> ExitCode:
     from parcels.aed import import_batch
 
     if not args.file.is_file():
-        raise OSError(f"no such file: {args.file}")
-    with open_store_for(args, create=True, write=True) as store:
-        summary = import_batch(store, args.file, actor=who_acts(args), format=args.format)
+        raise FileNotFoundError(f"no such file: {args.file}")
+    actor = who_acts(args)
+    with (open_store_for(args, create=True, write=True) as store,
+          bar("import", unit="B", scale=True, enabled=wanted(args)) as progress):
+        summary = import_batch(store, args.file, actor=actor, format=args.format,
+                               progress=progress)
     if args.json:
         dump_json(summary.model_dump(mode="json"))
     else:
@@ -118,15 +128,15 @@ def _import(args: argparse.Namespace) -> int:
             say(f"{args.file}:{r.line}: rejected{f' {r.item_id}' if r.item_id else ''}: "
                 f"{r.reason}", file=sys.stderr)
         say(summary.message())
-    return EXIT_OK if summary.ok else EXIT_REJECTED_ROWS
+    return ExitCode.OK if summary.ok else ExitCode.REJECTED
 
 
-def _show(args: argparse.Namespace) -> int:
+def _show(args: argparse.Namespace) -> ExitCode:
     with open_store_for(args) as store:
         pf = store.get_parcel(args.item_id)
     if args.json:
         dump_json(pf.model_dump(mode="json"))
-        return EXIT_OK
+        return ExitCode.OK
     p = pf.parcel
     d = p.declaration
     say(f"{p.item_id}  {p.mail_class} from {p.origin_country}, received "
@@ -163,30 +173,29 @@ def _show(args: argparse.Namespace) -> int:
                 top = f"; top hit {hits[0].name} ({hits[0].score:.1f})"
             say(f"    {r.kind.value:<16} {r.verdict.value}{alert}{top} "
                 f"[library {r.library_id} {r.library_hash[:12]}…, {r.recorded_by}]")
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _list(args: argparse.Namespace) -> int:
-    from parcels.query import find_parcels, parse_when
+def _list(args: argparse.Namespace) -> ExitCode:
+    from parcels.query import find_parcels
 
     with open_store_for(args) as store:
         rows = find_parcels(
             store, hold_state=args.state, verdict=args.verdict, alert=args.alert,
             origin_country=args.origin,
-            received_from=parse_when(args.since) if args.since else None,
-            received_to=parse_when(args.until, end=True) if args.until else None,
+            received_from=args.since, received_to=args.until,
             limit=args.limit,
         )
     if args.json:
         dump_json([r.model_dump(mode="json") for r in rows])
-        return EXIT_OK
+        return ExitCode.OK
     for r in rows:
         say(f"{r.item_id}  {r.received_at:%Y-%m-%d %H:%M}Z  {r.origin_country}  "
             f"{r.category.value:<17} {(r.hold_state.value if r.hold_state else '-'):<10} "
             f"{r.inspections} insp  {r.verdict.value if r.verdict else '-':<12}"
             f"{'  ALERT' if r.alert else ''}")
     say(f"{len(rows)} parcel(s)", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _print_hold(args: argparse.Namespace, hold: Any) -> None:
@@ -197,48 +206,48 @@ def _print_hold(args: argparse.Namespace, hold: Any) -> None:
         say(f"{hold.item_id}: {hold.state.value} at {t.at:%Y-%m-%d %H:%M:%S}Z by {t.actor}")
 
 
-def _hold(args: argparse.Namespace) -> int:
+def _hold(args: argparse.Namespace) -> ExitCode:
     from parcels.records import HoldState
 
     by = who_acts(args)
     with open_store_for(args, write=True) as store:
         if store.get_hold(args.item_id) is None:
             if not args.reason:
-                raise ValueError(f"{args.item_id} has no hold request: give --reason to "
-                                 "request and hold it")
+                raise UsageError(f"{args.item_id} has no hold request",
+                                 hint="give --reason to request and hold it")
             hold = store.request_hold(args.item_id, requested_by=by, reason=args.reason,
                                       held_by=by)
         else:
             hold = store.transition(args.item_id, HoldState.HELD, actor=by, note=args.note)
     _print_hold(args, hold)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _move(args: argparse.Namespace) -> int:
+def _move(args: argparse.Namespace) -> ExitCode:
     from parcels.records import HoldState
 
     with open_store_for(args, write=True) as store:
         hold = store.transition(args.item_id, HoldState(args.target), actor=who_acts(args),
                                 note=args.note)
     _print_hold(args, hold)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace) -> ExitCode:
+    from parcels.errors import ParcelNotFoundError
     from parcels.export import write_export
-    from parcels.query import find_parcels, parse_when
+    from parcels.query import find_parcels
     from parcels.s10 import validate_item_id
 
-    wanted = [validate_item_id(i) for i in args.item_ids]
+    wanted_ids = [validate_item_id(i) for i in args.item_ids]
     with open_store_for(args, write=True) as store:
         rows = find_parcels(
-            store, item_ids=wanted or None,
-            received_from=parse_when(args.since) if args.since else None,
-            received_to=parse_when(args.until, end=True) if args.until else None,
+            store, item_ids=wanted_ids or None,
+            received_from=args.since, received_to=args.until,
         )
-        missing = set(wanted) - {r.item_id for r in rows}
+        missing = set(wanted_ids) - {r.item_id for r in rows}
         if missing:
-            raise ValueError(f"not stored: {', '.join(sorted(missing))}; nothing exported")
+            raise ParcelNotFoundError("parcel", ", ".join(sorted(missing)))
         files = [store.get_parcel(r.item_id) for r in rows]
         dest = str(args.output) if args.output else "<stdout>"
         if args.output:
@@ -249,7 +258,8 @@ def _export(args: argparse.Namespace) -> int:
         ev = store.record_export([f.parcel.item_id for f in files], actor=who_acts(args),
                                  destination=dest, content_digest=digest)
         head = store.signed_head()
+    assert head is not None  # the export itself was just signed
     print(f"exported {n} parcel(s) to {dest} (sha256 {digest}); logged as audit event "
           f"#{ev.seq}, signed head #{head.seq} {head.hash} by key {head.key_id}; keep "
           f"--anchor {head.anchor()} to check the log later", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK

@@ -5,29 +5,34 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from station.commands._store import common_options, dump_json, guard, open_store_for, query_option
-from station.exit_codes import EXIT_OK
+from station.commands._common import dump_json, when
+from station.commands._store import open_store_for, store_options
+from station.exit_codes import ExitCode, epilog
 
 
 def register(sub: Any) -> None:
     """Register ``stats``."""
-    common, _ = common_options()
-    query = query_option()
+    p = sub.add_parser(
+        "stats", help="hold compliance and positivity by origin and category",
+        description="Hold compliance (held / requested, by request date, per period) and "
+                    "positivity (inspected parcels with an alert) by origin country and by "
+                    "declared category.",
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    store_options(p)
+    p.add_argument("--period", choices=("day", "week", "month", "all"), default="month",
+                   help="the hold-compliance period (default month)")
+    p.add_argument("--from", dest="since", metavar="DATE", type=when("--from"),
+                   help="from this day or ISO 8601 instant")
+    p.add_argument("--to", dest="until", metavar="DATE", type=when("--to", end=True),
+                   help="up to this day (included whole) or instant")
+    p.set_defaults(func=_stats)
 
-    p = sub.add_parser("stats", parents=[common, query],
-                       help="hold compliance and positivity by origin and category")
-    p.add_argument("--period", choices=("day", "week", "month", "all"), default="month")
-    p.add_argument("--from", dest="since", metavar="DATE")
-    p.add_argument("--to", dest="until", metavar="DATE")
-    p.set_defaults(func=guard(_stats))
 
-
-def _stats(args: argparse.Namespace) -> int:
-    from parcels.query import parse_when
+def _stats(args: argparse.Namespace) -> ExitCode:
     from parcels.stats import hold_compliance, positivity
 
-    since = parse_when(args.since) if args.since else None
-    until = parse_when(args.until, end=True) if args.until else None
+    since, until = args.since, args.until
     with open_store_for(args) as store:
         comp = hold_compliance(store, period=args.period, since=since, until=until)
         by_origin = positivity(store, by="origin", since=since, until=until)
@@ -36,7 +41,7 @@ def _stats(args: argparse.Namespace) -> int:
         dump_json({"hold_compliance": [r.model_dump(mode="json") for r in comp],
                "positivity_by_origin": [r.model_dump(mode="json") for r in by_origin],
                "positivity_by_category": [r.model_dump(mode="json") for r in by_cat]})
-        return EXIT_OK
+        return ExitCode.OK
 
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{100 * x:.1f}%"
@@ -52,4 +57,4 @@ def _stats(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"  {r.key:<17} {r.positive:>5} / {r.inspected:<5} {pct(r.rate):>7}  "
                   + " ".join(f"{k}={v}" for k, v in r.verdicts.items()))
-    return EXIT_OK
+    return ExitCode.OK

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import spectra
+from station.errors import ReferenceIndexError
 
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library, LibrarySet
@@ -31,10 +32,6 @@ FTIR_LIBRARY_DIR = FIXTURES / "library-ftir"
 
 _META_COLUMNS = ("id", "name", "synonyms", "cas", "category", "schedule", "technique",
                  "excitation_nm", "source", "licence", "synthetic")
-
-
-class ReferenceIndexError(ValueError):
-    """An ``index.csv`` row is not valid; the message names file, line and column."""
 
 
 def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spectra.Spectrum]]:
@@ -205,6 +202,8 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     ------
     matcher.library.LibraryError
         The file cannot be opened.
+    ReferenceIndexError, spectra.SpectraError
+        The embedded default cannot be built (a broken installation).
     """
     from matcher.library import LibrarySet
 

@@ -3,92 +3,96 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from station._files import write_atomically
-from station._terminal import say
 from station.config import StationConfig
-from station.exit_codes import EXIT_ERROR, EXIT_NOT_BUILT, EXIT_OK, EXIT_PARCEL
+from station.errors import EvidenceStoreMissingError
 from station.workflows.library import load_libraries
 
 if TYPE_CHECKING:
     from matcher.library import LibrarySet
+    from station.report.model import EvidenceReport
 
 
-def _err(msg: str) -> None:
-    say(f"interdict: {msg}", sys.stderr)
+@dataclass
+class ReportOutcome:
+    """A written report: where, its digest, what it shows, and what went short of plan."""
+
+    report: EvidenceReport
+    path: Path
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+    """What the report lacks (plots without the library) or what was not logged."""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the parcel's evidence verified against the signed audit chain."""
+        return bool(self.report.chain_ok)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready facts about the report (``interdict report --json``)."""
+        r = self.report
+        head = r.signed_head
+        return {
+            "item_id": r.item_id, "report": str(self.path), "sha256": self.sha256,
+            "inspections": len(r.inspections),
+            "alert": any(v.alert for v in r.inspections),
+            "synthetic_used": any(v.synthetic for v in r.inspections),
+            "plots": sum(v.plot is not None for v in r.inspections),
+            "chain_ok": r.chain_ok,
+            "signed_head": None if head is None else f"{head.seq}:{head.hash}",
+            "key_id": None if head is None else head.key_id,
+            "warnings": list(self.warnings),
+        }
 
 
-def write_report(cfg: StationConfig, item_id: str, out: Path, *, as_json: bool = False) -> int:
-    """``interdict report``: write the HTML evidence report of one parcel."""
-    try:
-        from parcels.errors import (
-            IntegrityError,
-            InvalidItemIdError,
-            ParcelNotFoundError,
-            ParcelsError,
-        )
-        from parcels.store import open_store
-    except ImportError as exc:  # pragma: no cover - only before parcels lands
-        _err(f"the evidence store (parcels) is not built yet: {exc}")
-        return EXIT_NOT_BUILT
+def write_report(cfg: StationConfig, item_id: str, out: Path) -> ReportOutcome:
+    """Write the HTML evidence report of one parcel and log the export in the audit chain.
+
+    The report is written even when the parcel's evidence does not verify (it says so, and
+    :attr:`ReportOutcome.verified` is False), and without plots when the library cannot be
+    loaded (a warning says why).
+
+    Raises
+    ------
+    EvidenceStoreMissingError
+        No database at ``cfg.db``.
+    parcels.errors.InvalidItemIdError, parcels.errors.ParcelNotFoundError
+        The parcel.
+    parcels.errors.ParcelsError, parcels.signing.SigningKeyError, OSError
+        The store, the key, the file.
+    """
+    from parcels.errors import IntegrityError
+    from parcels.signing import StationKey
+    from parcels.store import open_store
     from station.report.collect import collect_report
     from station.report.render import render_html
 
     if not cfg.db.is_file():
-        _err(f"no evidence database at {cfg.db} (set --db or INTERDICT_DB)")
-        return EXIT_ERROR
+        raise EvidenceStoreMissingError(f"no evidence database at {cfg.db}")
+    warnings: list[str] = []
     libs: LibrarySet | None
     try:
         libs = load_libraries(cfg)
-    except Exception as exc:  # the report is still useful without plots; say so
-        _err(f"warning: library not loaded, plots will be missing: {exc}")
+    except (OSError, ValueError) as exc:  # the report is still useful without plots
+        warnings.append(f"library not loaded, plots will be missing: {exc}")
         libs = None
-    try:
-        from parcels.signing import StationKey
-
-        with open_store(cfg.db, create=False,
-                        signer=StationKey.load_or_create(cfg.key)) as store:
-            report = collect_report(store, item_id, libs=libs, station=cfg.station,
-                                    generated_by=cfg.operator or "", database=str(cfg.db))
-            text = render_html(report)
-            write_atomically(out, text)
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            try:
-                store.record_export([report.item_id], actor=cfg.operator or cfg.station,
-                                    destination=str(out.resolve()), content_digest=digest)
-            except IntegrityError as exc:  # the station will not sign on a rewritten chain
-                _err(f"the report was written but its export could not be logged: {exc}")
-    except (InvalidItemIdError, ParcelNotFoundError) as exc:
-        _err(str(exc))
-        return EXIT_PARCEL
-    except ParcelsError as exc:
-        _err(f"evidence store: {exc}")
-        return EXIT_ERROR
-    summary = {
-        "item_id": report.item_id, "report": str(out), "sha256": digest,
-        "inspections": len(report.inspections),
-        "alert": any(v.alert for v in report.inspections),
-        "synthetic_used": any(v.synthetic for v in report.inspections),
-        "plots": sum(v.plot is not None for v in report.inspections),
-        "chain_ok": report.chain_ok,
-        "signed_head": (None if report.signed_head is None
-                        else f"{report.signed_head.seq}:{report.signed_head.hash}"),
-        "key_id": None if report.signed_head is None else report.signed_head.key_id,
-    }
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        say(f"evidence report for {report.item_id}: {out} ({len(report.inspections)} "
-            f"inspection(s), evidence {'verified' if report.chain_ok else 'NOT VERIFIED'})")
-    if not report.chain_ok:
-        _err(f"{report.item_id}: the evidence does NOT verify against the signed audit chain "
-             f"(the report says so): {report.chain_message}")
-        return EXIT_ERROR
-    return EXIT_OK
+    with open_store(cfg.db, create=False, signer=StationKey.load_or_create(cfg.key)) as store:
+        report = collect_report(store, item_id, libs=libs, station=cfg.station,
+                                generated_by=cfg.operator or "", database=str(cfg.db))
+        text = render_html(report)
+        write_atomically(out, text)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        try:
+            store.record_export([report.item_id], actor=cfg.operator or cfg.station,
+                                destination=str(out.resolve()), content_digest=digest)
+        except IntegrityError as exc:  # the station will not sign on a rewritten chain
+            warnings.append(f"the report was written but its export could not be logged: "
+                            f"{exc}")
+    return ReportOutcome(report, out, digest, warnings)
 
 
-__all__ = ["write_report"]
+__all__ = ["ReportOutcome", "write_report"]

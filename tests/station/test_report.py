@@ -245,7 +245,7 @@ def test_forged_chain_makes_the_report_say_not_verified(
 
     forge_verdict(inspected)
     out = tmp_path / "r.html"
-    assert _report(inspected, demo_library_file, out) == 1  # written, and says why not
+    assert _report(inspected, demo_library_file, out) == 6  # written, says why not
     html = out.read_text(encoding="utf-8")
     assert "NOT VERIFIED" in html and "bad-signature" in html
     assert "Verified: evidence" not in html
