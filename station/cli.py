@@ -78,7 +78,8 @@ class _Version(argparse.Action):
             text = f"interdict {version('interdict')}"
         except PackageNotFoundError:
             text = "interdict: version unknown (run from a source tree that is not installed)"
-        parser.exit(message=text + "\n")
+        print(text)
+        parser.exit()
 
 
 def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:

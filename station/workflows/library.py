@@ -1,4 +1,8 @@
-"""Build the embedded default library from ``fixtures/`` (and, for the demo, the SYNTHETIC set).
+"""Build the embedded default library from the embedded fixtures (and, for the demo, the
+SYNTHETIC set).
+
+The fixtures are the package data ``station.fixtures`` (``fixtures/`` in a source tree,
+``station/fixtures/`` in an installed wheel), found through :mod:`importlib.resources`.
 
 A folder holds spectrum files and an ``index.csv`` (``file, id, name, cas, category,
 technique, schedule, synthetic, source, licence, excitation_nm[, notes]``; see
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +30,18 @@ if TYPE_CHECKING:
     from spectra import Pipeline
     from station.config import StationConfig
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _fixtures() -> Path:
+    root = resources.files("station.fixtures")
+    if not isinstance(root, Path):  # a zipped install: the simulator needs real files
+        raise RuntimeError(f"the embedded fixtures are inside an archive ({root}); install "
+                           "Interdict unpacked (as pip does)")
+    return root
+
+
+FIXTURES = _fixtures()
+"""The embedded defaults (package data ``station.fixtures``)."""
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
 SYNTHETIC_LIBRARY_DIR = FIXTURES / "library-synthetic"
 FTIR_LIBRARY_DIR = FIXTURES / "library-ftir"
