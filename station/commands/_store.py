@@ -7,8 +7,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from station.commands._common import json_option, station_config
-from station.config import add_config_arguments
 from station.errors import UsageError
+from station.options import add_config_arguments
 
 if TYPE_CHECKING:
     from parcels.store.base import Store

@@ -11,14 +11,16 @@ everything it started. Output goes to ``demo-out/`` (with the demo station's sig
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.errors import StationError
 from station.exit_codes import ExitCode, epilog
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def register(sub: Any) -> None:
@@ -55,6 +57,8 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
     -------
     (process, device URL)
     """
+    import subprocess
+
     from driver.simulator import synth
     from station.workflows.library import (
         DEFAULT_LIBRARY_DIR,
@@ -89,6 +93,8 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
 
 def stop_simulator(proc: subprocess.Popen[str]) -> None:
     """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL)."""
+    import subprocess
+
     if proc.poll() is None:
         proc.terminate()
         try:

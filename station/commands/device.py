@@ -15,9 +15,9 @@ from typing import Any
 
 from station._terminal import say, shown
 from station.commands._common import dump_json, json_option, station_config
-from station.config import add_config_arguments
 from station.errors import DeviceError, UsageError
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 
 SIMULATE_HELP = "run a simulated analyzer on a pty or TCP port (no analyzer needed)"
 SIMULATE_DESCRIPTION = (

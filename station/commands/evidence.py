@@ -12,8 +12,8 @@ from typing import Any
 from station.commands._common import station_config
 from station.commands._store import open_store_for, store_options, who_acts
 from station.commands.audit import fingerprint
-from station.config import DeprecatedAlias
 from station.exit_codes import ExitCode, epilog
+from station.options import DeprecatedAlias
 
 DESCRIPTION = """\
 One parcel's evidence as a zip a laboratory or a court can check without the database: its

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from station._terminal import shown
 from station.commands._common import fail, station_config
-from station.config import add_config_arguments
 from station.errors import UsageError
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 from station.progress import bar, quiet_option, wanted
 
 if TYPE_CHECKING:

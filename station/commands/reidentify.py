@@ -9,8 +9,8 @@ from typing import Any
 
 from station._terminal import say
 from station.commands._common import fail, station_config
-from station.config import add_config_arguments
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 
 
 def register(sub: Any) -> None:

@@ -8,8 +8,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from station.commands._common import json_option, station_config
-from station.config import add_config_arguments
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 
 if TYPE_CHECKING:
     from station.workflows.scan import ScanOutcome

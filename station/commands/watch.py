@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from station.commands._common import station_config
-from station.config import add_config_arguments
 from station.errors import DeviceError
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 
 WATCH_NOTES = """\
 Type or scan (barcode) a parcel id and press Enter, then press the analyzer's trigger.
