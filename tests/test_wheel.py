@@ -89,7 +89,8 @@ def test_the_wheel_carries_the_defaults_inside_the_package(wheel: Path) -> None:
                      "station/fixtures/library/index.csv", "station/fixtures/library/calcite.csv",
                      "station/fixtures/library-ftir/index.csv",
                      "station/fixtures/library-synthetic/index.csv",
-                     "station/report/style.css", "interdict/__main__.py",
+                     "station/report/style.css", "station/report/page.html",
+                     "interdict/__main__.py",
                      "driver/simulator/references/raman_polystyrene.csv"):
         assert required in names, required
     assert not any(n.startswith("fixtures/") for n in names)  # no top-level 'fixtures'
