@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 def sample_placer(dev: Analyzer, err: TextIO) -> Callable[[str], None]:
     """A function that puts a parcel's scenario sample under the simulated laser; a parcel
-    the scenario does not know is measured as the simulator's default sample (said on
+    the scenario does not know is measured as the simulator's default sample, and a
+    simulator that cannot be told (another dialect) measures what it measures (each said on
     ``err``)."""
-    from driver.errors import DeviceRefusedError
+    from driver.errors import DeviceRefusedError, NotSupportedError
     from driver.simulator.control import select_sample
 
     def place(item_id: str) -> None:
@@ -30,6 +31,9 @@ def sample_placer(dev: Analyzer, err: TextIO) -> Callable[[str], None]:
         except DeviceRefusedError as exc:
             say(f"simulator: no sample for {item_id} in its scenario ({exc}); it measures "
                 "its default sample", err)
+        except NotSupportedError as exc:
+            say(f"simulator: cannot be told which sample is under the laser ({exc}); it "
+                "measures its default sample", err)
 
     return place
 

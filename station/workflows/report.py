@@ -65,6 +65,7 @@ def write_report(cfg: StationConfig, item_id: str, out: Path) -> ReportOutcome:
     parcels.errors.ParcelsError, parcels.signing.SigningKeyError, OSError
         The store, the key, the file.
     """
+    from matcher.library import LibraryError
     from parcels.errors import IntegrityError
     from parcels.signing import StationKey
     from parcels.store import open_store
@@ -77,7 +78,7 @@ def write_report(cfg: StationConfig, item_id: str, out: Path) -> ReportOutcome:
     libs: LibrarySet | None
     try:
         libs = load_libraries(cfg)
-    except (OSError, ValueError) as exc:  # the report is still useful without plots
+    except (LibraryError, OSError, ValueError) as exc:  # still useful without plots
         warnings.append(f"library not loaded, plots will be missing: {exc}")
         libs = None
     with open_store(cfg.db, create=False, signer=StationKey.load_or_create(cfg.key)) as store:

@@ -216,11 +216,12 @@ class StationSession:
 
     def open_library(self) -> LibrarySet:
         """Open the configured library (or build the embedded default)."""
+        from matcher.library import LibraryError
         from station.workflows.library import load_libraries
 
         try:
             self.libs = load_libraries(self.cfg)
-        except (OSError, ValueError) as exc:  # LibraryError, ReferenceIndexError, I/O
+        except (LibraryError, OSError, ValueError) as exc:  # ReferenceIndexError is a ValueError
             where = self.cfg.library or "the embedded default library"
             raise LibraryUnavailableError(f"cannot open {where}: {exc}") from exc
         return self.libs
