@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
+from station._help import HelpFormatter
 from station.exit_codes import ExitCode, table
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Drive a handheld Raman/FTIR analyzer, identify what it measured, and attach "
             "the evidence to the parcel's record."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog=EPILOG,
     )
     parser.add_argument("--version", action=_Version, help="print the version and exit")

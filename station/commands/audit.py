@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say
 from station.commands._common import dump_json, station_config
 from station.commands._store import open_store_for, store_options
@@ -27,7 +28,7 @@ def register(sub: Any) -> None:
                     "and (unless --quick) every raw spectrum against its hash. Exit 6 when "
                     "anything does not verify.",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL, ExitCode.NOT_VERIFIED),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     store_options(a)
     a.add_argument("--quick", action="store_true", help="skip decoding every raw spectrum")
     a.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH", type=anchor,
@@ -46,7 +47,7 @@ def register(sub: Any) -> None:
                        description="The audit events in chain order, of every parcel or of "
                                    "ITEM.",
                        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL),
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     store_options(a)
     a.add_argument("item_id", nargs="?", metavar="ITEM", help="only this parcel's events")
     a.set_defaults(func=_log)

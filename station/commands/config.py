@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say
 from station.commands._common import dump_json, json_option, station_config
 from station.exit_codes import ExitCode, epilog
@@ -18,7 +19,7 @@ def register(sub: Any) -> None:
         description="Resolve the configuration (flag > environment > file > default) and "
                     "show each option with its source: flag, env, file, login (the operator "
                     "when nothing names one) or default.",
-        epilog=epilog(ExitCode.OK), formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=epilog(ExitCode.OK), formatter_class=HelpFormatter)
     json_option(c, "the configuration and its sources")
     add_config_arguments(c)
     c.set_defaults(func=run)

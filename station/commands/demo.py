@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station._help import HelpFormatter
 from station.errors import StationError
 from station.exit_codes import ExitCode, epilog
 
@@ -33,7 +34,7 @@ def register(sub: Any) -> None:
                     "the simulator. Everything goes into --out, with the demo station's own "
                     "database and signing key.",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--out", default="demo-out", metavar="DIR",
                    help="output folder (default demo-out/; its demo files are replaced)")
     p.add_argument("--operator", default="officer.demo", help="operator recorded in evidence")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say, shown
 from station.commands._common import dump_json, json_option, station_config
 from station.errors import DeviceError, UsageError
@@ -30,7 +31,7 @@ WRITE_SUFFIXES = (".jdx", ".dx", ".jcamp", ".csv")
 
 def register(sub: Any) -> None:
     """Register ``acquire``, ``devices`` and ``simulate``."""
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = HelpFormatter
     p = sub.add_parser(
         "acquire", help="acquire one spectrum from an analyzer and save it to a file",
         description="Connect to the analyzer, optionally measure the FTIR background, "
@@ -85,7 +86,7 @@ def simulate_parser() -> argparse.ArgumentParser:
         epilog=epilog(ExitCode.OK) + "\n\nexample:\n  interdict simulate --pty --profile "
                                      "raman-785 --seed 1 &\n  kill -USR1 %1   # press its "
                                      "trigger button",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     add_arguments(p)
     return p
 

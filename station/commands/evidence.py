@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from station._help import HelpFormatter
 from station.commands._common import station_config
 from station.commands._store import open_store_for, store_options, who_acts
 from station.commands.audit import fingerprint
@@ -35,7 +36,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("evidence", help="evidence bundles: export one parcel's evidence as a "
                                         "zip, verify a bundle without the database",
                        description=DESCRIPTION,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     es = p.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
     a = es.add_parser(
         "export", help="write ITEM's evidence bundle (raw spectra as JCAMP-DX, results, "
@@ -43,7 +44,7 @@ def register(sub: Any) -> None:
         description="Write one parcel's evidence bundle and log the export in the audit "
                     "chain.",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     a.add_argument("item_id", metavar="ITEM", help="UPU S10 item id")
     a.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="the zip to write (default: ITEM.zip)")
@@ -55,7 +56,7 @@ def register(sub: Any) -> None:
         description="Check an evidence bundle without the database. Exit 6 when it does "
                     "not verify (the checks that failed are named).",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.NOT_VERIFIED),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     v.add_argument("bundle", type=Path, help="the bundle (.zip)")
     v.add_argument("--trust", action="append", default=[], metavar="FINGERPRINT",
                    type=fingerprint,

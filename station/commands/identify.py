@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from station._help import HelpFormatter
 from station._terminal import shown
 from station.commands._common import fail, station_config
 from station.errors import UsageError
@@ -47,7 +48,7 @@ def register(sub: Any) -> None:
         "identify", help="identify spectra against a substance library",
         description=DESCRIPTION,
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.REJECTED),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", type=Path,
                    help="spectrum files (JCAMP-DX, SPC, OPUS, SPA, WDF, SPE, text...)")

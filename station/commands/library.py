@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station._help import HelpFormatter
 from station._terminal import say, shown
 from station.commands._common import dump_json, json_option
 from station.errors import UsageError
@@ -45,7 +46,7 @@ CODES = (ExitCode.OK, ExitCode.ERROR)
 
 def register(sub: Any) -> None:
     """Register ``library`` and its sub-commands."""
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = HelpFormatter
     p = sub.add_parser(
         "library", help="build, inspect and extend substance library files",
         description=DESCRIPTION, formatter_class=fmt)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say
 from station.commands._common import EnumChoices, dump_json, when
 from station.commands._store import open_store_for, store_options, who_acts
@@ -38,7 +39,7 @@ def _parser(ps: Any, name: str, help: str, codes: tuple[ExitCode, ...], *, write
             query: bool = True) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = ps.add_parser(
         name, help=help, description=help[0].upper() + help[1:] + ".",
-        epilog=epilog(*codes), formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=epilog(*codes), formatter_class=HelpFormatter)
     store_options(p, writes=writes, query=query)
     return p
 
@@ -47,7 +48,7 @@ def register(sub: Any) -> None:
     """Register ``parcel``."""
     p = sub.add_parser("parcel", help="parcel records: import AED, show, list, holds, export",
                        description=DESCRIPTION,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     ps = p.add_subparsers(dest="parcel_command", metavar="ACTION", required=True)
     moves = (ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL)
 

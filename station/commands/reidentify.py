@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say
 from station.commands._common import fail, station_config
 from station.exit_codes import ExitCode, epilog
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
                     "is recorded for it (exit 6).",
         epilog=epilog(ExitCode.OK, ExitCode.ALERT, ExitCode.ERROR, ExitCode.PARCEL,
                       ExitCode.NOT_VERIFIED),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     ri.add_argument("item_id", metavar="ITEM_ID", help="UPU S10 item id")
     ri.add_argument("--inspection", metavar="ID", help="only this inspection")
     ri.add_argument("--note", help="why (recorded), e.g. 'library 2027.01 adds nitazenes'")

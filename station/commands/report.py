@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station._help import HelpFormatter
 from station._terminal import say
 from station.commands._common import dump_json, json_option, station_config, tell
 from station.exit_codes import ExitCode, epilog
@@ -25,7 +26,7 @@ def register(sub: Any) -> None:
                     "not verify, the report is still written, says so, and the exit code "
                     "is 6.",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL, ExitCode.NOT_VERIFIED),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     r.add_argument("item_id", metavar="ITEM_ID", help="UPU S10 item id")
     r.add_argument("-o", "--output", metavar="FILE.html",
                    help="where to write (default: report-ITEM_ID.html)")

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from station._help import HelpFormatter
 from station.commands._common import json_option, station_config
 from station.exit_codes import ExitCode, epilog
 from station.options import add_config_arguments
@@ -32,7 +33,7 @@ def register(sub: Any) -> None:
                     "due, acquire with progress, identify against the library, attach the "
                     "inspection to the parcel and show the verdict with what to do next.",
         epilog=epilog(*EXIT_CODES) + "\n" + EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--parcel", required=True, metavar="ITEM_ID",
                    help="UPU S10 item id of the parcel under the probe (e.g. LX403127580CN)")
     p.add_argument("--technique", choices=("raman", "ftir", "both"),

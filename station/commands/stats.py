@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from station._help import HelpFormatter
 from station.commands._common import dump_json, when
 from station.commands._store import open_store_for, store_options
 from station.exit_codes import ExitCode, epilog
@@ -18,7 +19,7 @@ def register(sub: Any) -> None:
                     "positivity (inspected parcels with an alert) by origin country and by "
                     "declared category.",
         epilog=epilog(ExitCode.OK, ExitCode.ERROR),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     store_options(p)
     p.add_argument("--period", choices=("day", "week", "month", "all"), default="month",
                    help="the hold-compliance period (default month)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from station._help import HelpFormatter
 from station.commands._common import station_config
 from station.errors import DeviceError
 from station.exit_codes import ExitCode, epilog
@@ -29,7 +30,7 @@ def register(sub: Any) -> None:
                     "held parcels; record every scan; reconnect after an unplugged cable.",
         epilog=WATCH_NOTES + epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE,
                                     ExitCode.PARCEL),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     w.add_argument("--queue", action="store_true",
                    help="without a typed id, scan the next held parcel not yet inspected")
     w.add_argument("--technique", choices=("raman", "ftir"),
