@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,12 @@ def graph(root: Path = ROOT) -> dict[str, set[str]]:
     return {name: imports_of(name, path, known) for name, path in known.items()}
 
 
+@cache
+def _our_graph() -> dict[str, frozenset[str]]:
+    """The graph of this tree, read once per session."""
+    return {k: frozenset(v) for k, v in graph().items()}
+
+
 def cycles(edges: Mapping[str, set[str]]) -> list[frozenset[str]]:
     """The strongly connected components with more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
@@ -157,7 +164,7 @@ def test_the_graph_sees_function_level_imports_but_not_type_checking(tmp_path: P
 
 
 def test_no_import_cycle_between_modules() -> None:
-    found = set(cycles(graph()))
+    found = set(cycles({k: set(v) for k, v in _our_graph().items()}))
     new = sorted(sorted(c) for c in found - KNOWN_CYCLES)
     gone = sorted(sorted(c) for c in KNOWN_CYCLES - found)
     assert not new, f"import cycles: {new}"
@@ -166,7 +173,7 @@ def test_no_import_cycle_between_modules() -> None:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_runs_back_up(package: str) -> None:
-    edges = graph()
+    edges = _our_graph()
     wrong = sorted(
         (mod, dep) for mod, deps in edges.items() if mod.split(".")[0] == package
         for dep in deps
@@ -175,14 +182,14 @@ def test_no_import_runs_back_up(package: str) -> None:
 
 
 def test_parcels_takes_only_the_result_models_of_the_matcher() -> None:
-    edges = graph()
+    edges = _our_graph()
     wrong = sorted((m, d) for m, deps in edges.items() if m.startswith("parcels")
                    for d in deps if d.startswith("matcher") and d != "matcher.results")
     assert not wrong, wrong
 
 
 def test_workflows_know_nothing_of_commands_or_exit_codes() -> None:
-    edges = graph()
+    edges = _our_graph()
     wrong = sorted((m, d) for m, deps in edges.items()
                    if m.startswith(("station.workflows", "station.report"))
                    for d in deps if d.startswith(("station.commands", "station.exit_codes",
