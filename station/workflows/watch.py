@@ -150,11 +150,13 @@ class Watch:
         self.recorded += 1
         notes = self._adapt_exposure(spectrum)
         outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
+        # the next parcel is under the (simulated) probe before the officer is told this one
+        # is done: a trigger pressed on "recorded" must measure the next parcel, not this one
+        self._prime_queue()
         if self.as_json:
             self.event("recorded", f"{item}: {ident.verdict.value}", **outcome.as_json())
         else:
             self.session.show(outcome)
-        self._prime_queue()
 
     def _adapt_exposure(self, spectrum: Spectrum) -> list[str]:
         """A saturated trigger scan halves the integration time of the next ones."""
