@@ -96,9 +96,9 @@ class Watch:
             self.event("refused", f"parcel {item_id!r} refused: {exc}")
             return False
         self.next_item = item
-        self.event("ready", f"ready: parcel {item} — press the analyzer's trigger", item_id=item)
-        if self.connected:
+        if self.connected:  # under the probe before the officer is told to press
             self.session.present(item)
+        self.event("ready", f"ready: parcel {item} — press the analyzer's trigger", item_id=item)
         return True
 
     def _poll_stdin(self) -> bool:
@@ -193,10 +193,10 @@ class Watch:
             return False
         self.connected = True
         self.reconnects = self.session.dev.reconnects if self.session.dev else 0
-        self.event("connected", f"analyzer connected on {self.cfg.device}")
         if self.next_item:
             self.session.present(self.next_item)
         self._prime_queue()
+        self.event("connected", f"analyzer connected on {self.cfg.device}")
         return True
 
     def _self_test(self) -> bool:
@@ -240,12 +240,12 @@ class Watch:
         if dev.reconnects != self.reconnects:
             # the driver re-opened the port by itself (cable back within its grace time)
             self.reconnects = dev.reconnects
-            self.event("reconnected", "analyzer link was lost and is back; a scan that was "
-                                      "in flight was lost on the device, nothing partial "
-                                      "was stored")
             if self.next_item:
                 self.session.present(self.next_item)
             self._prime_queue()
+            self.event("reconnected", "analyzer link was lost and is back; a scan that was "
+                                      "in flight was lost on the device, nothing partial "
+                                      "was stored")
 
     def _abandon_in_flight(self) -> None:
         from driver.errors import AnalyzerError
