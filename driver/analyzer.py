@@ -500,21 +500,6 @@ class Analyzer:
         """
         return self._run(lambda s: s.next_event(timeout_s))
 
-    # -- simulator-only ---------------------------------------------------------------------
-    def select_sample(self, sample_id: str) -> None:
-        """Simulator-only: put ``sample_id`` (e.g. a parcel id) under the laser.
-
-        Raises
-        ------
-        DeviceRefusedError
-            ``UNKNOWN_MESSAGE`` from a real device, ``NO_SUCH_SAMPLE`` if not in the scenario.
-        """
-        self._run(lambda s: s.select_sample(sample_id))
-
-    def press_trigger(self) -> None:
-        """Simulator-only: press the trigger button as an officer would."""
-        self._run(lambda s: s.press_trigger())
-
     @property
     def stats(self) -> dict[str, int]:
         """Link counters (resends, NACKs, damaged frames...) of the current session."""

@@ -23,6 +23,7 @@ from driver import (
 from driver.discovery import probe
 from driver.errors import AnalyzerTimeoutError
 from driver.protocol import OBP
+from driver.simulator.control import press_trigger, select_sample
 from driver.simulator.synth import load_references
 
 
@@ -98,7 +99,7 @@ def test_unsupported_features_raise_not_supported(obp_sim) -> None:
         with pytest.raises(NotSupportedError, match="reference standard"):
             dev.self_test()
         with pytest.raises(NotSupportedError, match="trigger button"):
-            dev.press_trigger()
+            press_trigger(dev)
         with pytest.raises(NotSupportedError, match="ftir"):
             dev.configure(technique="ftir")
         with pytest.raises(DeviceRefusedError) as e:
@@ -114,11 +115,11 @@ def test_scenario_sample_selection(simulator, tmp_path: Path) -> None:
         "RR000000001US": {"components": [{"reference": "ethanol", "fraction": 1.0}]}}}))
     sim = simulator("--profile", "ocean-obp", "--scenario", str(scen))
     with Analyzer(sim.url, dialect=OBP) as dev:
-        dev.select_sample("RR000000001US")
+        select_sample(dev, "RR000000001US")
         ethanol = dev.acquire(integration_ms=50)
         dark = dev.dark()
         with pytest.raises(DeviceRefusedError, match="PAYLOAD_INVALID"):
-            dev.select_sample("XX")
+            select_sample(dev, "XX")
     ref = load_references(None)[("raman", "ethanol")]
     assert abs(strongest_shift(ethanol, dark) - float(ref.x[np.argmax(ref.y)])) < 3.0
 
@@ -183,7 +184,7 @@ def test_cli_devices_and_acquire(obp_sim, simulator, tmp_path: Path, capsys) -> 
     back = spectra.read(csv)[0]
     assert len(back) == 2048 and back.x_unit is spectra.XUnit.RAMAN_SHIFT
     assert main(["acquire", "--device", obp_sim.url, "--dialect", "obp", "--integration-ms",
-                 "99999", "-o", str(tmp_path / "x.csv")]) == 1
+                 "99999", "-o", str(tmp_path / "x.csv")]) == 4  # the analyzer refused it
     assert "PAYLOAD_INVALID" in capsys.readouterr().err
     assert main(["acquire", "--device", obp_sim.url, "--dialect", "nope", "-o",
                  str(tmp_path / "y.csv")]) == 2
