@@ -144,7 +144,7 @@ def read(path: Path) -> list[Spectrum]:
     many = len(leaves) > 1
     for k, (block, parent) in enumerate(leaves):
         source = f"{p}#{k}" if many else str(p)
-        out.append(_spectrum(block, parent, p, source, encoding, len(raw)))
+        out.append(_spectrum(block, parent, p, source, encoding, file_size=len(raw)))
     return out
 
 
@@ -207,7 +207,7 @@ def _even_axis(first: float, last: float, n: int) -> FloatArray:
 
 
 def _spectrum(
-    block: Block, parent: Block | None, path: Path, source: str, encoding: str,
+    block: Block, parent: Block | None, path: Path, source: str, encoding: str, *,
     file_size: int,
 ) -> Spectrum:
     extra = _extra(block, parent, encoding)
