@@ -337,13 +337,29 @@ _LINE_OK = re.compile(
 """A line made only of ASDF tokens and separators (possessive: no backtracking)."""
 
 
+_EXACT_DIGITS = 300
+"""Integers of up to this many digits are kept exact (they also convert to a double); a
+longer digit run is read as a float, which is ±inf past 1.8e308 and then refused as a
+non-finite value, instead of an ``OverflowError`` (or Python's 4,300-digit ``ValueError``).
+DIF sums stay convertible too: at most :data:`MAX_POINTS` steps of < 1e300 each."""
+
+
 def _asdf(lead: str, rest: str) -> Number:
     """A SQZ/DIF token's value from its signed first digit (as text) and the digits after."""
     text = lead + rest
-    try:
+    if len(text) <= _EXACT_DIGITS and (not rest or rest.isdigit()):
         return int(text)
-    except ValueError:
-        return float(text)
+    return float(text)
+
+
+def same_value(v: Number, ref: Number) -> bool:
+    """Whether a Y-check value equals the ordinate it repeats (exactly, or within 1e-9)."""
+    if v == ref:
+        return True
+    try:
+        return math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)
+    except OverflowError:  # an accumulated integer beyond a double: unequal, as compared
+        return False
 
 
 def _raise_bad_token(text: str, path: Path, lineno: int, label: str) -> None:
@@ -371,7 +387,8 @@ def _raise_no_x(text: str, path: Path, lineno: int, label: str) -> NoReturn:
 
 
 def _num(text: str) -> Number:
-    return int(text) if text.lstrip("+-").isdigit() else float(text)
+    digits = text.lstrip("+-")
+    return int(text) if len(digits) <= _EXACT_DIGITS and digits.isdigit() else float(text)
 
 
 @dataclass
@@ -464,7 +481,7 @@ def decode_xyy(
             if values and prev_dif:  # the first ordinate repeats the last one (Y-check)
                 v = _num(values[0])
                 ref = ys[-1]
-                if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                if not same_value(v, ref):
                     pending = FormatError(
                         f"DIF Y-check failed: the line starts with {v!r} but the previous "
                         f"line ended with {ref!r} (corrupt or missing data line)",
@@ -527,7 +544,7 @@ def decode_xyy(
                         raise FormatError("Y-check without a previous ordinate", path=path,
                                           line=lineno, field=label)
                     ref = ys[-1]
-                    if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                    if not same_value(v, ref):
                         pending = FormatError(
                             f"DIF Y-check failed: the line starts with {v!r} but the previous "
                             f"line ended with {ref!r} (corrupt or missing data line)",

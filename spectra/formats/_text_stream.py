@@ -380,19 +380,22 @@ class Columns:
         xi, yi = self._keep
         self._x.append(values[:, xi].copy())
         self._y.append(values[:, yi].copy())
-        self._lines.append(np.fromiter((n for n, _ in self._rows), dtype=np.int64,
+        # a line number fits int32 while the file has fewer than 2**31 lines
+        dtype = np.int32 if self._rows[-1][0] < 2**31 else np.int64
+        self._lines.append(np.fromiter((n for n, _ in self._rows), dtype=dtype,
                                        count=len(self._rows)))
         self._rows = []
         self._chars = 0
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """x, y and the line of each row, in file order (each joined, then its batches freed)."""
+        """x, y and the line of each row (int32, or int64 past 2**31 lines), in file order;
+        each is joined, then its batches freed."""
         self._flush()
         out = []
         for parts in (self._x, self._y, self._lines):
             out.append(np.concatenate(parts) if parts else np.zeros(0))
             parts.clear()
-        return out[0], out[1], out[2].astype(np.int64, copy=False)
+        return out[0], out[1], out[2]
 
 
 __all__ = [

@@ -142,9 +142,12 @@ def read(path: Path) -> list[Spectrum]:
         )
     out: list[Spectrum] = []
     many = len(leaves) > 1
-    for k, (block, parent) in enumerate(leaves):
-        source = f"{p}#{k}" if many else str(p)
-        out.append(_spectrum(block, parent, p, source, encoding, file_size=len(raw)))
+    # hostile numbers (1e308 × XFACTOR, inf − inf) become inf/NaN quietly and are refused as
+    # non-finite where the spectrum is built, instead of leaking numpy's RuntimeWarnings
+    with np.errstate(all="ignore"):
+        for k, (block, parent) in enumerate(leaves):
+            source = f"{p}#{k}" if many else str(p)
+            out.append(_spectrum(block, parent, p, source, encoding, file_size=len(raw)))
     return out
 
 

@@ -383,6 +383,13 @@ def read(path: Path) -> list[Spectrum]:
         data = p.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot open: {exc.strerror or exc}", path=p) from exc
+    # a float32 NaN or an exponent on the largest integer becomes NaN/inf quietly and is
+    # refused as non-finite where the spectrum is built, not leaked as a numpy warning
+    with np.errstate(all="ignore"):
+        return _read(p, data)
+
+
+def _read(p: Path, data: bytes) -> list[Spectrum]:
     buf = _Buf(data, p)
     if data[:8] == T.OLE_MAGIC:
         raise UnsupportedFormatError(

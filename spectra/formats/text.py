@@ -369,6 +369,7 @@ def _ordered(
                 f"{int(lines[int(breaks[0]) + 1])}; merged with merge_segments"
             )
             return merge_segments(x, y, extra=extra, **fields)
+        del dx  # freed before Spectrum makes its own copies
     return Spectrum(x, y, extra=extra, **fields)
 
 
@@ -531,11 +532,14 @@ def read(
         "x_column": x_column, "y_column": y_column, "x_unit": x_unit, "y_unit": y_unit,
         "technique": technique, "excitation_nm": excitation_nm,
     }
-    try:
-        return [_read(p, encoding, skip, **options)]
-    except S.NotUtf8:
-        # numbers are ASCII; header bytes like 0xB5 (µ) come from Windows-1252/Latin-1 tools
-        return [_read(p, "latin-1", skip, **options)]
+    # x spanning ±1e308 overflows np.diff: quietly inf, then refused where the spectrum is
+    # built, not leaked as a numpy warning
+    with np.errstate(all="ignore"):
+        try:
+            return [_read(p, encoding, skip, **options)]
+        except S.NotUtf8:
+            # numbers are ASCII; header bytes like 0xB5 (µ) come from Windows-1252/Latin-1
+            return [_read(p, "latin-1", skip, **options)]
 
 
 def _read(

@@ -675,3 +675,30 @@ def test_declared_points_are_bounded_by_the_file_size(tmp_path: Path) -> None:
     assert (err.value.field, err.value.line) == ("NPOINTS", 10)
     assert f"{p.stat().st_size}-byte file" in str(err.value)
     assert peak < 2_000_000
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_numbers_beyond_a_double_are_format_errors(tmp_path: Path, digits: int) -> None:
+    # a 400-digit X overflowed int -> float (OverflowError); 5,000 digits passed Python's
+    # int() limit (ValueError). Both must be refused as the non-finite values they are.
+    huge = "9" * digits
+    affn = GOOD.replace("1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+                        "1000 100 110 120 130 140\n1005 150 160 170 180 190 200 210")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning leaks either
+        for text in (affn.replace("\n1005 ", f"\n{huge} "),
+                     affn.replace(" 150 ", f" {huge} "),
+                     GOOD.replace("1005A50", f"1005A{huge}")):
+            e = _err(tmp_path, text)
+            assert e.field in ("XYDATA", "FIRSTY")
+
+
+def test_dif_sums_scaled_beyond_a_double_are_a_format_error(tmp_path: Path) -> None:
+    big = "9" * 300  # the longest integer kept exact; summed and scaled by 1e10: past 1e308
+    text = GOOD.replace("##YFACTOR=0.001", "##YFACTOR=1e10").replace("##FIRSTY=0.1\n", "")
+    text = text.replace("1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+                        f"1000A{big}" + f"J{big}" * 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = _err(tmp_path, text)
+    assert e.field == "XYDATA" and "non-finite" in str(e)

@@ -543,3 +543,18 @@ def test_scaled_y_beyond_a_double_is_a_format_error_not_a_warning(tmp_path: Path
         warnings.simplefilter("error")
         (s,) = spc.read(_write(tmp_path, "big.spc", data))
     assert s.y.tolist() == [(2**31 - 1) * 2.0**95, -(2**31) * 2.0**95]
+
+
+def test_signalling_nan_floats_are_refused_without_numpy_warnings(tmp_path: Path) -> None:
+    snan = b"\x01\x00\x80\x7f"  # float32 signalling NaN: casting it raises numpy's "invalid"
+    y = np.asarray([1.0, 2.0, 3.0], "<f4").tobytes()
+    bad_y = _header(npts=3, first=0.0, last=2.0) + _sub() + y[:4] + snan + y[8:]
+    bad_x = (_header(flags=TXVALS, npts=3, first=0.0, last=2.0)
+             + np.asarray([0.0, 1.0], "<f4").tobytes() + snan + _sub() + y)
+    import warnings
+
+    for name, data in (("y.spc", bad_y), ("x.spc", bad_x)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(FormatError, match="non-finite"):
+                spc.read(_write(tmp_path, name, data))
