@@ -26,11 +26,13 @@ import numpy as np
 from .._errors import FormatError
 from . import _text_vendors as V
 
-MAX_LINE_CHARS = 8 << 20
-"""Longest line read (8 Mi characters); our own writer's longest header line is far shorter."""
+MAX_LINE_CHARS = 1 << 20
+"""Longest line read (1 Mi characters). The longest line of any real text file in the shared
+tree has 3,919; our own writer's longest header line (all of a file's labels as JSON) 9,380.
+Splitting a line into cells can take ~25 bytes a character, so this also bounds that."""
 
-MAX_HEADER_CHARS = 8 << 20
-"""Most characters of metadata lines kept from one file (8 Mi)."""
+MAX_HEADER_CHARS = 1 << 20
+"""Most characters of metadata lines kept from one file (1 Mi)."""
 
 _READ_BYTES = 1 << 20
 _BATCH_CHARS = 1 << 18

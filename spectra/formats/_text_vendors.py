@@ -78,7 +78,7 @@ def excitation_from(meta: dict[str, str]) -> float | None:
 
 def acquisition_from(meta: dict[str, str], make: str | None) -> Acquisition:
     """Instrument fields from header key/value pairs (B&W Tek, Neegala, LightNovo, Horiba
-    LabSpec and Wasatch ENLIGHTEN names)."""
+    LabSpec, Wasatch ENLIGHTEN and Ocean Optics names)."""
     n = {norm_key(k): v.strip() for k, v in meta.items()}
 
     def num(*keys: str) -> float | None:
@@ -94,6 +94,11 @@ def acquisition_from(meta: dict[str, str], make: str | None) -> Acquisition:
     if integration is None and make == "Wasatch Photonics":
         integration = num("integration_time")  # ENLIGHTEN writes milliseconds, unlabelled
     if integration is None:
+        integration = num("integration_time_msec")  # Ocean Optics OOIBase32
+    if integration is None:
+        micro = num("integration_time_usec")  # Ocean Optics SpectraSuite
+        integration = micro / 1000.0 if micro is not None else None
+    if integration is None:
         seconds = num("acq_time_s")  # Horiba LabSpec: "#Acq. time (s)=\t10"
         integration = seconds * 1000.0 if seconds is not None else None
     if integration is None and "integ_time" in n:  # Neegala: integ_time + integ_unit
@@ -102,10 +107,11 @@ def acquisition_from(meta: dict[str, str], make: str | None) -> Acquisition:
         if value is not None:
             integration = value * {"s": 1000.0, "ms": 1.0, "us": 1e-3}.get(unit, 1.0)
     accum = num("average_number", "averages", "repetitioncount", "accumulations",
-                "scan_averaging")
+                "scan_averaging", "spectra_averaged")
     power = num("laserpower_mw", "laser_power_mw")
     model = n.get("model") or n.get("spectrometer") or None
-    serial = n.get("devicesn") or n.get("serial_number") or n.get("device") or None
+    serial = (n.get("devicesn") or n.get("serial_number")
+              or n.get("spectrometer_serial_number") or n.get("device") or None)
     operator = n.get("operator") or n.get("user") or None
     return Acquisition(
         instrument_make=make,

@@ -46,6 +46,7 @@ from ._jcamp_parse import (
     points_cap,
     split_ldrs,
 )
+from ._json import loads as json_loads
 
 NAME = "jcamp"
 EXTENSIONS: tuple[str, ...] = (".jdx", ".dx", ".jcm", ".jcamp")
@@ -645,8 +646,8 @@ def _json_label(block: Block, name: str, path: Path) -> object | None:
     if ldr is None:
         return None
     try:
-        value: object = json.loads(ldr.text())
-    except json.JSONDecodeError as exc:
+        value = json_loads(ldr.text())
+    except ValueError as exc:  # bad JSON, too deep, a number past Python's digit limit
         raise FormatError(f"not valid JSON: {exc}", path=path, line=ldr.line,
                           field=ldr.label) from exc
     return value

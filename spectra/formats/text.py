@@ -11,6 +11,8 @@ metadata header above it, and recognises these flavours (rules in ``docs/formats
 - Wasatch Photonics ENLIGHTEN exports (``key,value`` header; x = ``Wavenumber``, the Raman
   shift; y = ``Processed``; rows marked ``NA`` outside the detector's region of interest are
   dropped, and the drop is a provenance step);
+- Ocean Optics SpectraSuite / OOIBase32 text exports (data between ``>>>>>Begin … Data<<<<<``
+  and ``>>>>>End … Data<<<<<``; the x unit is not stated there);
 - vendor exports with a ``key<delim>value`` header (Neegala, LightNovo, Horiba LabSpec) and
   plain x,y files (Witec, Zolix, Renishaw, Open Specy, handheld CSVs).
 
@@ -42,6 +44,7 @@ from .._model import Acquisition, ProvenanceStep, Spectrum, merge_segments
 from .._units import Technique, XUnit, YUnit
 from . import _text_stream as S
 from . import _text_vendors as V
+from ._json import loads as json_loads
 
 NAME = "csv"
 EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".dat", ".prn")
@@ -101,6 +104,8 @@ class _Head:
     names: list[str] | None = None
     missing: frozenset[str] = frozenset()
     make: str | None = None
+    end: str | None = None
+    """A line that must close the data (Ocean Optics' ``>>>>>End … Data<<<<<``)."""
 
 
 def _meta_pair(line: str) -> tuple[str, str] | None:
@@ -192,6 +197,33 @@ def _bwtek_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
             meta.setdefault(key.strip(), value.strip())
     raise FormatError("B&W Tek export without the 'Pixel;...' column row", path=path,
                       line=lineno, field="Pixel")
+
+
+_OCEAN_FIRST = re.compile(r"(SpectraSuite|OOIBase32)\b.*Data File")
+"""First line of an Ocean Optics SpectraSuite / OOIBase32 text export."""
+
+
+def _ocean_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
+    meta: dict[str, str] = {}
+    lineno = 0
+    for lineno, line in lines:
+        s = line.strip()
+        if s.startswith(">>>>>Begin") and s.endswith("<<<<<"):
+            end = ">>>>>End" + s[len(">>>>>Begin"):]
+            first = next(((n, ln.strip()) for n, ln in lines if ln.strip()), None)
+            layout = S.numeric_layout(first[1]) if first is not None else None
+            if first is None or layout is None or first[1] == end:
+                raise FormatError(f"no data row after {s!r}", path=path,
+                                  line=first[0] if first else lineno, field="data")
+            delim, dc, ncols = layout
+            return _Head("ocean-optics", first, delim, dc, ncols, meta=meta,
+                         make="Ocean Optics", end=end)
+        budget.take(lineno, line)
+        pair = _meta_pair(s)
+        if pair and not set(pair[0]) <= {"+"}:
+            meta.setdefault(pair[0], pair[1])
+    raise FormatError("Ocean Optics export without its '>>>>>Begin ... Data<<<<<' line",
+                      path=path, line=lineno, field="data")
 
 
 _ENLIGHTEN_AXES = ("Pixel", "Wavelength", "Wavenumber")
@@ -404,7 +436,7 @@ def _own_format(lines: _Lines, path: Path, budget: S.HeaderBudget) -> Spectrum:
             raise FormatError(f"unknown header key (known: {', '.join(_OWN_FIELDS)})",
                               path=path, line=lineno, field=key)
         try:
-            fields[key] = _OWN_FIELDS[key](json.loads(value))
+            fields[key] = _OWN_FIELDS[key](json_loads(value))
         except json.JSONDecodeError as exc:
             raise FormatError(f"value is not JSON: {exc.msg}", path=path, line=lineno,
                               field=key) from exc
@@ -434,6 +466,7 @@ def _rows(h: _Head, lines: _Lines, path: Path, budget: S.HeaderBudget, *,
     cols = S.Columns(path, delim=h.delim, dc=h.dc, ncols=h.ncols, names=h.names, xi=xi, yi=yi,
                      missing=h.missing)
     cols.add(*h.first)
+    lineno = h.first[0]
     for lineno, line in lines:
         s = line.strip()
         if not s:
@@ -444,7 +477,12 @@ def _rows(h: _Head, lines: _Lines, path: Path, budget: S.HeaderBudget, *,
             continue
         if h.flavour == "generic" and s.startswith("#"):
             continue
+        if s == h.end:
+            return cols.finish()
         cols.add(lineno, s)
+    if h.end is not None:  # the export was cut short: its closing line is missing
+        raise FormatError(f"no {h.end!r} line after the data (truncated export?)", path=path,
+                          line=lineno + 1, field="data")
     return cols.finish()
 
 
@@ -516,7 +554,7 @@ def read(
     ------
     FormatError
         Unreadable, non-numeric cell (line and column named), ragged rows, unordered axis,
-        a line longer than 8 Mi characters, more than 8 Mi characters of header.
+        a line longer than 1 Mi characters, more than 1 Mi characters of header.
     UnsupportedContentError
         No numeric table, several unnamed intensity columns, or an ENLIGHTEN export of
         several measurements.
@@ -564,6 +602,8 @@ def _read(
         h = _bwtek_head(rest, p, budget)
     elif first.startswith("ENLIGHTEN Version"):
         h = _enlighten_head(rest, p, budget)
+    elif _OCEAN_FIRST.match(first):
+        h = _ocean_head(rest, p, budget)
     else:
         h = _generic_head(rest, p, budget)
     xi, yi, rule = _choose_columns(h, p, x_column, y_column)

@@ -532,7 +532,8 @@ def test_memory_is_a_small_multiple_of_the_output_arrays(tmp_path: Path, layout:
     y = rng.normal(1000.0, 50.0, n)
     p = tmp_path / f"{layout}.txt"
     if layout == "bwtek":
-        head = "File Version;BWSpec4.03_20\nlaser_wavelength;785,0\nPixel;Raman Shift;Dark Subtracted #1;\n"
+        head = ("File Version;BWSpec4.03_20\nlaser_wavelength;785,0\n"
+                "Pixel;Raman Shift;Dark Subtracted #1;\n")
         body = "".join(f"{i};{a:.6f};{b:.6f};\n".replace(".", ",") for i, (a, b) in
                        enumerate(zip(x, y, strict=True)))
         p.write_text(head + body, encoding="latin-1")
@@ -699,3 +700,39 @@ def test_extreme_axis_reads_without_numpy_warnings(tmp_path: Path) -> None:
         warnings.simplefilter("error")  # np.diff overflows to inf: still increasing, no leak
         (s,) = text.read(p)
     assert s.x.tolist() == [-1e308, 1e308]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "first", "last", "integration_ms", "averaged"),
+    [
+        # SpectraSuite, decimal commas, tab-separated; values as SOURCES.txt gives them
+        ("OO_comma.txt", (178.23, 401.471), (884.34, 25.222), 70.0, 15),
+        # OOIBase32
+        ("tsunami.scope", (339.95, 0.0), (1013.55, 172.6), 8.0, 10),
+    ],
+)
+def test_ocean_optics_text_exports(
+    shared_data: Path, name: str, first: tuple[float, float], last: tuple[float, float],
+    integration_ms: float, averaged: int,
+) -> None:
+    (s,) = spectra.read(shared_data / "formats/vendor/ocean_text" / name)
+    assert s.extra["csv.flavour"] == "ocean-optics"
+    assert len(s) == 2048
+    assert (s.x[0], s.y[0]) == first and (s.x[-1], s.y[-1]) == last
+    assert s.x_unit is XUnit.OTHER  # the export does not say nm (or Raman shift)
+    a = s.acquisition
+    assert a.instrument_make == "Ocean Optics"
+    assert (a.integration_time_ms, a.accumulations) == (integration_ms, averaged)
+
+
+def test_ocean_optics_data_must_end_with_its_end_marker(tmp_path: Path) -> None:
+    p = tmp_path / "oo.txt"
+    head = "OOIBase32 Version 1.0.1.6 Data File\n++++\nIntegration Time (msec): 8\n"
+    p.write_text(head + ">>>>>Begin Spectral Data<<<<<\n340.0\t1.0\n341.0\t2.0\n")
+    with pytest.raises(FormatError, match="End Spectral Data") as err:
+        text.read(p)
+    assert err.value.line == 7
+    p.write_text(head + ">>>>>Begin Spectral Data<<<<<\n340.0\t1.0\n341.0\t2.0\n"
+                 ">>>>>End Spectral Data<<<<<\n")
+    assert len(text.read(p)[0]) == 2
