@@ -66,8 +66,13 @@ class Totals:
 
 
 def _limit_address_space(headroom_mb: int) -> int:
+    """Cap this process's address space at what it maps now plus ``headroom_mb``; 0 where the
+    mapped size cannot be read (no ``/proc``: tracemalloc's bound still applies there)."""
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        return 0
     mapped = 0
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in status.read_text().splitlines():
         if line.startswith("VmSize:"):
             mapped = int(line.split()[1]) * 1024
     limit = mapped + headroom_mb * 2**20

@@ -189,6 +189,8 @@ def test_the_fuzzer_reports_each_kind_of_failure(tmp_path: Path) -> None:
     assert "IndexError" in untyped.path.with_suffix(".txt").read_text()
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(),
+                    reason="the worker's address-space cap needs /proc (Linux)")
 def test_an_unbounded_allocation_is_stopped_in_the_worker(tmp_path: Path) -> None:
     """The address-space limit turns a runaway allocation into a reported MemoryError."""
     code = (
