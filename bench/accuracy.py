@@ -797,7 +797,7 @@ def summary(raman: dict, ftir: dict, mixtures: dict, minor: dict, cross: dict) -
          for m in ours_m})
     others = ours_m[1:]
     print("\nPaired against classic on the same held-out queries: difference of top-1, 95 % "
-          "bootstrap interval, queries won/lost, exact McNemar p")
+          "bootstrap interval, queries won/lost, exact McNemar p\n")
     print("| held-out | " + " | ".join(f"{m} − classic" for m in others) + " |")
     print("|---|" + "---|" * len(others))
     for tech, res in (("Raman", raman), ("FTIR", ftir)):

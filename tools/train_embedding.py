@@ -30,7 +30,7 @@ not beat classic on the validation quarter) was ``--light --real-pairs --hard-ne
 --weight-decay 0.05 --blocks 8x9,16x7,16x5,16x5 --dim 64``: no band broadening and a
 ≤ ±1 cm⁻¹ shift in the augmentation, the two views always two specimens (else the same
 specimen under two lasers), each batch pairing minerals with their classic nearest
-neighbour, 50× the weight decay and a quarter of the parameters.
+neighbour, 500× the weight decay and a quarter of the parameters.
 """
 
 from __future__ import annotations
