@@ -20,7 +20,7 @@ demo: $(VENV)
 	$(BIN)/interdict demo
 
 lint: $(VENV)
-	$(BIN)/ruff check spectra driver matcher parcels station tests bench
+	$(BIN)/ruff check spectra driver matcher parcels station interdict tests bench tools
 	$(BIN)/mypy
 
 test: $(VENV) lint browser

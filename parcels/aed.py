@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -39,6 +39,12 @@ from spectra.parallel import ordered_map, usable_cores
 from .records import Parcel
 from .store.base import IMPORT_CHUNK, ParcelRow, RowStatus, Store
 from .text import restore_formula
+
+if TYPE_CHECKING:
+    from spectra import Progress
+
+PROGRESS_EVERY = 1000
+"""Rows between two progress reports of an import."""
 
 Format = Literal["jsonl", "csv"]
 
@@ -439,7 +445,7 @@ def _format_of(path: Path, format: Format | None) -> Format:
 
 
 def iter_batch(
-    path: str | Path, *, format: Format | None = None
+    path: str | Path, *, format: Format | None = None, progress: Progress | None = None
 ) -> tuple[Format, Iterator[tuple[int, Parcel | RowError]]]:
     """Open an AED batch and validate its rows one at a time, as they are read.
 
@@ -449,6 +455,9 @@ def iter_batch(
         The batch file.
     format
         ``"jsonl"`` or ``"csv"``; guessed from the extension or content when None.
+    progress
+        Told the bytes read of the file's size every :data:`PROGRESS_EVERY` rows and at
+        the end.
 
     Returns
     -------
@@ -466,7 +475,15 @@ def iter_batch(
 
     def rows() -> Iterator[tuple[int, Parcel | RowError]]:
         with p.open("rb") as fh:
-            yield from read_rows(fh, fmt)
+            if progress is None:
+                yield from read_rows(fh, fmt)
+                return
+            size = p.stat().st_size
+            for k, row in enumerate(read_rows(fh, fmt), 1):
+                yield row
+                if k % PROGRESS_EVERY == 0:
+                    progress(min(fh.tell(), size), size)
+            progress(size, size)
 
     return fmt, rows()
 
@@ -508,7 +525,7 @@ def read_batch(
 def import_batch(
     store: Store, path: str | Path, *, actor: str, format: Format | None = None,
     chunk: int = IMPORT_CHUNK, on_rejected: Callable[[RowError], None] | None = None,
-    workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None, progress: Progress | None = None,
 ) -> ImportSummary:
     """Import an AED batch: good rows go in, bad rows are reported, nothing stored changes.
 

@@ -26,12 +26,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import FusedIdentification, Identification, Verdict
-from spectra import Pipeline, Spectrum
+from spectra import Pipeline, Progress, Spectrum
 
 from ..audit import (
     GENESIS,
@@ -1108,13 +1108,14 @@ class SQLiteStore(Store):
 
     def verify(
         self, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
-        trusted_keys: Collection[str] | None = None,
+        trusted_keys: Collection[str] | None = None, progress: Progress | None = None,
     ) -> VerifyReport:
         """See :meth:`Store.verify`."""
         cur = self._con.cursor()
         cur.execute("BEGIN")
         try:
-            return self._verify(cur, deep, anchors or {}, self._trusted(trusted_keys))
+            return self._verify(cur, deep, anchors or {}, self._trusted(trusted_keys),
+                                progress or _silent)
         finally:
             self._con.execute("COMMIT")
 
@@ -1162,22 +1163,29 @@ class SQLiteStore(Store):
         return findings, last, legacy, tuple(used)
 
     def _verify(self, cur: sqlite3.Cursor, deep: bool, anchors: Mapping[int, str],
-                trusted: set[str] | None) -> VerifyReport:
+                trusted: set[str] | None, progress: Progress) -> VerifyReport:
         findings = self._anchors(cur, anchors)
+        events = int(cur.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+        spectra = int(cur.execute("SELECT count(DISTINCT spectrum_hash) FROM inspections"
+                                  ).fetchone()[0]) if deep else 0
+        total = events + spectra
+        progress(0, total)
 
         def lookup(h: str) -> int | None:
             r = self._con.execute("SELECT min(seq) FROM audit_events WHERE hash = ?",
                                   (h,)).fetchone()
             return None if r is None or r[0] is None else int(r[0])
 
-        raw = (RawEvent(*r) for r in self._con.execute(
+        raw = (RawEvent(*r) for r in _reporting(self._con.execute(
             "SELECT seq, at, kind, actor, item_id, data, prev_hash, hash FROM audit_events "
-            "ORDER BY seq"))
+            "ORDER BY seq"), progress, 0, total))
         n, hseq, hhash, chain_findings = verify_chain(raw, lookup)
         heads = (_head(r) for r in self._con.execute(
             f"SELECT {_HEAD_COLS} FROM signed_heads ORDER BY seq"))
         head_findings, last, legacy, key_ids = self._check_heads(cur, heads, trusted)
-        evidence = sorted(self._verify_evidence(cur, deep), key=lambda f: f.seq)
+        evidence = sorted(self._verify_evidence(cur, deep, progress=(events, total, progress)),
+                          key=lambda f: f.seq)
+        progress(total, total)
         # the chain's first finding is the first bad event of the walk (after a reordering
         # later findings may carry smaller numbers); other findings are ordered by seq
         firsts = [*findings, *chain_findings[:1], *head_findings, *evidence[:1]]
@@ -1339,9 +1347,10 @@ class SQLiteStore(Store):
         r = cur.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
         return None if r is None else str(r[0])
 
-    def _verify_evidence(self, cur: sqlite3.Cursor, deep: bool, item: str | None = None
-                         ) -> list[Finding]:
-        """Every evidence row against its event; with ``item``, only that parcel's rows."""
+    def _verify_evidence(self, cur: sqlite3.Cursor, deep: bool, item: str | None = None,
+                         progress: tuple[int, int, Progress] | None = None) -> list[Finding]:
+        """Every evidence row against its event; with ``item``, only that parcel's rows.
+        ``progress``: (steps done before, total, receiver), told as spectra are decoded."""
         out: list[Finding] = []
         p: tuple[str, ...] = () if item is None else (item,)
 
@@ -1476,12 +1485,13 @@ class SQLiteStore(Store):
                                       "that is no longer stored: it was deleted"))
 
         # raw spectra: present, and (deep) decoding to their hash
-        for r in cur.execute(
+        before, total, tell = progress if progress is not None else (0, 0, _silent)
+        for r in _reporting(cur.execute(
             "SELECT i.spectrum_hash, min(i.event_seq), s.meta, a.data, s.data, s.hash "
             "FROM inspections i LEFT JOIN spectra s ON s.hash = i.spectrum_hash "
             "LEFT JOIN axes a ON a.hash = s.axis_hash" + only("i.item_id")
             + " GROUP BY i.spectrum_hash", p
-        ):
+        ), tell, before, total):
             if r[5] is None or r[3] is None:
                 out.append(Finding(seq=r[1], problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {r[0]} logged by event #{r[1]} is "
@@ -1492,6 +1502,26 @@ class SQLiteStore(Store):
                 except IntegrityError as exc:
                     out.append(Finding(seq=r[1], problem=Problem.EVIDENCE, detail=str(exc)))
         return out
+
+
+T = TypeVar("T")
+
+
+def _silent(done: int, total: int, /) -> None:
+    """A :class:`spectra.Progress` that is told nothing."""
+
+
+PROGRESS_EVERY = 512
+"""Steps between two progress reports of a verification."""
+
+
+def _reporting(rows: Iterable[T], progress: Progress, before: int, total: int
+               ) -> Iterator[T]:
+    """``rows``, telling ``progress`` every :data:`PROGRESS_EVERY` of them."""
+    for k, row in enumerate(rows, 1):
+        yield row
+        if k % PROGRESS_EVERY == 0:
+            progress(before + k, total)
 
 
 __all__ = ["APPLICATION_ID", "BULK_CACHE_KIB", "BULK_CHECKPOINT_PAGES", "MIGRATIONS",

@@ -22,9 +22,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from station._terminal import say, shown
+from parcels.errors import ParcelsError
+from station._terminal import shown
 from station.config import StationConfig
-from station.workflows.scan import ScanOutcome, StationError, StationSession, Stop
+from station.errors import StationError
+from station.workflows.scan import ScanOutcome, StationSession, Stop
 
 if TYPE_CHECKING:
     from driver.models import ScanStarted
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
 RECONNECT_POLL_S = 0.5
 SELF_TEST_RETRY_S = 5.0
 TRIGGER_WAIT_S = 0.3
+
+REFUSALS = (StationError, ParcelsError)
+"""What the service reports and carries on after (a refused id, a scan not recorded); any
+other error ends it."""
 
 
 def _stdin_reader(stream: TextIO, lines: queue.Queue[str | None]) -> None:
@@ -86,13 +92,13 @@ class Watch:
     def _set_next(self, item_id: str) -> bool:
         try:
             item = self.session.ensure_in_hand(item_id)
-        except StationError as exc:
+        except REFUSALS as exc:
             self.event("refused", f"parcel {item_id!r} refused: {exc}")
             return False
         self.next_item = item
+        if self.connected:  # under the probe before the officer is told to press
+            self.session.present(item)
         self.event("ready", f"ready: parcel {item} — press the analyzer's trigger", item_id=item)
-        if self.connected:
-            self.session.place_sample(item)
         return True
 
     def _poll_stdin(self) -> bool:
@@ -124,7 +130,7 @@ class Watch:
         if self.use_queue and self.next_item is None and self.connected:
             head = self._queue_head()
             if head is not None:
-                self.session.place_sample(head)
+                self.session.present(head)
 
     # -- scans -----------------------------------------------------------------------------
     def _process(self, spectrum: Spectrum) -> None:
@@ -138,17 +144,19 @@ class Watch:
             ident = self.session.identify(spectrum, spectrum.technique.value
                                           if spectrum.technique.value == "raman" else "ftir")
             insp = self.session.record(item, spectrum, ident)
-        except StationError as exc:
+        except REFUSALS as exc:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
             return
         self.recorded += 1
         notes = self._adapt_exposure(spectrum)
         outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
+        # the next parcel is under the (simulated) probe before the officer is told this one
+        # is done: a trigger pressed on "recorded" must measure the next parcel, not this one
+        self._prime_queue()
         if self.as_json:
             self.event("recorded", f"{item}: {ident.verdict.value}", **outcome.as_json())
         else:
             self.session.show(outcome)
-        self._prime_queue()
 
     def _adapt_exposure(self, spectrum: Spectrum) -> list[str]:
         """A saturated trigger scan halves the integration time of the next ones."""
@@ -175,7 +183,7 @@ class Watch:
 
         try:
             self.session.connect()
-        except StationError as exc:
+        except REFUSALS as exc:
             if self.connected or not hasattr(self, "_said_down"):
                 self.event("disconnected", f"analyzer not reachable: {exc}; retrying")
                 self._said_down = True
@@ -185,17 +193,17 @@ class Watch:
             return False
         self.connected = True
         self.reconnects = self.session.dev.reconnects if self.session.dev else 0
-        self.event("connected", f"analyzer connected on {self.cfg.device}")
         if self.next_item:
-            self.session.place_sample(self.next_item)
+            self.session.present(self.next_item)
         self._prime_queue()
+        self.event("connected", f"analyzer connected on {self.cfg.device}")
         return True
 
     def _self_test(self) -> bool:
         """Self-test when due; a device that cannot pass it records nothing."""
         try:
             self.session.self_test_if_due("auto", "raman")
-        except StationError as exc:
+        except REFUSALS as exc:
             self._drop_link(f"self-test: {exc}")
             self.stop.event.wait(SELF_TEST_RETRY_S)
             return False
@@ -232,12 +240,12 @@ class Watch:
         if dev.reconnects != self.reconnects:
             # the driver re-opened the port by itself (cable back within its grace time)
             self.reconnects = dev.reconnects
+            if self.next_item:
+                self.session.present(self.next_item)
+            self._prime_queue()
             self.event("reconnected", "analyzer link was lost and is back; a scan that was "
                                       "in flight was lost on the device, nothing partial "
                                       "was stored")
-            if self.next_item:
-                self.session.place_sample(self.next_item)
-            self._prime_queue()
 
     def _abandon_in_flight(self) -> None:
         from driver.errors import AnalyzerError
@@ -255,9 +263,15 @@ class Watch:
             pass
 
     def run(self) -> int:
-        """The loop; returns the exit code."""
-        from station.commands.scan import EXIT_OK
+        """The loop, until stopped (signal, end of input with ``--max-scans`` reached);
+        returns the number of scans recorded.
 
+        Raises
+        ------
+        StationError, parcels.errors.ParcelsError
+            What stops the service before it starts (no database, no library, bad
+            thresholds) or a queue parcel that cannot be taken.
+        """
         _ = self.session.operator
         self.session.thresholds()
         self.session.open_store()
@@ -291,25 +305,7 @@ class Watch:
                                              "parcel id and were not recorded")
         self.event("stopped", f"stopped: {self.recorded} scan(s) recorded",
                    recorded=self.recorded)
-        return EXIT_OK
+        return self.recorded
 
 
-def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
-              as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
-    """``interdict watch``: returns the exit code."""
-    from station.commands.scan import EXIT_ERROR
-
-    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock)
-    try:
-        return w.run()
-    except StationError as exc:
-        say(f"interdict watch: {exc}", sys.stderr)
-        return exc.code
-    except Exception as exc:
-        say(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
-        return EXIT_ERROR
-    finally:
-        w.session.close()
-
-
-__all__ = ["Watch", "run_watch"]
+__all__ = ["Watch"]
