@@ -32,6 +32,7 @@ from ._library import (
     DEFAULT_MIN_COVERAGE,
     Library,
     LibrarySet,
+    Routes,
     default_x_unit,
     techniques_compatible,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "LibraryVersionError",
     "QueryMismatchError",
     "ReferenceUnavailableError",
+    "Routes",
     "SkippedFile",
     "UnreadableReferenceError",
     "build_from_files",
