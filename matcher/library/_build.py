@@ -10,7 +10,7 @@ with an error naming it, or, when asked, skipped and listed with the reason.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 import spectra
-from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit
+from spectra import Pipeline, Progress, SpectraError, Spectrum, Technique, XUnit
 from spectra.parallel import ordered_map
 
 from ._entry import EntryMeta, LibraryEntry, slug
@@ -167,7 +167,7 @@ def build_from_files(
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     workers: int = 1,
     skip_unreadable: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> LibraryBuild:
     """Build a library from spectrum files, reading and preparing them on ``workers`` cores.
 
