@@ -6,10 +6,12 @@ metadata, ``x, y`` lines at each spectrum's native point count and range, CRLF l
 ``##END=``); the 24 original files in that folder show the format. Then, each in a fresh
 process (peak RSS by ``resource.getrusage``, CPU of the process and of its workers):
 
-* ``interdict library build DIR -o LIB --technique raman`` (the command as it is);
-* :func:`matcher.library.build_from_files` with 1 and 2 workers, on the same files plus
-  three stray files (a README, the metadata CSV, the packed ``.npz``) with
-  ``skip_unreadable=True``;
+* ``interdict library build DIR -o LIB --technique raman --skip-unreadable`` (the whole
+  command, interpreter start included);
+* :func:`matcher.library.build_from_files` with 1 and 2 workers on the same files;
+
+the folder also holds three stray files (a README, the metadata CSV, the packed ``.npz``),
+skipped and listed;
 
 and checks that the libraries built with 1 and 2 workers are the same file, byte for byte,
 and the same library as the command's. Target (issue 12): ≥ 400 files/s using both cores.
@@ -140,9 +142,9 @@ def main() -> int:
             n = write_rruff_folder(folder, args.limit)
             print(f"wrote {n:,} RRUFF text files in {time.perf_counter() - t:.0f} s "
                   f"({sum(f.stat().st_size for f in folder.iterdir()) / 2**20:.0f} MiB)")
-        files = sorted(folder.iterdir())
+        stray = strays(folder)  # in the folder, as downloaded: the command meets them too
+        files = sorted(f for f in folder.iterdir() if f not in stray)
         n = len(files)
-        stray = strays(work / "strays")
         listing = work / "files.json"
         listing.write_text(json.dumps([str(f) for f in files] + [str(s) for s in stray]))
         print("\n| what | files | wall s | files/s (×400 target) | CPU s (main + workers) | "
@@ -151,9 +153,9 @@ def main() -> int:
         cli = shutil.which(args.cli, path=str(Path(sys.executable).parent)) or args.cli
         results = {}
         for what, cmd in (
-            ("interdict library build (as is)",
+            ("interdict library build --skip-unreadable (+3 strays; whole command)",
              [cli, "library", "build", str(folder), "-o", str(work / "cli.ilib"),
-              "--technique", "raman", "--id", "rruff"]),
+              "--technique", "raman", "--id", "rruff", "--skip-unreadable", "--json"]),
             ("build_from_files, 1 worker (+3 strays skipped)",
              [sys.executable, __file__, "--child", str(listing), str(work / "w1.ilib"), "1"]),
             ("build_from_files, 2 workers (+3 strays skipped)",
@@ -173,6 +175,7 @@ def main() -> int:
                     f"{d['workers_peak_rss_kb'] / 1024:.0f} MB" if d["workers_cpu_s"] else "–")
                 wall = d["wall_s"]  # the build and save, without the interpreter's start
             else:
+                results[what] = json.loads(out)
                 cpu = f"{(r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime):.1f}"
                 rss = f"{r1.ru_maxrss / 1024:.0f} MB (max of the processes so far)"
             print(f"| {what} | {n:,} | {wall:.1f} | {n / wall:,.0f} ({n / wall / 400:.2f}×) | "
@@ -189,6 +192,11 @@ def main() -> int:
         print("skipped, with the reason:")
         for path, reason in skipped:
             print(f"  {Path(path).name}: {reason}")
+        by_cli = [(s["file"], s["reason"]) for s in
+                  results["interdict library build --skip-unreadable (+3 strays; whole command)"]
+                  ["skipped"]]
+        assert sorted(by_cli) == sorted(map(tuple, skipped)), by_cli
+        print("the command skipped the same files, for the same reasons")
     return 0
 
 

@@ -59,6 +59,11 @@ def register(sub: Any) -> None:
     p.add_argument("--part", default=None, metavar="ID",
                    help="the library part to search (multi-part libraries; default: the "
                         "part of the spectrum's technique)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes reading and preprocessing the files while this one "
+                        "searches (default 1; worth it for thousands of files: each worker "
+                        "takes about a second to start); the results are the same, in the "
+                        "same order, for any number")
     quiet_option(p)
     add_config_arguments(p, "config", "library", "thresholds", "matcher",
                          short={"library": "-l"})
@@ -146,7 +151,6 @@ def run(args: argparse.Namespace) -> ExitCode:
     import spectra
     from matcher.batch import Identifiers, identify_files
     from matcher.library import LibraryError, LibraryFileError
-    from spectra.parallel import usable_cores
     from station.config import thresholds_for
     from station.errors import LibraryUnavailableError
     from station.workflows.library import load_libraries
@@ -154,6 +158,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     out = sys.stdout
     if args.top < 1:
         raise UsageError(f"--top must be at least 1, got {args.top}")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if args.technique is not None:
         try:
             spectra.Technique(args.technique)
@@ -177,11 +183,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         _csv_row(writer, list(CSV_COLUMNS))
     code = ExitCode.OK
     files: list[Path] = args.files
-    workers = usable_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     with bar("identify", unit="file", enabled=wanted(args) and len(files) > 1) as progress:
         try:
             for r in identify_files(files, identifiers, technique=args.technique,
-                                    part=args.part, k=args.top, workers=workers,
+                                    part=args.part, k=args.top, workers=args.workers,
                                     progress=progress):
                 if r.result is None:
                     where = r.path + (f" [{r.index + 1}]" if r.count > 1 else "")
@@ -193,11 +198,6 @@ def run(args: argparse.Namespace) -> ExitCode:
             raise UsageError(f"--part: {exc}") from exc
     out.flush()
     return code
-
-
-PARALLEL_MIN_FILES = 32
-"""From this many files they are read and preprocessed on every core (starting the worker
-processes costs about a second; below, one process is faster)."""
 
 
 def _tell_failed(prog: str, r: FileResult, where: str) -> None:
