@@ -296,7 +296,7 @@ def synthetic(n: int) -> tuple[Library, np.ndarray, np.ndarray]:
         excitation_nm=None, source="bench", licence="", synthetic=True,
         spectrum_hash=f"{i:064x}") for i in range(n)]
     lib = Library(library_id=f"synthetic-{n}", entries=entries, axis=x, matrix=m,
-                  pipeline=Pipeline(), technique="raman", content_hash="0" * 64)
+                  pipeline=Pipeline(), technique="raman")
     return lib, realistic_queries(m, 300), noise_queries(m.shape[1], 30)
 
 
