@@ -1,8 +1,10 @@
 """Identification of one raw spectrum: quality → prepare → search → mixture → verdict.
 
 Build an :class:`Identifier` once per library (it precomputes the ranking representation
-of every library row) and call it for each spectrum; :func:`identify` is the one-call form
-(it builds an Identifier each time, so it pays that set-up on every call).
+of every library row) and call it for each spectrum; :class:`matcher.batch.Identifiers`
+keeps one per part of an opened library set (what a station session holds).
+:func:`identify` is the one-call form for scripts (it builds an Identifier each time, so it
+pays that set-up on every call).
 
 Axis offset: handheld instruments drift in calibration by a few cm⁻¹ (the whenfung
 mixtures sit 4 cm⁻¹ above the same lab's pure standards). The prepared query is shifted
