@@ -67,11 +67,14 @@ def fixed_store(path: Path) -> SQLiteStore:
 def test_memory_does_not_grow_with_the_number_of_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """2,700 more rows cost less than 20 bytes each of traced memory at the peak (the import
-    held an outcome per row before, 560 bytes each, and every rejected row)."""
+    """10,000 more rows cost less than 20 bytes each of traced memory at the peak (the import
+    held an outcome per row before, 560 bytes each, and every rejected row). The peak of the
+    same import moves by up to ~80 kB from run to run (when the collector frees the cycles
+    validation errors leave), so the sizes are far enough apart for that to stay below the
+    bound (2,700 rows apart, it failed one run in three)."""
     monkeypatch.setattr(aed_module, "MAX_REJECTED_KEPT", 10)  # 1 row in 13 is rejected
     peaks = []
-    for n in (300, 3000):
+    for n in (300, 10_300):
         batch = write_batch(tmp_path / f"b{n}.jsonl", n)
         with fixed_store(tmp_path / f"{n}.db") as store:
             tracemalloc.start()
@@ -82,7 +85,7 @@ def test_memory_does_not_grow_with_the_number_of_rows(
                 tracemalloc.stop()
         assert s.rows == n and s.inserted + s.rejected_rows == n
         peaks.append(peak)
-    assert (peaks[1] - peaks[0]) / 2700 < 20, f"peak traced bytes {peaks}"
+    assert (peaks[1] - peaks[0]) / 10_000 < 20, f"peak traced bytes {peaks}"
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
