@@ -314,6 +314,10 @@ class EventKind(StrEnum):
     SEIZURE = "seizure"
     REFER = "refer"
     EXPORT = "export"
+    SYNC = "sync"
+    """Central received a run of a station's chain (its head is in the data)."""
+    CONFLICT = "conflict"
+    """Central did not apply a station's hold move (see :mod:`parcels.sync`)."""
 
 
 class AuditEvent(BaseModel):

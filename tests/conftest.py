@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from central.devdb import TempPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("INTERDICT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -24,3 +31,29 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# --------------------------------------------------------------------------------------
+# A real PostgreSQL for the store contract, the central service and the sync tests.
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TempPostgres]:
+    """A private PostgreSQL server for the whole session (``central.devdb``), removed after.
+
+    Never skipped: without server binaries the tests using it fail and say how to get them
+    (``make test`` installs Debian's ``postgresql`` as root)."""
+    from central.devdb import TempPostgres
+
+    with TempPostgres() as pg:
+        yield pg
+
+
+@pytest.fixture
+def pg_url(postgres: TempPostgres, request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12] + \
+        f"_{next(_DB_COUNTER)}"
+    return postgres.create_database(name)
+
+
+_DB_COUNTER = itertools.count()

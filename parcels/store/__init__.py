@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
+from .base import (
+    CentralStore,
+    HoldFact,
+    InspectionFact,
+    NewInspection,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 
@@ -14,14 +22,13 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
     Parameters
     ----------
     location
-        ``path/to/evidence.db`` or ``sqlite:///path/to/evidence.db``.
+        ``path/to/evidence.db``, ``sqlite:///path/to/evidence.db`` or
+        ``postgresql://user@host/database`` (needs the ``central`` extra: psycopg).
     create
         Create a missing SQLite file.
 
     Raises
     ------
-    NotImplementedError
-        For a ``postgresql://`` URL: the central store is designed for, not built yet.
     ValueError
         For any other URL scheme.
     """
@@ -29,7 +36,9 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
     if text.startswith("sqlite:///"):
         return SQLiteStore(text[len("sqlite:///"):], create=create)
     if text.startswith(("postgresql://", "postgres://")):
-        raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
+        from .postgres import PostgresStore
+
+        return PostgresStore(text)
     if "://" in text:
         raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
     return SQLiteStore(text, create=create)
@@ -37,6 +46,7 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CentralStore",
     "HoldFact",
     "InspectionFact",
     "NewInspection",

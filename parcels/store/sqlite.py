@@ -66,6 +66,18 @@ from ..records import (
     digest,
 )
 from ..s10 import validate_item_id
+from ..sync import (
+    INSPECTION_COLS,
+    RESULT_COLS,
+    TRANSITION_COLS,
+    StationBatch,
+    WireEvent,
+    WireInspection,
+    WireParcel,
+    WireResult,
+    WireSpectrum,
+    WireTransition,
+)
 from .base import HoldFact, InspectionFact, NewInspection, RowOutcome, RowStatus, Store
 
 APPLICATION_ID = 0x49445452
@@ -194,13 +206,9 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_INSPECTION_COLS = ("inspection_id", "item_id", "performed_at", "operator", "station",
-                    "device", "technique", "spectrum_hash", "pipeline", "library_id",
-                    "library_hash")
-_RESULT_COLS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded_by",
-                "library_id", "library_hash", "verdict", "alert", "identification",
-                "based_on", "note")
-_TRANSITION_COLS = ("item_id", "state", "at", "actor", "note")
+_INSPECTION_COLS = INSPECTION_COLS
+_RESULT_COLS = RESULT_COLS
+_TRANSITION_COLS = TRANSITION_COLS
 
 
 def _row_digest(cols: Sequence[str], values: Sequence[Any]) -> str:
@@ -814,33 +822,37 @@ class SQLiteStore(Store):
 
     # -- statistics inputs ------------------------------------------------------------
     def hold_facts(
-        self, *, since: datetime | None = None, until: datetime | None = None
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        facility: str | None = None,
     ) -> Iterator[HoldFact]:
         """See :meth:`Store.hold_facts`."""
         sql = ("SELECT h.item_id, h.requested_at, h.state, (SELECT min(t.at) FROM "
                "hold_transitions t WHERE t.item_id = h.item_id AND t.state = 'held') "
-               "FROM holds h WHERE h.requested_at >= ? AND h.requested_at < ? "
-               "ORDER BY h.requested_at")
+               "FROM holds h JOIN parcels p ON p.item_id = h.item_id "
+               "WHERE h.requested_at >= ? AND h.requested_at < ? "
+               "AND (? IS NULL OR p.facility = ?) ORDER BY h.requested_at")
         lo = "" if since is None else _ts(since)
         hi = "\uffff" if until is None else _ts(until)
-        for r in self._con.execute(sql, (lo, hi)):
+        for r in self._con.execute(sql, (lo, hi, facility, facility)):
             yield HoldFact(item_id=r[0], requested_at=_dt(r[1]), state=r[2],
                            held_at=None if r[3] is None else _dt(r[3]))
 
     def inspection_facts(
-        self, *, since: datetime | None = None, until: datetime | None = None
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        facility: str | None = None,
     ) -> Iterator[InspectionFact]:
         """See :meth:`Store.inspection_facts`."""
         sql = ("SELECT p.item_id, p.origin_country, p.category, p.received_at, r.verdict, "
                "r.alert FROM parcels p JOIN inspections i ON i.item_id = p.item_id "
                "JOIN results r ON r.inspection_id = i.inspection_id "
-               "WHERE p.received_at >= ? AND p.received_at < ? AND r.event_seq = "
+               "WHERE p.received_at >= ? AND p.received_at < ? "
+               "AND (? IS NULL OR p.facility = ?) AND r.event_seq = "
                "(SELECT max(r2.event_seq) FROM results r2 WHERE r2.inspection_id = "
                "i.inspection_id) ORDER BY p.item_id")
         lo = "" if since is None else _ts(since)
         hi = "\uffff" if until is None else _ts(until)
         group: list[tuple[Any, ...]] = []
-        for r in self._con.execute(sql, (lo, hi)):
+        for r in self._con.execute(sql, (lo, hi, facility, facility)):
             if group and group[0][0] != r[0]:
                 yield self._fact(group)
                 group = []
@@ -1068,5 +1080,84 @@ class SQLiteStore(Store):
                     out.append(Finding(seq=r[1], problem=Problem.EVIDENCE, detail=str(exc)))
         return out
 
+
+    # -- sync (the station's side) ----------------------------------------------------
+    def sync_batch(self, *, after_seq: int, station: str,
+                   max_events: int = 500) -> StationBatch:
+        """See :meth:`Store.sync_batch`."""
+        cur = self._con.cursor()
+        cur.execute("BEGIN")  # one snapshot: the events and their records agree
+        try:
+            return self._sync_batch(cur, after_seq, station, max_events)
+        finally:
+            self._con.execute("COMMIT")
+
+    def _sync_batch(self, cur: sqlite3.Cursor, after_seq: int, station: str,
+                    max_events: int) -> StationBatch:
+        cols = "seq, at, kind, actor, item_id, data, prev_hash, hash"
+        rows = cur.execute(f"SELECT {cols} FROM audit_events WHERE seq > ? ORDER BY seq "
+                           "LIMIT ?", (after_seq, max(1, max_events))).fetchall()
+        # never end a run between a scan and its result (or the inspected move after them)
+        while rows:
+            nxt = cur.execute(f"SELECT {cols} FROM audit_events WHERE seq = ?",
+                              (rows[-1][0] + 1,)).fetchone()
+            if nxt is None or nxt[2] not in (EventKind.VERDICT.value,
+                                              EventKind.INSPECTED.value):
+                break
+            rows.append(nxt)
+        events = [WireEvent.of(RawEvent(*r)) for r in rows]
+        if not events:
+            return StationBatch(station=station, events=[])
+        lo, hi = events[0].seq, events[-1].seq
+        parcels = [WireParcel(seq=r[0], record=r[1]) for r in cur.execute(
+            "SELECT event_seq, record FROM parcels WHERE event_seq BETWEEN ? AND ?", (lo, hi))]
+        inspections = [
+            WireInspection(seq=r[-1], **dict(zip(INSPECTION_COLS, r[:-1], strict=True)))
+            for r in cur.execute(
+                f"SELECT {', '.join(INSPECTION_COLS)}, event_seq FROM inspections "
+                "WHERE event_seq BETWEEN ? AND ?", (lo, hi))]
+        results = [
+            WireResult(seq=r[-1], **dict(zip(RESULT_COLS, (*r[:8], bool(r[8]), *r[9:-1]),
+                                             strict=True)))
+            for r in cur.execute(
+                f"SELECT {', '.join(RESULT_COLS)}, event_seq FROM results "
+                "WHERE event_seq BETWEEN ? AND ?", (lo, hi))]
+        transitions = [
+            WireTransition(seq=r[-1], **dict(zip(TRANSITION_COLS, r[:-1], strict=True)))
+            for r in cur.execute(
+                f"SELECT {', '.join(TRANSITION_COLS)}, event_seq FROM hold_transitions "
+                "WHERE event_seq BETWEEN ? AND ?", (lo, hi))]
+        spectra = [
+            WireSpectrum(hash=r[0], n=r[1], meta=r[2], axis_hash=r[3], axis=bytes(r[4]),
+                         data=bytes(r[5]))
+            for r in cur.execute(
+                "SELECT s.hash, s.n, s.meta, s.axis_hash, a.data, s.data FROM spectra s "
+                "JOIN axes a ON a.hash = s.axis_hash WHERE s.hash IN (SELECT spectrum_hash "
+                "FROM inspections WHERE event_seq BETWEEN ? AND ?)", (lo, hi))]
+        return StationBatch(station=station, events=events, parcels=parcels,
+                            inspections=inspections, results=results,
+                            transitions=transitions, spectra=spectra)
+
+    def unsent(self, *, after_seq: int) -> tuple[int, int]:
+        """See :meth:`Store.unsent`."""
+        row = self._con.execute(
+            "SELECT count(*), coalesce(sum(kind = 'scan'), 0) FROM audit_events "
+            "WHERE seq > ?", (after_seq,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def sync_state(self, name: str) -> tuple[int, str] | None:
+        """See :meth:`Store.sync_state` (kept in the ``meta`` table)."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?",
+                                (f"sync:{name}",)).fetchone()
+        if row is None:
+            return None
+        seq, _, h = str(row[0]).partition(":")
+        return int(seq), h
+
+    def set_sync_state(self, name: str, seq: int, head_hash: str) -> None:
+        """See :meth:`Store.set_sync_state`."""
+        with self._write() as cur:
+            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                        (f"sync:{name}", f"{int(seq)}:{head_hash}"))
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from parcels.aed import flatten, import_batch, read_batch, unflatten
 from parcels.records import HoldState, Parcel
-from parcels.store import SQLiteStore
+from parcels.store import Store
 
 from .builders import aed, item_id
 
@@ -19,7 +19,7 @@ def write_jsonl(path: Path, lines: list[str]) -> Path:
 
 
 def test_bad_rows_rejected_with_line_and_reason_good_rows_import(
-    store: SQLiteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     bad_check = aed(3)
     bad_check["item_id"] = "RR000000034US"  # check digit should be 1
@@ -57,7 +57,7 @@ def test_bad_rows_rejected_with_line_and_reason_good_rows_import(
     assert store.verify().ok
 
 
-def test_conflicting_reimport_is_a_rejected_row(store: SQLiteStore, tmp_path: Path) -> None:
+def test_conflicting_reimport_is_a_rejected_row(store: Store, tmp_path: Path) -> None:
     import_batch(store, write_jsonl(tmp_path / "a.jsonl", [json.dumps(aed(1))]), actor="x")
     changed = aed(1)
     changed["recipient"]["name"] = "Someone Else"
@@ -68,7 +68,7 @@ def test_conflicting_reimport_is_a_rejected_row(store: SQLiteStore, tmp_path: Pa
     assert store.get_parcel(item_id(1)).parcel.recipient.name == "Recipient 1"
 
 
-def test_csv_form_roundtrips_and_reports_lines(store: SQLiteStore, tmp_path: Path) -> None:
+def test_csv_form_roundtrips_and_reports_lines(store: Store, tmp_path: Path) -> None:
     rows = [flatten({k: v for k, v in aed(n, hold=n == 1).items() if v is not None})
             for n in (1, 2, 3)]
     rows[2]["sender.country"] = "XX"
@@ -97,7 +97,7 @@ def test_unflatten_inverts_flatten() -> None:
     assert back == Parcel.model_validate(row)
 
 
-def test_not_utf8(store: SQLiteStore, tmp_path: Path) -> None:
+def test_not_utf8(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "b.jsonl"
     path.write_bytes(json.dumps(aed(1)).encode() + b"\n" + b'{"item_id": "\xff"}\n')
     s = import_batch(store, path, actor="x")

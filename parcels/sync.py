@@ -1,0 +1,466 @@
+"""Station ↔ central synchronisation: what travels, and the checks at central's door.
+
+A station pushes its audit chain as it is stored (every event, in ``seq`` order, from where
+central's copy ends) together with the records those events vouch for, as stored (the exact
+texts the digests were taken over) and the raw spectra as stored blobs. Central checks, before
+storing anything (:func:`check_batch`):
+
+* **continuity**: the first new event links to the head central holds for this station (a
+  different link is a *fork*, a later first ``seq`` a *gap*); events already received must be
+  byte-identical (a retried push is a no-op, a rewritten one a fork);
+* every event's hash recomputes, and each links to the one before;
+* every record matches the digest its event logged, and each raw spectrum decodes to its
+  content hash;
+* every event that logs a record comes with it (no half inspection).
+
+Central pulls nothing from a station; a station pulls its facility's work
+(:class:`WorkBatch`): announced parcels and holds changed since a cursor (central's audit
+sequence number).
+
+Conflicting hold moves (two stations, or a station and targeting, moving the same hold)
+follow one rule, documented in ``docs/central.md``: central applies pushed moves in the order
+it receives them; a move its hold workflow does not allow from central's current state is
+**not applied and not dropped**: it is kept as a :class:`HoldConflict`, returned to the
+pushing station and listed for supervisors. A pushed move identical to one central already
+holds (same state, instant and actor: a move the station adopted from a pull) is an echo and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
+
+from .audit import GENESIS, RawEvent, chain_hash
+from .blobs import decode_spectrum
+from .errors import IntegrityError, ParcelsError
+from .holds import EVENT_FOR_STATE
+from .records import EventKind, HoldRecord, Parcel, digest
+
+Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+INSPECTION_COLS = ("inspection_id", "item_id", "performed_at", "operator", "station",
+                   "device", "technique", "spectrum_hash", "pipeline", "library_id",
+                   "library_hash")
+"""Stored columns of an inspection, in digest order (the digest its ``scan`` event logs)."""
+RESULT_COLS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded_by",
+               "library_id", "library_hash", "verdict", "alert", "identification",
+               "based_on", "note")
+"""Stored columns of a result, in digest order."""
+TRANSITION_COLS = ("item_id", "state", "at", "actor", "note")
+"""Stored columns of a hold transition, in digest order."""
+
+HOLD_KINDS: frozenset[str] = frozenset(k.value for k in EVENT_FOR_STATE.values())
+RECORD_KINDS: frozenset[str] = frozenset(
+    {EventKind.IMPORT.value, EventKind.SCAN.value, EventKind.VERDICT.value,
+     EventKind.REIDENTIFY.value} | HOLD_KINDS)
+"""Event kinds that log a record which must travel with the event."""
+
+
+def row_digest(cols: Sequence[str], values: Sequence[Any]) -> str:
+    """The digest an event logs for a stored row: :func:`parcels.records.digest` of
+    ``{column: stored value}``."""
+    return digest(dict(zip(cols, values, strict=True)))
+
+
+def record_digest(record_text: str) -> str:
+    """SHA-256 of a parcel's stored record text (what its ``import`` event logs)."""
+    return hashlib.sha256(record_text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# What travels
+# --------------------------------------------------------------------------------------
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WireEvent(_Wire):
+    """One audit event exactly as stored (``data`` is its canonical JSON text)."""
+
+    seq: int = Field(ge=1)
+    at: str
+    kind: str
+    actor: str
+    item_id: str | None
+    data: str
+    prev_hash: Hash
+    hash: Hash
+
+    def raw(self) -> RawEvent:
+        """As :class:`parcels.audit.RawEvent`."""
+        return RawEvent(self.seq, self.at, self.kind, self.actor, self.item_id, self.data,
+                        self.prev_hash, self.hash)
+
+    @classmethod
+    def of(cls, e: RawEvent) -> WireEvent:
+        """From a stored event."""
+        return cls(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, item_id=e.item_id,
+                   data=e.data, prev_hash=e.prev_hash, hash=e.hash)
+
+
+class WireParcel(_Wire):
+    """An announced parcel as stored, with the seq of the event that imported it."""
+
+    seq: int
+    record: str
+
+
+class WireInspection(_Wire):
+    """An inspection row as stored (:data:`INSPECTION_COLS`), with its event's seq."""
+
+    seq: int
+    inspection_id: str
+    item_id: str
+    performed_at: str
+    operator: str
+    station: str
+    device: str
+    technique: str
+    spectrum_hash: Hash
+    pipeline: str
+    library_id: str
+    library_hash: str
+
+    def values(self) -> tuple[Any, ...]:
+        """The stored column values in digest order."""
+        return tuple(getattr(self, c) for c in INSPECTION_COLS)
+
+
+class WireResult(_Wire):
+    """A result row as stored (:data:`RESULT_COLS`), with its event's seq."""
+
+    seq: int
+    result_id: str
+    inspection_id: str
+    kind: str
+    recorded_at: str
+    recorded_by: str
+    library_id: str
+    library_hash: str
+    verdict: str
+    alert: bool
+    identification: str
+    based_on: str | None
+    note: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The stored column values in digest order."""
+        return tuple(getattr(self, c) for c in RESULT_COLS)
+
+
+class WireTransition(_Wire):
+    """A hold transition as stored (:data:`TRANSITION_COLS`), with its event's seq."""
+
+    seq: int
+    item_id: str
+    state: str
+    at: str
+    actor: str
+    note: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The stored column values in digest order."""
+        return tuple(getattr(self, c) for c in TRANSITION_COLS)
+
+
+class WireSpectrum(_Wire):
+    """A raw spectrum as stored: metadata text, packed axis and values (base64 on the wire)."""
+
+    hash: Hash
+    n: int = Field(ge=1, le=1_000_000)
+    meta: str
+    axis_hash: Hash
+    axis: Base64Bytes
+    data: Base64Bytes
+
+
+class StationBatch(_Wire):
+    """One push: a run of the station's chain and the records its events log."""
+
+    station: str = Field(min_length=1)
+    events: list[WireEvent]
+    parcels: list[WireParcel] = Field(default_factory=list)
+    inspections: list[WireInspection] = Field(default_factory=list)
+    results: list[WireResult] = Field(default_factory=list)
+    transitions: list[WireTransition] = Field(default_factory=list)
+    spectra: list[WireSpectrum] = Field(default_factory=list)
+    head_signature: str | None = None
+    """Signature of the station's chain head (optional until stations sign their heads)."""
+    public_key: str | None = None
+    """The station's public key the signature verifies with (optional, as above)."""
+    key_id: str | None = None
+
+
+class HoldConflict(_Wire):
+    """A pushed hold move central did not apply (see the module notes for the rule)."""
+
+    item_id: str
+    station: str
+    station_seq: int
+    wanted: str
+    """The state the station moved to."""
+    central_state: str | None
+    """Central's state of the hold when the move arrived."""
+    at: str
+    actor: str
+    detail: str
+
+
+class PushOutcome(_Wire):
+    """What central did with a push."""
+
+    station: str
+    received: int
+    """New events stored."""
+    unchanged: int
+    """Events central already held, identical (a retried push)."""
+    head_seq: int
+    head_hash: str
+    conflicts: list[HoldConflict] = Field(default_factory=list)
+    parcel_conflicts: list[str] = Field(default_factory=list)
+    """Parcels the station announced with content different from central's (central's kept)."""
+
+
+class StationHead(_Wire):
+    """A station's chain head as central recorded it at one sync."""
+
+    station: str
+    seq: int
+    hash: str
+    received_at: str
+    signature: str | None = None
+    public_key: str | None = None
+    key_id: str | None = None
+
+
+class WorkBatch(_Wire):
+    """A station's pull: its facility's parcels and holds changed since ``since``."""
+
+    since: int
+    cursor: int
+    """Pass it back as the next pull's ``since``."""
+    more: bool
+    """More changes than fitted: pull again at once."""
+    parcels: list[Parcel]
+    holds: list[HoldRecord]
+
+
+# --------------------------------------------------------------------------------------
+# Checks at central's door
+# --------------------------------------------------------------------------------------
+class SyncRefused(ParcelsError, ValueError):
+    """A push central refuses as a whole; nothing of it was stored.
+
+    Attributes
+    ----------
+    reason
+        ``fork``, ``gap``, ``invalid`` or ``facility``.
+    seq
+        The station event concerned, when one is.
+    """
+
+    def __init__(self, reason: str, detail: str, *, seq: int | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.seq = seq
+        where = f" at station event #{seq}" if seq is not None else ""
+        super().__init__(f"push refused ({reason}){where}: {detail}")
+
+
+@dataclass(slots=True)
+class CheckedBatch:
+    """A push that passed :func:`check_batch`: the new events and their records by seq."""
+
+    new: list[WireEvent]
+    unchanged: int
+    parcels: dict[int, WireParcel] = field(default_factory=dict)
+    inspections: dict[int, WireInspection] = field(default_factory=dict)
+    results: dict[int, WireResult] = field(default_factory=dict)
+    transitions: dict[int, WireTransition] = field(default_factory=dict)
+    spectra: dict[str, WireSpectrum] = field(default_factory=dict)
+
+
+def _data(e: WireEvent) -> dict[str, Any]:
+    try:
+        d = json.loads(e.data)
+    except ValueError as exc:
+        raise SyncRefused("invalid", f"event data is not JSON: {exc}", seq=e.seq) from exc
+    if not isinstance(d, dict):
+        raise SyncRefused("invalid", "event data is not a JSON object", seq=e.seq)
+    return d
+
+
+def _by_seq(items: Iterable[Any], what: str) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for it in items:
+        if it.seq in out:
+            raise SyncRefused("invalid", f"two {what} records for one event", seq=it.seq)
+        out[it.seq] = it
+    return out
+
+
+def check_batch(
+    batch: StationBatch,
+    head: tuple[int, str] | None,
+    stored_hash: Callable[[int], str | None],
+    spectrum_stored: Callable[[str], bool],
+) -> CheckedBatch:
+    """Check a push against the station's head as central holds it; store nothing.
+
+    Parameters
+    ----------
+    batch
+        The push.
+    head
+        ``(seq, hash)`` of the last station event central holds, None for none yet.
+    stored_hash
+        The hash of the station's stored event ``seq`` at central (None if not held).
+    spectrum_stored
+        Whether central already holds a raw spectrum with this content hash.
+
+    Returns
+    -------
+    CheckedBatch
+        The events to store (possibly none) with their records.
+
+    Raises
+    ------
+    SyncRefused
+        ``fork`` (the chain differs from what central holds), ``gap`` (events missing
+        between central's head and the push), ``invalid`` (a hash, link, digest, spectrum or
+        record is wrong or missing).
+    """
+    hseq, hhash = head if head is not None else (0, GENESIS)
+    events = batch.events
+    for a, b in itertools.pairwise(events):
+        if b.seq != a.seq + 1:
+            raise SyncRefused("invalid", f"events not consecutive: #{a.seq} then #{b.seq}",
+                              seq=b.seq)
+    unchanged = 0
+    new: list[WireEvent] = []
+    for e in events:
+        if e.seq <= hseq:
+            held = stored_hash(e.seq)
+            if held != e.hash:
+                raise SyncRefused(
+                    "fork", f"central holds event #{e.seq} of this station with hash "
+                    f"{held}, the push has {e.hash}: the station's chain was rewritten "
+                    "after it was synced", seq=e.seq)
+            unchanged += 1
+        else:
+            new.append(e)
+    if new:
+        first = new[0]
+        if first.seq > hseq + 1:
+            raise SyncRefused("gap", f"central holds this station's chain up to #{hseq}; "
+                              f"the push starts at #{first.seq}: push from #{hseq + 1}",
+                              seq=first.seq)
+        if first.prev_hash != hhash:
+            raise SyncRefused("fork", f"event #{first.seq} links to {first.prev_hash}, but "
+                              f"central's head of this station is #{hseq} {hhash}",
+                              seq=first.seq)
+    prev = hhash
+    for e in new:
+        if e.prev_hash != prev:
+            raise SyncRefused("invalid", "event does not link to the one before it",
+                              seq=e.seq)
+        if chain_hash(e.prev_hash, seq=e.seq, at=e.at, kind=e.kind, actor=e.actor,
+                      item_id=e.item_id, data_text=e.data) != e.hash:
+            raise SyncRefused("invalid", "event does not match its hash", seq=e.seq)
+        prev = e.hash
+
+    out = CheckedBatch(new=new, unchanged=unchanged)
+    parcels = _by_seq(batch.parcels, "parcel")
+    inspections = _by_seq(batch.inspections, "inspection")
+    results = _by_seq(batch.results, "result")
+    transitions = _by_seq(batch.transitions, "transition")
+    spectra = {s.hash: s for s in batch.spectra}
+    for e in new:
+        if e.kind not in RECORD_KINDS:
+            continue
+        d = _data(e)
+        logged = d.get("digest")
+        if e.kind == EventKind.IMPORT.value:
+            p = parcels.get(e.seq)
+            if p is None:
+                raise SyncRefused("invalid", "import event without its parcel", seq=e.seq)
+            if record_digest(p.record) != logged:
+                raise SyncRefused("invalid", "parcel does not match its import event",
+                                  seq=e.seq)
+            try:
+                parsed = Parcel.model_validate_json(p.record)
+            except ValueError as exc:
+                raise SyncRefused("invalid", f"parcel record does not parse: {exc}",
+                                  seq=e.seq) from exc
+            if parsed.item_id != e.item_id:
+                raise SyncRefused("invalid", "parcel is not the event's item", seq=e.seq)
+            out.parcels[e.seq] = p
+        elif e.kind == EventKind.SCAN.value:
+            i = inspections.get(e.seq)
+            if i is None:
+                raise SyncRefused("invalid", "scan event without its inspection", seq=e.seq)
+            if row_digest(INSPECTION_COLS, i.values()) != logged or \
+                    i.inspection_id != d.get("inspection_id") or i.item_id != e.item_id:
+                raise SyncRefused("invalid", "inspection does not match its scan event",
+                                  seq=e.seq)
+            s = spectra.get(i.spectrum_hash)
+            if s is not None:
+                try:
+                    decode_spectrum(s.hash, s.meta, s.axis, s.data)
+                except IntegrityError as exc:
+                    raise SyncRefused("invalid", str(exc), seq=e.seq) from exc
+                out.spectra[s.hash] = s
+            elif not spectrum_stored(i.spectrum_hash):
+                raise SyncRefused("invalid", f"raw spectrum {i.spectrum_hash} of the "
+                                  "inspection is missing", seq=e.seq)
+            out.inspections[e.seq] = i
+        elif e.kind in (EventKind.VERDICT.value, EventKind.REIDENTIFY.value):
+            r = results.get(e.seq)
+            if r is None:
+                raise SyncRefused("invalid", f"{e.kind} event without its result", seq=e.seq)
+            if row_digest(RESULT_COLS, r.values()) != logged or \
+                    r.result_id != d.get("result_id"):
+                raise SyncRefused("invalid", "result does not match its event", seq=e.seq)
+            out.results[e.seq] = r
+        else:
+            t = transitions.get(e.seq)
+            if t is None:
+                raise SyncRefused("invalid", f"{e.kind} event without its hold transition",
+                                  seq=e.seq)
+            if row_digest(TRANSITION_COLS, t.values()) != logged or t.item_id != e.item_id:
+                raise SyncRefused("invalid", "hold transition does not match its event",
+                                  seq=e.seq)
+            out.transitions[e.seq] = t
+    return out
+
+
+__all__ = [
+    "HOLD_KINDS",
+    "INSPECTION_COLS",
+    "RECORD_KINDS",
+    "RESULT_COLS",
+    "TRANSITION_COLS",
+    "CheckedBatch",
+    "HoldConflict",
+    "PushOutcome",
+    "StationBatch",
+    "StationHead",
+    "SyncRefused",
+    "WireEvent",
+    "WireInspection",
+    "WireParcel",
+    "WireResult",
+    "WireSpectrum",
+    "WireTransition",
+    "WorkBatch",
+    "check_batch",
+    "record_digest",
+    "row_digest",
+]
