@@ -210,8 +210,18 @@ def read_batch(
     p = Path(path)
     data = p.read_bytes()
     fmt = format or sniff_format(p, data[:64])
-    rows = list(_jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data))
-    return fmt, rows
+    return fmt, parse_rows(data, fmt)
+
+
+def parse_rows(data: bytes, fmt: Format) -> list[tuple[int, Parcel | RowError]]:
+    """Validate every row of an AED batch held in memory (a file's bytes, a request body).
+
+    Returns
+    -------
+    list of (line, Parcel or RowError)
+        One per non-blank row.
+    """
+    return list(_jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data))
 
 
 def import_batch(
@@ -238,16 +248,40 @@ def import_batch(
     """
     p = Path(path)
     fmt, rows = read_batch(p, format=format)
+    return import_rows(store, rows, actor=actor, source=str(p), fmt=fmt, name=p.name)
+
+
+def import_rows(
+    store: Store, rows: list[tuple[int, Parcel | RowError]], *, actor: str, source: str,
+    fmt: Format, name: str | None = None,
+) -> ImportSummary:
+    """Import rows from :func:`parse_rows`: good rows go in, bad rows are reported.
+
+    Parameters
+    ----------
+    store
+        Where to import.
+    rows
+        Validated rows (and rejected ones, which are reported as they are).
+    actor
+        Who imports (audit log).
+    source
+        Where the rows came from (the summary's ``source``).
+    fmt
+        The format they were read in.
+    name
+        Name of the batch in the audit log (``source`` when None).
+    """
     good = [(line, r) for line, r in rows if isinstance(r, Parcel)]
     rejected = [r for _, r in rows if isinstance(r, RowError)]
-    outcomes = store.import_parcels(good, actor=actor, source=p.name)
+    outcomes = store.import_parcels(good, actor=actor, source=name or source)
     for o in outcomes:
         if o.status is RowStatus.CONFLICT:
             rejected.append(RowError(line=o.line, item_id=o.item_id, reason=o.reason or
                                      "conflicts with the stored record"))
     rejected.sort(key=lambda r: r.line)
     return ImportSummary(
-        source=str(p), format=fmt, rows=len(rows),
+        source=source, format=fmt, rows=len(rows),
         inserted=sum(o.status is RowStatus.INSERTED for o in outcomes),
         unchanged=sum(o.status is RowStatus.UNCHANGED for o in outcomes),
         holds_requested=sum(o.hold_requested for o in outcomes),
@@ -261,6 +295,8 @@ __all__ = [
     "flatten",
     "format_validation_error",
     "import_batch",
+    "import_rows",
+    "parse_rows",
     "read_batch",
     "sniff_format",
     "unflatten",

@@ -28,6 +28,8 @@ changes nothing.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import itertools
 import json
@@ -35,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from .audit import GENESIS, RawEvent, chain_hash
 from .blobs import decode_spectrum
@@ -44,6 +46,25 @@ from .holds import EVENT_FOR_STATE
 from .records import EventKind, HoldRecord, Parcel, digest
 
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _from_base64(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"not base64: {exc}") from exc
+    return value
+
+
+Blob = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str,
+                    when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+"""Bytes in Python, base64 text in JSON."""
 
 INSPECTION_COLS = ("inspection_id", "item_id", "performed_at", "operator", "station",
                    "device", "technique", "spectrum_hash", "pipeline", "library_id",
@@ -177,8 +198,8 @@ class WireSpectrum(_Wire):
     n: int = Field(ge=1, le=1_000_000)
     meta: str
     axis_hash: Hash
-    axis: Base64Bytes
-    data: Base64Bytes
+    axis: Blob
+    data: Blob
 
 
 class StationBatch(_Wire):

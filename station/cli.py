@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.parcel",
     "station.commands.scan",
     "station.commands.demo",
+    "station.commands.central",
+    "station.commands.sync",
 )
 
 EPILOG = """\

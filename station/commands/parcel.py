@@ -118,6 +118,9 @@ def register(sub: Any) -> None:
     a.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
                    help="an event hash kept outside the database (receipt, export); "
                         "detects a cut-off tail (repeatable)")
+    a.add_argument("--central", metavar="URL", nargs="?", const="",
+                   help="also check against every chain head central recorded at this "
+                        "station's syncs (URL, or the configured central)")
     a.set_defaults(func=_guard(_verify))
     a = aus.add_parser("log", parents=[common, query], help="list audit events")
     a.add_argument("item_id", nargs="?")
@@ -349,6 +352,8 @@ def _verify(args: argparse.Namespace) -> int:
         if not (sep and seq.isdigit() and len(h) == 64):
             raise ValueError(f"--anchor must be SEQ:HASH (64 hex digits), got {a!r}")
         anchors[int(seq)] = h.lower()
+    if args.central is not None:
+        anchors.update(_central_anchors(args))
     with _open(args) as store:
         report = store.verify(deep=not args.quick, anchors=anchors)
     if args.json:
@@ -358,6 +363,23 @@ def _verify(args: argparse.Namespace) -> int:
         for f in report.findings[1:]:
             print(f"  also #{f.seq} ({f.problem.value}): {f.detail}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_TAMPERED
+
+
+def _central_anchors(args: argparse.Namespace) -> dict[int, str]:
+    """The heads central recorded at this station's syncs, as anchors."""
+    from station.commands.sync import client_for
+    from station.workflows.sync import SyncError, central_anchors
+
+    cfg = _station(args)
+    if args.central:
+        cfg = cfg.model_copy(update={"central": args.central})
+    try:
+        client = client_for(cfg)
+        anchors = central_anchors(client, client.get("/v1/whoami")["name"])
+    except SyncError as exc:
+        raise ValueError(str(exc)) from exc
+    print(f"checking against {len(anchors)} chain head(s) central recorded", file=sys.stderr)
+    return anchors
 
 
 def _log(args: argparse.Namespace) -> int:

@@ -1,0 +1,87 @@
+"""``interdict serve``: the central service under uvicorn.
+
+The listening socket is bound before the server starts, so ``--listen 127.0.0.1:0`` takes a
+free port; once the app has started, one line goes to standard output::
+
+    interdict serve: listening on http://127.0.0.1:43127 (database schema 1)
+
+(a supervisor, a test or a script waits for that line). SIGTERM/SIGINT: uvicorn stops
+accepting, finishes the requests in flight (each store write is one transaction: one cut
+short by a harder kill is rolled back by PostgreSQL) and the store's pool is closed.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import TextIO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServeOptions(BaseModel):
+    """What ``interdict serve`` needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    db: str
+    host: str = "127.0.0.1"
+    port: int = Field(default=8750, ge=0, le=65535)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    pool: int = Field(default=16, ge=1, le=1000)
+    log_level: str = "warning"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) → ``(host, port)``.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong.
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--listen must be HOST:PORT (e.g. 127.0.0.1:8750), got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
+    """Open the store, bind, serve until stopped; returns the exit code."""
+    import uvicorn
+
+    from parcels.store.postgres import PostgresStore
+
+    from .app import create_app
+
+    out = out or sys.stdout
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    store = PostgresStore(opts.db, max_connections=opts.pool)
+    try:
+        family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((opts.host, opts.port))
+        sock.listen(1024)
+        port = sock.getsockname()[1]
+        scheme = "https" if opts.tls_cert else "http"
+        host = f"[{opts.host}]" if family == socket.AF_INET6 else opts.host
+
+        def ready() -> None:
+            out.write(f"interdict serve: listening on {scheme}://{host}:{port} "
+                      f"(database schema {store.schema_version})\n")
+            out.flush()
+
+        app = create_app(store, on_ready=ready)
+        config = uvicorn.Config(app, log_level=opts.log_level, ssl_certfile=opts.tls_cert,
+                                ssl_keyfile=opts.tls_key, access_log=False,
+                                timeout_graceful_shutdown=30)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        store.close()
+    return 0
+
+
+__all__ = ["ServeOptions", "parse_listen", "serve"]

@@ -1,0 +1,266 @@
+"""Station ↔ central sync over real HTTP to a real ``interdict serve``: push and pull,
+idempotence, forks and gaps refused, facilities kept apart, two stations on one parcel,
+conflicting hold moves reported, and a rewritten station chain caught by central's heads."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from parcels.audit import event_body, event_hash
+from parcels.records import HoldState
+from parcels.store import SQLiteStore
+from parcels.records import Parcel, ParcelQuery
+from station.cli import main
+from station.workflows.sync import CentralClient, SyncError, push, sync_once
+from tests.parcels.builders import DEVICE, aed, identification, item_id, spectrum
+
+from .conftest import FACILITY, OTHER_FACILITY, Central
+
+OpenStation = Callable[[str], SQLiteStore]
+JSON = {"Content-Type": "application/json"}
+
+
+def announce(central: Central, rows: list[dict]) -> dict:  # type: ignore[type-arg]
+    with central.client("targeting") as c:
+        r = c.post("/v1/aed", content="\n".join(json.dumps(x) for x in rows) + "\n",
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def client(central: Central, name: str) -> CentralClient:
+    return CentralClient(central.url, central.tokens[name])
+
+
+def inspect(store: SQLiteStore, n: int, seed: int, verdict: str = "MATCH") -> str:
+    return store.add_inspection(item_id(n), spectrum(seed, n=400), identification(verdict),
+                                operator="officer", station="ORD-3", device=DEVICE).inspection_id
+
+
+def test_pull_then_push_puts_the_inspection_on_the_central_record(
+        central: Central, station_db: OpenStation, base: int) -> None:
+    b = base
+    summary = announce(central, [aed(b + 1, hold=True), aed(b + 2),
+                                 aed(b + 3, facility=OTHER_FACILITY)])
+    assert summary["inserted"] == 3
+    name = central.station()
+    st = station_db(name)
+    first = sync_once(st, client(central, name), name)
+    pulled = {p.item_id for p in st.find(ParcelQuery())}
+    assert {item_id(b + 1), item_id(b + 2)} <= pulled
+    assert item_id(b + 3) not in pulled  # JFK's parcel
+    assert first.new_parcels == len(pulled)
+    assert st.get_hold(item_id(b + 1)).state is HoldState.REQUESTED  # type: ignore[union-attr]
+
+    st.transition(item_id(b + 1), HoldState.HELD, actor="officer")
+    ins = inspect(st, b + 1, seed=7)
+    second = sync_once(st, client(central, name), name)
+    assert second.pushed_inspections == 1 and not second.conflicts
+    local = st.get_parcel(item_id(b + 1))
+    with central.store() as cs:
+        pf = cs.get_parcel(item_id(b + 1))
+        assert pf.inspections == local.inspections  # the same records, ids and all
+        assert pf.inspections[0].inspection_id == ins
+        assert pf.hold is not None and pf.hold.state is HoldState.INSPECTED
+        assert cs.get_spectrum(pf.inspections[0].spectrum_hash) == \
+            st.get_spectrum(local.inspections[0].spectrum_hash)
+        assert cs.verify().ok
+        head = cs.station_head(name)
+    last = list(st.audit_events())[-1]
+    assert head == (last.seq, last.hash)
+    assert st.verify().ok
+
+    # a retried push of everything changes nothing at central
+    with central.client(name) as c:
+        again = c.post("/v1/sync/push", content=st.sync_batch(
+            after_seq=0, station=name, max_events=10_000).model_dump_json(), headers=JSON)
+    assert again.status_code == 200, again.text
+    assert again.json()["received"] == 0 and again.json()["unchanged"] == last.seq
+    with central.store() as cs:
+        assert len(cs.get_parcel(item_id(b + 1)).inspections) == 1
+        assert cs.station_head(name) == head
+
+
+def _rewrite_chain_from(path: Path, seq: int, new_actor: str) -> None:
+    """Edit event ``seq`` and recompute every hash after it (a forger with file access)."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                               ).fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    rows = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
+                       "audit_events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall()
+    prev = rows[0][6]
+    for s, at, kind, actor, item, data, _ in rows:
+        actor = new_actor if s == seq else actor
+        h = event_hash(prev, event_body(seq=s, at=at, kind=kind, actor=actor, item_id=item,
+                                        data=json.loads(data)))
+        con.execute("UPDATE audit_events SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    (actor, prev, h, s))
+        prev = h
+    last = rows[-1][0]
+    con.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{last}:{prev}",))
+    con.commit()
+    con.close()
+
+
+def test_fork_and_gap_are_refused_and_nothing_stored_changes(
+        central: Central, station_db: OpenStation, tmp_path: Path, base: int) -> None:
+    announce(central, [aed(base + 1), aed(base + 2)])
+    name = central.station()
+    st = station_db(name)
+    sync_once(st, client(central, name), name)
+    inspect(st, base + 1, seed=1)
+    sync_once(st, client(central, name), name)
+    inspect(st, base + 2, seed=2)
+    with central.store() as cs:
+        before = list(cs.audit_events())
+        head = cs.station_head(name)
+    assert head is not None
+
+    # a gap: events after the next one, without it
+    batch = st.sync_batch(after_seq=head[0] + 1, station=name)
+    with central.client(name) as c:
+        r = c.post("/v1/sync/push", content=batch.model_dump_json(), headers=JSON)
+    assert r.status_code == 409 and r.json()["reason"] == "gap", r.text
+    assert f"push from #{head[0] + 1}" in r.json()["detail"]
+
+    # a fork: the synced part of the chain rewritten (hashes recomputed) on the laptop
+    st.close()
+    _rewrite_chain_from(tmp_path / f"{name}.db", 3, "someone else")
+    st = station_db(name)
+    assert st.verify().ok  # self-consistent: the file alone cannot tell
+    with pytest.raises(SyncError) as exc:
+        sync_once(st, client(central, name), name)
+    assert exc.value.kind == "fork" and f"#{head[0]}" in str(exc.value)
+    forked = st.sync_batch(after_seq=0, station=name, max_events=1000)
+    with central.client(name) as c:
+        r = c.post("/v1/sync/push", content=forked.model_dump_json(), headers=JSON)
+    assert r.status_code == 409 and r.json()["reason"] == "fork", r.text
+    assert r.json()["seq"] == 3
+    with central.store() as cs:
+        assert list(cs.audit_events()) == before
+        assert cs.station_head(name) == head
+
+    # and the laptop's check against the heads central recorded catches the rewrite
+    env = {"INTERDICT_CENTRAL_TOKEN": central.tokens[name]}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        code = main(["audit", "verify", "--db", str(tmp_path / f"{name}.db"),
+                     "--central", central.url, "--quick"])
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    assert code == 4
+
+
+def test_invalid_push_is_refused_with_the_event(central: Central, station_db: OpenStation,
+                                                 base: int) -> None:
+    announce(central, [aed(base + 1)])
+    name, other = central.station(), central.station()
+    st = station_db(name)
+    sync_once(st, client(central, name), name)
+    inspect(st, base + 1, seed=3)
+    batch = st.sync_batch(after_seq=0, station=name)
+    bad = batch.model_copy(update={"results": [
+        r.model_copy(update={"verdict": "NO_MATCH"}) for r in batch.results]})
+    with central.client(name) as c:
+        r = c.post("/v1/sync/push", content=bad.model_dump_json(), headers=JSON)
+        assert r.status_code == 422 and r.json()["reason"] == "invalid", r.text
+        assert "result does not match" in r.json()["detail"]
+        not_mine = batch.model_copy(update={"station": other})
+        r = c.post("/v1/sync/push", content=not_mine.model_dump_json(), headers=JSON)
+        assert r.status_code == 422 and f"credentials are '{name}'" in r.json()["detail"]
+    with central.store() as cs:
+        assert cs.get_parcel(item_id(base + 1)).inspections == ()
+        assert cs.station_head(name) is None
+
+
+def test_a_station_cannot_read_or_write_another_facility(
+        central: Central, station_db: OpenStation, base: int) -> None:
+    announce(central, [aed(base + 1), aed(base + 2, facility=OTHER_FACILITY)])
+    ord_st, jfk = central.station(), central.station(OTHER_FACILITY)
+    with central.client(jfk) as c:
+        assert c.get(f"/v1/parcels/{item_id(base + 1)}").status_code == 403
+        assert c.get(f"/v1/parcels/{item_id(base + 1)}/report").status_code == 403
+        assert c.get(f"/v1/parcels/{item_id(base + 2)}").status_code == 200
+        assert c.get(f"/v1/stations/{ord_st}/heads").status_code == 403
+        assert c.get(f"/v1/stations/{jfk}/heads").status_code == 200
+    # a JFK station that inspected an ORD parcel (imported by hand) cannot push it
+    st = station_db(jfk)
+    st.import_parcels([(1, Parcel.model_validate(aed(base + 1)))], actor="officer",
+                      source="by hand")
+    inspect(st, base + 1, seed=4)
+    with pytest.raises(SyncError) as exc:
+        sync_once(st, client(central, jfk), jfk)
+    assert exc.value.status == 403 and FACILITY in str(exc.value)
+    with central.store() as cs:
+        assert cs.get_parcel(item_id(base + 1)).inspections == ()
+        assert cs.station_head(jfk) is None
+
+
+def test_two_stations_inspecting_one_parcel_keep_both_and_conflicts_are_reported(
+        central: Central, station_db: OpenStation, base: int) -> None:
+    p = base + 1
+    announce(central, [aed(p, hold=True)])
+    na, nb = central.station(), central.station()
+    a, b = station_db(na), station_db(nb)
+    ca, cb = client(central, na), client(central, nb)
+    sync_once(a, ca, na)
+    sync_once(b, cb, nb)
+    # both hold and inspect the same parcel while out of touch with each other
+    for st, seed in ((a, 1), (b, 2)):
+        st.transition(item_id(p), HoldState.HELD, actor="officer")
+        inspect(st, p, seed=seed)
+    a.transition(item_id(p), HoldState.SEIZED, actor="officer a")
+    b.transition(item_id(p), HoldState.RELEASED, actor="officer b")
+    assert sync_once(a, ca, na).conflicts == []
+    rb = sync_once(b, cb, nb)
+    # central applied A's moves first (arrival order); B's moves that central's workflow
+    # refuses from "seized" are kept as conflicts, not applied; B's inspection is kept
+    wanted = [c.wanted for c in rb.conflicts]
+    assert wanted == ["held", "inspected", "released"]
+    assert all(c.central_state == "seized" and c.station == nb for c in rb.conflicts)
+    with central.store() as cs:
+        pf = cs.get_parcel(item_id(p))
+        assert len(pf.inspections) == 2
+        assert {i.inspection_id for i in pf.inspections} == \
+            {i.inspection_id for st in (a, b) for i in st.get_parcel(item_id(p)).inspections}
+        assert pf.hold is not None and pf.hold.state is HoldState.SEIZED
+        assert cs.verify().ok
+    with central.client("supervisor") as c:
+        listed = [x for x in c.get("/v1/conflicts").json() if x["item_id"] == item_id(p)]
+    assert [x["wanted"] for x in listed] == wanted
+    # B learned central's state in the same sync; its released hold cannot adopt the
+    # seizure: reported there, once
+    assert any("seized" in r and "not adopted" in r for r in rb.local_conflicts)
+    assert sync_once(b, cb, nb).local_conflicts == []
+
+
+def test_catch_up_resumes_where_central_copy_ends(central: Central, station_db: OpenStation,
+                                                  base: int) -> None:
+    announce(central, [aed(base + n) for n in range(1, 4)])
+    name = central.station()
+    st = station_db(name)
+    c = client(central, name)
+    sync_once(st, c, name)
+    ids = [inspect(st, base + 1 + k % 3, seed=k) for k in range(30)]
+    # only part of the backlog reaches central (a sync cut off by the network)
+    head = c.get("/v1/sync/head")
+    part = st.sync_batch(after_seq=head["seq"], station=name, max_events=21)
+    assert part.events[-1].kind == "verdict"  # a run never ends inside an inspection
+    c.post("/v1/sync/push", part)
+    _, inspections, *_ = push(st, c, name, run=7)
+    assert inspections == 30 - len(part.inspections)
+    with central.store() as cs:
+        stored = {i.inspection_id for n in (1, 2, 3)
+                  for i in cs.get_parcel(item_id(base + n)).inspections}
+        assert stored == set(ids)
+        assert cs.verify().ok
