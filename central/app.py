@@ -25,7 +25,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from parcels.aed import ImportSummary, format_validation_error, import_rows, parse_rows
+from parcels.aed import (
+    ImportSummary,
+    RowError,
+    format_validation_error,
+    import_rows,
+    parse_rows,
+)
 from parcels.audit import GENESIS, VerifyReport
 from parcels.errors import (
     ConflictError,
@@ -35,7 +41,7 @@ from parcels.errors import (
     ParcelsError,
 )
 from parcels.query import parse_when
-from parcels.records import AuditEvent, HoldRecord, HoldState, ParcelFile
+from parcels.records import AuditEvent, HoldRecord, HoldState, Parcel, ParcelFile
 from parcels.s10 import validate_item_id
 from parcels.stats import ComplianceRow, PositivityRow, hold_compliance, positivity
 from parcels.store.base import CentralStore
@@ -170,6 +176,14 @@ class _TooLarge(Exception):
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def _storable(line: int, row: Parcel | RowError) -> Parcel | RowError:
+    """PostgreSQL text cannot hold U+0000: such a row is refused by itself, not its batch."""
+    if isinstance(row, Parcel) and "\\u0000" in row.model_dump_json():
+        return RowError(line=line, item_id=row.item_id,
+                        reason="contains a NUL character (U+0000), which cannot be stored")
+    return row
+
+
 def create_app(store: CentralStore, *, max_body: int = MAX_BODY,
                on_ready: Callable[[], None] | None = None) -> FastAPI:
     """The service over ``store`` (which must offer ``connection()``, as
@@ -253,6 +267,16 @@ def create_app(store: CentralStore, *, max_body: int = MAX_BODY,
     async def _parcels(_: Request, exc: ParcelsError) -> JSONResponse:
         return error(422, str(exc))
 
+    try:
+        from psycopg import DataError
+    except ImportError:  # pragma: no cover - the central extra installs it
+        pass
+    else:
+        @app.exception_handler(DataError)
+        async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+            # e.g. a NUL character, which PostgreSQL text cannot hold: the input, not us
+            return error(422, f"a value cannot be stored: {str(exc).splitlines()[0]}")
+
     # -- who is calling -------------------------------------------------------------------
     def needs(permission: Permission) -> Any:
         def principal(creds: Annotated[HTTPAuthorizationCredentials | None,
@@ -311,8 +335,9 @@ def create_app(store: CentralStore, *, max_body: int = MAX_BODY,
             "content-type", "").startswith("text/csv") else "jsonl"
 
         def run() -> ImportSummary:
-            return import_rows(store, parse_rows(data, fmt), actor=who.name,
-                               source=f"{source} ({who.name})", fmt=fmt)
+            rows = [(n, _storable(n, r)) for n, r in parse_rows(data, fmt)]
+            return import_rows(store, rows, actor=who.name, source=f"{source} ({who.name})",
+                               fmt=fmt)
 
         return _json(await run_in_threadpool(run))
 

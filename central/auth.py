@@ -74,8 +74,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.STATISTICS: frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
     Permission.CONFLICTS: frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
     Permission.VERIFY: frozenset({R.AUDITOR, R.ADMIN}),
-    Permission.STATION_HEADS: frozenset({R.STATION, R.AUDITOR, R.ADMIN}),
-    Permission.STATION_EVENTS: frozenset({R.AUDITOR, R.ADMIN}),
+    Permission.STATION_HEADS: frozenset({R.STATION, R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
+    Permission.STATION_EVENTS: frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
     Permission.SYNC: frozenset({R.STATION}),
     Permission.WHOAMI: frozenset(Role),
 }

@@ -12,6 +12,7 @@ short by a harder kill is rolled back by PostgreSQL) and the store's pool is clo
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 from typing import TextIO
@@ -78,9 +79,20 @@ def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
         config = uvicorn.Config(app, log_level=opts.log_level, ssl_certfile=opts.tls_cert,
                                 ssl_keyfile=opts.tls_key, access_log=False,
                                 timeout_graceful_shutdown=30)
-        uvicorn.Server(config).run(sockets=[sock])
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+        # handler it found: ours notes it, so the store is closed and the exit code is 0
+        stopped: list[int] = []
+        previous = {sig: signal.signal(sig, lambda s, _f: stopped.append(s))
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
         store.close()
+    if stopped:
+        out.write(f"interdict serve: stopped ({signal.Signals(stopped[0]).name})\n")
     return 0
 
 

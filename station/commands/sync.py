@@ -74,8 +74,13 @@ def _sync(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         who = client.get("/v1/whoami")
+
+        def progress(done: int, total: int) -> None:
+            print(f"interdict sync: pushed {done}/{total} inspection(s)", file=sys.stderr,
+                  flush=True)
+
         with open_store(cfg.db, create=False) as store:
-            report = sync_once(store, client, who["name"], run=args.run)
+            report = sync_once(store, client, who["name"], run=args.run, progress=progress)
     except SyncError as exc:
         print(f"interdict sync: {exc}", file=sys.stderr)
         return {"unreachable": EXIT_UNREACHABLE, "fork": EXIT_TAMPERED,

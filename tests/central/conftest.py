@@ -13,10 +13,9 @@ import psycopg
 import pytest
 
 from central.auth import Role, issue
+from central.devdb import TempPostgres
 from parcels.store import SQLiteStore
 from parcels.store.postgres import PostgresStore
-
-from central.devdb import TempPostgres
 
 from ._service import Service
 
@@ -55,13 +54,14 @@ class Central:
         return PostgresStore(self.db, max_connections=2)
 
 
-@pytest.fixture(scope="module")
-def central(postgres: TempPostgres, request: pytest.FixtureRequest) -> Iterator[Central]:
-    """One service per test module (starting one costs seconds): a fresh database, one
+@pytest.fixture(scope="session")
+def central(postgres: TempPostgres) -> Iterator[Central]:
+    """One service for the session (starting one costs seconds): a fresh database, one
     credential per role but station (tests issue their own stations with
     :meth:`Central.station`), ``interdict serve`` on a free loopback port. Tests keep to
-    their own parcels (:func:`base`)."""
-    db = postgres.create_database("c_" + request.module.__name__.rsplit(".", 1)[-1][:40])
+    their own parcels (:func:`base`) and stations; a test that stops the service starts
+    it again."""
+    db = postgres.create_database("central")
     PostgresStore(db, max_connections=1).close()  # migrate before issuing credentials
     svc = Service(db)
     c = Central(url="", db=db, service=svc, tokens={})
@@ -71,7 +71,7 @@ def central(postgres: TempPostgres, request: pytest.FixtureRequest) -> Iterator[
     try:
         yield c
     finally:
-        svc.kill()
+        c.service.kill()
 
 
 _BASES = itertools.count(1)

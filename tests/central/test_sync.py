@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from parcels.audit import event_body, event_hash
-from parcels.records import HoldState
+from parcels.records import HoldState, Parcel, ParcelQuery
 from parcels.store import SQLiteStore
-from parcels.records import Parcel, ParcelQuery
 from station.cli import main
 from station.workflows.sync import CentralClient, SyncError, push, sync_once
 from tests.parcels.builders import DEVICE, aed, identification, item_id, spectrum
@@ -97,8 +96,8 @@ def _rewrite_chain_from(path: Path, seq: int, new_actor: str) -> None:
     rows = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
                        "audit_events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall()
     prev = rows[0][6]
-    for s, at, kind, actor, item, data, _ in rows:
-        actor = new_actor if s == seq else actor
+    for s, at, kind, stored_actor, item, data, _ in rows:
+        actor = new_actor if s == seq else stored_actor
         h = event_hash(prev, event_body(seq=s, at=at, kind=kind, actor=actor, item_id=item,
                                         data=json.loads(data)))
         con.execute("UPDATE audit_events SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",

@@ -1,0 +1,143 @@
+"""The central API over HTTP: AED ingest (line numbers, idempotence, CSV), holds, the parcel
+record, statistics by facility and period, the evidence report, health; and the credential
+commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from parcels.aed import flatten
+from parcels.store import SQLiteStore
+from station.cli import main
+from station.workflows.sync import CentralClient, sync_once
+from tests.parcels.builders import DEVICE, aed, identification, item_id, spectrum
+
+from .conftest import FACILITY, OTHER_FACILITY, Central
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def test_health_and_openapi(central: Central) -> None:
+    with central.client() as c:
+        assert c.get("/healthz").json() == {"status": "ok", "schema_version": None}
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ready" and ready["schema_version"] >= 1
+        doc = c.get("/openapi.json").json()
+    assert doc["info"]["title"] == "Interdict Central"
+    assert {"/v1/sync/push", "/v1/aed", "/v1/stats"} <= set(doc["paths"])
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_aed_ingest_refuses_bad_rows_by_line_and_is_idempotent(central: Central,
+                                                               base: int) -> None:
+    bad_id = aed(base + 3)
+    bad_id["item_id"] = "RR000000034US"
+    lines = [json.dumps(aed(base + 1, hold=True)), "", json.dumps(bad_id), "{not json",
+             json.dumps(aed(base + 2)), "[1]"]
+    body = "\n".join(lines) + "\n"
+    with central.client("targeting") as c:
+        r = c.post("/v1/aed", content=body, headers=NDJSON, params={"source": "feed-7"})
+        assert r.status_code == 200, r.text
+        s = r.json()
+        assert (s["rows"], s["inserted"], s["holds_requested"]) == (5, 2, 1)
+        assert [x["line"] for x in s["rejected"]] == [3, 4, 6]
+        assert "check digit" in s["rejected"][0]["reason"]
+        assert "not valid JSON" in s["rejected"][1]["reason"]
+        again = c.post("/v1/aed", content=body, headers=NDJSON).json()
+        assert (again["inserted"], again["unchanged"], len(again["rejected"])) == (0, 2, 3)
+        changed = aed(base + 2)
+        changed["recipient"]["name"] = "Someone Else"
+        conflict = c.post("/v1/aed", content=json.dumps(changed), headers=NDJSON).json()
+        assert conflict["rejected"][0]["line"] == 1
+        assert "different content" in conflict["rejected"][0]["reason"]
+        # the flat CSV form, as parcel import takes it
+        row = {k: v for k, v in flatten(aed(base + 4)).items() if v is not None}
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=sorted(row))
+        w.writeheader()
+        w.writerow(row)
+        r = c.post("/v1/aed", content=buf.getvalue(), headers={"Content-Type": "text/csv"})
+        assert r.json()["format"] == "csv" and r.json()["inserted"] == 1
+    with central.store() as cs:
+        assert cs.verify().ok
+        events = [e for e in cs.audit_events(item_id=item_id(base + 1))]
+    assert [e.kind.value for e in events] == ["import", "hold-request"]
+    assert events[0].actor == "targeting" and "feed-7" in str(events[0].data["source"])
+
+
+def test_holds_record_stats_and_report(central: Central, base: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p, q = base + 1, base + 2
+    with central.client("targeting") as c:
+        c.post("/v1/aed", headers=NDJSON, content="\n".join(
+            json.dumps(x) for x in (aed(p, origin="MX"), aed(q, facility=OTHER_FACILITY))))
+        r = c.post(f"/v1/parcels/{item_id(p)}/hold", json={"reason": "risk 0.93"})
+        assert r.status_code == 201 and r.json()["state"] == "requested"
+        assert r.json()["requested_by"] == "targeting"
+        assert c.post(f"/v1/parcels/{item_id(p)}/hold", json={"reason": "again"}
+                      ).status_code == 409
+        assert c.post(f"/v1/parcels/{item_id(base + 9)}/hold", json={"reason": "x"}
+                      ).status_code == 404
+        assert c.post("/v1/parcels/RR000000034US/hold", json={"reason": "x"}
+                      ).status_code == 422
+    # a station holds and inspects it; central sees the inspection and can report
+    name = central.station()
+    st = SQLiteStore(tmp_path / "s.db")
+    client = CentralClient(central.url, central.tokens[name])
+    sync_once(st, client, name)
+    from parcels.records import HoldState
+
+    st.transition(item_id(p), HoldState.HELD, actor="officer")
+    st.add_inspection(item_id(p), spectrum(3, n=300), identification("MATCH"),
+                      operator="officer", station="ORD-2", device=DEVICE)
+    sync_once(st, client, name)
+    with central.client("supervisor") as c:
+        r = c.post(f"/v1/parcels/{item_id(p)}/hold/transitions",
+                   json={"state": "seized", "note": "lab confirmed"})
+        assert r.status_code == 200 and r.json()["state"] == "seized"
+        r = c.post(f"/v1/parcels/{item_id(p)}/hold/transitions", json={"state": "released"})
+        assert r.status_code == 409 and "allowed from seized: none" in r.json()["detail"]
+        rec = c.get(f"/v1/parcels/{item_id(p)}").json()
+        assert rec["hold"]["state"] == "seized"
+        assert rec["inspections"][0]["results"][0]["verdict"] == "MATCH"
+        stats = c.get("/v1/stats", params={"facility": FACILITY, "period": "all"}).json()
+        other = c.get("/v1/stats", params={"facility": OTHER_FACILITY}).json()
+        html = c.get(f"/v1/parcels/{item_id(p)}/report")
+        assert c.get("/v1/stats", params={"from": "yesterday"}).status_code == 422
+    assert stats["facility"] == FACILITY
+    mx = [r for r in stats["positivity_by_origin"] if r["key"] == "MX"]
+    assert mx and mx[0]["positive"] >= 1 and mx[0]["verdicts"]["MATCH"] >= 1
+    assert stats["hold_compliance"][0]["held"] >= 1
+    assert all(r["key"] != "MX" or r["positive"] == 0 for r in other["positivity_by_origin"])
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert item_id(p) in html.text and "SEIZED" in html.text
+
+
+def test_credential_commands(central: Central, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["central", "station", "add", "cli-station", "--facility", FACILITY,
+                 "--db", central.db]) == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert token.startswith("idt_") and "shown once" in err
+    with central.client() as c:
+        who = c.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+    assert who == {"id": token.split("_")[1], "name": "cli-station", "role": "station",
+                   "facility": FACILITY}
+    assert main(["central", "station", "add", "cli-station", "--facility", FACILITY,
+                 "--db", central.db]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert main(["central", "user", "add", "ann", "--role", "auditor", "--db", central.db,
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["role"] == "auditor"
+    assert main(["central", "list", "--db", central.db, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"cli-station", "ann"} <= {x["name"] for x in listed}
+    assert all("hash" not in json.dumps(x) and token not in json.dumps(x) for x in listed)
+    assert main(["central", "revoke", "cli-station", "--db", central.db]) == 0
+    assert main(["central", "revoke", "cli-station", "--db", central.db]) == 1
+    with central.client() as c:
+        assert c.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"}
+                     ).status_code == 401
