@@ -64,7 +64,7 @@ def test_aed_ingest_refuses_bad_rows_by_line_and_is_idempotent(central: Central,
         assert r.json()["format"] == "csv" and r.json()["inserted"] == 1
     with central.store() as cs:
         assert cs.verify().ok
-        events = [e for e in cs.audit_events(item_id=item_id(base + 1))]
+        events = list(cs.audit_events(item_id=item_id(base + 1)))
     assert [e.kind.value for e in events] == ["import", "hold-request"]
     assert events[0].actor == "targeting" and "feed-7" in str(events[0].data["source"])
 

@@ -60,7 +60,7 @@ def check_central(central: Central, stations: dict[str, tuple[Path, list[str]]],
         at_central = [i.inspection_id for it in items for i in cs.get_parcel(it).inspections]
         report = cs.verify(deep=True)
         assert report.ok, report.message()
-        for name, (db, ids) in stations.items():
+        for name, (db, _ids) in stations.items():
             with SQLiteStore(db) as st:
                 assert st.verify().ok
                 last = list(st.audit_events())[-1]
@@ -114,7 +114,7 @@ def _stop_mid_sync(central: Central, tmp_path: Path, base: int, how: signal.Sign
         assert st.verify().ok  # the station lost nothing either
     central.service = Service(central.db, port=port)
     central.url = central.service.start()
-    code, out, err = finish(sync_process(central, name, db, "--run", "25"))
+    code, _out, err = finish(sync_process(central, name, db, "--run", "25"))
     assert code == 0, err
     check_central(central, {name: (db, ids)}, items)
     with httpx.Client(base_url=central.url) as c:

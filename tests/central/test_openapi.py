@@ -14,6 +14,22 @@ from .conftest import Central
 EXAMPLES = 30
 
 
+def exercise(op: schemathesis.APIOperation, headers: dict[str, str], url: str,
+             failures: list[str]) -> None:
+    """Send ``EXAMPLES`` generated requests to one operation; note every 5xx."""
+
+    @given(case=op.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case: schemathesis.Case) -> None:
+        resp = case.call(base_url=url, headers=headers, timeout=60)
+        if resp.status_code >= 500:
+            failures.append(f"{op.method.upper()} {op.path}: {resp.status_code} "
+                            f"{resp.text[:300]} for {case.as_curl_command()}")
+
+    run()
+
+
 def test_no_server_errors_on_any_generated_request(central: Central) -> None:
     schema = schemathesis.openapi.from_url(central.url + "/openapi.json")
     station = central.station()
@@ -23,17 +39,7 @@ def test_no_server_errors_on_any_generated_request(central: Central) -> None:
         op = result.ok()
         operations += 1
         who = station if op.path.startswith("/v1/sync/") else "admin"
-        headers = {"Authorization": f"Bearer {central.tokens[who]}"}
-
-        @given(case=op.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def run(case: schemathesis.Case) -> None:
-            resp = case.call(base_url=central.url, headers=headers, timeout=60)
-            if resp.status_code >= 500:
-                failures.append(f"{op.method.upper()} {op.path}: {resp.status_code} "
-                                f"{resp.text[:300]} for {case.as_curl_command()}")
-
-        run()
+        exercise(op, {"Authorization": f"Bearer {central.tokens[who]}"}, central.url,
+                 failures)
     assert operations == 16  # every operation of the document (the app declares 16)
     assert not failures, "\n".join(failures[:10])
