@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL server in a temporary directory: for the tests, the benchmarks and
-``interdict demo --fleet``. Never for production (see ``docs/central.md``).
+"""A throwaway PostgreSQL server in a temporary directory, and ``interdict serve`` as a child
+process: for the tests, the benchmarks and ``interdict demo --fleet``. Never for production
+(see ``docs/central.md``).
 
 The server binaries are found, in order, in ``$INTERDICT_PG_BINDIR``, Debian's
 ``/usr/lib/postgresql/<version>/bin`` (the ``postgresql`` package; ``make test`` installs it
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import os
 import pwd
+import queue
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import IO, Self
 from urllib.parse import quote
 
 ENV_BINDIR = "INTERDICT_PG_BINDIR"
@@ -176,4 +181,80 @@ class TempPostgres:
         self.stop()
 
 
-__all__ = ["ENV_BINDIR", "DevDBError", "TempPostgres", "find_bindir"]
+READY = re.compile(r"listening on (https?://\S+)")
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None], log: list[str]) -> None:
+    for line in stream:
+        log.append(line)
+        lines.put(line)
+    lines.put(None)
+
+
+class ServiceProcess:
+    """``interdict serve --db URL --listen 127.0.0.1:PORT`` as a child process.
+
+    :meth:`start` returns once the process printed its "listening on" line (a deadline, no
+    sleep); :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL.
+    """
+
+    def __init__(self, db: str, *, port: int = 0, extra: tuple[str, ...] = ()) -> None:
+        self.db = db
+        self.port = port
+        self.extra = extra
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.output: list[str] = []
+
+    def start(self, timeout_s: float = 60.0) -> str:
+        """Start and wait for the ready line; returns the base URL."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "station.cli", "serve", "--db", self.db,
+             "--listen", f"127.0.0.1:{self.port}", *self.extra],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines: queue.Queue[str | None] = queue.Queue()
+        assert self.proc.stdout is not None
+        threading.Thread(target=_pump, args=(self.proc.stdout, lines, self.output),
+                         daemon=True).start()
+        while True:
+            try:
+                line = lines.get(timeout=timeout_s)
+            except queue.Empty:
+                self.kill()
+                raise RuntimeError("interdict serve did not get ready in time:\n"
+                                   + "".join(self.output)) from None
+            if line is None:
+                raise RuntimeError("interdict serve exited:\n" + "".join(self.output))
+            m = READY.search(line)
+            if m:
+                self.url = m.group(1)
+                self.port = int(self.url.rsplit(":", 1)[1])
+                return self.url
+
+    def stop(self) -> int:
+        """SIGTERM and wait; the exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL (kill -9) and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=60)
+        self.proc = None
+
+    def __enter__(self) -> ServiceProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill() if exc[0] is not None else self.stop()
+
+
+__all__ = ["ENV_BINDIR", "DevDBError", "ServiceProcess", "TempPostgres", "find_bindir"]

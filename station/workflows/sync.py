@@ -276,6 +276,88 @@ def sync_once(store: Store, client: CentralClient, station: str, *, run: int = D
                       conflicts=conflicts, local_conflicts=reports)
 
 
+class BackgroundSync:
+    """Sync in a thread while ``interdict watch`` scans: every ``interval_s``, and soon
+    after each recorded scan (:meth:`nudge`). Offline, it retries with a growing delay (up to
+    ten intervals) and says so once per outage; nothing waits on it.
+
+    Parameters
+    ----------
+    open_store
+        Opens the station's store (the thread uses its own connection).
+    client
+        The central client.
+    interval_s
+        Seconds between syncs.
+    report
+        Called with ``(kind, message)``: ``synced``, ``sync-offline``, ``sync-error``,
+        ``sync-conflict``.
+    """
+
+    def __init__(self, open_store: Callable[[], Store], client: CentralClient,
+                 interval_s: float, report: Callable[[str, str], None]) -> None:
+        import threading
+
+        self.open_store = open_store
+        self.client = client
+        self.interval_s = interval_s
+        self.report = report
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sync", daemon=True)
+        self.last: SyncReport | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        """Start the thread (a first sync at once)."""
+        self._wake.set()
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """Sync soon (a scan was just recorded)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop after the sync in progress, if any (each push is acknowledged or not)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        name: str | None = None
+        while not self._stop.is_set():
+            delay = self.interval_s * min(2 ** self.failures, 10)
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                if name is None:
+                    name = str(self.client.get("/v1/whoami")["name"])
+                with self.open_store() as store:
+                    self.last = sync_once(store, self.client, name)
+            except SyncError as exc:
+                if self.failures == 0 or exc.kind != "unreachable":
+                    kind = "sync-offline" if exc.kind == "unreachable" else "sync-error"
+                    self.report(kind, f"sync: {exc}; scanning goes on, records stay here "
+                                      "until central has them")
+                self.failures += 1
+                continue
+            except Exception as exc:  # a sync problem must never stop the scanning
+                self.report("sync-error", f"sync failed: {type(exc).__name__}: {exc}")
+                self.failures += 1
+                continue
+            was_down, self.failures = self.failures, 0
+            r = self.last
+            if r.pushed_events or r.new_parcels or r.holds_adopted or was_down:
+                self.report("synced", r.message())
+            for c in r.conflicts:
+                self.report("sync-conflict", f"conflict at central: {c.detail}")
+            for text in r.local_conflicts:
+                self.report("sync-conflict", f"not adopted here: {text}")
+
+
 def central_anchors(client: CentralClient, station: str) -> dict[int, str]:
     """``{seq: hash}`` of every head central recorded at this station's syncs."""
     heads = [StationHead.model_validate(h)
@@ -283,5 +365,5 @@ def central_anchors(client: CentralClient, station: str) -> dict[int, str]:
     return {h.seq: h.hash for h in heads}
 
 
-__all__ = ["CentralClient", "SyncError", "SyncReport", "adopt_hold", "central_anchors",
-           "pull", "push", "sync_once"]
+__all__ = ["BackgroundSync", "CentralClient", "SyncError", "SyncReport", "adopt_hold",
+           "central_anchors", "pull", "push", "sync_once"]

@@ -84,6 +84,12 @@ def base() -> int:
 
 
 @pytest.fixture
+def fac(base: int) -> str:
+    """This test's own facility (stations pull all of their facility's work)."""
+    return f"ORD-{base}"
+
+
+@pytest.fixture
 def station_db(tmp_path: Path) -> Callable[[str], SQLiteStore]:
     """Open (creating) a station's SQLite store by name."""
     def open_(name: str) -> SQLiteStore:

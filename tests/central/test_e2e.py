@@ -71,11 +71,11 @@ def check_central(central: Central, stations: dict[str, tuple[Path, list[str]]],
     assert set(at_central) == {i for _, ids in stations.values() for i in ids}  # none lost
 
 
-def test_two_station_processes_sync_to_one_central(central: Central, base: int,
+def test_two_station_processes_sync_to_one_central(central: Central, base: int, fac: str,
                                                     tmp_path: Path) -> None:
     items = [item_id(base + n) for n in range(1, 5)]
-    announce(central, [aed(base + n) for n in range(1, 5)])
-    names = [central.station(), central.station()]
+    announce(central, [aed(base + n, facility=fac) for n in range(1, 5)])
+    names = [central.station(fac), central.station(fac)]
     dbs = {n: tmp_path / f"{n}.db" for n in names}
     for name in names:  # first contact: each pulls its facility's parcels
         SQLiteStore(dbs[name]).close()
@@ -90,10 +90,11 @@ def test_two_station_processes_sync_to_one_central(central: Central, base: int,
     check_central(central, {n: (dbs[n], ids[n]) for n in names}, items)
 
 
-def _stop_mid_sync(central: Central, tmp_path: Path, base: int, how: signal.Signals) -> None:
+def _stop_mid_sync(central: Central, tmp_path: Path, base: int, fac: str,
+                   how: signal.Signals) -> None:
     items = [item_id(base + n) for n in range(1, 4)]
-    announce(central, [aed(base + n) for n in range(1, 4)])
-    name = central.station()
+    announce(central, [aed(base + n, facility=fac) for n in range(1, 4)])
+    name = central.station(fac)
     db = tmp_path / f"{name}.db"
     SQLiteStore(db).close()
     assert finish(sync_process(central, name, db))[0] == 0
@@ -121,10 +122,11 @@ def _stop_mid_sync(central: Central, tmp_path: Path, base: int, how: signal.Sign
         assert c.get("/readyz").json()["status"] == "ready"
 
 
-def test_central_stopped_and_restarted_mid_sync(central: Central, base: int,
+def test_central_stopped_and_restarted_mid_sync(central: Central, base: int, fac: str,
                                                 tmp_path: Path) -> None:
-    _stop_mid_sync(central, tmp_path, base, signal.SIGTERM)
+    _stop_mid_sync(central, tmp_path, base, fac, signal.SIGTERM)
 
 
-def test_kill_9_of_central_during_a_push(central: Central, base: int, tmp_path: Path) -> None:
-    _stop_mid_sync(central, tmp_path, base, signal.SIGKILL)
+def test_kill_9_of_central_during_a_push(central: Central, base: int, fac: str,
+                                        tmp_path: Path) -> None:
+    _stop_mid_sync(central, tmp_path, base, fac, signal.SIGKILL)

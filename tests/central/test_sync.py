@@ -18,7 +18,7 @@ from station.cli import main
 from station.workflows.sync import CentralClient, SyncError, push, sync_once
 from tests.parcels.builders import DEVICE, aed, identification, item_id, spectrum
 
-from .conftest import FACILITY, OTHER_FACILITY, Central
+from .conftest import OTHER_FACILITY, Central
 
 OpenStation = Callable[[str], SQLiteStore]
 JSON = {"Content-Type": "application/json"}
@@ -42,12 +42,12 @@ def inspect(store: SQLiteStore, n: int, seed: int, verdict: str = "MATCH") -> st
 
 
 def test_pull_then_push_puts_the_inspection_on_the_central_record(
-        central: Central, station_db: OpenStation, base: int) -> None:
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
     b = base
-    summary = announce(central, [aed(b + 1, hold=True), aed(b + 2),
+    summary = announce(central, [aed(b + 1, hold=True, facility=fac), aed(b + 2, facility=fac),
                                  aed(b + 3, facility=OTHER_FACILITY)])
     assert summary["inserted"] == 3
-    name = central.station()
+    name = central.station(fac)
     st = station_db(name)
     first = sync_once(st, client(central, name), name)
     pulled = {p.item_id for p in st.find(ParcelQuery())}
@@ -110,9 +110,9 @@ def _rewrite_chain_from(path: Path, seq: int, new_actor: str) -> None:
 
 
 def test_fork_and_gap_are_refused_and_nothing_stored_changes(
-        central: Central, station_db: OpenStation, tmp_path: Path, base: int) -> None:
-    announce(central, [aed(base + 1), aed(base + 2)])
-    name = central.station()
+        central: Central, station_db: OpenStation, tmp_path: Path, base: int, fac: str) -> None:
+    announce(central, [aed(base + 1, facility=fac), aed(base + 2, facility=fac)])
+    name = central.station(fac)
     st = station_db(name)
     sync_once(st, client(central, name), name)
     inspect(st, base + 1, seed=1)
@@ -161,9 +161,9 @@ def test_fork_and_gap_are_refused_and_nothing_stored_changes(
 
 
 def test_invalid_push_is_refused_with_the_event(central: Central, station_db: OpenStation,
-                                                 base: int) -> None:
-    announce(central, [aed(base + 1)])
-    name, other = central.station(), central.station()
+                                                 base: int, fac: str) -> None:
+    announce(central, [aed(base + 1, facility=fac)])
+    name, other = central.station(fac), central.station(fac)
     st = station_db(name)
     sync_once(st, client(central, name), name)
     inspect(st, base + 1, seed=3)
@@ -183,9 +183,9 @@ def test_invalid_push_is_refused_with_the_event(central: Central, station_db: Op
 
 
 def test_a_station_cannot_read_or_write_another_facility(
-        central: Central, station_db: OpenStation, base: int) -> None:
-    announce(central, [aed(base + 1), aed(base + 2, facility=OTHER_FACILITY)])
-    ord_st, jfk = central.station(), central.station(OTHER_FACILITY)
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
+    announce(central, [aed(base + 1, facility=fac), aed(base + 2, facility=OTHER_FACILITY)])
+    ord_st, jfk = central.station(fac), central.station(OTHER_FACILITY)
     with central.client(jfk) as c:
         assert c.get(f"/v1/parcels/{item_id(base + 1)}").status_code == 403
         assert c.get(f"/v1/parcels/{item_id(base + 1)}/report").status_code == 403
@@ -194,22 +194,22 @@ def test_a_station_cannot_read_or_write_another_facility(
         assert c.get(f"/v1/stations/{jfk}/heads").status_code == 200
     # a JFK station that inspected an ORD parcel (imported by hand) cannot push it
     st = station_db(jfk)
-    st.import_parcels([(1, Parcel.model_validate(aed(base + 1)))], actor="officer",
+    st.import_parcels([(1, Parcel.model_validate(aed(base + 1, facility=fac)))], actor="officer",
                       source="by hand")
     inspect(st, base + 1, seed=4)
     with pytest.raises(SyncError) as exc:
         sync_once(st, client(central, jfk), jfk)
-    assert exc.value.status == 403 and FACILITY in str(exc.value)
+    assert exc.value.status == 403 and fac in str(exc.value)
     with central.store() as cs:
         assert cs.get_parcel(item_id(base + 1)).inspections == ()
         assert cs.station_head(jfk) is None
 
 
 def test_two_stations_inspecting_one_parcel_keep_both_and_conflicts_are_reported(
-        central: Central, station_db: OpenStation, base: int) -> None:
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
     p = base + 1
-    announce(central, [aed(p, hold=True)])
-    na, nb = central.station(), central.station()
+    announce(central, [aed(p, hold=True, facility=fac)])
+    na, nb = central.station(fac), central.station(fac)
     a, b = station_db(na), station_db(nb)
     ca, cb = client(central, na), client(central, nb)
     sync_once(a, ca, na)
@@ -244,9 +244,9 @@ def test_two_stations_inspecting_one_parcel_keep_both_and_conflicts_are_reported
 
 
 def test_catch_up_resumes_where_central_copy_ends(central: Central, station_db: OpenStation,
-                                                  base: int) -> None:
-    announce(central, [aed(base + n) for n in range(1, 4)])
-    name = central.station()
+                                                  base: int, fac: str) -> None:
+    announce(central, [aed(base + n, facility=fac) for n in range(1, 4)])
+    name = central.station(fac)
     st = station_db(name)
     c = client(central, name)
     sync_once(st, c, name)
