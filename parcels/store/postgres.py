@@ -24,7 +24,6 @@ The same records, checks and audit chain as the SQLite store, for many concurren
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -65,6 +64,7 @@ from ..sync import (
     INSPECTION_COLS,
     RESULT_COLS,
     TRANSITION_COLS,
+    CheckedBatch,
     HoldConflict,
     PushOutcome,
     StationBatch,
@@ -1072,37 +1072,49 @@ class PostgresStore(CentralStore):
                   sync_seq) for e in checked.new])
             conflicts: list[HoldConflict] = []
             parcel_conflicts: list[str] = []
-            for e in checked.new:
-                origin = {"station": station, "station_seq": e.seq}
-                if e.seq in checked.parcels:
-                    self._receive_parcel(cur, chain, e, checked.parcels[e.seq], now=now,
-                                         origin=origin, conflicts=parcel_conflicts)
-                elif e.seq in checked.inspections:
-                    i = checked.inspections[e.seq]
-                    s = checked.spectra.get(i.spectrum_hash)
-                    if s is not None:
-                        self._store_spectrum(cur, s.hash, n=s.n, meta=s.meta,
-                                             axis_hash=s.axis_hash,
-                                             axis=functools.partial(bytes, s.axis),
-                                             data=s.data)
-                    seq = chain.append(EventKind.SCAN, e.actor, e.item_id,
-                                       {**json.loads(e.data), **origin}, now)
-                    self._insert_inspection(cur, i.values(), seq)
-                elif e.seq in checked.results:
-                    self._log_result(cur, chain, e.item_id or "",
-                                     checked.results[e.seq].values(), now=now, extra=origin)
-                elif e.seq in checked.transitions:
-                    c = self._receive_transition(cur, chain, e, checked.transitions[e.seq],
-                                                 now=now, origin=origin, facility=facility)
-                    if c is not None:
-                        conflicts.append(c)
+            # pipeline mode: the inserts go without waiting for each answer (one round trip
+            # per read instead of one per statement); an error still aborts the transaction
+            with cur.connection.pipeline():
+                self._receive_records(cur, chain, checked, station=station,
+                                      facility=facility, now=now, conflicts=conflicts,
+                                      parcel_conflicts=parcel_conflicts)
             chain.finish()
         return outcome.model_copy(update={"head_seq": last.seq, "head_hash": last.hash,
                                           "conflicts": conflicts,
                                           "parcel_conflicts": parcel_conflicts})
 
+    def _receive_records(self, cur: Any, chain: _Chain, checked: CheckedBatch, *, station: str,
+                         facility: str, now: str, conflicts: list[HoldConflict],
+                         parcel_conflicts: list[str]) -> None:
+        """Store the records of a checked push, in chain order."""
+        for e in checked.new:
+            origin = {"station": station, "station_seq": e.seq}
+            if e.seq in checked.parcels:
+                self._receive_parcel(cur, chain, e, checked.parcels[e.seq], now=now,
+                                     origin=origin, conflicts=parcel_conflicts)
+            elif e.seq in checked.inspections:
+                i = checked.inspections[e.seq]
+                s = checked.spectra.get(i.spectrum_hash)
+                if s is not None:  # the axis came packed: no need to look first
+                    cur.execute("INSERT INTO axes (hash, n, data) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (hash) DO NOTHING", (s.axis_hash, s.n, s.axis))
+                    cur.execute("INSERT INTO spectra (hash, n, meta, axis_hash, data) "
+                                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (hash) DO NOTHING",
+                                (s.hash, s.n, s.meta, s.axis_hash, s.data))
+                seq = chain.append(EventKind.SCAN, e.actor, e.item_id,
+                                   {**json.loads(e.data), **origin}, now)
+                self._insert_inspection(cur, i.values(), seq)
+            elif e.seq in checked.results:
+                self._log_result(cur, chain, e.item_id or "",
+                                 checked.results[e.seq].values(), now=now, extra=origin)
+            elif e.seq in checked.transitions:
+                c = self._receive_transition(cur, chain, e, checked.transitions[e.seq],
+                                             now=now, origin=origin, facility=facility)
+                if c is not None:
+                    conflicts.append(c)
+
     @staticmethod
-    def _check_facility(cur: Any, checked: Any, facility: str) -> None:
+    def _check_facility(cur: Any, checked: CheckedBatch, facility: str) -> None:
         """Refuse a push that touches a parcel of another facility."""
         announced = {}
         for p in checked.parcels.values():
