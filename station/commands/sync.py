@@ -96,4 +96,6 @@ def _sync(args: argparse.Namespace) -> int:
             print(f"  conflict at central: {c.detail}", file=sys.stderr)
         for r in report.local_conflicts:
             print(f"  not adopted here: {r}", file=sys.stderr)
+        for r in report.notes:
+            print(f"  note: {r}", file=sys.stderr)
     return EXIT_CONFLICTS if report.conflicts or report.local_conflicts else EXIT_OK

@@ -138,6 +138,8 @@ class SyncReport(BaseModel):
     local_conflicts: list[str] = Field(default_factory=list)
     """Central's moves this station could not adopt, and parcels whose announced content
     differs."""
+    notes: list[str] = Field(default_factory=list)
+    """What is worth knowing but no conflict (a parcel inspected at another station)."""
 
     def message(self) -> str:
         """One line for a human."""
@@ -198,16 +200,17 @@ def push(store: Store, client: CentralClient, station: str, *, run: int = DEFAUL
     return events, inspections, seq, h, conflicts
 
 
-def adopt_hold(store: Store, central: HoldRecord) -> tuple[int, list[str]]:
+def adopt_hold(store: Store, central: HoldRecord) -> tuple[int, list[str], list[str]]:
     """Bring the local hold of a parcel up to central's, where the local workflow allows.
 
     Moves already held locally (same state, instant and actor) are skipped; a move the local
-    workflow refuses is reported, not applied. Returns ``(moves adopted, reports)``.
+    workflow refuses is reported, not applied. Returns ``(moves adopted, conflicts, notes)``.
     """
     item = central.item_id
     local = store.get_hold(item)
     adopted = 0
     reports: list[str] = []
+    notes: list[str] = []
     if local is None:
         first = central.transitions[0]
         local = store.request_hold(item, requested_by=first.actor,
@@ -219,7 +222,7 @@ def adopt_hold(store: Store, central: HoldRecord) -> tuple[int, list[str]]:
         if (t.state, t.at, t.actor) in seen:
             continue
         if t.state is HoldState.INSPECTED:
-            reports.append(f"{item}: central records an inspection elsewhere ({t.actor} at "
+            notes.append(f"{item}: central records an inspection elsewhere ({t.actor} at "
                            f"{t.at:%Y-%m-%d %H:%M}Z); the local hold stays {state.value}")
             continue
         if t.state not in TRANSITIONS[state]:
@@ -229,17 +232,18 @@ def adopt_hold(store: Store, central: HoldRecord) -> tuple[int, list[str]]:
             continue
         state = store.transition(item, t.state, actor=t.actor, note=t.note, at=t.at).state
         adopted += 1
-    return adopted, reports
+    return adopted, reports, notes
 
 
 def pull(store: Store, client: CentralClient, *, actor: str = "central",
-         ) -> tuple[int, int, int, list[str]]:
+         ) -> tuple[int, int, int, list[str], list[str]]:
     """Pull the facility's new work. Returns ``(parcels, new parcels, moves adopted,
-    reports)``."""
+    conflicts, notes)``."""
     key = f"pull:{_key(client.url)}"
     cursor = (store.sync_state(key) or (0, ""))[0]
     parcels = new = adopted = 0
     reports: list[str] = []
+    notes: list[str] = []
     while True:
         work = WorkBatch.model_validate(client.get("/v1/sync/pull", since=cursor))
         outcomes = store.import_parcels([(0, p) for p in work.parcels], actor=actor,
@@ -249,13 +253,14 @@ def pull(store: Store, client: CentralClient, *, actor: str = "central",
         reports += [f"{o.item_id}: {o.reason}" for o in outcomes
                     if o.status is RowStatus.CONFLICT]
         for hold in work.holds:
-            n, r = adopt_hold(store, hold)
+            n, r, m = adopt_hold(store, hold)
             adopted += n
             reports += r
+            notes += m
         cursor = work.cursor
         store.set_sync_state(key, cursor, "")
         if not work.more:
-            return parcels, new, adopted, reports
+            return parcels, new, adopted, reports, notes
 
 
 def sync_once(store: Store, client: CentralClient, station: str, *, run: int = DEFAULT_RUN,
@@ -269,11 +274,11 @@ def sync_once(store: Store, client: CentralClient, station: str, *, run: int = D
     """
     events, inspections, seq, h, conflicts = push(store, client, station, run=run,
                                                   progress=progress)
-    parcels, new, adopted, reports = pull(store, client)
+    parcels, new, adopted, reports, notes = pull(store, client)
     return SyncReport(central=client.url, pushed_events=events,
                       pushed_inspections=inspections, head_seq=seq, head_hash=h,
                       pulled_parcels=parcels, new_parcels=new, holds_adopted=adopted,
-                      conflicts=conflicts, local_conflicts=reports)
+                      conflicts=conflicts, local_conflicts=reports, notes=notes)
 
 
 class BackgroundSync:
@@ -356,6 +361,8 @@ class BackgroundSync:
                 self.report("sync-conflict", f"conflict at central: {c.detail}")
             for text in r.local_conflicts:
                 self.report("sync-conflict", f"not adopted here: {text}")
+            for text in r.notes:
+                self.report("sync-note", text)
 
 
 def central_anchors(client: CentralClient, station: str) -> dict[int, str]:
