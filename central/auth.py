@@ -115,7 +115,14 @@ SCHEMA: tuple[str, ...] = (
 
 
 def ensure_schema(con: Any) -> None:
-    """Create the credentials table (idempotent); ``con`` is a psycopg connection."""
+    """Create the credentials table if it is missing; ``con`` is a psycopg connection.
+
+    Run once by the database's owner (the first ``interdict central … add`` or ``serve``);
+    afterwards the service may run as a role without DDL rights (``interdict_writer``).
+    """
+    row = con.execute("SELECT to_regclass('credentials') IS NOT NULL").fetchone()
+    if row and row[0]:
+        return
     for stmt in SCHEMA:
         con.execute(stmt)
     con.execute("""DO $$ BEGIN

@@ -143,3 +143,45 @@ def test_credential_commands(central: Central, capsys: pytest.CaptureFixture[str
     with central.client() as c:
         assert c.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"}
                      ).status_code == 401
+
+
+def test_the_service_runs_as_the_writer_role(postgres, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Deployed as documented: migrated by the owner, served as a login role of
+    ``interdict_writer`` (no DDL, no UPDATE/DELETE of evidence): ingest and a push work."""
+    import psycopg
+
+    from central.auth import Role, ensure_schema, issue
+    from central.devdb import ServiceProcess
+    from parcels.store.postgres import PostgresStore
+
+    db = postgres.create_database("as_writer")
+    with PostgresStore(db, max_connections=1) as owner, owner.connection() as con:
+        ensure_schema(con)
+        target = issue(con, "t", Role.TARGETING).token
+        station = issue(con, "s", Role.STATION, facility=FACILITY).token
+    with psycopg.connect(db, autocommit=True) as con:
+        con.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+                    "'svc_writer') THEN CREATE ROLE svc_writer LOGIN IN ROLE interdict_writer;"
+                    " END IF; END $$")
+    with ServiceProcess(db.replace("postgres@", "svc_writer@")) as svc:
+        with httpx_client(svc.url, target) as c:
+            r = c.post("/v1/aed", content=json.dumps(aed(1, hold=True)), headers=NDJSON)
+            assert r.status_code == 200 and r.json()["inserted"] == 1, r.text
+        st = SQLiteStore(tmp_path / "s.db")
+        report = sync_once(st, CentralClient(svc.url, station), "s")
+        assert report.new_parcels == 1
+        from parcels.records import HoldState
+
+        st.transition(item_id(1), HoldState.HELD, actor="officer")
+        st.add_inspection(item_id(1), spectrum(1, n=100), identification(), operator="o",
+                          station="s", device=DEVICE)
+        assert sync_once(st, CentralClient(svc.url, station), "s").pushed_inspections == 1
+    with psycopg.connect(db.replace("postgres@", "svc_writer@")) as con, \
+            pytest.raises(psycopg.errors.InsufficientPrivilege):
+        con.execute("UPDATE results SET verdict = 'NO_MATCH'")
+
+
+def httpx_client(url: str, token: str):  # type: ignore[no-untyped-def]
+    import httpx
+
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
