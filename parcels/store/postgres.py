@@ -608,12 +608,16 @@ class PostgresStore(CentralStore):
 
     @staticmethod
     def _holds(cur: Any, item_ids: Sequence[str]) -> dict[str, HoldRecord]:
-        states = {r[0]: r[1] for r in cur.execute(
-            "SELECT item_id, state FROM holds WHERE item_id = ANY(%s)", (list(item_ids),))}
-        ts: dict[str, list[HoldTransition]] = {i: [] for i in states}
-        for r in cur.execute("SELECT item_id, state, at, actor, note FROM hold_transitions "
-                             "WHERE item_id = ANY(%s) ORDER BY id", (list(states),)):
-            ts[r[0]].append(HoldTransition(state=r[1], at=_dt(r[2]), actor=r[3], note=r[4]))
+        states: dict[str, str] = {}
+        ts: dict[str, list[HoldTransition]] = {}
+        for r in cur.execute(  # one round trip: the holds with their transitions
+                "SELECT h.item_id, h.state, t.state, t.at, t.actor, t.note FROM holds h "
+                "LEFT JOIN hold_transitions t ON t.item_id = h.item_id "
+                "WHERE h.item_id = ANY(%s) ORDER BY h.item_id, t.id", (list(item_ids),)):
+            states[r[0]] = r[1]
+            moves = ts.setdefault(r[0], [])
+            if r[2] is not None:
+                moves.append(HoldTransition(state=r[2], at=_dt(r[3]), actor=r[4], note=r[5]))
         out = {}
         for item_id, state in states.items():
             t = ts[item_id]
@@ -764,26 +768,31 @@ class PostgresStore(CentralStore):
                      inspection_id: str | None = None) -> tuple[Inspection, ...]:
         col, key = ("item_id", item_id) if item_id is not None else \
             ("inspection_id", inspection_id)
-        rows = cur.execute(f"SELECT {', '.join(INSPECTION_COLS)} FROM inspections "
-                           f"WHERE {col} = %s ORDER BY performed_at, event_seq",
-                           (key,)).fetchall()
-        ids = [r[0] for r in rows]
-        results: dict[str, list[Result]] = {i: [] for i in ids}
+        rows: dict[str, tuple[Any, ...]] = {}
+        results: dict[str, list[Result]] = {}
         try:
-            for r in cur.execute(f"SELECT {', '.join(RESULT_COLS)} FROM results "
-                                 "WHERE inspection_id = ANY(%s) ORDER BY event_seq", (ids,)):
-                results[r[1]].append(Result(
-                    result_id=r[0], inspection_id=r[1], kind=r[2], recorded_at=_dt(r[3]),
-                    recorded_by=r[4], library_id=r[5], library_hash=r[6], verdict=r[7],
-                    alert=bool(r[8]), identification=_IDENT.validate_json(r[9]),
-                    based_on=r[10], note=r[11]))
+            for r in cur.execute(  # one round trip: the inspections with their results
+                    f"SELECT {', '.join('i.' + c for c in INSPECTION_COLS)}, "
+                    f"{', '.join('r.' + c for c in RESULT_COLS)} FROM inspections i "
+                    "LEFT JOIN results r ON r.inspection_id = i.inspection_id "
+                    f"WHERE i.{col} = %s ORDER BY i.performed_at, i.event_seq, r.event_seq",
+                    (key,)):
+                i, x = r[:len(INSPECTION_COLS)], r[len(INSPECTION_COLS):]
+                rows.setdefault(i[0], i)
+                found = results.setdefault(i[0], [])
+                if x[0] is not None:
+                    found.append(Result(
+                        result_id=x[0], inspection_id=x[1], kind=x[2], recorded_at=_dt(x[3]),
+                        recorded_by=x[4], library_id=x[5], library_hash=x[6], verdict=x[7],
+                        alert=bool(x[8]), identification=_IDENT.validate_json(x[9]),
+                        based_on=x[10], note=x[11]))
             return tuple(
                 Inspection(inspection_id=r[0], item_id=r[1], performed_at=_dt(r[2]),
                            operator=r[3], station=r[4],
                            device=DeviceIdentity.model_validate_json(r[5]), technique=r[6],
                            spectrum_hash=r[7], pipeline=Pipeline.model_validate_json(r[8]),
                            library_id=r[9], library_hash=r[10], results=tuple(results[r[0]]))
-                for r in rows)
+                for r in rows.values())
         except (ValidationError, ValueError) as exc:
             raise IntegrityError(f"a stored inspection of {key} no longer parses: {exc}") \
                 from exc

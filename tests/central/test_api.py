@@ -185,3 +185,42 @@ def httpx_client(url: str, token: str):  # type: ignore[no-untyped-def]
     import httpx
 
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_body_over_the_limit_is_refused_while_it_is_read() -> None:
+    """The body limit (a unit test of the middleware: a small limit, any ASGI app)."""
+    import asyncio
+
+    from central.app import _BodyLimit
+
+    seen: list[bytes] = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        while True:
+            m = await receive()
+            seen.append(m.get("body", b""))
+            if not m.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def call(chunks: list[bytes], length: int | None) -> int:
+        msgs = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                for i, c in enumerate(chunks)]
+        sent: list[dict] = []  # type: ignore[type-arg]
+
+        async def receive():  # type: ignore[no-untyped-def]
+            return msgs.pop(0)
+
+        async def send(m):  # type: ignore[no-untyped-def]
+            sent.append(m)
+
+        headers = [(b"content-length", str(length).encode())] if length is not None else []
+        await _BodyLimit(app, limit=10)({"type": "http", "headers": headers}, receive, send)
+        return int(sent[0]["status"])
+
+    assert asyncio.run(call([b"12345", b"12345"], None)) == 200
+    assert asyncio.run(call([b"1234567890", b"1"], None)) == 413  # chunked, caught reading
+    seen.clear()
+    assert asyncio.run(call([b"x" * 11], 11)) == 413  # declared: refused before reading
+    assert seen == []
