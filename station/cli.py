@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.evidence",
     "station.commands.scan",
     "station.commands.demo",
+    "station.commands.central",
+    "station.commands.sync",
 )
 
 EPILOG = """\

@@ -54,6 +54,8 @@ ENV_VARS: dict[str, str] = {
     "station": "INTERDICT_STATION",
     "technique": "INTERDICT_TECHNIQUE",
     "self_test_hours": "INTERDICT_SELF_TEST_HOURS",
+    "central": "INTERDICT_CENTRAL",
+    "central_token": "INTERDICT_CENTRAL_TOKEN",
 }
 
 
@@ -101,6 +103,12 @@ class StationConfig(BaseModel):
     thresholds
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
+    central
+        URL of the fleet's central service (``https://central.example:8750``) that ``interdict
+        sync`` and ``watch`` push to and pull from; ``None``: this station works alone.
+    central_token
+        This station's credential for central (``interdict central station add``). A secret:
+        keep it in the file (readable by the station's user only) or the environment.
     sources
         For every option, where its value came from: ``flag``, ``env``, ``file`` or
         ``default``.
@@ -119,10 +127,12 @@ class StationConfig(BaseModel):
     technique: ScanTechnique = ScanTechnique.RAMAN
     self_test_hours: float = Field(default=8.0, gt=0)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    central: str | None = None
+    central_token: str | None = Field(default=None, repr=False)
     sources: dict[str, str] = Field(default_factory=dict)
     config_file: Path | None = None
 
-    @field_validator("operator", "station", "device")
+    @field_validator("operator", "station", "device", "central", "central_token")
     @classmethod
     def _not_blank(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
@@ -132,12 +142,15 @@ class StationConfig(BaseModel):
         return v.strip() if v is not None else None
 
     def public(self) -> dict[str, Any]:
-        """The options (without ``sources``), JSON-ready."""
-        return self.model_dump(mode="json", exclude={"sources"})
+        """The options (without ``sources``; the central token masked), JSON-ready."""
+        out = self.model_dump(mode="json", exclude={"sources"})
+        if out.get("central_token"):
+            out["central_token"] = "***"
+        return out
 
 
 _FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
-              "self_test_hours", "thresholds"}
+              "self_test_hours", "thresholds", "central", "central_token"}
 
 
 def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str],

@@ -37,6 +37,10 @@ def register(sub: Any) -> None:
                    help="output folder (default demo-out/; its demo files are replaced)")
     p.add_argument("--operator", default="officer.demo", help="operator recorded in evidence")
     p.add_argument("--station", default="DEMO-IMF-01", help="station id recorded in evidence")
+    p.add_argument("--fleet", action="store_true",
+                   help="the fleet instead: a central service (private PostgreSQL), two "
+                        "stations syncing, the fentanyl parcel's record read centrally "
+                        "(needs the central extra)")
     p.set_defaults(func=run)
 
 
@@ -118,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  - {m}")
         return 3
     out = Path(args.out).resolve()
+    if getattr(args, "fleet", False):
+        from station.workflows.fleet import run_fleet
+
+        return run_fleet(out, operator=args.operator)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("evidence.db", "evidence.db-wal", "evidence.db-shm", "selftest.json",
                  "demo-library.ilib"):

@@ -140,6 +140,10 @@ def register(sub: Any) -> None:
     a.add_argument("--item", metavar="ITEM",
                    help="verify only this parcel's evidence (fast: independent of the "
                         "database's size)")
+    a.add_argument("--central", metavar="URL", nargs="?", const="",
+                   help="also check against central's record of this station: every chain "
+                        "head it received, signed by the key central registered for it (URL, "
+                        "or the configured central)")
     a.set_defaults(func=_guard(_verify))
     a = aus.add_parser("log", parents=[common, query], help="list audit events")
     a.add_argument("item_id", nargs="?")
@@ -400,6 +404,11 @@ def trusted_keys(args: argparse.Namespace) -> list[str] | None:
 def _verify(args: argparse.Namespace) -> int:
     anchors = dict(parse_anchor(a) for a in args.anchor)
     trusted = trusted_keys(args)
+    if args.central is not None:
+        central_anchors, central_keys = _central_record(args)
+        anchors.update(central_anchors)
+        if central_keys and not args.trust:  # not the key file: a forger may have replaced it
+            trusted = central_keys
     with _open(args) as store:
         if args.item:
             report = store.verify_item(args.item, deep=not args.quick, anchors=anchors,
@@ -419,6 +428,26 @@ def _verify(args: argparse.Namespace) -> int:
         if not report.ok:
             print("  NOT verified", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_TAMPERED
+
+
+def _central_record(args: argparse.Namespace) -> tuple[dict[int, str], list[str]]:
+    """Central's record of this station: the signed heads it received (anchors) and the keys
+    it registered for the station (to trust instead of the local key file, which a forger
+    could have replaced)."""
+    from station.commands.sync import client_for
+    from station.workflows.sync import SyncError, central_record
+
+    cfg = _station(args)
+    if args.central:
+        cfg = cfg.model_copy(update={"central": args.central})
+    try:
+        client = client_for(cfg)
+        anchors, keys = central_record(client, client.get("/v1/whoami")["name"])
+    except SyncError as exc:
+        raise ValueError(str(exc)) from exc
+    print(f"checking against {len(anchors)} signed head(s) central received and the "
+          f"station key(s) it registered ({', '.join(keys) or 'none yet'})", file=sys.stderr)
+    return anchors, keys
 
 
 def _log(args: argparse.Namespace) -> int:

@@ -90,6 +90,9 @@ def register(sub: Any) -> None:
                    help="stop after N recorded scans (default: run until stopped)")
     w.add_argument("--json", action="store_true",
                    help="one JSON line per event on stdout (for scripts)")
+    w.add_argument("--sync-every", type=float, default=60.0, metavar="SECONDS",
+                   help="with a central service configured: sync in the background this "
+                        "often and soon after each scan (0: never; default %(default)s)")
     add_config_arguments(w)
     w.set_defaults(func=_run_watch)
 
@@ -194,4 +197,4 @@ def _run_watch(args: argparse.Namespace) -> int:
     from station.workflows.runner import watch_command
 
     return watch_command(cfg, queue=args.queue, max_scans=args.max_scans, as_json=args.json,
-                         clock=getattr(args, "clock", None))
+                         clock=getattr(args, "clock", None), sync_every_s=args.sync_every)

@@ -121,8 +121,10 @@ def scan_command(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
 
 
 def watch_command(cfg: StationConfig, *, queue: bool = False, max_scans: int | None = None,
-                  as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
+                  as_json: bool = False, clock: Callable[[], datetime] | None = None,
+                  sync_every_s: float = 60.0) -> int:
     """``interdict watch``."""
     from station.workflows.watch import run_watch
 
-    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json, clock=clock)
+    return run_watch(cfg, use_queue=queue, max_scans=max_scans, as_json=as_json, clock=clock,
+                     sync_every_s=sync_every_s)

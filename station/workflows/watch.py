@@ -10,6 +10,10 @@ One loop, in the main thread, between short waits for the analyzer's trigger sca
 * SIGINT/SIGTERM: a spectrum already received is identified and recorded, a scan still being
   acquired on the device is aborted (nothing of it is stored), then the service exits 0.
   A second signal exits at once (nothing half-written: each record is one transaction).
+* with a central service configured (``central`` and ``central_token``), a background thread
+  syncs every ``--sync-every`` seconds and soon after each recorded scan
+  (:class:`station.workflows.sync.BackgroundSync`); offline, scanning goes on and the records
+  wait on the laptop.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from station.workflows.scan import ScanOutcome, StationError, StationSession, St
 if TYPE_CHECKING:
     from driver.models import ScanStarted
     from spectra import Spectrum
+    from station.workflows.sync import BackgroundSync
 
 RECONNECT_POLL_S = 0.5
 SELF_TEST_RETRY_S = 5.0
@@ -46,7 +51,8 @@ class Watch:
 
     def __init__(self, cfg: StationConfig, *, use_queue: bool, max_scans: int | None,
                  as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 sync_every_s: float = 60.0) -> None:
         self.cfg = cfg
         self.use_queue = use_queue
         self.max_scans = max_scans
@@ -62,15 +68,40 @@ class Watch:
         self.recorded = 0
         self.connected = False
         self.reconnects = 0
+        self.sync_every_s = sync_every_s
+        self.sync: BackgroundSync | None = None
+        self._out_lock = threading.Lock()
 
     # -- output ----------------------------------------------------------------------------
     def event(self, kind: str, text: str, **data: Any) -> None:
-        """Tell the officer (or a script, with --json)."""
-        if self.as_json:
-            self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
-        else:
-            self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
-        self.out.flush()
+        """Tell the officer (or a script, with --json); safe from the sync thread."""
+        with self._out_lock:
+            if self.as_json:
+                self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
+            else:
+                self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
+            self.out.flush()
+
+    def _start_sync(self) -> None:
+        """The background sync, when a central service and its credential are configured."""
+        from parcels.store import open_store
+        from station.workflows.sync import BackgroundSync, CentralClient, SyncError
+
+        if not self.cfg.central or self.sync_every_s <= 0:
+            return
+        if not self.cfg.central_token:
+            self.event("sync-error", "central is configured but central_token is not: not "
+                                     "syncing")
+            return
+        try:
+            client = CentralClient(self.cfg.central, self.cfg.central_token)
+        except SyncError as exc:
+            self.event("sync-error", f"not syncing: {exc}")
+            return
+        db, signer, clock = self.cfg.db, self.session.station_key(), self.session.clock
+        self.sync = BackgroundSync(lambda: open_store(db, signer=signer, clock=clock), client,
+                                   self.sync_every_s, self.event)
+        self.sync.start()
 
     # -- parcel ids ------------------------------------------------------------------------
     def _queue_head(self) -> str | None:
@@ -142,6 +173,8 @@ class Watch:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
             return
         self.recorded += 1
+        if self.sync is not None:
+            self.sync.nudge()
         notes = self._adapt_exposure(spectrum)
         outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
         if self.as_json:
@@ -265,6 +298,7 @@ class Watch:
         reader = threading.Thread(target=_stdin_reader, args=(self.stdin, self.lines),
                                   name="stdin", daemon=True)
         reader.start()
+        self._start_sync()
         self.event("started", f"watching {self.cfg.device} as {self.session.operator} at "
                               f"{self.cfg.station}; type or scan a parcel id, then press the "
                               "trigger" + (" (queue of held parcels on)" if self.use_queue
@@ -289,17 +323,21 @@ class Watch:
                 if self.pending:
                     self.event("unassigned", f"{len(self.pending)} trigger scan(s) had no "
                                              "parcel id and were not recorded")
+        if self.sync is not None:
+            self.sync.stop()
         self.event("stopped", f"stopped: {self.recorded} scan(s) recorded",
                    recorded=self.recorded)
         return EXIT_OK
 
 
 def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
-              as_json: bool = False, clock: Callable[[], datetime] | None = None) -> int:
+              as_json: bool = False, clock: Callable[[], datetime] | None = None,
+              sync_every_s: float = 60.0) -> int:
     """``interdict watch``: returns the exit code."""
     from station.commands.scan import EXIT_ERROR
 
-    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock)
+    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock,
+              sync_every_s=sync_every_s)
     try:
         return w.run()
     except StationError as exc:
@@ -309,6 +347,8 @@ def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | N
         say(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
         return EXIT_ERROR
     finally:
+        if w.sync is not None:
+            w.sync.stop()
         w.session.close()
 
 
