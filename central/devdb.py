@@ -166,6 +166,15 @@ class TempPostgres:
             con.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
 
+    def drop_database(self, name: str) -> None:
+        """Drop a database (and whatever connections are left on it)."""
+        import psycopg
+
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"database name {name!r}: lower-case letters, digits, _")
+        with psycopg.connect(self.url("postgres"), autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""
         try:

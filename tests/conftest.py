@@ -76,9 +76,11 @@ def _db_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def pg_url(postgres: TempPostgres, request: pytest.FixtureRequest) -> str:
-    """The URL of a fresh, empty database on the session's server."""
-    return postgres.create_database(_db_name(request))
+def pg_url(postgres: TempPostgres, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server (dropped afterwards)."""
+    name = _db_name(request)
+    yield postgres.create_database(name)
+    postgres.drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -92,10 +94,12 @@ def _pg_migrated(postgres: TempPostgres) -> str:
 
 @pytest.fixture
 def pg_store_url(postgres: TempPostgres, _pg_migrated: str,
-                 request: pytest.FixtureRequest) -> str:
+                 request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a fresh database holding this code's (empty) schema: a copy of one
-    migrated once, so a store test does not pay for the migration."""
-    return postgres.create_database(_db_name(request), template=_pg_migrated)
+    migrated once, so a store test does not pay for the migration (dropped afterwards)."""
+    name = _db_name(request)
+    yield postgres.create_database(name, template=_pg_migrated)
+    postgres.drop_database(name)
 
 
 _DB_COUNTER = itertools.count()
