@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -90,8 +93,30 @@ def test_two_station_processes_sync_to_one_central(central: Central, base: int, 
     check_central(central, {n: (dbs[n], ids[n]) for n in names}, items)
 
 
+def _until(what: str, ok: Callable[[], bool], deadline_s: float = 60.0) -> None:
+    """Wait for a condition (polled), failing after the deadline."""
+    end = time.monotonic() + deadline_s
+    while not ok():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
 def _stop_mid_sync(central: Central, tmp_path: Path, base: int, fac: str,
                    how: signal.Signals) -> None:
+    """A push is in flight when central stops: it waits on central's chain lock, which the
+    test holds (deterministic, whatever the machine's load), while the service is stopped
+    (SIGTERM: the push in flight finishes, the next one finds no server) or killed."""
+    import psycopg
+
     items = [item_id(base + n) for n in range(1, 4)]
     announce(central, [aed(base + n, facility=fac) for n in range(1, 4)])
     name = central.station(fac)
@@ -99,22 +124,35 @@ def _stop_mid_sync(central: Central, tmp_path: Path, base: int, fac: str,
     SQLiteStore(db).close()
     assert finish(sync_process(central, name, db))[0] == 0
     ids = scan_backlog(db, items, 60, 7)  # 1,800-point raw spectra
-    sync = sync_process(central, name, db, "--run", "10")
-    assert sync.stderr is not None
-    # the first run is acknowledged and the station sends the next: stop central now
-    first = sync.stderr.readline()
-    assert "pushed" in first, first + sync.stderr.read()
     port = central.service.port
-    if how is signal.SIGKILL:
-        central.service.kill()
-    else:
-        assert central.service.stop() == 0
-    code, _, err = finish(sync)
-    assert code in (1, 6), err  # unreachable (or refused while shutting down): retry later
-    with SQLiteStore(db, signer=KEY) as st:
-        assert st.verify().ok  # the station lost nothing either
-    central.service = Service(central.db, port=port)
-    central.url = central.service.start()
+    try:
+        with psycopg.connect(central.db) as lock, \
+                psycopg.connect(central.db, autocommit=True) as watch:
+            lock.execute("SELECT 1 FROM chain_lock WHERE id = 1 FOR UPDATE")
+            sync = sync_process(central, name, db, "--run", "10")
+            _until("a push waiting on central's chain lock", lambda: bool(watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()").fetchone()[0]))  # type: ignore[index]
+            assert central.service.proc is not None
+            central.service.proc.send_signal(how)
+            _until("central to stop listening", lambda: _refused(port))
+            lock.rollback()  # the push in flight goes on (SIGTERM) or finds its server gone
+        code, _, err = finish(sync)
+        stopped = central.service.proc.wait(timeout=60)  # (no second signal)
+        if how is signal.SIGTERM:
+            assert stopped == 0  # a graceful stop
+            assert "pushed" in err  # the run in flight was finished and acknowledged
+        assert code in (1, 6), err  # unreachable (or refused while shutting down): retry later
+        with SQLiteStore(db, signer=KEY) as st:
+            assert st.verify().ok  # the station lost nothing either
+            last = list(st.audit_events())[-1].seq
+        with central.store() as cs:
+            head = cs.station_head(name)
+        assert (head[0] if head else 0) < last  # central stopped in the middle
+    finally:
+        if central.service.proc is None or central.service.proc.poll() is not None:
+            central.service = Service(central.db, port=port)
+            central.url = central.service.start()
     code, _out, err = finish(sync_process(central, name, db, "--run", "25"))
     assert code == 0, err
     check_central(central, {name: (db, ids)}, items)
