@@ -20,7 +20,7 @@ demo: $(VENV)
 	$(BIN)/interdict demo
 
 lint: $(VENV)
-	$(BIN)/ruff check spectra driver matcher parcels station central tests bench
+	$(BIN)/ruff check spectra driver matcher parcels station central interdict tests bench tools
 	$(BIN)/mypy
 
 test: $(VENV) lint browser postgres

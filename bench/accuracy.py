@@ -26,8 +26,14 @@ Group level: two minerals are in the same group when their names share the root 
 the first hyphen or parenthesis ("Monazite-(Ce)" and "Monazite-(La)" → "Monazite",
 "Chabazite-Ca" → "Chabazite"); RRUFF splits solid-solution series into such end-members.
 
-Run: ``.venv/bin/python bench/accuracy.py`` (about 2.5 minutes on 2 cores); ``--quick``
-leaves out the robustness curve and the no-shift variant (about a minute).
+Every part runs three matchers side by side (``classic``, ``learned``, ``fused``; see
+:class:`matcher.learned.MatcherKind`) with the shipped embedding model, or ``--model FILE``.
+A cross-instrument test (``--cross`` alone) closes the run.
+
+Run: ``.venv/bin/python bench/accuracy.py`` (about 15 minutes on a busy 2-core machine);
+``--quick`` leaves out the robustness curve and the no-shift variant; ``--rruff`` stops after
+the two RRUFF parts; ``--minor``, ``--cross`` and ``--robust`` (Raman robustness, with the
+held-out half's figures beside all) run those parts alone.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from _machine import describe  # noqa: E402
 
 from matcher import defaults  # noqa: E402
 from matcher.identify import Identifier  # noqa: E402
+from matcher.learned import EmbeddingModel, load_model  # noqa: E402
 from matcher.library import EntryMeta, Library  # noqa: E402
 from matcher.quality import noise_sigma  # noqa: E402
 from matcher.results import Category, Identification, Verdict  # noqa: E402
@@ -59,6 +66,24 @@ DATA = Path(os.environ.get("INTERDICT_SHARED_DATA", ROOT.parent / "shared" / "da
 RAMAN = DATA / "raman" / "rruff_excellent_unoriented"
 FTIR = DATA / "ftir" / "rruff_infrared_processed"
 WHENFUNG = DATA / "raman" / "portable_reagents_drugs_whenfung"
+
+
+def is_tune(name: str) -> bool:
+    """Whether a mineral is in the TUNE half of the split by name (else held-out).
+
+    The one rule of the split: ``crc32(name) % 2 == 0``. Choices were made on the tune half;
+    the learned embedding (``tools/train_embedding.py``) trains on tune-half minerals only.
+    """
+    return zlib.crc32(name.encode()) % 2 == 0
+
+
+def is_validation(name: str) -> bool:
+    """Tune-half minerals kept OUT of the embedding's training, to choose how to use it.
+
+    A quarter of the tune half, by a second hash of the name (``crc32(name + "/val") % 4``);
+    the fusion weight and the matcher default are chosen on these, never on held-out.
+    """
+    return is_tune(name) and zlib.crc32(f"{name}/val".encode()) % 4 == 0
 
 
 def group_of(name: str) -> str:
@@ -114,18 +139,24 @@ def topk(S: np.ndarray, lib_names: np.ndarray, q_names: np.ndarray, k: int,
 
 
 def report(label: str, S: np.ndarray, lib_names: np.ndarray, q_names: np.ndarray,
-           tune: np.ndarray) -> dict[str, float]:
-    """Print and return top-1/top-5 at species and group level, and per split half."""
+           tune: np.ndarray, val: np.ndarray | None = None) -> dict[str, float]:
+    """Print and return top-1/top-5 at species and group level, per split half, and (given
+    ``val``) on the validation quarter of the tune half and top-5 on the held-out half."""
     r = {
         "top1": topk(S, lib_names, q_names, 1), "top5": topk(S, lib_names, q_names, 5),
         "g1": topk(S, lib_names, q_names, 1, group_of),
         "g5": topk(S, lib_names, q_names, 5, group_of),
         "tune1": topk(S[tune], lib_names, q_names[tune], 1),
         "held1": topk(S[~tune], lib_names, q_names[~tune], 1),
+        "held5": topk(S[~tune], lib_names, q_names[~tune], 5),
     }
+    extra = ""
+    if val is not None:
+        r["val1"] = topk(S[val], lib_names, q_names[val], 1)
+        extra = f"  validation {r['val1']:.3f}  held-out top-5 {r['held5']:.3f}"
     print(f"  {label:<34} top-1 {r['top1']:.3f}  top-5 {r['top5']:.3f}  | group top-1 "
           f"{r['g1']:.3f}  top-5 {r['g5']:.3f}  | tune {r['tune1']:.3f}  held-out "
-          f"{r['held1']:.3f}", flush=True)
+          f"{r['held1']:.3f}{extra}", flush=True)
     return r
 
 
@@ -155,8 +186,19 @@ def pearson(X: np.ndarray, qi: np.ndarray, li: np.ndarray) -> np.ndarray:
 
 
 def ours(idf: Identifier, queries: list[Spectrum]) -> np.ndarray:
-    """Our scores (HQI scale) of every library row for each query."""
-    return np.vstack([idf.scores(s) for s in queries])
+    """The identifier's ranking key of every library row for each query (its matcher's:
+    root-HQI correlation, embedding correlation or fused; ``-inf`` outside its candidates)."""
+    return np.vstack([idf.rank_keys(s) for s in queries])
+
+
+MATCHERS = ("classic", "learned", "fused")
+"""Side by side in one run: today's matcher, the learned embedding, the two fused."""
+
+
+def identifiers(lib: Library, model: EmbeddingModel,
+                matchers: tuple[str, ...] = MATCHERS, **kw: object) -> dict[str, Identifier]:
+    """One identifier per matcher on the same library (the embedding model given)."""
+    return {m: Identifier(lib, matcher=m, model=model, **kw) for m in matchers}
 
 
 def build(spectra: list[Spectrum], names: np.ndarray, li: np.ndarray, technique: str) -> Library:
@@ -189,7 +231,7 @@ def perturb(s: Spectrum, kind: str, level: float, rng: np.random.Generator) -> S
 
 
 def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
-             tune: np.ndarray) -> dict[str, float]:
+             tune: np.ndarray, val: np.ndarray | None = None) -> dict[str, float]:
     """Full identification (quality, mixture, verdict) of every query: what an officer sees.
 
     Every RRUFF query is ONE mineral, so a MIXTURE verdict here is spurious (or a real
@@ -212,77 +254,107 @@ def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
             right += res.hits[0].name == name
     n = len(queries)
     dist = ", ".join(f"{k} {v / n:.3f}" for k, v in sorted(counts.items()))
-    print(f"  verdicts of the full identification: {dist}")
+    print(f"  [{idf.matcher_name}] verdicts of the full identification: {dist}")
     print(f"  MATCH precision (top hit is the query's species): {right / max(called, 1):.3f} "
           f"of {called}")
     out = {"top1": float(hit1.mean()), "top5": float(hit5.mean()),
-           "tune1": float(hit1[tune].mean()), "held1": float(hit1[~tune].mean())}
-    print(f"  reported hits (substance vote): top-1 {out['top1']:.3f}  top-5 {out['top5']:.3f}"
-          f"  | tune {out['tune1']:.3f}  held-out {out['held1']:.3f}", flush=True)
+           "tune1": float(hit1[tune].mean()), "held1": float(hit1[~tune].mean()),
+           "held5": float(hit5[~tune].mean()), "mixture": counts.get("MIXTURE", 0) / n,
+           "match": called / n, "precision": right / max(called, 1)}
+    extra = ""
+    if val is not None:
+        out["val1"] = float(hit1[val].mean())
+        extra = f"  validation {out['val1']:.3f}"
+    print(f"  [{idf.matcher_name}] reported hits (substance vote): top-1 {out['top1']:.3f}  "
+          f"top-5 {out['top5']:.3f}  | tune {out['tune1']:.3f}  held-out {out['held1']:.3f}  "
+          f"held-out top-5 {out['held5']:.3f}{extra}", flush=True)
     return out
 
 
 def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_range: tuple,
-          window: int, *, quick: bool = False) -> dict[str, dict[str, float]]:
+          window: int, model: EmbeddingModel, *, quick: bool = False,
+          robust_only: bool = False) -> dict[str, dict]:
     """The RRUFF benchmark for one technique; returns the figures per method."""
     names = np.array([m["mineral"] for m in meta])
     role = np.array([m["benchmark_role"] for m in meta])
     li = np.flatnonzero(role != "query")
     qi = np.flatnonzero(role == "query")
-    tune = np.array([zlib.crc32(names[i].encode()) % 2 == 0 for i in qi])
+    tune = np.array([is_tune(str(names[i])) for i in qi])
     print(f"\n== RRUFF {kind}: library {li.size} spectra, {qi.size} queries "
           f"({int(tune.sum())} tune / {int((~tune).sum())} held-out, split by mineral name)")
     grid = np.arange(naive_range[0], naive_range[1] + 1, 1.0)
     X, M = on_grid(spectra, grid)
-    res = {}
+    val = np.array([is_validation(str(names[i])) for i in qi])
+    res: dict[str, dict] = {}
     res["naive"] = report(f"naive cosine {naive_range[0]}-{naive_range[1]}",
-                          naive(X, M, qi, li, window), names[li], names[qi], tune)
+                          naive(X, M, qi, li, window), names[li], names[qi], tune, val)
     res["pearson"] = report("OpenSpecy-style Pearson (peer)", pearson(X, qi, li), names[li],
-                            names[qi], tune)
+                            names[qi], tune, val)
     t0 = time.perf_counter()
     lib = build(spectra, names, li, "raman" if kind == "Raman" else "infrared")
-    idf = Identifier(lib)
     t1 = time.perf_counter()
-    S = ours(idf, [spectra[i] for i in qi])
+    idfs = identifiers(lib, model)
     t2 = time.perf_counter()
-    res["ours"] = report("ours (matcher.defaults)", S, names[li], names[qi], tune)
-    if idf.thresholds.max_shift_cm > 0 and not quick:
-        no_shift = idf.thresholds.model_copy(update={"max_shift_cm": 0.0})
-        idf0 = Identifier(lib, thresholds=no_shift)
-        res["ours_noshift"] = report("ours, no axis-offset search",
-                                     ours(idf0, [spectra[i] for i in qi]), names[li], names[qi],
-                                     tune)
-    print(f"  (library build {t1 - t0:.1f} s; {1e3 * (t2 - t1) / qi.size:.2f} ms per query "
-          "incl. preprocessing)")
-    res["hits"] = verdicts(idf, [spectra[i] for i in qi], names[qi], tune)
+    queries = [spectra[i] for i in qi]
+    for m, idf in ({} if robust_only else idfs).items():
+        t3 = time.perf_counter()
+        S = ours(idf, queries)
+        t4 = time.perf_counter()
+        res[m] = report(f"ours, {idf.matcher_name}", S, names[li], names[qi], tune, val)
+        print(f"    ({1e3 * (t4 - t3) / qi.size:.2f} ms per query incl. preprocessing)")
+    if idfs["classic"].thresholds.max_shift_cm > 0 and not quick and not robust_only:
+        no_shift = idfs["classic"].thresholds.model_copy(update={"max_shift_cm": 0.0})
+        idf0 = Identifier(lib, thresholds=no_shift, matcher="classic")
+        res["ours_noshift"] = report("ours, no axis-offset search", ours(idf0, queries),
+                                     names[li], names[qi], tune, val)
+    print(f"  (library build {t1 - t0:.1f} s; identifiers incl. embedding the library "
+          f"{t2 - t1:.1f} s)")
+    for m, idf in ({} if robust_only else idfs).items():
+        res[f"hits_{m}"] = verdicts(idf, queries, names[qi], tune, val)
     if kind == "Raman" and not quick:
         rng = np.random.default_rng(0)
         sample = rng.choice(qi.size, size=qi.size // 4, replace=False)
         qs = [spectra[qi[j]] for j in sample]
         qn = names[qi][sample]
         X_lib = X[li]
-        print(f"  robustness ({sample.size} queries, fixed seed), top-1 ours | naive | peer:")
+        held = ~tune[sample]  # the embedding trained on tune-half minerals: read these
+        print(f"  robustness ({sample.size} queries, fixed seed; {int(held.sum())} of them "
+              f"held-out), top-1 {' | '.join(MATCHERS)} | naive | peer, all [held-out]:")
         for kind_p, levels in (("noise", (0.0, 0.01, 0.02, 0.05, 0.1)),
                                ("fluorescence", (1.0, 3.0, 10.0)),
                                ("shift", (-5.0, -2.0, 2.0, 5.0)),
                                ("spikes", (1, 3, 10))):
             for lv in levels:
                 ps = [perturb(s, kind_p, lv, rng) for s in qs]
-                ours_s = ours(idf, ps)
+                keys = [ours(idf, ps) for idf in idfs.values()]
+                mine = [topk(k, names[li], qn, 1) for k in keys]
+                mine_h = [topk(k[held], names[li], qn[held], 1) for k in keys]
                 Xp, Mp = on_grid(ps, grid)
                 Xa = np.vstack([Xp, X_lib])
                 Ma = np.vstack([Mp, M[li]])
                 nq = len(ps)
                 qidx, lidx = np.arange(nq), nq + np.arange(li.size)
-                a = topk(ours_s, names[li], qn, 1)
-                b = topk(naive(Xa, Ma, qidx, lidx, window), names[li], qn, 1)
-                c = topk(pearson(Xa, qidx, lidx), names[li], qn, 1)
-                print(f"    {kind_p:<12} {lv:>6g}: {a:.3f} | {b:.3f} | {c:.3f}", flush=True)
+                sn, sp = naive(Xa, Ma, qidx, lidx, window), pearson(Xa, qidx, lidx)
+                b, c = topk(sn, names[li], qn, 1), topk(sp, names[li], qn, 1)
+                bh, ch = topk(sn[held], names[li], qn[held], 1), topk(sp[held], names[li],
+                                                                     qn[held], 1)
+                res[f"robust_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine, strict=True)),
+                                                  "naive": b, "peer": c}
+                res[f"robust_held_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine_h, strict=True)),
+                                                       "naive": bh, "peer": ch}
+                print(f"    {kind_p:<12} {lv:>6g}: {' | '.join(f'{a:.3f}' for a in mine)} | "
+                      f"{b:.3f} | {c:.3f}   [{' | '.join(f'{a:.3f}' for a in mine_h)} | "
+                      f"{bh:.3f} | {ch:.3f}]", flush=True)
     return res
 
 
-def whenfung() -> None:
-    """Mixture recall on the 10 known binary mixtures."""
+def whenfung(model: EmbeddingModel, matchers: tuple[str, ...] = MATCHERS) -> dict[str, dict]:
+    """Mixture recall on the 10 known binary mixtures, for each matcher."""
+    return {m: _whenfung(Identifier, {"matcher": m, "model": model}) for m in matchers}
+
+
+def _whenfung(make: type[Identifier], kw: dict[str, object]) -> dict[str, int]:
+    """Mixture recall on the 10 known binary mixtures (one matcher)."""
     with open(WHENFUNG / "index.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
 
@@ -293,15 +365,20 @@ def whenfung() -> None:
     refs = [(EntryMeta(name=r["substance"]), load(r["file"])) for r in rows if r["kind"] == "pure"]
     lib = Library.build(refs, pipeline=defaults.raman_pipeline(), axis=defaults.axis_for("raman"),
                         technique="raman", library_id="whenfung")
-    idf = Identifier(lib)
+    idf = make(lib, **kw)  # type: ignore[arg-type]
     known = [r for r in rows if r["file"].startswith("mixtures/mix_")]
+    main_right = 0
     both = comp = 0
     spurious = 0
-    print(f"\n== whenfung portable Raman: {len(refs)} pure standards, {len(known)} known "
-          "binary mixtures")
+    print(f"\n== whenfung portable Raman [{idf.matcher_name}]: {len(refs)} pure standards, "
+          f"{len(known)} known binary mixtures")
     for r in known:
         truth = {p.strip().rsplit(" ", 1)[0] for p in r["components"].split("+")}
         res = idf.identify(load(r["file"]))
+        major = max(r["components"].split("+"), key=lambda p: float(p.strip().rsplit(" ", 1)[1]
+                                                              .rstrip("%") or 0))
+        main_right += bool(res.hits) and res.hits[0].name.startswith(
+            major.strip().rsplit(" ", 1)[0])
         found_names = ({c.name for c in res.mixture.components} if res.mixture
                        else {res.hits[0].name} if res.verdict is Verdict.MATCH else set())
         # "hydrogen_peroxide" in the mixture label is the "hydrogen_peroxide_solution" standard
@@ -321,7 +398,9 @@ def whenfung() -> None:
             res = idf.identify(load(r["file"]))
             pure_ok += res.verdict is Verdict.MATCH and res.mixture is None
     print(f"  pure standards identified as MATCH (not mixture) against themselves: "
-          f"{pure_ok}/{len(refs)}")
+          f"{pure_ok}/{len(refs)}; top hit = the major component in {main_right}/{len(known)}")
+    return {"both": both, "components": comp, "spurious": spurious, "pure_ok": pure_ok,
+            "main_top1": main_right, "n": len(known)}
 
 
 # -- minor components on real measured spectra (whenfung pure standards) -------------------
@@ -446,7 +525,8 @@ def minor_components(idf: Identifier | None = None) -> dict[str, object]:
                 st[3] += named == {minor, major}
                 st[4] += len(named - {minor, major})
                 st[5] += res.verdict is Verdict.MIXTURE
-    print(f"\n== minor components: synthetic mixtures of the {len(pure)} real whenfung "
+    print(f"\n== minor components [{idf.matcher_name}]: synthetic mixtures of the {len(pure)} "
+          "real whenfung "
           f"standards (library = the same standards; noise σ {noise:.0f} counts, offset "
           f"±{MINOR_MAX_SHIFT:g} cm⁻¹, seeds {list(MINOR_SEEDS)})")
     print("  pairs       share    n   minor named  alert   both named  MIXTURE  spurious comps")
@@ -457,7 +537,7 @@ def minor_components(idf: Identifier | None = None) -> dict[str, object]:
               f"   {st[3] / n:>10.3f}  {st[5] / n:>7.3f}  {st[4]:>6d}")
         out[f"{kind}@{f:g}"] = {"minor": st[1] / n, "alert": st[2] / n, "both": st[3] / n,
                                 "spurious": st[4], "n": n}
-    false_mix = total = wrong = 0
+    false_mix = total = wrong = top1 = 0
     for name in pure:
         for seed in MINOR_SEEDS:
             rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 100])
@@ -465,9 +545,112 @@ def minor_components(idf: Identifier | None = None) -> dict[str, object]:
             total += 1
             false_mix += res.verdict is Verdict.MIXTURE
             wrong += bool(_reported(res) - {name})
-    print(f"  pure standards through the same model: false MIXTURE {false_mix}/{total}, "
-          f"a wrong substance reported {wrong}/{total}")
+            top1 += bool(res.hits) and res.hits[0].name == name
+    print(f"  [{idf.matcher_name}] pure standards through the same model: top hit right "
+          f"{top1}/{total}, false MIXTURE {false_mix}/{total}, a wrong substance reported "
+          f"{wrong}/{total}")
     out["pure_false_mixture"] = (false_mix, total)
+    out["pure_top1"] = (top1, total)
+    return out
+
+
+# -- cross-instrument: the same materials on other instruments -----------------------------
+CHARISMA = DATA / "raman" / "charisma_multi_instrument"
+ARCADIA = DATA / "raman" / "acetonitrile_multi_instrument_arcadia" / "data"
+CHARISMA_MATERIALS = {"PST": "polystyrene", "nCAL": "calcite", "sCAL": "calcite",
+                      "S0B": "silicon", "S0N": "silicon", "S0P": "silicon", "S1N": "silicon",
+                      "Sil": "silicon", "Sil_": "silicon", "TiO2": "TiO2"}
+RRUFF_AS = {"Calcite": "calcite", "Anatase": "TiO2", "Rutile": "TiO2", "Silicon": "silicon"}
+"""RRUFF entries that name the same material (a right answer too)."""
+
+
+def cross_instrument(model: EmbeddingModel, matchers: tuple[str, ...] = MATCHERS) -> dict:
+    """Library from one instrument, queries from another.
+
+    (a) CHARISMA round-robin (polystyrene, two calcites, silicon wafers, TiO₂; BWTek i-Raman
+    532/785 nm at three labs, Horiba 785/633 nm): the library is the RRUFF Raman library
+    (3,211 mineral spectra as distractors) plus, for each instrument, ONE spectrum of each
+    material it measured; a query from instrument B is ranked against the RRUFF rows and the
+    rows of ONE other instrument A, for every pair A ≠ B that share the material (entry top-1;
+    an RRUFF calcite/anatase/rutile entry counts as right for calcite/TiO₂). Calcite, anatase
+    and rutile are tune-half minerals the embedding trained on; polystyrene and silicon are
+    not in RRUFF at all.
+    (b) Arcadia acetonitrile (Horiba MacroRAM 785, Renishaw Qontor, Wasatch WP-532X) against
+    the 20 whenfung standards of another (portable) instrument: full identification, top hit.
+    """
+    z = np.load(CHARISMA / "charisma_multi_instrument.npz", allow_pickle=False)
+    xs, ys, off = z["raman_shift"], z["intensity"], z["offsets"]
+    with open(CHARISMA / "charisma_multi_instrument_metadata.csv", encoding="utf-8") as f:
+        meta = [m for m in csv.DictReader(f) if m["sample"] in CHARISMA_MATERIALS]
+    inst_of = {}
+    spectra_c, mats, insts = [], [], []
+    for m in meta:
+        i = int(m["index"])
+        x, y = xs[off[i]:off[i + 1]].astype(np.float64), ys[off[i]:off[i + 1]].astype(np.float64)
+        keep = (x >= 100) & np.isfinite(y)
+        if keep.sum() < 100 or x[keep][-1] < 1200:
+            continue
+        inst = f"{m['provider']} {m['device']} {m['laser_nm']} nm"
+        inst_of[i] = inst
+        spectra_c.append(Spectrum(x[keep], y[keep], technique="raman",
+                                  source=m["source_file"]))
+        mats.append(CHARISMA_MATERIALS[m["sample"]])
+        insts.append(inst)
+    mats_a, insts_a = np.array(mats), np.array(insts)
+    # library rows: the first spectrum of each (instrument, material)
+    lib_rows = sorted({(str(insts_a[j]), str(mats_a[j])): j
+                       for j in range(len(mats) - 1, -1, -1)}.values())
+    rspectra, rmeta = load_raman()
+    rnames = np.array([m["mineral"] for m in rmeta])
+    rli = np.flatnonzero(np.array([m["benchmark_role"] for m in rmeta]) != "query")
+    refs = [(EntryMeta(name=str(rnames[i]), id=f"r{i}"), rspectra[i]) for i in rli]
+    refs += [(EntryMeta(name=str(mats_a[j]), id=f"c{j}"), spectra_c[j]) for j in lib_rows]
+    lib = Library.build(refs, pipeline=defaults.raman_pipeline(),
+                        axis=defaults.axis_for("raman"), technique="raman",
+                        library_id="rruff+charisma")
+    row_inst = np.array([""] * rli.size + [str(insts_a[j]) for j in lib_rows], dtype=object)
+    row_mat = np.array([RRUFF_AS.get(str(rnames[i]), "") for i in rli]
+                       + [str(mats_a[j]) for j in lib_rows], dtype=object)
+    queries = [j for j in range(len(mats)) if j not in set(lib_rows)] + lib_rows
+    print(f"\n== cross-instrument (CHARISMA): {len(set(insts))} instruments, "
+          f"{len(mats)} spectra of {sorted(set(mats))}; library RRUFF {rli.size} + "
+          f"{len(lib_rows)} (one per instrument and material)")
+    out: dict[str, dict] = {}
+    for mname, idf in identifiers(lib, model, matchers).items():
+        right: dict[str, list[int]] = {}
+        for j in queries:
+            keys = idf.rank_keys(spectra_c[j])
+            for a in sorted(set(insts) - {insts[j]}):
+                if not np.any((row_inst == a) & (row_mat == mats[j])):
+                    continue  # A did not measure this material
+                allowed = (row_inst == "") | (row_inst == a)
+                k = np.where(allowed, keys, -np.inf)
+                st = right.setdefault(mats[j], [0, 0])
+                st[0] += row_mat[int(np.argmax(k))] == mats[j]
+                st[1] += 1
+        tot = [sum(v[0] for v in right.values()), sum(v[1] for v in right.values())]
+        per = ", ".join(f"{m} {v[0]}/{v[1]}" for m, v in sorted(right.items()))
+        print(f"  [{idf.matcher_name}] top-1 over (query, other instrument) pairs: "
+              f"{tot[0]}/{tot[1]} = {tot[0] / max(tot[1], 1):.3f}  ({per})", flush=True)
+        out[mname] = {"right": tot[0], "n": tot[1], "per": right}
+    # (b) acetonitrile on three lab instruments against the portable instrument's standards
+    files = {"Horiba MacroRAM 785": ARCADIA / "Horiba_MacroRAM" / "acetonitrile.txt",
+             "Renishaw Qontor": ARCADIA / "Renishaw_Qontor" / "acetonitrile_5x.txt",
+             "Wasatch WP-532X": ARCADIA / "Wasatch_WP532X" / "acetonitrile.csv"}
+    import spectra as spectra_pkg
+
+    wlib = whenfung_library(whenfung_pure())
+    for mname, idf in identifiers(wlib, model, matchers).items():
+        said = []
+        for label, path in files.items():
+            s = spectra_pkg.read(path)[0]
+            s = Spectrum(s.x, s.y, technique="raman", source=str(path))  # shift axis, cm⁻¹
+            res = idf.identify(s)
+            said.append(f"{label}: {res.verdict.value} "
+                        f"{res.hits[0].name if res.hits else '-'}")
+            out.setdefault(f"arcadia_{mname}", {})[label] = (
+                bool(res.hits) and res.hits[0].name == "acetonitrile")
+        print(f"  [{idf.matcher_name}] acetonitrile vs whenfung standards: " + "; ".join(said))
     return out
 
 
@@ -478,7 +661,7 @@ def rruff_raman_verdicts() -> dict[str, float]:
     role = np.array([m["benchmark_role"] for m in meta])
     li = np.flatnonzero(role != "query")
     qi = np.flatnonzero(role == "query")
-    tune = np.array([zlib.crc32(names[i].encode()) % 2 == 0 for i in qi])
+    tune = np.array([is_tune(str(names[i])) for i in qi])
     print(f"\n== RRUFF Raman verdicts: library {li.size} spectra, {qi.size} one-mineral queries")
     idf = Identifier(build(spectra, names, li, "raman"))
     return verdicts(idf, [spectra[i] for i in qi], names[qi], tune)
@@ -489,23 +672,40 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}; nothing to measure")
         return 0
-    quick = "--quick" in sys.argv[1:]
-    if "--minor" in sys.argv[1:]:  # minor components, real mixtures, RRUFF false mixtures
+    argv = sys.argv[1:]
+    quick = "--quick" in argv
+    model = load_model(argv[argv.index("--model") + 1] if "--model" in argv else None)
+    print(f"embedding model: {model.source} sha256 {model.sha256}")
+    if "--minor" in argv:  # minor components, real mixtures, RRUFF false mixtures
         print("machine:", machine(), "| --minor")
         t = time.perf_counter()
-        minor_components()
-        whenfung()
+        for idf in identifiers(whenfung_library(whenfung_pure()), model).values():
+            minor_components(idf)
+        whenfung(model)
         rruff_raman_verdicts()
         print(f"\ntotal {time.perf_counter() - t:.0f} s")
+        return 0
+    if "--cross" in argv:
+        cross_instrument(model)
+        return 0
+    if "--robust" in argv:  # RRUFF Raman (incl. the robustness curve) alone
+        print("machine:", machine(), "| --robust")
+        spectra, meta = load_raman()
+        rruff("Raman", spectra, meta, (150, 1300), 101, model, robust_only=True)
         return 0
     print("machine:", machine(), "| quick (no robustness, no no-shift variant)" if quick else "")
     t = time.perf_counter()
     spectra, meta = load_raman()
-    rruff("Raman", spectra, meta, (150, 1300), 101, quick=quick)
+    rruff("Raman", spectra, meta, (150, 1300), 101, model, quick=quick)
     spectra, meta = load_ftir()
-    rruff("FTIR", spectra, meta, (450, 1800), 101, quick=quick)
-    whenfung()
-    minor_components()
+    rruff("FTIR", spectra, meta, (450, 1800), 101, model, quick=quick)
+    if "--rruff" in argv:  # the two RRUFF parts only (e.g. to compare model files)
+        print(f"\ntotal {time.perf_counter() - t:.0f} s")
+        return 0
+    whenfung(model)
+    for idf in identifiers(whenfung_library(whenfung_pure()), model).values():
+        minor_components(idf)
+    cross_instrument(model)
     print(f"\ntotal {time.perf_counter() - t:.0f} s")
     return 0
 

@@ -8,6 +8,9 @@ Queries: 200 RRUFF query spectra, RAW (each goes through the full pipeline).
 Prints medians and 95th percentiles of each stage, and the machine. Nothing is asserted.
 Targets (issue 3): mixture analysis ≤ 2 ms, the whole identification ≤ 10 ms at 14k.
 
+Then the same queries through the ``learned`` and ``fused`` matchers (the embedding of every
+library row once at set-up, then one query embedding and the re-ranking per identification).
+
 Run: ``.venv/bin/python bench/identify_speed.py``.
 """
 
@@ -116,6 +119,26 @@ def main() -> int:
     stats("search (ranking + axis-offset search)", ts)
     stats("mixture analysis (up to 3 components)", tm)
     stats("whole identify() (all of the above + verdict)", tall)
+    for kind in ("learned", "fused"):
+        t3 = time.perf_counter()
+        other = Identifier(lib, matcher=kind)
+        t4 = time.perf_counter()
+        print(f"matcher {other.matcher_name}: Identifier set-up (embedding {len(lib)} rows, "
+              f"cached with the library after the first) {t4 - t3:.1f} s")
+        for s in queries[:5]:
+            other.identify(s)
+        te, tk = [], []
+        for s in queries:
+            a = time.perf_counter()
+            assert other._embedded is not None
+            other._embedded.query(np.asarray(lib.prepare(s), dtype=np.float32))
+            b = time.perf_counter()
+            other.identify(s)
+            c = time.perf_counter()
+            te.append(b - a)
+            tk.append(c - b)
+        stats("  preprocess + query embedding", te)
+        stats(f"  whole identify() [{other.matcher_name}]", tk)
     return 0
 
 

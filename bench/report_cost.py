@@ -33,8 +33,8 @@ from records import KEY, aed, ident, item, raw_spectrum  # noqa: E402
 
 from parcels.records import DeviceIdentity, Parcel  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
-from station.report import render_html  # noqa: E402
-from station.workflows.evidence import collect_report  # noqa: E402
+from station.report.collect import collect_report  # noqa: E402
+from station.report.render import render_html  # noqa: E402
 
 
 def build(path: Path, n: int) -> None:

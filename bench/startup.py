@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "INTERDICT_DB": str(work / "evidence.db"),
            "INTERDICT_OPERATOR": "bench", "HOME": str(work)}
     env.pop("INTERDICT_CONFIG", None)
+    # as installed: pip compiles the bytecode, so the warm-up run may write it (with
+    # PYTHONDONTWRITEBYTECODE set, every run compiles our ~60 modules from source: ~0.2 s)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     exe = _interdict()
     subprocess.run([*exe, "parcel", "import", str(ROOT / "fixtures/aed/sample_batch.jsonl")],
                    env=env, cwd=work, capture_output=True, check=False)

@@ -330,13 +330,19 @@ class Analyzer:
         extra = {k: str(v) for k, v in h.extra.items()}
         extra.update({"scan_id": str(h.scan_id), "scan_kind": h.kind, "scan_source": h.source,
                       "saturated_pixels": str(h.saturated_pixels), "port": self.url})
-        return Spectrum(x, raw.values, x_unit=h.x_unit, y_unit=h.y_unit, technique=technique,
-                        excitation_nm=h.excitation_nm, acquisition=acq,
-                        provenance=[ProvenanceStep(step="acquire", params=params,
-                                                   software=SOFTWARE)],
-                        title=title or str(h.extra.get("sample_id", "")) or
-                        f"{info.model} scan {h.scan_id}",
-                        source=f"{self.url}#scan{h.scan_id}", extra=extra)
+        spectrum = Spectrum(x, raw.values, x_unit=h.x_unit, y_unit=h.y_unit,
+                            technique=technique, excitation_nm=h.excitation_nm,
+                            acquisition=acq,
+                            provenance=[ProvenanceStep(step="acquire", params=params,
+                                                       software=SOFTWARE)],
+                            title=title or str(h.extra.get("sample_id", "")) or
+                            f"{info.model} scan {h.scan_id}",
+                            source=f"{self.url}#scan{h.scan_id}", extra=extra)
+        # a spectrometer calibrated in wavelength (OBP): Raman spectra are searched by shift;
+        # the conversion is a recorded provenance step, the counts are not touched
+        if technique is spectra.Technique.RAMAN:
+            spectrum = spectrum.to_raman_shift()
+        return spectrum
 
     def acquire(self, *, technique: str | None = None, integration_ms: float | None = None,
                 accumulations: int | None = None, laser_power_mw: float | None = None,
@@ -493,21 +499,6 @@ class Analyzer:
         Events that :meth:`triggers` or :meth:`acquire` consume are not seen here.
         """
         return self._run(lambda s: s.next_event(timeout_s))
-
-    # -- simulator-only ---------------------------------------------------------------------
-    def select_sample(self, sample_id: str) -> None:
-        """Simulator-only: put ``sample_id`` (e.g. a parcel id) under the laser.
-
-        Raises
-        ------
-        DeviceRefusedError
-            ``UNKNOWN_MESSAGE`` from a real device, ``NO_SUCH_SAMPLE`` if not in the scenario.
-        """
-        self._run(lambda s: s.select_sample(sample_id))
-
-    def press_trigger(self) -> None:
-        """Simulator-only: press the trigger button as an officer would."""
-        self._run(lambda s: s.press_trigger())
 
     @property
     def stats(self) -> dict[str, int]:

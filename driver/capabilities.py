@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from spectra import Technique
 
 TechniqueName = Literal["raman", "ftir"]
-XUnitName = Literal["raman-shift-cm-1", "wavenumber-cm-1"]
+XUnitName = Literal["raman-shift-cm-1", "wavenumber-cm-1", "wavelength-nm"]
 """Values of :class:`spectra.XUnit` an analyzer reports (kept as text so that the simulator
-starts without importing the spectrum core)."""
+starts without importing the spectrum core). Spectrometers calibrated in wavelength (OBP)
+report ``wavelength-nm``; the Analyzer turns Raman spectra into Raman shift."""
 YUnitName = Literal["counts", "absorbance"]
 
 MAX_PIXELS = 65536
@@ -68,6 +69,7 @@ class TechniqueCaps(BaseModel):
     integration_ms: Limits
     accumulations: Limits
     laser_power_mw: Limits | None = None
+    """Settable laser power; ``None`` when the laser is not controlled through this link."""
     adc_max: int | None = Field(default=None, gt=0)
     """Full scale of one read-out (counts); None for processed (absorbance) data."""
     readout_ms: float = Field(default=20.0, ge=0)
@@ -76,8 +78,8 @@ class TechniqueCaps(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.technique == "raman":
-            if self.excitation_nm is None or self.laser_power_mw is None:
-                raise ValueError("a Raman technique needs excitation_nm and laser_power_mw")
+            if self.excitation_nm is None:
+                raise ValueError("a Raman technique needs excitation_nm")
             if self.adc_max is None:
                 raise ValueError("a Raman detector needs adc_max")
         x = self.axis()
@@ -107,6 +109,8 @@ class Capabilities(BaseModel):
     techniques: tuple[TechniqueCaps, ...] = Field(min_length=1)
     self_test_standard: DeclaredName = "polystyrene"
     trigger_button: bool = True
+    buffer_capacity: int = Field(default=0, ge=0)
+    """Spectra the device can keep in its own buffer (0: no buffer)."""
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

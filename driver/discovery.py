@@ -1,13 +1,15 @@
-"""Find analyzers: list serial ports (pyserial ``list_ports``) and probe them with identify."""
+"""Find analyzers: list serial ports (pyserial ``list_ports``) and probe them with identify, in
+each dialect in turn (``interdict/1``, then Ocean's OBP)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from serial.tools import list_ports as _lp
 
 from .capabilities import DeviceInfo
-from .errors import AnalyzerError
+from .errors import AnalyzerError, LinkError
 
 USB_IDS: dict[tuple[int, int], str] = {
     (0x0403, 0x6001): "FTDI FT232R USB-serial",
@@ -42,11 +44,13 @@ class Port:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """What a probe found: ``info`` when an analyzer answered, else ``problem``."""
+    """What a probe found: ``info`` and the ``dialect`` that answered, else ``problem`` (what
+    each dialect's probe met, ``; ``-separated)."""
 
     url: str
     info: DeviceInfo | None
     problem: str = ""
+    dialect: str | None = None
 
 
 def list_ports() -> list[Port]:
@@ -56,15 +60,27 @@ def list_ports() -> list[Port]:
     return sorted(out, key=lambda p: p.device)
 
 
-def probe(url: str, *, timeout_s: float = 0.5) -> ProbeResult:
-    """Open ``url``, send identify, and report who answered (never raises for the port)."""
-    from .analyzer import Analyzer
+def probe(url: str, *, timeout_s: float = 0.5,
+          dialects: Sequence[str] | None = None) -> ProbeResult:
+    """Open ``url`` and identify in each dialect (default all of ``DIALECTS``, in order) until
+    one answers; report which (never raises for the port).
 
-    try:
-        with Analyzer(url, latency_s=timeout_s, retries=1, reconnect_s=0.0) as dev:
-            return ProbeResult(url, dev.identify())
-    except AnalyzerError as exc:
-        return ProbeResult(url, None, f"{type(exc).__name__}: {exc}")
+    A port that cannot be opened is not probed again in the next dialect.
+    """
+    from .analyzer import Analyzer
+    from .protocol import DIALECTS
+
+    problems: list[str] = []
+    for name in dialects or list(DIALECTS):
+        try:
+            with Analyzer(url, latency_s=timeout_s, retries=1, reconnect_s=0.0,
+                          dialect=DIALECTS[name]) as dev:
+                return ProbeResult(url, dev.identify(), dialect=name)
+        except LinkError as exc:
+            return ProbeResult(url, None, f"{type(exc).__name__}: {exc}")
+        except AnalyzerError as exc:
+            problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    return ProbeResult(url, None, "; ".join(problems))
 
 
 __all__ = ["USB_IDS", "Port", "ProbeResult", "list_ports", "probe"]

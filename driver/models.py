@@ -32,9 +32,10 @@ class DeviceStatus(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["ready", "acquiring", "fault"]
-    battery_pct: int = Field(ge=0, le=100)
-    detector_temp_c: float
-    laser_interlock_closed: bool
+    battery_pct: int | None = Field(ge=0, le=100)
+    """``None``: the device has no battery (or does not report it), as OBP spectrometers."""
+    detector_temp_c: float | None
+    laser_interlock_closed: bool | None
     boot_id: int
     last_scan_id: int
     last_scan_source: Literal["host", "button"]
@@ -92,7 +93,7 @@ class ScanHeader(BaseModel):
     technique: str
     x_unit: str
     y_unit: str
-    dtype: Literal["<u4", "<f4"]
+    dtype: Literal["<u2", "<u4", "<f4"]
     n: int = Field(gt=0)
     axis: AxisPolynomial
     excitation_nm: float | None = None
@@ -100,7 +101,7 @@ class ScanHeader(BaseModel):
     accumulations: int
     laser_power_mw: float | None = None
     acquired_at: datetime
-    detector_temp_c: float
+    detector_temp_c: float | None
     saturated_pixels: int = 0
     self_test: SelfTestReport | None = None
     extra: dict[str, JsonValue] = Field(default_factory=dict)

@@ -107,6 +107,18 @@ def thresholds(technique: Technique | str | None = None) -> Thresholds:
     return Thresholds()
 
 
+def matcher() -> str:
+    """The default matcher (``classic``, ``learned`` or ``fused``; see docs/accuracy.md for
+    the measurements that chose it)."""
+    return "classic"
+
+
+def fusion_weight() -> float:
+    """Weight ``w`` of the embedding in the fused ranking ``r + w·c`` (chosen on the
+    validation quarter of the tune half, docs/accuracy.md)."""
+    return 0.5
+
+
 def mixture_config() -> MixtureConfig:
     """The default mixture rules."""
     return MixtureConfig()
@@ -117,6 +129,8 @@ __all__ = [
     "RAMAN_RANGE",
     "axis_for",
     "ftir_pipeline",
+    "fusion_weight",
+    "matcher",
     "mixture_config",
     "pipeline_for",
     "raman_pipeline",

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from spectra import Pipeline, Spectrum, Technique
 
 from . import defaults
+from .learned import EmbeddedLibrary, EmbeddingModel, MatcherKind, load_model
 from .library import Library
 from .mixture import fit_mixture
 from .quality import assess
@@ -156,6 +157,15 @@ class Identifier:
         the library's technique).
     representation
         Ranking representation (default :func:`matcher.defaults.representation`).
+    matcher
+        How the hits are ordered (:class:`matcher.learned.MatcherKind`; default
+        :func:`matcher.defaults.matcher`). ``learned`` and ``fused`` embed every library row
+        once, here.
+    model
+        The embedding model for ``learned`` / ``fused`` (default: the shipped one,
+        :func:`matcher.learned.load_model`); its sha256 is recorded in every result.
+    fusion_weight
+        ``w`` of the fused ranking ``r + w·c`` (default :func:`matcher.defaults.fusion_weight`).
     pruned_search
         Rank with :class:`matcher.search.Searcher` (score :class:`matcher.similarity.RootHQI`
         of ``representation``; exact keys for the :data:`EXACT_TOP` best rows, float32 for
@@ -177,9 +187,17 @@ class Identifier:
         *,
         thresholds: Thresholds | None = None,
         representation: Representation | None = None,
+        matcher: MatcherKind | str | None = None,
+        model: EmbeddingModel | None = None,
+        fusion_weight: float | None = None,
         pruned_search: bool | None = None,
     ) -> None:
         self.library = library
+        self.matcher = MatcherKind(matcher if matcher is not None else defaults.matcher())
+        self.fusion_weight = float(
+            fusion_weight if fusion_weight is not None else defaults.fusion_weight())
+        if not (np.isfinite(self.fusion_weight) and self.fusion_weight >= 0):
+            raise ValueError(f"fusion_weight must be finite and ≥ 0, got {fusion_weight}")
         self.thresholds = (
             thresholds if thresholds is not None else defaults.thresholds(library.technique)
         )
@@ -201,14 +219,69 @@ class Identifier:
         else:
             self._ranking = self.representation.transform(library.matrix)  # (N,D)
             self._ranking.flags.writeable = False
+        self._embedded: EmbeddedLibrary | None = None
+        if self.matcher is not MatcherKind.CLASSIC:
+            self._embedded = _embedded(library, model if model is not None else load_model())
         axis = np.asarray(library.axis, dtype=np.float64)
         step = float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
         self._max_shift = int(np.floor(self.thresholds.max_shift_cm / step + 1e-9))
 
     @property
     def score_name(self) -> str:
-        """Name of the ranking score recorded in results."""
+        """Name of the hits' score recorded in results."""
         return self.representation.name
+
+    @property
+    def model_hash(self) -> str | None:
+        """sha256 of the embedding model file the ranking uses (None for ``classic``)."""
+        return None if self._embedded is None else self._embedded.model.sha256
+
+    @property
+    def matcher_name(self) -> str:
+        """The matcher as recorded in results (``fused`` with its weight)."""
+        if self.matcher is MatcherKind.FUSED:
+            return f"fused(w={self.fusion_weight:g})"
+        return self.matcher.value
+
+    def _order(
+        self, q: F32, r: NDArray[np.float32], pool: NDArray[np.intp]
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], float]:
+        """Candidate rows in the matcher's order, their ranking keys, their root-HQI
+        correlations, and the substance vote's temperature on that key's scale."""
+        temp = self.representation.vote_temperature
+        if self._embedded is None:
+            ranked = pool[np.argsort(-r[pool], kind="stable")]
+            keys = r[ranked].astype(np.float64)
+            return ranked, keys, keys, temp
+        eq = self._embedded.query(q)
+        rq = self.representation.transform(q)
+        if self.matcher is MatcherKind.LEARNED:
+            c = self._embedded.rows @ eq  # (N,E)@(E,) -> (N,)
+            m = min(c.size, pool.size)
+            cand = np.argpartition(-c, m - 1)[:m] if m < c.size else np.arange(c.size)
+            ranked = cand[np.argsort(-c[cand], kind="stable")]
+            keys = c[ranked].astype(np.float64)
+        else:
+            w = self.fusion_weight
+            fused = r[pool].astype(np.float64) + w * (self._embedded.rows[pool] @ eq)
+            order = np.argsort(-fused, kind="stable")
+            ranked, keys = pool[order], fused[order]
+            temp *= 1.0 + w
+        corr = (self._ranking[ranked] @ rq).astype(np.float64)  # (M,D)@(D,) -> (M,)
+        return ranked, keys, corr, temp
+
+    def rank_keys(self, spectrum: Spectrum) -> NDArray[np.float64]:
+        """The matcher's ranking key of every library row for one raw spectrum (benchmarks).
+
+        ``classic``: the root-HQI correlation; ``learned``: the embedding correlation;
+        ``fused``: ``r + w·c``. Rows outside the ranked candidates are ``-inf``.
+        """
+        q = np.asarray(self.library.prepare(spectrum), dtype=np.float32)
+        q, r, pool, _ = self._search(q, 10)
+        ranked, keys, _, _ = self._order(q, r, pool)
+        out = np.full(r.size, -np.inf)
+        out[ranked] = keys
+        return out
 
     def _hit(self, i: int, score: float) -> Hit:
         e = self._entries[i]
@@ -311,21 +384,27 @@ class Identifier:
             return decide(hits=(), mixture=None, quality=quality, thresholds=t,
                           technique=lib.technique, library_id=lib.id,
                           library_hash=lib.hash, pipeline=lib.pipeline,
-                          score=self.score_name)
+                          score=self.score_name, matcher=self.matcher_name,
+                          model_hash=self.model_hash)
         q, r, pool, shift = self._search(np.asarray(lib.prepare(spectrum), dtype=np.float32), k)
         if shift:
             notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
-        ranked = pool[np.argsort(-r[pool], kind="stable")]
-        r_ranked = r[ranked]
-        order = self.representation.substance_order(
-            r_ranked, _Ranked(self._labels, ranked), limit=k)
-        hqi = self.representation.hqi(r_ranked)
+        ranked, keys, corr, temp = self._order(q, r, pool)
+        rep = self.representation
+        if temp != rep.vote_temperature:
+            rep = rep.model_copy(update={"vote_temperature": temp})
+        order = rep.substance_order(keys, _Ranked(self._labels, ranked), limit=k)
+        hqi = self.representation.hqi(corr)
         hits = [self._hit(int(ranked[p]), float(hqi[p])) for p in order[:k]]
-        mixture = self._mixture(q, ranked)
+        # the mixture fit takes its candidates in the classic (correlation) order always
+        classic = ranked if self._embedded is None else pool[np.argsort(-r[pool],
+                                                                        kind="stable")]
+        mixture = self._mixture(q, classic)
         return decide(hits=hits, mixture=mixture, quality=quality, thresholds=t,
                       technique=lib.technique, library_id=lib.id, library_hash=lib.hash,
                       pipeline=lib.pipeline, score=self.score_name, notes=notes,
-                      axis_shift=shift)
+                      axis_shift=shift, matcher=self.matcher_name,
+                      model_hash=self.model_hash)
 
     def _mixture(self, q: F32, ranked: NDArray[np.intp]) -> Mixture | None:
         fit = fit_mixture(q.astype(np.float64), self.library.matrix, ranked,
@@ -349,12 +428,28 @@ class Identifier:
         return [self.identify(s, k=k) for s in spectra]
 
 
+def _embedded(library: LibraryLike, model: EmbeddingModel) -> EmbeddedLibrary:
+    """The library's embeddings under ``model``, cached with the library when it has a cache
+    (a :class:`matcher.library.Library`: built once per library and model)."""
+    cache = getattr(library, "_cache", None)
+    key = ("embedding", model.sha256)
+    if isinstance(cache, dict):
+        hit = cache.get(key)
+        if isinstance(hit, EmbeddedLibrary):
+            return hit
+    emb = EmbeddedLibrary(model, library.technique.value, np.asarray(library.matrix))
+    if isinstance(cache, dict):
+        cache[key] = emb
+    return emb
+
+
 def identify(
     spectrum: Spectrum,
     library: LibraryLike,
     *,
     thresholds: Thresholds | None = None,
     k: int = 10,
+    matcher: MatcherKind | str | None = None,
 ) -> Identification:
     """Identify one raw spectrum against a library (one-call form of :class:`Identifier`).
 
@@ -368,12 +463,16 @@ def identify(
         Verdict rules (default :func:`matcher.defaults.thresholds`).
     k
         Hits reported.
+    matcher
+        How the hits are ordered (default :func:`matcher.defaults.matcher`); the library's
+        embeddings are cached with a :class:`matcher.library.Library`, so only the first
+        call pays for them.
 
     Returns
     -------
     Identification
     """
-    return Identifier(library, thresholds=thresholds).identify(spectrum, k=k)
+    return Identifier(library, thresholds=thresholds, matcher=matcher).identify(spectrum, k=k)
 
 
 def identify_batch(

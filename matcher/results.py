@@ -131,7 +131,13 @@ class Identification(BaseModel):
     library_hash: str
     pipeline: Pipeline
     score: str = "hqi"
-    """Name of the score that ranked the hits."""
+    """Name of the hits' score (under the ``classic`` matcher also what ranked them)."""
+    matcher: str = "classic"
+    """What ordered the hits: ``classic`` (the score), ``learned`` (the embedding
+    correlation) or ``fused(w=…)`` (:class:`matcher.learned.MatcherKind`)."""
+    model_hash: str | None = None
+    """sha256 of the embedding model file that ordered the hits (None for ``classic``),
+    next to ``library_hash``: both are needed to reproduce the result."""
     thresholds: dict[str, JsonValue] = Field(default_factory=dict)
     synthetic_used: bool = False
     """A REPORTED substance (see :func:`reported_substances`) comes from a SYNTHETIC

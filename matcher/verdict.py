@@ -96,6 +96,8 @@ def decide(
     score: str,
     notes: Sequence[str] = (),
     axis_shift: int = 0,
+    matcher: str = "classic",
+    model_hash: str | None = None,
 ) -> Identification:
     """Turn the evidence of one identification into a verdict.
 
@@ -115,6 +117,8 @@ def decide(
         Notes from earlier stages (e.g. an axis-offset correction).
     axis_shift
         Grid steps the prepared query was shifted by (recorded in the result).
+    matcher, model_hash
+        How the hits were ordered, and the embedding model's sha256; recorded in the result.
 
     Returns
     -------
@@ -129,12 +133,14 @@ def decide(
             notes=(*note_list, "no search reported: the signal failed the quality checks"),
             technique=technique, library_id=library_id, library_hash=library_hash,
             pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+            matcher=matcher, model_hash=model_hash,
         )
     if not hits:
         return Identification(
             verdict=Verdict.NO_MATCH, reason="the library returned no candidate",
             technique=technique, library_id=library_id, library_hash=library_hash,
             pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
+            matcher=matcher, model_hash=model_hash,
         )
 
     top = hits[0]
@@ -203,7 +209,7 @@ def decide(
         notes=tuple(note_list),
         technique=technique, library_id=library_id, library_hash=library_hash,
         pipeline=pipeline, score=score, thresholds=recorded, snr=quality.snr,
-        axis_shift=axis_shift,
+        axis_shift=axis_shift, matcher=matcher, model_hash=model_hash,
     )
 
 

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -36,6 +36,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .records import Parcel
 from .store.base import RowStatus, Store
 from .text import restore_formula
+
+if TYPE_CHECKING:
+    from spectra import Progress
+
+PROGRESS_EVERY = 1000
+"""Rows between two progress reports of an import."""
 
 Format = Literal["jsonl", "csv"]
 
@@ -380,7 +386,7 @@ def sniff_format(path: Path, head: bytes) -> Format:
 
 
 def iter_batch(
-    path: str | Path, *, format: Format | None = None
+    path: str | Path, *, format: Format | None = None, progress: Progress | None = None
 ) -> tuple[Format, Iterator[tuple[int, Parcel | RowError]]]:
     """Open an AED batch and validate its rows one at a time, as they are read.
 
@@ -390,6 +396,9 @@ def iter_batch(
         The batch file.
     format
         ``"jsonl"`` or ``"csv"``; guessed from the extension or content when None.
+    progress
+        Told the bytes read of the file's size every :data:`PROGRESS_EVERY` rows and at
+        the end.
 
     Returns
     -------
@@ -409,7 +418,15 @@ def iter_batch(
 
     def rows() -> Iterator[tuple[int, Parcel | RowError]]:
         with p.open("rb") as fh:
-            yield from read_rows(fh, fmt)
+            if progress is None:
+                yield from read_rows(fh, fmt)
+                return
+            size = p.stat().st_size
+            for k, row in enumerate(read_rows(fh, fmt), 1):
+                yield row
+                if k % PROGRESS_EVERY == 0:
+                    progress(min(fh.tell(), size), size)
+            progress(size, size)
 
     return fmt, rows()
 
@@ -449,7 +466,8 @@ def read_batch(
 
 
 def import_batch(
-    store: Store, path: str | Path, *, actor: str, format: Format | None = None
+    store: Store, path: str | Path, *, actor: str, format: Format | None = None,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Import an AED batch: good rows go in, bad rows are reported, nothing stored changes.
 
@@ -466,6 +484,8 @@ def import_batch(
         Who imports (audit log).
     format
         Forced format; guessed when None.
+    progress
+        Told how many bytes of the file have been read (see :func:`iter_batch`).
 
     Returns
     -------
@@ -474,7 +494,7 @@ def import_batch(
         conflicts with stored records).
     """
     p = Path(path)
-    fmt, rows = iter_batch(p, format=format)
+    fmt, rows = iter_batch(p, format=format, progress=progress)
     return import_rows(store, rows, actor=actor, source=str(p), fmt=fmt, name=p.name)
 
 

@@ -6,7 +6,9 @@ which layer supplied it (``StationConfig.sources``), so ``interdict config`` can
 why the station uses the database it uses.
 
 The file (``--config``, else ``$INTERDICT_CONFIG``, else ``./interdict.toml`` when present, else
-``$XDG_CONFIG_HOME/interdict/station.toml`` when present)::
+``station.toml`` in the user's configuration folder when present: ``~/.config/interdict`` on
+Linux, ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+Windows, by the platform's convention (:func:`config_dir`))::
 
     station = "JFK-IMF-01"
     operator = "officer.kim"
@@ -36,32 +38,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from parcels.text import EXPECTED, unsafe_at
+from station.errors import ConfigError
+from station.options import (
+    ALL_OPTIONS,
+    ENV_CONFIG,
+    ENV_THRESHOLD_PREFIX,
+    ENV_VARS,
+    DeprecatedAlias,
+    add_config_arguments,
+)
 
 if TYPE_CHECKING:
     from matcher.verdict import Thresholds
-
-ENV_PREFIX = "INTERDICT_"
-ENV_CONFIG = "INTERDICT_CONFIG"
-ENV_THRESHOLD_PREFIX = "INTERDICT_THRESHOLD_"
-
-#: option name -> environment variable
-ENV_VARS: dict[str, str] = {
-    "device": "INTERDICT_DEVICE",
-    "library": "INTERDICT_LIBRARY",
-    "db": "INTERDICT_DB",
-    "key": "INTERDICT_KEY",
-    "operator": "INTERDICT_OPERATOR",
-    "station": "INTERDICT_STATION",
-    "technique": "INTERDICT_TECHNIQUE",
-    "self_test_hours": "INTERDICT_SELF_TEST_HOURS",
-    "central": "INTERDICT_CENTRAL",
-    "central_token": "INTERDICT_CENTRAL_TOKEN",
-}
-
-
-class ConfigError(ValueError):
-    """The configuration (file, variable or flag) is not valid; the message says where."""
-
 
 class ScanTechnique(StrEnum):
     """What ``interdict scan`` measures."""
@@ -71,9 +59,55 @@ class ScanTechnique(StrEnum):
     BOTH = "both"
 
 
-def _default_data_dir(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "interdict"
+class MatcherChoice(StrEnum):
+    """``--matcher``: the values of :class:`matcher.learned.MatcherKind` (a test keeps the
+    two in step; the config does not import the matcher to parse a file)."""
+
+    CLASSIC = "classic"
+    LEARNED = "learned"
+    FUSED = "fused"
+
+
+
+def data_dir() -> Path:
+    """The station's data folder by the platform's convention (``platformdirs``): the
+    default evidence database and signing key live here.
+
+    ``$XDG_DATA_HOME/interdict`` (``~/.local/share/interdict``) on Linux,
+    ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+    Windows. Read from the process environment.
+    """
+    from platformdirs import user_data_path
+
+    return user_data_path("interdict", appauthor=False)
+
+
+def config_dir() -> Path:
+    """The user's configuration folder for Interdict by the platform's convention
+    (``platformdirs``): ``$XDG_CONFIG_HOME/interdict`` (``~/.config/interdict``) on Linux,
+    ``~/Library/Application Support/interdict`` on macOS, ``%LOCALAPPDATA%\\interdict`` on
+    Windows. Read from the process environment."""
+    from platformdirs import user_config_path
+
+    return user_config_path("interdict", appauthor=False)
+
+
+_LOGIN_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
+
+
+def login_name(env: Mapping[str, str]) -> str | None:
+    """The login name, as :func:`getpass.getuser` finds it but from ``env``: the first of
+    ``LOGNAME``, ``USER``, ``LNAME``, ``USERNAME`` that is set, else the account database;
+    None where there is none (a container without a user entry)."""
+    for var in _LOGIN_VARIABLES:
+        if env.get(var):
+            return env[var]
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return None
 
 
 class StationConfig(BaseModel):
@@ -93,25 +127,26 @@ class StationConfig(BaseModel):
         created on first write. Default: ``station.key`` in the station's data folder, next
         to the default database.
     operator
-        Who is scanning; recorded with every inspection.
+        Who acts (scans, imports, moves a hold, exports); recorded in the audit log and with
+        every inspection. When no flag, variable or file names one: the login name (source
+        ``login``).
     station
         This station's identifier; recorded with every inspection.
     technique
         What ``scan`` measures when ``--technique`` is not given.
     self_test_hours
         A self-test against the reference standard is due when the last one is older.
+    matcher
+        How hits are ordered: ``classic``, ``learned`` or ``fused``
+        (:class:`matcher.learned.MatcherKind`); None (not set) leaves it to the matcher's
+        default, the measured winner (:func:`matcher.defaults.matcher`, ``docs/accuracy.md``),
+        so reading the configuration loads no matcher code.
     thresholds
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
-    central
-        URL of the fleet's central service (``https://central.example:8750``) that ``interdict
-        sync`` and ``watch`` push to and pull from; ``None``: this station works alone.
-    central_token
-        This station's credential for central (``interdict central station add``). A secret:
-        keep it in the file (readable by the station's user only) or the environment.
     sources
-        For every option, where its value came from: ``flag``, ``env``, ``file`` or
-        ``default``.
+        For every option, where its value came from: ``flag``, ``env``, ``file``,
+        ``login`` (the operator) or ``default``.
     config_file
         The file that was read, if any.
     """
@@ -126,13 +161,23 @@ class StationConfig(BaseModel):
     station: str = "station-1"
     technique: ScanTechnique = ScanTechnique.RAMAN
     self_test_hours: float = Field(default=8.0, gt=0)
+    matcher: MatcherChoice | None = None
     thresholds: dict[str, float] = Field(default_factory=dict)
-    central: str | None = None
-    central_token: str | None = Field(default=None, repr=False)
     sources: dict[str, str] = Field(default_factory=dict)
     config_file: Path | None = None
 
-    @field_validator("operator", "station", "device", "central", "central_token")
+    @field_validator("db", mode="before")
+    @classmethod
+    def _store_path(cls, v: object) -> object:
+        # the store takes a file; ``sqlite:///path`` is the same file spelled as a URL
+        if isinstance(v, str) and "://" in v:
+            if v.startswith("sqlite:///"):  # as parcels.store.open_store reads it
+                return v[len("sqlite:///"):]
+            raise ValueError("only an SQLite file (a path or sqlite:///path) is supported "
+                             "as the evidence database")
+        return v
+
+    @field_validator("operator", "station", "device")
     @classmethod
     def _not_blank(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
@@ -142,15 +187,12 @@ class StationConfig(BaseModel):
         return v.strip() if v is not None else None
 
     def public(self) -> dict[str, Any]:
-        """The options (without ``sources``; the central token masked), JSON-ready."""
-        out = self.model_dump(mode="json", exclude={"sources"})
-        if out.get("central_token"):
-            out["central_token"] = "***"
-        return out
+        """The options (without ``sources``), JSON-ready."""
+        return self.model_dump(mode="json", exclude={"sources"})
 
 
 _FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
-              "self_test_hours", "thresholds", "central", "central_token"}
+              "self_test_hours", "matcher", "thresholds"}
 
 
 def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str],
@@ -179,8 +221,7 @@ def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str]
     local = (cwd or Path.cwd()) / "interdict.toml"
     if local.is_file():
         return local, False
-    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    user = xdg / "interdict" / "station.toml"
+    user = config_dir() / "station.toml"
     if user.is_file():
         return user, False
     return None, False
@@ -298,9 +339,12 @@ def load_config(
         sources[f"thresholds.{tname}"] = "flag"
 
     if "db" not in values:
-        values["db"] = _default_data_dir(env) / "evidence.db"
+        values["db"] = data_dir() / "evidence.db"
     if "key" not in values:
-        values["key"] = _default_data_dir(env) / "station.key"
+        values["key"] = data_dir() / "station.key"
+    if not values.get("operator") and (login := login_name(env)) is not None:
+        values["operator"] = login
+        sources["operator"] = "login"
     for name in (*ENV_VARS, "db"):
         sources.setdefault(name, "default")
     try:
@@ -313,38 +357,9 @@ def load_config(
             origin = sources.get(field, "default")
             where = {"flag": f"--{field.replace('_', '-')}",
                      "env": ENV_VARS.get(field, field),
-                     "file": str(path)}.get(origin, "default")
+                     "file": str(path), "login": "the login name"}.get(origin, "default")
             problems.append(f"{where}: {field}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("; ".join(problems)) from exc
-
-
-def add_config_arguments(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
-    """Add the station options (``--config``, ``--db``, ``--operator`` ...) to a command.
-
-    Every option defaults to ``None`` (not given) so :func:`config_from_args` can tell a flag
-    from a default.
-    """
-    g = parser.add_argument_group(
-        "station options (flag > environment variable > config file > default)")
-    g.add_argument("--config", metavar="FILE",
-                   help=f"station TOML file (env {ENV_CONFIG}; default ./interdict.toml)")
-    if device:
-        g.add_argument("--device", metavar="URL",
-                       help="analyzer: serial port, pty path or pyserial URL "
-                            "(env INTERDICT_DEVICE)")
-    g.add_argument("--library", metavar="PATH",
-                   help="reference library (env INTERDICT_LIBRARY; default: embedded)")
-    g.add_argument("--db", metavar="FILE",
-                   help="evidence database (env INTERDICT_DB; default "
-                        "~/.local/share/interdict/evidence.db, as interdict parcel)")
-    g.add_argument("--key", metavar="FILE",
-                   help="the station's signing key (env INTERDICT_KEY; default station.key "
-                        "next to the default database; created on first write)")
-    g.add_argument("--operator", metavar="NAME", help="who is scanning (env INTERDICT_OPERATOR)")
-    g.add_argument("--station", metavar="ID", help="this station's id (env INTERDICT_STATION)")
-    g.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",
-                   help="identification threshold, repeatable "
-                        "(env INTERDICT_THRESHOLD_<NAME>)")
 
 
 def thresholds_for(cfg: StationConfig, technique: str | None = None) -> Thresholds:
@@ -381,14 +396,20 @@ def config_from_args(args: argparse.Namespace,
 
 
 __all__ = [
+    "ALL_OPTIONS",
     "ENV_VARS",
     "ConfigError",
+    "DeprecatedAlias",
+    "MatcherChoice",
     "ScanTechnique",
     "StationConfig",
     "add_config_arguments",
+    "config_dir",
     "config_from_args",
+    "data_dir",
     "find_config_file",
     "load_config",
+    "login_name",
     "read_config_file",
     "thresholds_for",
 ]

@@ -15,15 +15,18 @@ from ._frame import (
     encode_frame,
 )
 from .interdict_v1 import DIALECT as INTERDICT_V1
+from .obp import DIALECT as OBP
 
-DIALECTS: dict[str, Dialect] = {INTERDICT_V1.name: INTERDICT_V1}
-"""Known dialects by name; a vendor dialect registers itself here."""
+DIALECTS: dict[str, Dialect] = {INTERDICT_V1.name: INTERDICT_V1, OBP.name: OBP}
+"""Known dialects by name, in the order a probe tries them; a vendor dialect registers itself
+here."""
 
 __all__ = [
     "DIALECTS",
     "END",
     "INTERDICT_V1",
     "MAX_PAYLOAD",
+    "OBP",
     "OVERHEAD",
     "START",
     "VERSION",

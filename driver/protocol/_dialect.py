@@ -79,14 +79,6 @@ class DialectSession(Protocol):
         """Abort the running scan."""
         ...
 
-    def select_sample(self, sample_id: str) -> None:
-        """Simulator-only: choose the sample under the laser."""
-        ...
-
-    def press_trigger(self) -> None:
-        """Simulator-only: press the trigger button."""
-        ...
-
     def next_event(self, timeout_s: float) -> Event | None:
         """The next unsolicited event, waiting up to ``timeout_s``."""
         ...

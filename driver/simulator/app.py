@@ -11,6 +11,8 @@ from pathlib import Path
 from ..capabilities import PROFILES
 from .device import SimulatedDevice
 from .faults import FaultSpec
+from .obp_device import OBP_PROFILES, ObpSimulatedDevice
+from .server import ServedDevice
 from .synth import Scenario, ScenarioError, load_references
 
 EXIT_OK = 0
@@ -26,8 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="serve on socket://127.0.0.1:PORT (0 = any free port)")
     p.add_argument("--link", type=Path, metavar="PATH",
                    help="with --pty: where to put the stable symlink to the pty")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="raman-785",
-                   help="device capabilities to impersonate (default raman-785)")
+    p.add_argument("--profile", choices=sorted([*PROFILES, *OBP_PROFILES]),
+                   default="raman-785",
+                   help="device to impersonate (default raman-785); ocean-obp* speak Ocean's "
+                        "OBP instead of interdict/1")
     p.add_argument("--scenario", type=Path, metavar="FILE",
                    help="JSON/TOML file mapping sample ids to mixtures (see docs/protocol.md)")
     p.add_argument("--references", type=Path, action="append", metavar="PATH",
@@ -45,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         faults = FaultSpec.parse(args.faults)
         refs = load_references(args.references)
+        obp = OBP_PROFILES.get(args.profile)
+        techniques = ("raman",) if obp else PROFILES[args.profile].technique_names
         scenario = Scenario.load(args.scenario) if args.scenario else \
-            Scenario.default_for(refs, PROFILES[args.profile].technique_names)
+            Scenario.default_for(refs, techniques)
         scenario.check_references(refs)
     except (ValueError, ScenarioError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    device = SimulatedDevice(PROFILES[args.profile], refs, scenario, seed=args.seed,
-                             faults=faults, serial=args.serial, profile=args.profile)
+    device: ServedDevice = ObpSimulatedDevice(
+        obp, refs, scenario, seed=args.seed, faults=faults, serial=args.serial) if obp else \
+        SimulatedDevice(PROFILES[args.profile], refs, scenario, seed=args.seed, faults=faults,
+                        serial=args.serial, profile=args.profile)
 
     def announce(line: str) -> None:
         print(line, flush=True)

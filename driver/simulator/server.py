@@ -23,10 +23,39 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
-from .device import Disconnect, SimulatedDevice
+from .device import Disconnect
+from .faults import FaultSpec
 
 CATCH_UP_S = 0.002
+
+
+class ServedDevice(Protocol):
+    """What the servers pump: an I/O-free device of either dialect."""
+
+    faults: FaultSpec
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the host."""
+
+    def tick(self, now: float) -> None:
+        """Advance time."""
+
+    def outgoing(self, now: float) -> bytes:
+        """Bytes due on the line now (raises :class:`Disconnect`)."""
+        ...
+
+    def next_wakeup(self) -> float | None:
+        """When there is next something to do."""
+        ...
+
+    def press_trigger(self) -> bool:
+        """The trigger button (SIGUSR1)."""
+        ...
+
+    def on_disconnect(self) -> None:
+        """The link dropped."""
 
 
 class _Pacer:
@@ -66,7 +95,7 @@ def _install_signals(flags: _Stop) -> None:
     signal.signal(signal.SIGUSR1, on_trigger)
 
 
-def _pump(device: SimulatedDevice, fd: int, pacer: _Pacer, flags: _Stop) -> None:
+def _pump(device: ServedDevice, fd: int, pacer: _Pacer, flags: _Stop) -> None:
     """Run the device over ``fd`` until stop, or raise :class:`Disconnect` / ``OSError``."""
     pending = b""
     slice_bytes = max(16, pacer.baud // 10 // 200) if pacer.baud > 0 else 65536
@@ -102,7 +131,7 @@ def _pump(device: SimulatedDevice, fd: int, pacer: _Pacer, flags: _Stop) -> None
             pending = pending[n:]
 
 
-def serve_pty(device: SimulatedDevice, *, baud: int = 0, link: Path | None = None,
+def serve_pty(device: ServedDevice, *, baud: int = 0, link: Path | None = None,
               announce: Callable[[str], None] = print) -> None:
     """Serve on a pty; ``announce`` gets the device URL once it is ready."""
     flags = _Stop()
@@ -145,7 +174,7 @@ def serve_pty(device: SimulatedDevice, *, baud: int = 0, link: Path | None = Non
                 os.rmdir(tmp)
 
 
-def serve_tcp(device: SimulatedDevice, *, port: int = 0, baud: int = 0,
+def serve_tcp(device: ServedDevice, *, port: int = 0, baud: int = 0,
               announce: Callable[[str], None] = print) -> None:
     """Serve on ``127.0.0.1:port`` (0 = any free port), one client at a time."""
     flags = _Stop()

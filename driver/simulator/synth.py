@@ -274,11 +274,16 @@ class InstrumentModel:
     def raman(self, rng: np.random.Generator, sample: Sample | None,
               refs: dict[tuple[str, str], Reference], *, integration_ms: float,
               accumulations: int, laser_power_mw: float, drift_cm: float,
-              temp_c: float) -> tuple[NDArray[np.uint32], int]:
-        """Raw summed counts (``sample=None``: a dark scan) and the saturated-pixel count."""
+              temp_c: float, shift_axis: NDArray[np.float64] | None = None,
+              ) -> tuple[NDArray[np.uint32], int]:
+        """Raw summed counts (``sample=None``: a dark scan) and the saturated-pixel count.
+
+        ``shift_axis`` is the detector's nominal Raman-shift axis when its calibration is not
+        in Raman shift (a wavelength-calibrated spectrometer); default ``caps.axis()``.
+        """
         caps = self.caps
         assert caps.adc_max is not None  # guaranteed by TechniqueCaps validation
-        true_axis = caps.axis() + drift_cm
+        true_axis = (caps.axis() if shift_axis is None else shift_axis) + drift_cm
         t = integration_ms
         dark = self.dark_per_ms * 2 ** ((temp_c - 25.0) / 7.0) * t
         expected = np.full(caps.pixels, dark)

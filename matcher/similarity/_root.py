@@ -33,9 +33,17 @@ class RootHQI(HQI):
 
     Examples
     --------
+    Two bands on a 200-point axis (a four-point vector is flat once the noise floor is
+    subtracted, and a flat vector has no correlation):
+
     >>> import numpy as np
-    >>> RootHQI().pair(np.array([0.0, 1.0, 4.0, 0.0]), np.array([0.0, 2.0, 8.0, 0.0]))
+    >>> x = np.linspace(0.0, 1.0, 200)
+    >>> a = np.exp(-((x - 0.3) / 0.02) ** 2) + 0.5 * np.exp(-((x - 0.7) / 0.02) ** 2)
+    >>> score = RootHQI()
+    >>> round(score.pair(a, 3.0 * a), 1)  # the same bands at three times the intensity
     100.0
+    >>> round(score.pair(a, a[::-1]), 1)  # the same positions, the heights swapped
+    87.2
     """
 
     name: ClassVar[str] = "root_hqi"

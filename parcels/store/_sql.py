@@ -36,12 +36,12 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from matcher.results import FusedIdentification, Identification
-from spectra import Spectrum
+from spectra import Progress, Spectrum
 
 from ..audit import (
     GENESIS,
@@ -100,11 +100,30 @@ bundles)."""
 PAGE = 5000
 """Rows read per statement when walking a whole table (bounded memory on both engines)."""
 
+PROGRESS_EVERY = 512
+"""Steps between two progress reports of a verification."""
+
 EVENT_COLS = "seq, at, kind, actor, item_id, data, prev_hash, hash"
 HEAD_COLS = "seq, hash, prev_seq, key_id, signature"
 
 Q = Callable[[str], str]
 """Translates ``?`` placeholders to the backend's."""
+
+
+T = TypeVar("T")
+
+
+def _silent(done: int, total: int, /) -> None:
+    """A :class:`spectra.Progress` that is told nothing."""
+
+
+def _reporting(rows: Iterable[T], progress: Progress, before: int, total: int
+               ) -> Iterator[T]:
+    """``rows``, telling ``progress`` every :data:`PROGRESS_EVERY` of them."""
+    for k, row in enumerate(rows, 1):
+        yield row
+        if k % PROGRESS_EVERY == 0:
+            progress(before + k, total)
 
 
 # -- stored values -------------------------------------------------------------------------
@@ -741,12 +760,12 @@ class SQLStore(Store, abc.ABC):
     # -- the whole chain ----------------------------------------------------------------------
     def verify(
         self, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
-        trusted_keys: Collection[str] | None = None,
+        trusted_keys: Collection[str] | None = None, progress: Progress | None = None,
     ) -> VerifyReport:
         """See :meth:`Store.verify`."""
         trusted = self._trusted(trusted_keys)
         with self._snapshot() as cur:
-            return self._verify(cur, deep, anchors or {}, trusted)
+            return self._verify(cur, deep, anchors or {}, trusted, progress or _silent)
 
     def _anchors(self, cur: Any, anchors: Mapping[int, str]) -> list[Finding]:
         findings: list[Finding] = []
@@ -772,16 +791,22 @@ class SQLStore(Store, abc.ABC):
         return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
     def _verify(self, cur: Any, deep: bool, anchors: Mapping[int, str],
-                trusted: set[str] | None) -> VerifyReport:
+                trusted: set[str] | None, progress: Progress) -> VerifyReport:
         findings = self._anchors(cur, anchors)
+        events = int(cur.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+        spectra = int(cur.execute("SELECT count(DISTINCT spectrum_hash) FROM inspections"
+                                  ).fetchone()[0]) if deep else 0
+        total = events + spectra
+        progress(0, total)
 
         def lookup(h: str) -> int | None:
             r = cur.execute(self._q("SELECT min(seq) FROM audit_events WHERE hash = ?"),
                             (h,)).fetchone()
             return None if r is None or r[0] is None else int(r[0])
 
-        raw = (RawEvent(*r) for r in self._paged(
-            cur, f"SELECT {EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?"))
+        raw = (RawEvent(*r) for r in _reporting(self._paged(
+            cur, f"SELECT {EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?"),
+            progress, 0, total))
         n, hseq, hhash, chain_findings = verify_chain(raw, lookup)
         keys = stored_keys(cur, self._q)
         used: dict[str, None] = {}
@@ -797,7 +822,9 @@ class SQLStore(Store, abc.ABC):
             heads(), keys=keys, trusted=trusted,
             event_hash_at=lambda s: self._event_hash(cur, s), last_event=self._last_event(cur))
         key_ids = tuple(used)
-        evidence = sorted(self._verify_evidence(cur, deep), key=lambda f: f.seq)
+        evidence = sorted(self._verify_evidence(cur, deep, progress=(events, total, progress)),
+                          key=lambda f: f.seq)
+        progress(total, total)
         # the chain's first finding is the first bad event of the walk (after a reordering
         # later findings may carry smaller numbers); other findings are ordered by seq
         firsts = [*findings, *chain_findings[:1], *head_findings, *evidence[:1]]
@@ -938,8 +965,10 @@ class SQLStore(Store, abc.ABC):
             trusted=None if trusted is None else bool(used) and set(used) <= trusted)
 
     # -- every record against its event --------------------------------------------------------
-    def _verify_evidence(self, cur: Any, deep: bool, item: str | None = None) -> list[Finding]:
-        """Every evidence row against its event; with ``item``, only that parcel's rows."""
+    def _verify_evidence(self, cur: Any, deep: bool, item: str | None = None,
+                         progress: tuple[int, int, Progress] | None = None) -> list[Finding]:
+        """Every evidence row against its event; with ``item``, only that parcel's rows.
+        ``progress``: (steps done before, total, receiver), told as spectra are decoded."""
         q = self._q
         out: list[Finding] = []
         p: tuple[str, ...] = () if item is None else (item,)
@@ -1079,10 +1108,11 @@ class SQLStore(Store, abc.ABC):
                                       "that is no longer stored: it was deleted"))
 
         # raw spectra: present, and (deep) decoding to their hash; one spectrum at a time
-        for h, seq in rows(
+        before, total, tell = progress if progress is not None else (0, 0, _silent)
+        for h, seq in _reporting(rows(
             "SELECT spectrum_hash, min(event_seq) FROM inspections" + only("item_id")
             + " GROUP BY spectrum_hash", p
-        ):
+        ), tell, before, total):
             s = cur.execute(q("SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
                               "ON a.hash = s.axis_hash WHERE s.hash = ?"), (h,)).fetchone()
             if s is None or s[1] is None:

@@ -33,7 +33,7 @@ from typing import Literal, NamedTuple, Self
 from pydantic import BaseModel, ConfigDict
 
 from matcher.results import Verdict
-from spectra import Spectrum
+from spectra import Progress, Spectrum
 
 from ..audit import ItemProof, VerifyReport
 from ..periods import Period, period_key
@@ -408,7 +408,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def verify(
         self, *, deep: bool = True, anchors: Mapping[int, str] | None = None,
-        trusted_keys: Collection[str] | None = None,
+        trusted_keys: Collection[str] | None = None, progress: Progress | None = None,
     ) -> VerifyReport:
         """Check the audit chain, its signed heads, and every stored record against the event
         that logged it.
@@ -426,6 +426,9 @@ class Store(abc.ABC):
             Key ids (fingerprints) whose signatures count. Default: the key the store was
             opened with; with neither, signatures are checked against the keys the database
             itself names and the report says so (``trusted=None``).
+        progress
+            Told how far the walk has come, in steps: one per audit event, then (``deep``)
+            one per raw spectrum decoded.
         """
 
     @abc.abstractmethod

@@ -45,7 +45,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import Verdict
-from spectra import Pipeline
+from spectra import Pipeline, Progress
 
 from ..audit import (
     GENESIS,
@@ -915,10 +915,11 @@ class PostgresStore(SQLStore, CentralStore):
                             at=t.at, actor=t.actor, detail=detail)
 
     # -- audit ------------------------------------------------------------------------
-    def _verify_evidence(self, cur: Any, deep: bool, item: str | None = None) -> list[Finding]:
+    def _verify_evidence(self, cur: Any, deep: bool, item: str | None = None,
+                         progress: tuple[int, int, Progress] | None = None) -> list[Finding]:
         """The records against their events (as every store), and for the whole database
         also central's record of the stations (:meth:`_verify_fleet`)."""
-        out = super()._verify_evidence(cur, deep, item)
+        out = super()._verify_evidence(cur, deep, item, progress)
         return out if item is not None else out + self._verify_fleet(cur)
 
     @staticmethod

@@ -19,12 +19,24 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from .._errors import FormatError
 
 MAX_POINTS = 5_000_000
 """Largest point count we decode. A declared ``##NPOINTS`` above it is refused before anything
 is allocated, and DUP expansion stops there too (the largest real file we know has 65,536)."""
+
+MAX_POINTS_PER_BYTE = 16
+"""Most points a file may hold per byte of its size: DUP compression is the only way to write
+more than one point per byte, and no real file comes near (the densest in the shared tree,
+``1HQuinine.jdx``, holds 0.81). A declared ``##NPOINTS`` above ``16 × file size`` is refused
+before the data are read, and DUP expansion stops there, so a small file cannot make the
+reader build millions of points."""
+
+MAX_DEPTH = 8
+"""Deepest nesting of ``##TITLE`` blocks accepted. The standard nests one level (LINK blocks);
+deeper is refused, so nesting cannot exhaust the stack."""
 
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 # Control characters that have no business in a JCAMP-DX text file (TAB, LF, CR, FF and the
@@ -184,6 +196,11 @@ def build_blocks(ldrs: list[LDR], path: Path, last_line: int) -> list[Block]:
     top: list[Block] = []
     for ldr in ldrs:
         if ldr.key == "TITLE":
+            if len(stack) >= MAX_DEPTH:
+                raise FormatError(
+                    f"blocks nested more than {MAX_DEPTH} deep (a LINK file nests one level)",
+                    path=path, line=ldr.line, field="TITLE",
+                )
             block = Block(title=ldr)
             if stack:
                 stack[-1].children.append(block)
@@ -247,13 +264,20 @@ def parse_number(ldr: LDR, path: Path) -> float:
     return v
 
 
-def parse_count(ldr: LDR, path: Path) -> int:
-    """A point count (``##NPOINTS=``): a non-negative integer at most :data:`MAX_POINTS`.
+def points_cap(file_size: int) -> int:
+    """The most points a file of ``file_size`` bytes may hold (:data:`MAX_POINTS_PER_BYTE`,
+    :data:`MAX_POINTS`)."""
+    return min(MAX_POINTS, MAX_POINTS_PER_BYTE * max(file_size, 1))
+
+
+def parse_count(ldr: LDR, path: Path, file_size: int | None = None) -> int:
+    """A count (``##NPOINTS=``, ``##BLOCKS=``): a positive integer at most :data:`MAX_POINTS`,
+    and, given ``file_size``, at most :func:`points_cap` of it.
 
     Raises
     ------
     FormatError
-        Not an integer, negative, or above :data:`MAX_POINTS` (refused before allocating).
+        Not an integer, not positive, or above the bound (refused before allocating).
     """
     v = parse_number(ldr, path)
     if v != int(v) or v < 1:
@@ -265,6 +289,12 @@ def parse_count(ldr: LDR, path: Path) -> int:
         raise FormatError(
             f"declares {int(v)} points, more than the {MAX_POINTS} this reader accepts "
             "(refused before reading the data)",
+            path=path, line=ldr.line, field=ldr.label,
+        )
+    if file_size is not None and v > points_cap(file_size):
+        raise FormatError(
+            f"declares {int(v)} points, more than a {file_size}-byte file can hold (at most "
+            f"{MAX_POINTS_PER_BYTE} per byte; refused before reading the data)",
             path=path, line=ldr.line, field=ldr.label,
         )
     return int(v)
@@ -307,13 +337,29 @@ _LINE_OK = re.compile(
 """A line made only of ASDF tokens and separators (possessive: no backtracking)."""
 
 
+_EXACT_DIGITS = 300
+"""Integers of up to this many digits are kept exact (they also convert to a double); a
+longer digit run is read as a float, which is ±inf past 1.8e308 and then refused as a
+non-finite value, instead of an ``OverflowError`` (or Python's 4,300-digit ``ValueError``).
+DIF sums stay convertible too: at most :data:`MAX_POINTS` steps of < 1e300 each."""
+
+
 def _asdf(lead: str, rest: str) -> Number:
     """A SQZ/DIF token's value from its signed first digit (as text) and the digits after."""
     text = lead + rest
-    try:
+    if len(text) <= _EXACT_DIGITS and (not rest or rest.isdigit()):
         return int(text)
-    except ValueError:
-        return float(text)
+    return float(text)
+
+
+def same_value(v: Number, ref: Number) -> bool:
+    """Whether a Y-check value equals the ordinate it repeats (exactly, or within 1e-9)."""
+    if v == ref:
+        return True
+    try:
+        return math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)
+    except OverflowError:  # an accumulated integer beyond a double: unequal, as compared
+        return False
 
 
 def _raise_bad_token(text: str, path: Path, lineno: int, label: str) -> None:
@@ -333,8 +379,16 @@ def _raise_bad_token(text: str, path: Path, lineno: int, label: str) -> None:
                       field=label)
 
 
+def _raise_no_x(text: str, path: Path, lineno: int, label: str) -> NoReturn:
+    raise FormatError(
+        f"a data line must start with an X value, got only separators {text.strip()!r}",
+        path=path, line=lineno, field=label,
+    )
+
+
 def _num(text: str) -> Number:
-    return int(text) if text.lstrip("+-").isdigit() else float(text)
+    digits = text.lstrip("+-")
+    return int(text) if len(digits) <= _EXACT_DIGITS and digits.isdigit() else float(text)
 
 
 @dataclass
@@ -419,13 +473,15 @@ def decode_xyy(
             continue
         if pending is None and _AFFN_LINE.fullmatch(text):
             toks = _AFFN_NUM.findall(text)
+            if not toks:
+                _raise_no_x(text, path, lineno, label)
             start = len(ys)
             checked = False
             values = toks[1:]
             if values and prev_dif:  # the first ordinate repeats the last one (Y-check)
                 v = _num(values[0])
                 ref = ys[-1]
-                if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                if not same_value(v, ref):
                     pending = FormatError(
                         f"DIF Y-check failed: the line starts with {v!r} but the previous "
                         f"line ended with {ref!r} (corrupt or missing data line)",
@@ -488,7 +544,7 @@ def decode_xyy(
                         raise FormatError("Y-check without a previous ordinate", path=path,
                                           line=lineno, field=label)
                     ref = ys[-1]
-                    if not (v == ref or math.isclose(v, ref, rel_tol=1e-9, abs_tol=1e-12)):
+                    if not same_value(v, ref):
                         pending = FormatError(
                             f"DIF Y-check failed: the line starts with {v!r} but the previous "
                             f"line ended with {ref!r} (corrupt or missing data line)",
@@ -540,7 +596,7 @@ def decode_xyy(
                     f"more than {cap} points", path=path, line=lineno, field=label
                 )
         if x is None:
-            continue
+            _raise_no_x(text, path, lineno, label)
         if pending is not None and len(ys) > start:
             raise pending
         idx = start - 1 if checked else start

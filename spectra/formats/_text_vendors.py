@@ -24,7 +24,15 @@ EXCITATION_KEYS = frozenset({
     "excitation_nm",
     "excitation_wavelength",
     "laser",
+    "laser_nm",                # Horiba LabSpec: "#Laser (nm)=\t785"
 })
+
+ENLIGHTEN_X = ("wavenumber", "wavelength", "pixel")
+"""Wasatch ENLIGHTEN exports: x is the first of these columns present (``Wavenumber`` is the
+Raman shift ENLIGHTEN computes from the laser line: 1e7/laser − 1e7/wavelength)."""
+
+ENLIGHTEN_Y = ("processed", "raw")
+"""Wasatch ENLIGHTEN exports: y is the first of these columns present."""
 
 X_PREFERRED = ("raman_shift", "ramanshift")
 """Column names chosen as x before the first column (Neegala, B&W Tek have a pixel column first)."""
@@ -69,7 +77,8 @@ def excitation_from(meta: dict[str, str]) -> float | None:
 
 
 def acquisition_from(meta: dict[str, str], make: str | None) -> Acquisition:
-    """Instrument fields from header key/value pairs (B&W Tek, Neegala, LightNovo names)."""
+    """Instrument fields from header key/value pairs (B&W Tek, Neegala, LightNovo, Horiba
+    LabSpec, Wasatch ENLIGHTEN and Ocean Optics names)."""
     n = {norm_key(k): v.strip() for k, v in meta.items()}
 
     def num(*keys: str) -> float | None:
@@ -82,20 +91,33 @@ def acquisition_from(meta: dict[str, str], make: str | None) -> Acquisition:
 
     integration = num("intigration_times_ms", "integration_times_ms", "exposure_ms",
                       "integration_time_ms")
+    if integration is None and make == "Wasatch Photonics":
+        integration = num("integration_time")  # ENLIGHTEN writes milliseconds, unlabelled
+    if integration is None:
+        integration = num("integration_time_msec")  # Ocean Optics OOIBase32
+    if integration is None:
+        micro = num("integration_time_usec")  # Ocean Optics SpectraSuite
+        integration = micro / 1000.0 if micro is not None else None
+    if integration is None:
+        seconds = num("acq_time_s")  # Horiba LabSpec: "#Acq. time (s)=\t10"
+        integration = seconds * 1000.0 if seconds is not None else None
     if integration is None and "integ_time" in n:  # Neegala: integ_time + integ_unit
         value = number_in(n["integ_time"])
         unit = n.get("integ_unit", "ms").lower()
         if value is not None:
             integration = value * {"s": 1000.0, "ms": 1.0, "us": 1e-3}.get(unit, 1.0)
-    accum = num("average_number", "averages", "repetitioncount", "accumulations")
+    accum = num("average_number", "averages", "repetitioncount", "accumulations",
+                "scan_averaging", "spectra_averaged")
     power = num("laserpower_mw", "laser_power_mw")
     model = n.get("model") or n.get("spectrometer") or None
-    serial = n.get("devicesn") or n.get("device") or None
+    serial = (n.get("devicesn") or n.get("serial_number")
+              or n.get("spectrometer_serial_number") or n.get("device") or None)
     operator = n.get("operator") or n.get("user") or None
     return Acquisition(
         instrument_make=make,
         instrument_model=model or None,
         instrument_serial=serial or None,
+        firmware=n.get("fw_version") or None,
         integration_time_ms=integration if integration and integration > 0 else None,
         accumulations=int(accum) if accum and accum >= 1 and float(accum).is_integer() else None,
         laser_power_mw=power if power is not None and power >= 0 else None,

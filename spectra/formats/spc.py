@@ -306,7 +306,15 @@ def _read_header(buf: _Buf) -> _Header:
             acquired = datetime(year, month, day, hour, minute, tzinfo=UTC)
         except ValueError:
             acquired = None
-    # an old-format exponent of 0x80 (128) marks float Y like the new format's -128
+    # an old-format exponent of 0x80 (128) marks float Y like the new format's -128. The
+    # field is an int16, but a scaling exponent means something only within a signed byte's
+    # range (what the new format stores): 2**(30000-32) does not fit a double, and
+    # 2**(-30000) would silently turn every value into 0.
+    if not -127 <= exp <= 128:
+        raise FormatError(
+            f"Y exponent {exp} is out of range (-127..127, or 128 for float Y)",
+            path=buf.path, offset=2, field="oexp",
+        )
     exponent = T.FLOAT_EXPONENT if exp == 128 else int(exp)
     return _Header(
         old=True, flags=flags, exponent=exponent, npts=int(onpts), first=float(first),
@@ -375,6 +383,13 @@ def read(path: Path) -> list[Spectrum]:
         data = p.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot open: {exc.strerror or exc}", path=p) from exc
+    # a float32 NaN or an exponent on the largest integer becomes NaN/inf quietly and is
+    # refused as non-finite where the spectrum is built, not leaked as a numpy warning
+    with np.errstate(all="ignore"):
+        return _read(p, data)
+
+
+def _read(p: Path, data: bytes) -> list[Spectrum]:
     buf = _Buf(data, p)
     if data[:8] == T.OLE_MAGIC:
         raise UnsupportedFormatError(

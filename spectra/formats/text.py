@@ -8,8 +8,13 @@ metadata header above it, and recognises these flavours (rules in ``docs/formats
 - RRUFF ``##KEY=value`` files (``##NAMES`` is the title, data end at ``##END=``);
 - B&W Tek BWSpec/BWRam semicolon exports (x = ``Raman Shift``, y = ``Dark Subtracted #1``,
   pixels without a Raman shift skipped, ``laser_wavelength`` is the excitation);
-- vendor exports with a ``key<delim>value`` header (Neegala, LightNovo) and plain x,y files
-  (Horiba, Witec, Zolix, Renishaw, Open Specy, handheld CSVs).
+- Wasatch Photonics ENLIGHTEN exports (``key,value`` header; x = ``Wavenumber``, the Raman
+  shift; y = ``Processed``; rows marked ``NA`` outside the detector's region of interest are
+  dropped, and the drop is a provenance step);
+- vendor exports with a ``key<delim>value`` header (Neegala, LightNovo, Horiba LabSpec) and
+  plain x,y files (Witec, Zolix, Renishaw, Open Specy, handheld CSVs).
+
+The file is streamed (:mod:`._text_stream`): memory is a small multiple of the output arrays.
 
 An x axis that is not strictly monotonic is never sorted silently: a step-scan export whose
 windows repeat or overlap is merged with :func:`spectra.merge_segments`, which records the
@@ -18,14 +23,14 @@ merge in the provenance; an axis that is merely unordered is refused, naming the
 
 from __future__ import annotations
 
-import codecs
+import csv
 import json
-import math
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,9 @@ from pydantic import TypeAdapter, ValidationError
 from .._errors import FormatError, SpectrumValidationError, UnsupportedContentError
 from .._model import Acquisition, ProvenanceStep, Spectrum, merge_segments
 from .._units import Technique, XUnit, YUnit
+from . import _text_stream as S
 from . import _text_vendors as V
+from ._json import loads as json_loads
 
 NAME = "csv"
 EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".dat", ".prn")
@@ -43,114 +50,10 @@ EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".dat", ".prn")
 MAGIC = "# interdict-spectrum: 1"
 """First line of the files :func:`write` makes."""
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-"""Line ends: only CR, LF, CRLF (``str.splitlines`` would also split on U+0085, U+2028...)."""
-
-
-def _lines(text: str) -> list[str]:
-    parts = _NEWLINE.split(text)
-    if parts and parts[-1] == "":
-        parts.pop()
-    return parts
-
-
-_DELIMS: tuple[str, ...] = (";", "\t", ",", " ")
-"""Tried in this order on the first data line; ``" "`` means runs of whitespace."""
-
 _MAX_BREAKS_FRACTION = 50
 """An axis with more than ``max(10, n // 50)`` repeats or reversals is unordered, not step-scan."""
 
-
-# -- decoding and splitting ----------------------------------------------------------------
-
-
-def _decode(data: bytes, path: Path | None) -> str:
-    """Text of a file: UTF-8 (with or without BOM), UTF-16 (BOM, or NUL pattern), else Latin-1."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[3:]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise FormatError(
-                f"declares UTF-16 (byte-order mark) but does not decode: {exc.reason}",
-                path=path, offset=exc.start, field="encoding",
-            ) from exc
-    nul = data.find(b"\x00", 0, 4096)
-    if nul >= 0:
-        sample = data[:4096]
-        even_nul = sample[0::2].count(0)
-        odd_nul = sample[1::2].count(0)
-        half = len(sample) // 2
-        if odd_nul > 0.4 * half and even_nul < 0.05 * half:
-            enc = "utf-16-le"
-        elif even_nul > 0.4 * half and odd_nul < 0.05 * half:
-            enc = "utf-16-be"
-        else:
-            raise FormatError(
-                "binary data (NUL byte), not a text spectrum", path=path, offset=nul,
-                field="encoding",
-            )
-        try:
-            decoded = data.decode(enc)
-        except UnicodeDecodeError as exc:
-            raise FormatError(
-                f"looks like {enc} without a byte-order mark but does not decode: {exc.reason}",
-                path=path, offset=exc.start, field="encoding",
-            ) from exc
-        control = sum(1 for c in decoded[:2048] if not (c.isprintable() or c in "\r\n\t"))
-        if control:
-            raise FormatError(
-                "binary data (NUL bytes, and not UTF-16 text either)", path=path, offset=nul,
-                field="encoding",
-            )
-        return decoded
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # numbers are ASCII; header bytes like 0xB5 (µ) come from Windows-1252/Latin-1 tools
-        return data.decode("latin-1")
-
-
-def _split(line: str, delim: str) -> list[str]:
-    if delim == " ":
-        return line.split()
-    parts = [p.strip() for p in line.split(delim)]
-    if len(parts) > 1 and parts[-1] == "":
-        parts.pop()  # a trailing delimiter (B&W Tek rows end in ';')
-    return parts
-
-
-def _is_num(cell: str, decimal_comma: bool) -> bool:
-    if decimal_comma:
-        cell = cell.replace(",", ".")
-    return V.NUMBER.fullmatch(cell) is not None
-
-
-def _numeric_layout(line: str) -> tuple[str, bool, int] | None:
-    """The (delimiter, decimal comma, columns) under which every cell of ``line`` is a number."""
-    s = line.strip()
-    if not s or s.startswith("#"):
-        return None
-    for delim in _DELIMS:
-        if delim != " " and delim not in s:
-            continue
-        cells = _split(s, delim)
-        if len(cells) < 2:
-            continue
-        for dc in (False, True) if delim != "," else (False,):
-            if all(_is_num(c, dc) for c in cells):
-                return delim, dc, len(cells)
-    return None
-
-
-def _count_numeric_fields(line: str) -> int:
-    best = 0
-    for delim in _DELIMS:
-        cells = _split(line.strip(), delim)
-        for dc in (False, True) if delim != "," else (False,):
-            best = max(best, sum(1 for c in cells if c and _is_num(c, dc)))
-    return best
+_Lines = Iterator[tuple[int, str]]
 
 
 def sniff(head: bytes) -> bool:
@@ -165,123 +68,40 @@ def sniff(head: bytes) -> bool:
     -------
     bool
     """
-    try:
-        text = _decode(head, None)
-    except FormatError:
+    text = S.decode_head(head)
+    if text is None:
         return False
     if text.startswith(MAGIC):
         return True
-    lines = _lines(text)
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last line may be cut by the sniff window
+    lines = re.split(r"\r\n|\r|\n", text)
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line is empty, or may be cut by the sniff window
     hits = 0
     for line in lines:
-        if _count_numeric_fields(line) >= 2:
+        if S.count_numeric_fields(line) >= 2:
             hits += 1
             if hits >= 2:
                 return True
     return False
 
 
-# -- parsed table --------------------------------------------------------------------------
+# -- the header of each flavour, read up to the first data row -------------------------------
 
 
 @dataclass
-class _Table:
+class _Head:
+    """What the lines above the data said, and the layout of the data rows."""
+
+    flavour: str
+    first: tuple[int, str]
+    """The first data row (line number, text): already read from the stream."""
+    delim: str
+    dc: bool
+    ncols: int
     meta: dict[str, str] = field(default_factory=dict)
     names: list[str] | None = None
-    columns: list[np.ndarray] = field(default_factory=list)
-    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    delim: str = ","
-    decimal_comma: bool = False
-
-
-_FAST_CHARSET = re.compile(r"[^0-9eE+\-.\x00]")
-"""Anything outside digits, exponent, sign and point sends a table to the cell-by-cell path."""
-
-
-def _fast_table(
-    rows: Sequence[tuple[int, str]], *, delim: str, dc: bool, ncols: int, allow_blank: bool
-) -> np.ndarray | None:
-    """The whole table converted at once, or ``None`` when any row needs a closer look."""
-    texts = [line.strip() for _, line in rows]
-    if delim == " ":
-        if any(len(t.split()) != ncols for t in texts):
-            return None
-        joined = _WS_RUN.sub("\x00", "\x00".join(texts))
-    else:
-        texts = [t[:-1] if t.endswith(delim) else t for t in texts]
-        if any(t.count(delim) != ncols - 1 for t in texts):
-            return None
-        joined = "\x00".join(texts).replace(delim, "\x00")
-        if " " in joined or "\t" in joined:
-            joined = _PADDED_SEP.sub("\x00", joined)
-    if dc:
-        joined = joined.replace(",", ".")
-    if _FAST_CHARSET.search(joined):
-        return None
-    flat = joined.split("\x00")
-    if allow_blank:
-        flat = [c or "nan" for c in flat]
-    try:
-        return np.array(flat, dtype=np.float64).reshape(len(rows), ncols)
-    except ValueError:
-        return None  # e.g. "1-2", "1e" or a blank cell: the slow path names it
-
-
-_WS_RUN = re.compile(r"[ \t]+")
-_PADDED_SEP = re.compile(r"[ \t]*\x00[ \t]*")
-
-
-def _parse_rows(
-    rows: Sequence[tuple[int, str]], *, delim: str, dc: bool, ncols: int, path: Path,
-    names: list[str] | None, allow_blank: bool = False,
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Parse data rows strictly: every cell numeric (or blank when ``allow_blank``).
-
-    A vectorised path converts the whole table at once when every row has ``ncols`` cells
-    and only number characters; otherwise (or if numpy refuses a cell) the cell-by-cell
-    path finds and reports the first bad cell with its line and column.
-    """
-    line_nos = np.fromiter((ln for ln, _ in rows), dtype=np.int64, count=len(rows))
-    fast = _fast_table(rows, delim=delim, dc=dc, ncols=ncols, allow_blank=allow_blank)
-    if fast is not None and not np.isinf(fast).any():
-        return [fast[:, c].copy() for c in range(ncols)], line_nos
-    split = [_split(line.strip(), delim) for _, line in rows]
-    values = np.full((len(rows), ncols), np.nan)
-    for r, (lineno, _) in enumerate(rows):
-        cells = split[r]
-        if len(cells) != ncols:
-            raise FormatError(
-                f"expected {ncols} columns, found {len(cells)}", path=path, line=lineno,
-                field="columns",
-            )
-        for c, cell in enumerate(cells):
-            text = cell.replace(",", ".") if dc else cell
-            if allow_blank and text == "":
-                continue
-            if V.NUMBER.fullmatch(text) is None:
-                col = names[c] if names and c < len(names) and names[c] else f"column {c + 1}"
-                raise FormatError(
-                    f"not a number: {cell!r} (column {c + 1})", path=path, line=lineno,
-                    field=col,
-                )
-            value = float(text)
-            if not math.isfinite(value):
-                col = names[c] if names and c < len(names) and names[c] else f"column {c + 1}"
-                raise FormatError(
-                    f"number out of range: {cell!r} (column {c + 1})", path=path,
-                    line=lineno, field=col,
-                )
-            values[r, c] = value
-    return [values[:, c].copy() for c in range(ncols)], line_nos
-
-
-def _reason(exc: SpectrumValidationError) -> str:
-    """The validation message without its ``field: `` prefix (the FormatError adds it)."""
-    text = str(exc)
-    prefix = f"{exc.field}: " if exc.field else ""
-    return text[len(prefix):] if prefix and text.startswith(prefix) else text
+    missing: frozenset[str] = frozenset()
+    make: str | None = None
 
 
 def _meta_pair(line: str) -> tuple[str, str] | None:
@@ -296,95 +116,128 @@ def _meta_pair(line: str) -> tuple[str, str] | None:
     return s, ""
 
 
-def _generic_table(lines: list[str], path: Path) -> _Table:
-    start = None
-    layout: tuple[str, bool, int] | None = None
-    for i, line in enumerate(lines):
-        layout = _numeric_layout(line)
-        if layout is not None:
-            start = i
-            break
-    if start is None or layout is None:
-        raise UnsupportedContentError(
-            "no line with two or more numeric columns: not a delimited-text spectrum",
-            path=path, line=1, field="data",
-        )
-    delim, dc, ncols = layout
-    table = _Table(delim=delim, decimal_comma=dc)
-    header = [(i, ln) for i, ln in enumerate(lines[:start]) if ln.strip()]
-    if header:
-        _, last = header[-1]
-        cand = [c.lstrip("#").strip() for c in _split(last.strip(), delim)]
-        if delim in ("\t", " "):
-            cand = [c for c in cand if c]
-        if len(cand) == ncols and not all(_is_num(c, dc) for c in cand):
-            table.names = cand
-            header = header[:-1]
-    for _, ln in header:
-        pair = _meta_pair(ln)
-        if pair:
-            table.meta.setdefault(pair[0], pair[1])
-    rows: list[tuple[int, str]] = []
-    for i in range(start, len(lines)):
-        s = lines[i].strip()
-        if not s or s.startswith("#"):
+def _generic_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
+    header: list[tuple[int, str]] = []
+    for lineno, line in lines:
+        layout = S.numeric_layout(line)
+        if layout is None:
+            if line.strip():
+                budget.take(lineno, line)
+                header.append((lineno, line))
             continue
-        rows.append((i + 1, s))
-    table.columns, table.lines = _parse_rows(
-        rows, delim=delim, dc=dc, ncols=ncols, path=path, names=table.names
+        delim, dc, ncols = layout
+        head = _Head("generic", (lineno, line.strip()), delim, dc, ncols)
+        if header:
+            _, last = header[-1]
+            cand = [c.lstrip("#").strip() for c in S.split(last.strip(), delim)]
+            if delim in ("\t", " "):
+                cand = [c for c in cand if c]
+            if len(cand) == ncols and not all(S.is_num(c, dc) for c in cand):
+                head.names = cand
+                header = header[:-1]
+        for _, ln in header:
+            pair = _meta_pair(ln)
+            if pair:
+                head.meta.setdefault(pair[0], pair[1])
+        return head
+    raise UnsupportedContentError(
+        "no line with two or more numeric columns: not a delimited-text spectrum",
+        path=path, line=1, field="data",
     )
-    return table
 
 
-def _rruff_table(lines: list[str], path: Path) -> _Table:
+def _rruff_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
     meta: dict[str, str] = {}
-    rows: list[tuple[int, str]] = []
-    ended = False
-    for i, line in enumerate(lines):
+    lineno = 0
+    for lineno, line in lines:
         s = line.strip()
         if not s:
             continue
         if s.startswith("##"):
-            key, _, value = s[2:].partition("=")
-            if key.strip().upper() == "END":
-                ended = True
+            if _rruff_meta(s, meta, budget, lineno):
                 break
-            meta.setdefault(key.strip(), value.strip())
             continue
-        rows.append((i + 1, s))
-    if not rows:
-        raise FormatError("RRUFF file has no data lines", path=path, line=len(lines),
-                          field="data")
-    layout = _numeric_layout(rows[0][1])
-    if layout is None:
-        raise FormatError(f"not a data line: {rows[0][1]!r}", path=path, line=rows[0][0],
-                          field="data")
-    delim, dc, ncols = layout
-    cols, line_nos = _parse_rows(rows, delim=delim, dc=dc, ncols=ncols, path=path, names=None)
-    meta["_rruff_end"] = "yes" if ended else "no"
-    return _Table(meta=meta, columns=cols, lines=line_nos, delim=delim, decimal_comma=dc)
+        layout = S.numeric_layout(s)
+        if layout is None:
+            raise FormatError(f"not a data line: {s!r}", path=path, line=lineno, field="data")
+        delim, dc, ncols = layout
+        return _Head("rruff", (lineno, s), delim, dc, ncols, meta=meta)
+    raise FormatError("RRUFF file has no data lines", path=path, line=lineno, field="data")
 
 
-def _bwtek_table(lines: list[str], path: Path) -> _Table:
+def _rruff_meta(s: str, meta: dict[str, str], budget: S.HeaderBudget, lineno: int) -> bool:
+    """Keep one ``##KEY=value`` line; ``True`` at ``##END=`` (the data end there)."""
+    key, _, value = s[2:].partition("=")
+    if key.strip().upper() == "END":
+        return True
+    budget.take(lineno, s)
+    meta.setdefault(key.strip(), value.strip())
+    return False
+
+
+def _bwtek_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
     meta: dict[str, str] = {}
-    head_at = None
-    for i, line in enumerate(lines):
+    lineno = 0
+    for lineno, line in lines:
         if line.startswith("Pixel;"):
-            head_at = i
-            break
+            names = S.split(line, ";")
+            first = next(((n, ln) for n, ln in lines if ln.strip()), None)
+            if first is None:
+                raise UnsupportedContentError("no row has a value in the x column", path=path,
+                                              line=lineno, field="Raman Shift")
+            return _Head("bwtek", first, ";", True, len(names), meta=meta, names=names,
+                         missing=frozenset({""}), make="B&W Tek")
         key, _, value = line.partition(";")
         if key.strip():
+            budget.take(lineno, line)
             meta.setdefault(key.strip(), value.strip())
-    if head_at is None:
-        raise FormatError("B&W Tek export without the 'Pixel;...' column row", path=path,
-                          line=len(lines), field="Pixel")
-    names = _split(lines[head_at], ";")
-    rows = [(i + 1, ln) for i, ln in enumerate(lines) if i > head_at and ln.strip()]
-    cols, line_nos = _parse_rows(
-        rows, delim=";", dc=True, ncols=len(names), path=path, names=names, allow_blank=True
+    raise FormatError("B&W Tek export without the 'Pixel;...' column row", path=path,
+                      line=lineno, field="Pixel")
+
+
+_ENLIGHTEN_AXES = ("Pixel", "Wavelength", "Wavenumber")
+"""A line whose first cell is one of these is the column row of an ENLIGHTEN export."""
+
+
+def _enlighten_head(lines: _Lines, path: Path, budget: S.HeaderBudget) -> _Head:
+    meta: dict[str, str] = {}
+    lineno = 0
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        cells = next(csv.reader([line]), [])
+        if cells and cells[0].strip() in _ENLIGHTEN_AXES:
+            names = S.split(line, ",")
+            if sum(V.norm_key(n) == "processed" for n in names) > 1:
+                raise UnsupportedContentError(
+                    "ENLIGHTEN export of several measurements (several 'Processed' columns) "
+                    "is not read: save each measurement on its own", path=path, line=lineno,
+                    field="columns",
+                )
+            first = next(((n, ln) for n, ln in lines if ln.strip()), None)
+            if first is None:
+                raise FormatError("no data rows", path=path, line=lineno, field="data")
+            return _Head("enlighten", first, ",", False, len(names), meta=meta, names=names,
+                         missing=frozenset({"", "NA"}), make="Wasatch Photonics")
+        if S.numeric_layout(line) is not None:
+            raise FormatError(
+                "ENLIGHTEN export: a data row before the column row (Pixel, Wavelength, "
+                "Wavenumber, ...)", path=path, line=lineno, field="columns",
+            )
+        budget.take(lineno, line)
+        key = cells[0].strip() if cells else ""
+        values = [c.strip() for c in cells[1:] if c.strip()]
+        if len(values) > 1:
+            raise UnsupportedContentError(
+                f"ENLIGHTEN export of several measurements ({len(values)} values) is not "
+                "read: save each measurement on its own", path=path, line=lineno, field=key,
+            )
+        if key:
+            meta.setdefault(key, values[0] if values else "")
+    raise FormatError(
+        "ENLIGHTEN export without its column row (Pixel, Wavelength, Wavenumber, ...)",
+        path=path, line=lineno, field="columns",
     )
-    return _Table(meta=meta, names=names, columns=cols, lines=line_nos, delim=";",
-                  decimal_comma=True)
 
 
 # -- column choice and spectrum ------------------------------------------------------------
@@ -404,23 +257,48 @@ def _column_index(spec: int | str, names: list[str] | None, ncols: int, path: Pa
     raise FormatError(f"{what} {spec!r} not found; columns: {names}", path=path, field=what)
 
 
+def _named(keys: list[str], wanted: tuple[str, ...], skip: int = -1) -> int | None:
+    """The first column whose normalised name is one of ``wanted``, in ``wanted``'s order."""
+    for w in wanted:
+        for i, k in enumerate(keys):
+            if i != skip and k == w:
+                return i
+    return None
+
+
 def _choose_columns(
-    t: _Table, path: Path, x_column: int | str | None, y_column: int | str | None
+    h: _Head, path: Path, x_column: int | str | None, y_column: int | str | None
 ) -> tuple[int, int, str]:
-    ncols = len(t.columns)
-    keys = [V.norm_key(n) for n in t.names] if t.names else None
+    ncols, names = h.ncols, h.names
+    keys = [V.norm_key(n) for n in names] if names else None
+    xi: int | None
     if x_column is not None:
-        xi = _column_index(x_column, t.names, ncols, path, "x_column")
+        xi = _column_index(x_column, names, ncols, path, "x_column")
         rule = "x_column given"
+    elif h.flavour == "enlighten" and keys and names:
+        xi = _named(keys, V.ENLIGHTEN_X)
+        if xi is None:
+            raise UnsupportedContentError(
+                f"ENLIGHTEN export without a Wavenumber, Wavelength or Pixel column "
+                f"(columns: {names})", path=path, line=h.first[0], field="columns")
+        rule = f"ENLIGHTEN: named {names[xi]!r}"
     else:
         xi, rule = 0, "first column"
-        if keys and t.names:
+        if keys and names:
             for i, k in enumerate(keys):
                 if any(p in k for p in V.X_PREFERRED):
-                    xi, rule = i, f"named {t.names[i]!r}"
+                    xi, rule = i, f"named {names[i]!r}"
                     break
     if y_column is not None:
-        return xi, _column_index(y_column, t.names, ncols, path, "y_column"), rule
+        return xi, _column_index(y_column, names, ncols, path, "y_column"), rule
+    if h.flavour == "enlighten" and keys and names:
+        yi = _named(keys, V.ENLIGHTEN_Y, skip=xi)
+        if yi is None:
+            raise UnsupportedContentError(
+                f"ENLIGHTEN export without a Processed or Raw column (columns: {names}); pass "
+                "y_column= to spectra.formats.text.read", path=path, line=h.first[0],
+                field="columns")
+        return xi, yi, rule
     if keys:
         for pattern in V.Y_PRIORITY:
             for i, k in enumerate(keys):
@@ -431,8 +309,8 @@ def _choose_columns(
         return xi, 1 - xi, rule
     raise UnsupportedContentError(
         f"{ncols} numeric columns and none is named as the intensity "
-        f"(columns: {t.names or 'unnamed'}); pass y_column= to spectra.formats.text.read",
-        path=path, line=int(t.lines[0]) if t.lines.size else None, field="columns",
+        f"(columns: {names or 'unnamed'}); pass y_column= to spectra.formats.text.read",
+        path=path, line=h.first[0], field="columns",
     )
 
 
@@ -460,6 +338,13 @@ def _y_unit_from_name(name: str | None) -> YUnit | None:
     return None
 
 
+def _reason(exc: SpectrumValidationError) -> str:
+    """The validation message without its ``field: `` prefix (the FormatError adds it)."""
+    text = str(exc)
+    prefix = f"{exc.field}: " if exc.field else ""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else text
+
+
 def _ordered(
     x: np.ndarray, y: np.ndarray, lines: np.ndarray, path: Path, fields: dict[str, Any]
 ) -> Spectrum:
@@ -485,6 +370,7 @@ def _ordered(
                 f"{int(lines[int(breaks[0]) + 1])}; merged with merge_segments"
             )
             return merge_segments(x, y, extra=extra, **fields)
+        del dx  # freed before Spectrum makes its own copies
     return Spectrum(x, y, extra=extra, **fields)
 
 
@@ -500,45 +386,103 @@ _OWN_FIELDS: dict[str, Any] = {
 }
 
 
-def _own_format(lines: list[str], path: Path) -> Spectrum:
+def _own_format(lines: _Lines, path: Path, budget: S.HeaderBudget) -> Spectrum:
     """Our own CSV: every ``# key: value`` header is JSON, validated field by field."""
     fields: dict[str, Any] = {}
-    i = 0
-    for i, line in enumerate(lines):
+    lineno, line = 1, MAGIC
+    for lineno, line in lines:
         if not line.startswith("#"):
             break
+        budget.take(lineno, line)
         key, sep, value = line[1:].partition(":")
         key = key.strip()
         if not sep:
             raise FormatError(f"header line without 'key: value': {line!r}", path=path,
-                              line=i + 1, field="header")
+                              line=lineno, field="header")
         if key == "interdict-spectrum":
             continue
         if key not in _OWN_FIELDS:
             raise FormatError(f"unknown header key (known: {', '.join(_OWN_FIELDS)})",
-                              path=path, line=i + 1, field=key)
+                              path=path, line=lineno, field=key)
         try:
-            fields[key] = _OWN_FIELDS[key](json.loads(value))
+            fields[key] = _OWN_FIELDS[key](json_loads(value))
         except json.JSONDecodeError as exc:
-            raise FormatError(f"value is not JSON: {exc.msg}", path=path, line=i + 1,
+            raise FormatError(f"value is not JSON: {exc.msg}", path=path, line=lineno,
                               field=key) from exc
         except (ValueError, TypeError, ValidationError) as exc:
-            raise FormatError(f"invalid value: {exc}", path=path, line=i + 1,
+            raise FormatError(f"invalid value: {exc}", path=path, line=lineno,
                               field=key) from exc
-    if lines[i].strip().lower() != "x,y":
-        raise FormatError(f"expected the column row 'x,y', found {lines[i]!r}", path=path,
-                          line=i + 1, field="columns")
-    rows = [(j + 1, ln) for j, ln in enumerate(lines) if j > i and ln.strip()]
-    if not rows:
-        raise FormatError("no data rows", path=path, line=i + 1, field="data")
-    (x, y), line_nos = _parse_rows(
-        rows, delim=",", dc=False, ncols=2, path=path, names=["x", "y"]
-    )
+    if line.strip().lower() != "x,y":
+        raise FormatError(f"expected the column row 'x,y', found {line!r}", path=path,
+                          line=lineno, field="columns")
+    cols = S.Columns(path, delim=",", dc=False, ncols=2, names=["x", "y"], xi=0, yi=1)
+    for n, row in lines:
+        if row.strip():
+            cols.add(n, row.strip())
+    x, y, line_nos = cols.finish()
+    if not x.size:
+        raise FormatError("no data rows", path=path, line=lineno, field="data")
     try:
         return Spectrum(x, y, source=str(path), **fields)
     except SpectrumValidationError as exc:
         raise FormatError(_reason(exc), path=path, line=int(line_nos[0]),
                           field=exc.field) from exc
+
+
+def _rows(h: _Head, lines: _Lines, path: Path, budget: S.HeaderBudget, *,
+          xi: int, yi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every data row from the first on, streamed into the x and y columns."""
+    cols = S.Columns(path, delim=h.delim, dc=h.dc, ncols=h.ncols, names=h.names, xi=xi, yi=yi,
+                     missing=h.missing)
+    cols.add(*h.first)
+    lineno = h.first[0]
+    for lineno, line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        if h.flavour == "rruff" and s.startswith("##"):
+            if _rruff_meta(s, h.meta, budget, lineno):
+                break
+            continue
+        if h.flavour == "generic" and s.startswith("#"):
+            continue
+        cols.add(lineno, s)
+    return cols.finish()
+
+
+def _drop_missing(
+    h: _Head, x: np.ndarray, y: np.ndarray, line_nos: np.ndarray, *, xi: int, yi: int,
+    extra: dict[str, str], path: Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[ProvenanceStep]]:
+    """Rows with a missing cell: B&W Tek pixels without a Raman shift are skipped (an
+    intensity is never missing there); ENLIGHTEN ``NA`` rows are dropped as a provenance step."""
+    x_name = h.names[xi] if h.names else "x"
+    y_name = h.names[yi] if h.names else "y"
+    gone = np.isnan(x) | np.isnan(y) if h.flavour == "enlighten" else np.isnan(x)
+    steps: list[ProvenanceStep] = []
+    if np.any(gone):
+        dropped = line_nos[gone]
+        count = int(dropped.size)
+        if h.flavour == "enlighten":
+            extra["csv.skipped_rows"] = (f"{count} with 'NA' in {x_name!r} or {y_name!r} "
+                                         f"(lines {int(dropped[0])}-{int(dropped[-1])})")
+            steps.append(ProvenanceStep(step="drop_missing_rows", params={
+                "rows_dropped": count, "marker": "NA", "x_column": x_name,
+                "y_column": y_name, "first_line": int(dropped[0]),
+                "last_line": int(dropped[-1]),
+            }))
+        else:
+            extra["csv.skipped_rows"] = f"{count} without {x_name!r}"
+        keep = ~gone
+        x, y, line_nos = x[keep], y[keep], line_nos[keep]
+    if x.size == 0:
+        raise UnsupportedContentError("no row has a value in the x column", path=path,
+                                      field=x_name)
+    blank_y = np.flatnonzero(np.isnan(y))
+    if blank_y.size:
+        raise FormatError("blank intensity cell", path=path, line=int(line_nos[blank_y[0]]),
+                          field=y_name)
+    return x, y, line_nos, steps
 
 
 def read(
@@ -552,6 +496,8 @@ def read(
     excitation_nm: float | None = None,
 ) -> list[Spectrum]:
     """Read the spectrum in a delimited-text file.
+
+    The file is streamed: memory is a small multiple of the output arrays, whatever its size.
 
     Parameters
     ----------
@@ -571,63 +517,82 @@ def read(
     Raises
     ------
     FormatError
-        Unreadable, non-numeric cell (line and column named), ragged rows, unordered axis.
+        Unreadable, non-numeric cell (line and column named), ragged rows, unordered axis,
+        a line longer than 1 Mi characters, more than 1 Mi characters of header.
     UnsupportedContentError
-        No numeric table, or several unnamed intensity columns.
+        No numeric table, several unnamed intensity columns, or an ENLIGHTEN export of
+        several measurements.
     """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            head = fh.read(4096)
     except OSError as exc:
         raise FormatError(f"cannot open: {exc.strerror or exc}", path=p) from exc
-    if not data.strip():
+    encoding, skip = S.encoding_of(head, p)
+    options: dict[str, Any] = {
+        "x_column": x_column, "y_column": y_column, "x_unit": x_unit, "y_unit": y_unit,
+        "technique": technique, "excitation_nm": excitation_nm,
+    }
+    # x spanning ±1e308 overflows np.diff: quietly inf, then refused where the spectrum is
+    # built, not leaked as a numpy warning
+    with np.errstate(all="ignore"):
+        try:
+            return [_read(p, encoding, skip, **options)]
+        except S.NotUtf8:
+            # numbers are ASCII; header bytes like 0xB5 (µ) come from Windows-1252/Latin-1
+            return [_read(p, "latin-1", skip, **options)]
+
+
+def _read(
+    p: Path, encoding: str, skip: int, *, x_column: int | str | None,
+    y_column: int | str | None, x_unit: XUnit | str | None, y_unit: YUnit | str | None,
+    technique: Technique | str | None, excitation_nm: float | None,
+) -> Spectrum:
+    lines = S.lines(p, encoding, skip)
+    budget = S.HeaderBudget(p)
+    start = next(lines, None)
+    if start is not None and start[1].strip() == MAGIC:
+        return _own_format(lines, p, budget)
+    while start is not None and not start[1].strip():
+        start = next(lines, None)
+    if start is None:
         raise FormatError("file is empty", path=p, line=1, field="data")
-    lines = _lines(_decode(data, p))
-    if lines and lines[0].strip() == MAGIC:
-        return [_own_format(lines, p)]
-
-    first = next((ln.strip() for ln in lines if ln.strip()), "")
-    flavour = "generic"
-    make: str | None = None
+    first = start[1].strip()
+    rest = chain([start], lines)
     if first.startswith("##"):
-        flavour = "rruff"
-        table = _rruff_table(lines, p)
+        h = _rruff_head(rest, p, budget)
     elif first.startswith("File Version;BW"):
-        flavour, make = "bwtek", "B&W Tek"
-        table = _bwtek_table(lines, p)
+        h = _bwtek_head(rest, p, budget)
+    elif first.startswith("ENLIGHTEN Version"):
+        h = _enlighten_head(rest, p, budget)
     else:
-        table = _generic_table(lines, p)
+        h = _generic_head(rest, p, budget)
+    xi, yi, rule = _choose_columns(h, p, x_column, y_column)
+    x, y, line_nos = _rows(h, lines, p, budget, xi=xi, yi=yi)
 
-    xi, yi, rule = _choose_columns(table, p, x_column, y_column)
-    x, y, line_nos = table.columns[xi], table.columns[yi], table.lines
+    flavour, meta, names = h.flavour, h.meta, h.names
     extra: dict[str, str] = {"csv.flavour": flavour, "csv.columns": rule}
-    if table.names:
-        extra["csv.x_label"] = table.names[xi]
-        extra["csv.y_label"] = table.names[yi]
-    keep = ~np.isnan(x)
-    if not np.all(keep):  # only B&W Tek allows blank cells: pixels without a Raman shift
-        x_name = table.names[xi] if table.names else "x"
-        extra["csv.skipped_rows"] = f"{int(np.count_nonzero(~keep))} without {x_name!r}"
-        x, y, line_nos = x[keep], y[keep], line_nos[keep]
-    if x.size == 0:
-        raise UnsupportedContentError("no row has a value in the x column", path=p,
-                                      field=table.names[xi] if table.names else "x")
-    blank_y = np.flatnonzero(np.isnan(y))
-    if blank_y.size:
-        raise FormatError("blank intensity cell", path=p, line=int(line_nos[blank_y[0]]),
-                          field=table.names[yi] if table.names else "y")
-    for key, value in table.meta.items():
-        if not key.startswith("_"):
-            extra[f"header.{key}"] = value
+    if names:
+        extra["csv.x_label"] = names[xi]
+        extra["csv.y_label"] = names[yi]
+    x, y, line_nos, steps = _drop_missing(h, x, y, line_nos, xi=xi, yi=yi, extra=extra,
+                                          path=p)
+    for key, value in meta.items():
+        extra[f"header.{key}"] = value
 
     # what the file says
-    ex = V.excitation_from(table.meta)
+    ex = V.excitation_from(meta)
     tech = Technique.OTHER
-    xu = _x_unit_from_name(table.names[xi] if table.names else None)
-    yu = _y_unit_from_name(table.names[yi] if table.names else None) or YUnit.ARBITRARY
+    xu = _x_unit_from_name(names[xi] if names else None)
+    yu = _y_unit_from_name(names[yi] if names else None) or YUnit.ARBITRARY
+    if xu is XUnit.PIXEL and not np.array_equal(x, np.round(x)):
+        xu = None
+        extra["csv.x_unit"] = (f"column {names[xi] if names else 'x'!r} holds non-integer "
+                               "values, so not pixel indices: unit not stated in the file")
     title = ""
     if flavour == "rruff":
-        title = table.meta.get("NAMES", "")
+        title = meta.get("NAMES", "")
         m = re.search(r"__(Raman|Infrared)__(?:(\d+(?:\.\d+)?)__)?", p.name)
         if m and m.group(1) == "Raman":
             tech, xu = Technique.RAMAN, XUnit.RAMAN_SHIFT
@@ -636,17 +601,23 @@ def read(
                 extra["csv.excitation_from"] = "RRUFF file name"
         elif m:
             tech, xu = Technique.INFRARED, XUnit.WAVENUMBER
+    if flavour == "enlighten":
+        title = meta.get("Label", "")
+        if names and V.norm_key(names[xi]) == "wavenumber":
+            xu = XUnit.RAMAN_SHIFT  # ENLIGHTEN's Wavenumber is 1e7/laser - 1e7/wavelength
+        if V.norm_key(meta.get("Technique", "")) == "raman":
+            tech = Technique.RAMAN
     if xu is XUnit.RAMAN_SHIFT or (ex is not None and flavour != "rruff"):
         tech = Technique.RAMAN
-        if xu is None:
+        if xu is None and "csv.x_unit" not in extra:
             xu = XUnit.RAMAN_SHIFT  # a Raman export stating its laser: the axis is the shift
-    if flavour == "generic" and "name" in table.meta:
-        title = table.meta["name"]
+    if flavour == "generic" and "name" in meta:
+        title = meta["name"]
     if flavour == "generic":
         # a plain x,y table whose "# key: value" header states units or technique in our own
         # vocabulary (hand-made reference files do): believe it, and record that we did
         for key, enum in (("x_unit", XUnit), ("y_unit", YUnit), ("technique", Technique)):
-            stated = table.meta.get(key)
+            stated = meta.get(key)
             if stated is None:
                 continue
             try:
@@ -663,20 +634,21 @@ def read(
                 tech = Technique(value)
             extra[f"csv.{key}_from"] = "header"
     if xu is None:
-        extra["csv.x_unit"] = "not stated in the file"
-    acquisition = V.acquisition_from(table.meta, make) if flavour != "rruff" else Acquisition()
+        extra.setdefault("csv.x_unit", "not stated in the file")
+    acquisition = V.acquisition_from(meta, h.make) if flavour != "rruff" else Acquisition()
     fields: dict[str, Any] = {
         "x_unit": XUnit(x_unit) if x_unit is not None else (xu or XUnit.OTHER),
         "y_unit": YUnit(y_unit) if y_unit is not None else yu,
         "technique": Technique(technique) if technique is not None else tech,
         "excitation_nm": excitation_nm if excitation_nm is not None else ex,
         "acquisition": acquisition,
+        "provenance": steps,
         "title": title or p.stem,
         "source": str(p),
         "extra": extra,
     }
     try:
-        return [_ordered(x, y, line_nos, p, fields)]
+        return _ordered(x, y, line_nos, p, fields)
     except SpectrumValidationError as exc:
         raise FormatError(_reason(exc), path=p, line=int(line_nos[0]), field=exc.field) from exc
 

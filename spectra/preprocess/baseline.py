@@ -1,4 +1,9 @@
-"""Baseline removal through :mod:`pybaselines`."""
+"""Baseline removal through :mod:`pybaselines`.
+
+pybaselines (and SciPy under it) is imported when a baseline is first computed or its
+parameters asked for, not when a pipeline naming the step is read: a stored result's
+pipeline is validated against the step's signature alone.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pybaselines
-from pybaselines import Baseline
 from pydantic import JsonValue
 
 from .._errors import ParameterWarning, SpectrumValidationError
@@ -42,6 +45,8 @@ def method_parameters(method: str) -> dict[str, Any]:
         raise SpectrumValidationError(
             f"unknown method {method!r}; offered: {', '.join(METHODS)}", field="method"
         )
+    from pybaselines import Baseline
+
     sig = inspect.signature(getattr(Baseline, method))
     return {
         name: p.default
@@ -103,7 +108,9 @@ def baseline(spectrum: Spectrum, *, method: str = "arpls", **method_params: Json
             f"{method} takes no parameter {unknown[0]!r}; it takes {', '.join(accepted)}",
             field=unknown[0],
         )
-    fitter = Baseline(x_data=spectrum.x)
+    import pybaselines
+
+    fitter = pybaselines.Baseline(x_data=spectrum.x)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -1,12 +1,13 @@
-"""Savitzky-Golay smoothing and derivatives (:func:`scipy.signal.savgol_filter`)."""
+"""Savitzky-Golay smoothing and derivatives (:func:`scipy.signal.savgol_filter`).
+
+SciPy is imported when a step first runs, not when a pipeline naming it is read.
+"""
 
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import savgol_filter
 
 from .._errors import ParameterWarning, SpectrumValidationError
 from .._model import Spectrum
@@ -24,10 +25,19 @@ dropped points) are what this catches.
 """
 
 
+def _savgol(y: FloatArray, window: int, polyorder: int, **kwargs: object) -> FloatArray:
+    """:func:`scipy.signal.savgol_filter`, imported on first use."""
+    from scipy.signal import savgol_filter
+
+    return np.asarray(savgol_filter(y, window, polyorder, **kwargs), dtype=np.float64)
+
+
 def _local_spacing_spread(x: FloatArray, window: int) -> float:
     """Largest ``max(dx)/min(dx) − 1`` over runs of ``window − 1`` consecutive spacings."""
     if x.size < 3 or window < 3:
         return 0.0
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
     dx = np.diff(x)
     size = min(window - 1, dx.size)
     hi = maximum_filter1d(dx, size, mode="nearest")
@@ -93,12 +103,12 @@ def smooth(spectrum: Spectrum, *, window: int = 11, polyorder: int = 3) -> Spect
             ParameterWarning,
             stacklevel=2,
         )
-    y = savgol_filter(spectrum.y, w, p, mode="interp")
+    y = _savgol(spectrum.y, w, p, mode="interp")
     return record(spectrum, "smooth", {"window": w, "polyorder": p}, y=y)
 
 
 def _d_index(v: FloatArray, w: int, p: int, order: int) -> FloatArray:
-    return np.asarray(savgol_filter(v, w, p, deriv=order, delta=1.0, mode="interp"))
+    return np.asarray(_savgol(v, w, p, deriv=order, delta=1.0, mode="interp"))
 
 
 def derivative(
@@ -142,7 +152,7 @@ def derivative(
     x, y = spectrum.x, spectrum.y
     step = uniform_step(x)
     if step is not None:
-        out = np.asarray(savgol_filter(y, w, p, deriv=k, delta=step, mode="interp"))
+        out = np.asarray(_savgol(y, w, p, deriv=k, delta=step, mode="interp"))
     elif k > 2:
         raise SpectrumValidationError(
             f"order {k} on a non-uniform x axis is not offered; resample the spectrum onto a "

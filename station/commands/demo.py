@@ -11,19 +11,17 @@ everything it started. Output goes to ``demo-out/`` (with the demo station's sig
 from __future__ import annotations
 
 import argparse
-import importlib
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-PARTS = {
-    "spectra (formats, preprocessing)": "spectra.formats.text",
-    "driver (analyzer API, simulator)": "driver.simulator.app",
-    "matcher (library, identify)": "matcher.identify",
-    "parcels (records, audit, store)": "parcels.store",
-}
+from station._help import HelpFormatter
+from station.errors import StationError
+from station.exit_codes import ExitCode, epilog
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def register(sub: Any) -> None:
@@ -32,7 +30,11 @@ def register(sub: Any) -> None:
         "demo", help="run the end-to-end demo on the embedded defaults (about a minute)",
         description="Build the demo library, start the simulated analyzer on a pty, import "
                     "the sample AED batch, scan the held parcels, print the verdicts, write "
-                    "one evidence report, verify the audit chain, stop the simulator.")
+                    "one evidence report and bundle, verify them and the audit chain, stop "
+                    "the simulator. Everything goes into --out, with the demo station's own "
+                    "database and signing key.",
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED),
+        formatter_class=HelpFormatter)
     p.add_argument("--out", default="demo-out", metavar="DIR",
                    help="output folder (default demo-out/; its demo files are replaced)")
     p.add_argument("--operator", default="officer.demo", help="operator recorded in evidence")
@@ -48,16 +50,6 @@ def _step(n: int, text: str) -> None:
     print(f"\n[{n}] {text}", flush=True)
 
 
-def _missing_parts() -> list[str]:
-    missing = []
-    for part, module in PARTS.items():
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            missing.append(f"{part}: {exc}")
-    return missing
-
-
 def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float = 20.0,
                     scenario: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start ``python -m driver.simulator`` on a pty linked at ``out/ttySIM0``.
@@ -70,6 +62,8 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
     -------
     (process, device URL)
     """
+    import subprocess
+
     from driver.simulator import synth
     from station.workflows.library import (
         DEFAULT_LIBRARY_DIR,
@@ -99,10 +93,13 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
             break
     proc.kill()
     err = proc.stderr.read() if proc.stderr else ""
-    raise RuntimeError(f"the simulator did not start: {err.strip() or 'no device line'}")
+    raise StationError(f"the simulator did not start: {err.strip() or 'no device line'}")
 
 
 def stop_simulator(proc: subprocess.Popen[str]) -> None:
+    """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL)."""
+    import subprocess
+
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -115,12 +112,6 @@ def stop_simulator(proc: subprocess.Popen[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code (0 when every step worked)."""
     t0 = time.monotonic()
-    missing = _missing_parts()
-    if missing:
-        print("interdict demo cannot run end to end: these parts are not built yet:")
-        for m in missing:
-            print(f"  - {m}")
-        return 3
     out = Path(args.out).resolve()
     if getattr(args, "fleet", False):
         from station.workflows.fleet import run_fleet
@@ -165,9 +156,10 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     from parcels.records import HoldState, ParcelQuery
     from station.cli import main as cli
     from station.config import load_config
+    from station.workflows.display import show_outcome
     from station.workflows.library import FIXTURES
-    from station.workflows.runner import write_report
-    from station.workflows.scan import StationError, StationSession
+    from station.workflows.report import write_report
+    from station.workflows.scan import StationSession
 
     db = out / "evidence.db"
     key = out / "station.key"  # the demo station's own signing key, beside its database
@@ -176,7 +168,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
 
     _step(3, "import the sample AED batch (advance electronic data, with hold requests)")
     code = cli(["parcel", "import", str(FIXTURES / "aed" / "sample_batch.jsonl"),
-                "--db", str(db), "--key", str(key), "--by", "aed-feed"])
+                "--db", str(db), "--key", str(key), "--operator", "aed-feed"])
     if code != 0:
         print(f"    import failed (exit {code})")
         return 1
@@ -199,7 +191,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
             print(f"\n  --- {held_id} ---", flush=True)
             item = session.ensure_in_hand(held_id)
             outcome = session.scan_and_record(item, "raman")
-            session.show(outcome)
+            show_outcome(session.out, outcome)
             ident = outcome.identification
             hits = getattr(ident, "hits", ())
             mix = getattr(ident, "mixture", None)
@@ -212,9 +204,6 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
             if ident.alert and flagged is None and any(
                     "fentanyl" in s.lower() for s in ident.alert_substances):
                 flagged = item
-    except StationError as exc:
-        print(f"    demo stopped: {exc}")
-        return exc.code
     finally:
         session.close()
 
@@ -230,21 +219,24 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         print("    no parcel was flagged for fentanyl: the demo did not reach its goal")
         return 1
     report = out / f"report-{flagged}.html"
-    code = write_report(cfg, flagged, report)
-    if code != 0:
-        return code
+    written = write_report(cfg, flagged, report)
+    if not written.verified:
+        print(f"    the evidence of {flagged} does NOT verify: {written.report.chain_message}")
+        return ExitCode.NOT_VERIFIED
+    print(f"    evidence report for {flagged}: {report} "
+          f"({len(written.report.inspections)} inspection(s), evidence verified)")
     print(f"    open it in a browser: file://{report}")
 
     bundle = out / f"{flagged}.zip"
     code = cli(["evidence", "export", flagged, "-o", str(bundle), "--db", str(db),
-                "--key", str(key), "--by", args.operator])
+                "--key", str(key), "--operator", args.operator])
     if code != 0:
         return code
     from parcels.signing import StationKey
 
     print("    a laboratory or a court checks it without the database, requiring this "
           "station's key:")
-    code = cli(["evidence", "verify", str(bundle), "--key", StationKey.load(key).key_id])
+    code = cli(["evidence", "verify", str(bundle), "--trust", StationKey.load(key).key_id])
     if code != 0:
         print(f"    EVIDENCE BUNDLE VERIFICATION FAILED (exit {code})")
         return 1

@@ -1,23 +1,4 @@
-"""``interdict identify``: identify measured spectra against a substance library.
-
-Command::
-
-    interdict identify FILE... [--library LIB] [--top K] [--format table|json|csv]
-                       [--technique T] [--part ID]
-
-One result per spectrum (a file may hold several). A file that does not state what was
-measured takes ``--technique`` (or the library's technique when the file holds one part);
-a file without an x unit (plain x,y text) is taken to be on the library's unit.
-
-``--format json`` writes JSON lines, one object per spectrum, with ``file``, ``index``,
-``verdict``, ``reason``, ``alert``, ``alert_substances``, ``confidence``, ``hits`` (``name``,
-``id``, ``score``, ``category``, ``synthetic``), ``mixture``, ``library_id``,
-``library_hash``, ``pipeline``, ``score``, ``thresholds``, ``synthetic_used`` and ``notes``.
-
-Exit codes: 0 every spectrum was identified (whatever the verdict); 1 an input or the
-library could not be read or searched (the others are still reported; the error goes to
-stderr naming the file); 2 usage error.
-"""
+"""``interdict identify``: identify measured spectra against a substance library."""
 
 from __future__ import annotations
 
@@ -28,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from station._terminal import say, shown
+from station._help import HelpFormatter
+from station._terminal import shown
+from station.commands._common import fail, station_config
+from station.errors import UsageError
+from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
+from station.progress import bar, quiet_option, wanted
 
 if TYPE_CHECKING:
     from matcher.identify import Identifier
@@ -36,37 +23,53 @@ if TYPE_CHECKING:
     from matcher.results import Identification
     from spectra import Spectrum
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+DESCRIPTION = """\
+Identify every spectrum of every file (a file may hold several) against a substance
+library: the embedded default, the station configuration's library, or --library.
 
-CSV_COLUMNS = ("file", "index", "verdict", "alert", "alert_substances", "confidence",
-               "top_hit", "top_id", "top_score", "mixture", "reason", "library_id",
-               "library_hash")
+A file that does not state what was measured takes --technique (or the library's technique
+when the library has one part); a file without an x unit (plain x,y text) is taken to be on
+the library's unit. With several files, a progress bar is drawn on stderr when it is a
+terminal.
+
+--format json writes one JSON object per spectrum and line: file, index, verdict, reason,
+alert, alert_substances, confidence, hits (name, id, score, category, synthetic), mixture,
+library_id, library_hash, pipeline, score, thresholds, synthetic_used, notes, snr.
+--format csv writes one row per spectrum, formula cells neutralised.
+
+A file that cannot be read or identified is named on stderr and the others are still
+identified (exit 3).
+"""
 
 
 def register(sub: Any) -> None:
     """Register ``identify``."""
     p = sub.add_parser(
         "identify", help="identify spectra against a substance library",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.REJECTED),
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="spectrum files")
-    p.add_argument("--library", "-l", type=Path, metavar="LIB",
-                   help="library file (interdict library build); default: the station "
-                        "config's library (env INTERDICT_LIBRARY), else the embedded default")
-    p.add_argument("--config", metavar="FILE",
-                   help="station TOML file (env INTERDICT_CONFIG; default ./interdict.toml)")
-    p.add_argument("--threshold", dest="thresholds", metavar="NAME=VALUE", action="append",
-                   help="verdict threshold, repeatable (env INTERDICT_THRESHOLD_<NAME>; "
-                        "see interdict config)")
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path,
+                   help="spectrum files (JCAMP-DX, SPC, OPUS, SPA, WDF, SPE, text...)")
     p.add_argument("--top", "-k", type=int, default=5, metavar="K",
                    help="hits reported per spectrum (default 5)")
-    p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--technique", default=None,
-                   help="technique of files that do not state it (raman, infrared, ...)")
-    p.add_argument("--part", default=None, help="library part id (multi-part files)")
+    p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table",
+                   help="table for reading (default), json lines or csv for scripts")
+    p.add_argument("--technique", default=None, metavar="T",
+                   help="technique of files that do not state it (raman, ftir-atr, ...)")
+    p.add_argument("--part", default=None, metavar="ID",
+                   help="the library part to search (multi-part libraries; default: the "
+                        "part of the spectrum's technique)")
+    quiet_option(p)
+    add_config_arguments(p, "config", "library", "thresholds", "matcher",
+                         short={"library": "-l"})
     p.set_defaults(func=run)
+
+
+CSV_COLUMNS = ("file", "index", "verdict", "alert", "alert_substances", "confidence",
+               "top_hit", "top_id", "top_score", "mixture", "reason", "library_id",
+               "library_hash")
 
 
 def _json_record(file: str, index: int, res: Identification) -> dict[str, Any]:
@@ -87,6 +90,7 @@ def _json_record(file: str, index: int, res: Identification) -> dict[str, Any]:
         "hits": [{"name": h.name, "id": h.entry_id, "score": h.score,
                   "category": h.category.value, "synthetic": h.synthetic} for h in res.hits],
         "mixture": mix, "library_id": res.library_id, "library_hash": res.library_hash,
+        "matcher": res.matcher, "model_hash": res.model_hash,
         "pipeline": res.pipeline.model_dump(mode="json"), "score": res.score,
         "thresholds": res.thresholds, "synthetic_used": res.synthetic_used,
         "notes": list(res.notes), "snr": res.snr,
@@ -119,7 +123,8 @@ def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
         put(bar)
         put(f"!!! ALERT: controlled substance / precursor: {', '.join(res.alert_substances)}")
         put(bar)
-    put(f"   VERDICT: {res.verdict.value}   confidence {res.confidence:.2f}")
+    put(f"   VERDICT: {res.verdict.value}")
+    put(f"   decided on: {res.basis()}")
     if res.reason:
         put(f"   reason:  {res.reason}")
     if res.mixture is not None:
@@ -133,7 +138,9 @@ def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
             put(f"   {i:>2}  {shown(h.name)[:32]:<32} {h.score:6.1f}  {h.category.value}{syn}")
     for note in res.notes:
         put(f"   note: {note}")
-    put(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}")
+    model = f", model {res.model_hash[:12]}…" if res.model_hash else ""
+    put(f"   library {res.library_id} ({res.library_hash[:12]}…), score {res.score}, "
+        f"matcher {res.matcher}{model}")
 
 
 def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
@@ -147,87 +154,113 @@ def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
         elif len(lib_set) == 1:
             s = s.replace(technique=lib_set[0].technique)
         else:
-            raise ValueError("the file does not say what was measured; give --technique")
+            raise UsageError("the file does not say what was measured",
+                             hint="give --technique")
     lib = lib_set.get(part) if part is not None else lib_set.select(s.technique, s.excitation_nm)
     if s.x_unit is XUnit.OTHER:
         s = s.replace(x_unit=lib.x_unit)
     return s, lib.id
 
 
-def run(args: argparse.Namespace) -> int:
-    """Identify every spectrum of every file; print the results; return the exit code."""
+def run(args: argparse.Namespace) -> ExitCode:
+    """Identify every spectrum of every file; print the results; 3 when an input failed."""
     import spectra
-    from matcher.identify import Identifier
     from matcher.library import LibraryError, LibraryFileError
+    from station.config import thresholds_for
+    from station.errors import LibraryUnavailableError
+    from station.workflows.library import load_libraries
 
     out = sys.stdout
     if args.top < 1:
-        print("identify: --top must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"--top must be at least 1, got {args.top}")
     if args.technique is not None:
         try:
             spectra.Technique(args.technique)
         except ValueError:
             known = ", ".join(t.value for t in spectra.Technique)
-            print(f"identify: unknown --technique {args.technique!r} (one of {known})",
-                  file=sys.stderr)
-            return EXIT_USAGE
-    from station.config import ConfigError, load_config, thresholds_for
-    from station.workflows.library import open_libraries
-
+            raise UsageError(f"unknown --technique {args.technique!r}",
+                             hint=f"give one of {known}") from None
+    cfg = station_config(args)
+    thresholds_for(cfg)  # unknown names and refused values: a usage error, before any work
     try:
-        cfg = load_config({"library": args.library, "thresholds": args.thresholds},
-                          config_file=args.config)
-        thresholds_for(cfg)  # unknown names and refused values: a usage error, before any work
-    except ConfigError as exc:
-        say(f"identify: {exc}", sys.stderr)
-        return EXIT_USAGE
-    try:
-        lib_set = open_libraries(cfg.library, cfg.db.parent)
+        lib_set = load_libraries(cfg)
     except (LibraryError, OSError, ValueError) as exc:
         named = isinstance(exc, LibraryFileError) and exc.path is not None  # names the file
         where = "" if named else f" {cfg.library or 'the embedded default library'}"
-        say(f"identify: cannot open library{where}: {exc}; nothing was identified", sys.stderr)
-        return EXIT_ERROR
-    identifiers: dict[str, Identifier] = {}
-    writer = None
-    if args.format == "csv":
-        writer = csv.writer(out)
-        _csv_row(writer, list(CSV_COLUMNS))
-    code = EXIT_OK
-    for path in args.files:
-        try:
-            found = spectra.read(path)
-        except (spectra.SpectraError, OSError, ValueError) as exc:
-            say(f"identify: {path}: {exc}", sys.stderr)
-            code = EXIT_ERROR
-            continue
-        for i, raw in enumerate(found):
-            try:
-                s, part_id = _prepare_input(raw, args.technique, lib_set, args.part)
-                if part_id not in identifiers:
-                    lib = lib_set.get(part_id)
-                    identifiers[part_id] = Identifier(
-                        lib, thresholds=thresholds_for(cfg, lib.technique))
-                res = identifiers[part_id].identify(s, k=args.top)
-            except (spectra.SpectraError, LibraryError, ValueError) as exc:
-                say(f"identify: {path}" + (f" [{i + 1}]" if len(found) > 1 else "")
-                    + f": {exc}", sys.stderr)
-                code = EXIT_ERROR
-                continue
-            if args.format == "json":
-                out.write(shown(json.dumps(_json_record(str(path), i, res),
-                                            ensure_ascii=False)) + "\n")
-            elif writer is not None:
-                top = res.hits[0] if res.hits else None
-                _csv_row(writer, [
-                    str(path), i, res.verdict.value, int(res.alert),
-                    ";".join(res.alert_substances), f"{res.confidence:.4f}",
-                    top.name if top else "", top.entry_id if top else "",
-                    f"{top.score:.3f}" if top else "", _mixture_text(res), res.reason or "",
-                    res.library_id, res.library_hash,
-                ])
-            else:
-                _table(out, str(path), i, len(found), title=raw.title, res=res)
+        raise LibraryUnavailableError(
+            f"cannot open library{where}: {exc}; nothing was identified") from exc
+    batch = _Batch(out, args, lib_set, cfg)
+    if batch.writer is not None:
+        _csv_row(batch.writer, list(CSV_COLUMNS))
+    code = ExitCode.OK
+    files: list[Path] = args.files
+    with bar("identify", unit="file", enabled=wanted(args) and len(files) > 1) as progress:
+        for done, path in enumerate(files):
+            progress(done, len(files))
+            if not batch.identify_file(path):
+                code = ExitCode.REJECTED
+        progress(len(files), len(files))
     out.flush()
     return code
+
+
+class _Batch:
+    """The files of one ``identify`` run: one identifier per library part, built once."""
+
+    def __init__(self, out: TextIO, args: argparse.Namespace, lib_set: LibrarySet,
+                 cfg: Any) -> None:
+        self.out, self.args, self.lib_set, self.cfg = out, args, lib_set, cfg
+        self.identifiers: dict[str, Identifier] = {}
+        self.writer = csv.writer(out) if args.format == "csv" else None
+
+    def identify_file(self, path: Path) -> bool:
+        """Identify and print every spectrum of one file; False when any of it failed
+        (each failure named on stderr)."""
+        return _identify_file(self, path)
+
+
+def _identify_file(batch: _Batch, path: Path) -> bool:
+    """See :meth:`_Batch.identify_file`."""
+    import spectra
+    from matcher.identify import Identifier
+    from matcher.library import LibraryError
+    from station.config import thresholds_for
+
+    out, writer, args, lib_set, cfg, identifiers = (
+        batch.out, batch.writer, batch.args, batch.lib_set, batch.cfg, batch.identifiers)
+    prog = args.command_prog
+    try:
+        found = spectra.read(path)
+    except (spectra.SpectraError, OSError, ValueError) as exc:
+        fail(prog, exc, what=f"{path}: {exc}")
+        return False
+    ok = True
+    for i, raw in enumerate(found):
+        try:
+            s, part_id = _prepare_input(raw, args.technique, lib_set, args.part)
+            if part_id not in identifiers:
+                lib = lib_set.get(part_id)
+                identifiers[part_id] = Identifier(
+                    lib, thresholds=thresholds_for(cfg, lib.technique),
+                    matcher=cfg.matcher)
+            res = identifiers[part_id].identify(s, k=args.top)
+        except (spectra.SpectraError, LibraryError, ValueError) as exc:
+            where = f"{path}" + (f" [{i + 1}]" if len(found) > 1 else "")
+            fail(prog, exc, what=f"{where}: {exc}")
+            ok = False
+            continue
+        if args.format == "json":
+            out.write(shown(json.dumps(_json_record(str(path), i, res),
+                                        ensure_ascii=False)) + "\n")
+        elif writer is not None:
+            top = res.hits[0] if res.hits else None
+            _csv_row(writer, [
+                str(path), i, res.verdict.value, int(res.alert),
+                ";".join(res.alert_substances), f"{res.confidence:.4f}",
+                top.name if top else "", top.entry_id if top else "",
+                f"{top.score:.3f}" if top else "", _mixture_text(res), res.reason or "",
+                res.library_id, res.library_hash,
+            ])
+        else:
+            _table(out, str(path), i, len(found), title=raw.title, res=res)
+    return ok

@@ -1,144 +1,136 @@
-"""``interdict library …``: build, inspect and extend substance library files.
-
-Commands::
-
-    interdict library build SOURCE -o LIB [--technique T] [--id ID] [--axis START:STOP:STEP]
-                          [--pipeline default|none|FILE.json] [--min-coverage F]
-    interdict library info LIB [--json]
-    interdict library list LIB [--part ID] [--json]
-    interdict library add LIB SPECTRUM --name NAME [--id ID] [--cas CAS] [--category C]
-                          [--schedule S] [--technique T] [--source S] [--licence L]
-                          [--excitation-nm NM] [--synthetic] [-o OUT]
-    interdict library merge BASE USER -o OUT [--id ID]
-
-``SOURCE`` is a folder of spectrum files (any format ``spectra.read`` takes) with an optional
-``index.csv``: columns ``file,name`` and any of ``id,synonyms,cas,category,schedule,
-technique,excitation_nm,source,licence,synthetic`` (empty cells take the defaults; synonyms
-separated by ``;``). Without an index every file is an entry named after its stem. A file that
-does not state its x unit (plain x,y text) is taken to be on the library's unit (Raman shift
-for Raman, wavenumber for infrared); one that does not state its technique takes
-``--technique``. The pipeline and axis default to the matcher's tuned defaults
-(:mod:`matcher.defaults`).
-
-Every command verifies what it opens: a library whose content does not give the content
-hash its file records (an entry, a row or a value changed after it was written) is refused,
-and so is a truncated or otherwise damaged file. ``add`` and ``merge`` write a new file
-atomically (temporary file, flushed to disk, renamed; ``add`` replaces LIB unless ``-o``): a
-failure leaves what was stored untouched, and a process that opened the old file keeps
-what it verified.
-
-Exit codes: 0 success; 1 error (unreadable or invalid file, entry or library — nothing was
-written); 2 usage error.
-"""
+"""``interdict library``: build, inspect and extend substance library files."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station._help import HelpFormatter
 from station._terminal import say, shown
+from station.commands._common import dump_json, json_option
+from station.errors import UsageError
+from station.exit_codes import ExitCode, epilog
+from station.progress import bar, counted, quiet_option, wanted
 
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library
-    from spectra import Pipeline, Spectrum
+    from spectra import Pipeline, Progress, Spectrum
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+DESCRIPTION = """\
+Library files (.ilib) hold reference spectra prepared for the matcher, with their metadata
+and a content hash recorded in every result.
 
+  interdict library build SOURCE -o LIB    a library from a folder of spectra
+  interdict library info LIB               summary (--verify: recompute the hash)
+  interdict library list LIB               the entries
+  interdict library add LIB SPECTRUM --name NAME    a user's own reference
+  interdict library merge BASE USER -o OUT
 
-class _UsageError(Exception):
-    """A bad option value (exit code 2)."""
+SOURCE is a folder of spectrum files (any format interdict identify reads) with an optional
+index.csv: columns file,name and any of id, synonyms, cas, category, schedule, technique,
+excitation_nm, source, licence, synthetic (empty cells take the defaults; synonyms
+separated by ';'). Without an index every file is an entry named after its stem. A file that
+does not state its x unit (plain x,y text) is taken to be on the library's unit (Raman shift
+for Raman, wavenumber for infrared); one that does not state its technique takes
+--technique. The pipeline and axis default to the matcher's tuned defaults.
+
+add and merge write a new file atomically (add replaces LIB unless -o): a failure leaves
+what was stored untouched.
+"""
+
+CODES = (ExitCode.OK, ExitCode.ERROR)
 
 
 def register(sub: Any) -> None:
     """Register ``library`` and its sub-commands."""
+    fmt = HelpFormatter
     p = sub.add_parser(
         "library", help="build, inspect and extend substance library files",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        description=DESCRIPTION, formatter_class=fmt)
     ls = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
 
-    b = ls.add_parser("build", help="build a library file from a folder of spectra")
+    b = ls.add_parser("build", help="build a library file from a folder of spectra",
+                      description="Build a library file from a folder of spectrum files "
+                                  "(+ an optional index.csv; see interdict library --help). "
+                                  "A progress bar is drawn on stderr when it is a terminal.",
+                      epilog=epilog(*CODES), formatter_class=fmt)
     b.add_argument("source", type=Path, help="folder of spectrum files (+ optional index.csv)")
-    b.add_argument("-o", "--output", type=Path, required=True, help="library file to write")
+    b.add_argument("-o", "--output", type=Path, required=True, metavar="LIB",
+                   help="library file to write")
     b.add_argument("--technique", default=None,
                    help="technique of the library (default: from the index or the files)")
     b.add_argument("--id", dest="library_id", default=None,
                    help="library id (default: the folder name)")
     b.add_argument("--axis", default=None, metavar="START:STOP:STEP",
                    help="library axis (default: the matcher's default for the technique)")
-    b.add_argument("--pipeline", default="default",
+    b.add_argument("--pipeline", default="default", metavar="PIPELINE",
                    help="'default' (the matcher's), 'none', or a Pipeline JSON file")
-    b.add_argument("--min-coverage", type=float, default=None,
+    b.add_argument("--min-coverage", type=float, default=None, metavar="F",
                    help="share of the axis every spectrum must cover (default 0.9)")
-    b.set_defaults(func=_run(_build))
+    json_option(b, "a summary of the library written")
+    quiet_option(b)
+    b.set_defaults(func=_build)
 
-    i = ls.add_parser("info", help="summary of a library file")
-    i.add_argument("library", type=Path)
+    i = ls.add_parser("info", help="summary of a library file",
+                      description="Parts, entries, axis, pipeline and hash of a library file.",
+                      epilog=epilog(*CODES), formatter_class=fmt)
+    i.add_argument("library", type=Path, metavar="LIB", help="the library file")
     i.add_argument("--verify", action="store_true",
                    help="accepted for old scripts: the content hash is always verified")
-    i.add_argument("--json", action="store_true", help="machine-readable output")
-    i.set_defaults(func=_run(_info))
+    json_option(i, "the summary")
+    i.set_defaults(func=_info)
 
-    li = ls.add_parser("list", help="the entries of a library file")
-    li.add_argument("library", type=Path)
+    li = ls.add_parser("list", help="the entries of a library file",
+                       description="The entries of a library file (one part).",
+                       epilog=epilog(*CODES), formatter_class=fmt)
+    li.add_argument("library", type=Path, metavar="LIB", help="the library file")
     li.add_argument("--part", default=None, help="which library of a multi-part file")
-    li.add_argument("--json", action="store_true", help="one JSON object per line")
-    li.set_defaults(func=_run(_list))
+    li.add_argument("--json", action="store_true",
+                    help="one JSON object per entry and line on stdout (for scripts)")
+    li.set_defaults(func=_list)
 
-    a = ls.add_parser("add", help="add a user's own reference spectrum")
-    a.add_argument("library", type=Path)
+    a = ls.add_parser("add", help="add a user's own reference spectrum",
+                      description="Add the first spectrum of a file as a new entry.",
+                      epilog=epilog(*CODES), formatter_class=fmt)
+    a.add_argument("library", type=Path, metavar="LIB", help="the library file")
     a.add_argument("spectrum", type=Path, help="spectrum file (first spectrum in it)")
-    a.add_argument("--name", required=True)
-    a.add_argument("--id", dest="entry_id", default=None)
-    a.add_argument("--cas", default=None)
+    a.add_argument("--name", required=True, help="the substance's name")
+    a.add_argument("--id", dest="entry_id", default=None,
+                   help="entry id (default: made from the name)")
+    a.add_argument("--cas", default=None, help="CAS registry number (check digit verified)")
     a.add_argument("--category", default="unknown",
                    help="controlled, precursor, cutting-agent, benign, hazardous, unknown")
-    a.add_argument("--schedule", default=None)
+    a.add_argument("--schedule", default=None,
+                   help="control schedule (controlled substances and precursors)")
     a.add_argument("--technique", default=None,
                    help="what the file holds, when it does not say")
-    a.add_argument("--excitation-nm", type=float, default=None)
-    a.add_argument("--source", default="")
-    a.add_argument("--licence", default="")
+    a.add_argument("--excitation-nm", type=float, default=None, metavar="NM",
+                   help="Raman laser wavelength in nm")
+    a.add_argument("--source", default="", help="where the spectrum comes from")
+    a.add_argument("--licence", default="", help="the spectrum's licence")
     a.add_argument("--synthetic", action="store_true",
                    help="the spectrum is synthesised, not measured")
     a.add_argument("--part", default=None, help="which library of a multi-part file")
-    a.add_argument("-o", "--output", type=Path, default=None,
+    a.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
                    help="write here instead of replacing LIB")
-    a.set_defaults(func=_run(_add))
+    json_option(a, "a summary of the entry added")
+    a.set_defaults(func=_add)
 
-    m = ls.add_parser("merge", help="merge a user library into a base library")
-    m.add_argument("base", type=Path)
-    m.add_argument("user", type=Path)
-    m.add_argument("-o", "--output", type=Path, required=True)
+    m = ls.add_parser("merge", help="merge a user library into a base library",
+                      description="Write a library holding the base's entries and the "
+                                  "user library's.",
+                      epilog=epilog(*CODES), formatter_class=fmt)
+    m.add_argument("base", type=Path, help="the base library file")
+    m.add_argument("user", type=Path, help="the user library file")
+    m.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                   help="the merged library file to write")
     m.add_argument("--id", dest="library_id", default=None,
                    help="id of the merged library (default: the base's)")
-    m.set_defaults(func=_run(_merge))
-
-
-def _run(action: Any) -> Any:
-    """Wrap an action: typed errors become a message on stderr and exit code 1."""
-
-    def run(args: argparse.Namespace) -> int:
-        from matcher.library import LibraryError
-        from spectra import SpectraError
-
-        try:
-            code: int = action(args)
-            return code
-        except _UsageError as exc:
-            say(f"interdict library: {exc}", sys.stderr)
-            return EXIT_USAGE
-        except (LibraryError, SpectraError, ValueError, OSError) as exc:
-            say(f"interdict library: error: {exc}", sys.stderr)
-            return EXIT_ERROR
-
-    return run
+    json_option(m, "a summary of the merged library")
+    m.set_defaults(func=_merge)
 
 
 # -- build -------------------------------------------------------------------------------
@@ -157,9 +149,9 @@ def _pipeline(spec: str, technique: str) -> Pipeline:
     try:
         return Pipeline.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise _UsageError(f"--pipeline: cannot read {path}: {exc.strerror}") from exc
+        raise UsageError(f"--pipeline: cannot read {path}: {exc.strerror}") from exc
     except ValueError as exc:
-        raise _UsageError(f"--pipeline: {path} is not a valid pipeline: {exc}") from exc
+        raise UsageError(f"--pipeline: {path} is not a valid pipeline: {exc}") from exc
 
 
 def _axis(spec: str | None, technique: str) -> Any:
@@ -172,28 +164,36 @@ def _axis(spec: str | None, technique: str) -> Any:
     try:
         start, stop, step = (float(v) for v in spec.split(":"))
     except ValueError:
-        raise _UsageError(f"--axis: expected START:STOP:STEP, got {spec!r}") from None
+        raise UsageError(f"--axis: expected START:STOP:STEP, got {spec!r}") from None
     if not (step > 0 and stop > start):
-        raise _UsageError(f"--axis: need STOP > START and STEP > 0, got {spec!r}")
+        raise UsageError(f"--axis: need STOP > START and STEP > 0, got {spec!r}")
     n = round((stop - start) / step) + 1
     return start + step * np.arange(n, dtype=np.float64)
 
 
-def _folder_references(source: Path) -> Iterator[tuple[EntryMeta, Spectrum]]:
-    """Entries of a folder: from its index.csv, else one per spectrum in each file."""
+def _folder_files(source: Path) -> list[Path]:
+    """The spectrum files of a folder without an index: every visible file, sorted."""
+    files = sorted(f for f in source.iterdir() if f.is_file() and not f.name.startswith("."))
+    if not files:
+        raise UsageError(f"{source}: no spectrum files")
+    return files
+
+
+def _folder_references(source: Path, files: list[Path], progress: Progress
+                       ) -> Iterator[tuple[EntryMeta, Spectrum]]:
+    """Entries of a folder: from its index.csv (progress in rows, total unknown), else one
+    per spectrum in each of ``files`` (progress in files)."""
     import spectra
     from matcher.library import EntryMeta, slug
     from station.workflows.library import read_index
 
     if (source / "index.csv").is_file():
-        yield from read_index(source)
+        for row, entry in enumerate(read_index(source), 1):
+            yield entry
+            progress(row, 0)
         return
-    files = sorted(
-        f for f in source.iterdir() if f.is_file() and not f.name.startswith(".")
-    )
-    if not files:
-        raise ValueError(f"{source}: no spectrum files")
-    for f in files:
+    for done, f in enumerate(files):
+        progress(done, len(files))
         found = spectra.read(f)
         for k, s in enumerate(found):
             stem = f.stem if len(found) == 1 else f"{f.stem}-{k + 1}"
@@ -213,7 +213,7 @@ def _with_units(
         tech = meta.technique or (s.technique if s.technique is not Technique.OTHER else None)
         given = tech or technique
         if given is None:
-            raise _UsageError(
+            raise UsageError(
                 f"{s.source}: the file does not say what was measured; give --technique "
                 "or a technique column in index.csv"
             )
@@ -226,7 +226,7 @@ def _with_units(
         out.append((meta, s))
     if technique is None:
         if len(techs) != 1:
-            raise _UsageError(
+            raise UsageError(
                 f"the references are of several techniques ({', '.join(sorted(techs))}); "
                 "build one library per technique with --technique"
             )
@@ -234,22 +234,32 @@ def _with_units(
     return out, technique
 
 
-def _build(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace) -> ExitCode:
     from matcher.library import DEFAULT_MIN_COVERAGE, Library
 
     source: Path = args.source
     if not source.is_dir():
-        raise _UsageError(f"SOURCE must be a folder of spectrum files: {source}")
-    refs, technique = _with_units(_folder_references(source), args.technique)
-    lib = Library.build(
-        refs, pipeline=_pipeline(args.pipeline, technique), axis=_axis(args.axis, technique),
-        technique=technique, library_id=args.library_id or source.resolve().name,
-        min_coverage=args.min_coverage or DEFAULT_MIN_COVERAGE,
-    )
+        raise UsageError(f"SOURCE must be a folder of spectrum files: {source}")
+    indexed = (source / "index.csv").is_file()
+    files = [] if indexed else _folder_files(source)
+    draw = wanted(args)
+    with bar("read", unit="entry" if indexed else "file", enabled=draw) as progress:
+        refs, technique = _with_units(_folder_references(source, files, progress),
+                                      args.technique)
+    with bar("prepare", unit="entry", enabled=draw) as progress:
+        lib = Library.build(
+            counted(refs, progress, len(refs)), pipeline=_pipeline(args.pipeline, technique),
+            axis=_axis(args.axis, technique), technique=technique,
+            library_id=args.library_id or source.resolve().name,
+            min_coverage=args.min_coverage or DEFAULT_MIN_COVERAGE,
+        )
     path = lib.save(args.output)
-    say(f"{path}: {lib.id}, {len(lib)} entries, {lib.technique.value}, "
-        f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}")
-    return EXIT_OK
+    if args.json:
+        dump_json({"file": str(path), **_summary(lib)})
+    else:
+        say(f"{path}: {lib.id}, {len(lib)} entries, {lib.technique.value}, "
+            f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}")
+    return ExitCode.OK
 
 
 # -- inspect -----------------------------------------------------------------------------
@@ -275,7 +285,7 @@ def _summary(lib: Library) -> dict[str, Any]:
     }
 
 
-def _info(args: argparse.Namespace) -> int:
+def _info(args: argparse.Namespace) -> ExitCode:
     from matcher.library import FORMAT_VERSION, LibrarySet
 
     libs = LibrarySet.load(args.library)  # verified, or refused
@@ -288,7 +298,7 @@ def _info(args: argparse.Namespace) -> int:
     }
     if args.json:
         print(json.dumps(info, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     say(f"{info['file']}: {info['bytes']:,} bytes, format {FORMAT_VERSION}"
         ", content hash verified")
     for s in info["libraries"]:
@@ -301,17 +311,17 @@ def _info(args: argparse.Namespace) -> int:
         print(f"    entries   {cats}"
               + (f"; {s['synthetic_entries']} SYNTHETIC" if s["synthetic_entries"] else ""))
         print(f"    raw references {'stored' if s['raw_references'] else 'not stored'}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> ExitCode:
     from matcher.library import Library
 
     lib = Library.load(args.library, part=args.part)
     if args.json:
         for e in lib.entries:
             say(e.model_dump_json())  # JSON leaves C1 and bidi controls raw
-        return EXIT_OK
+        return ExitCode.OK
     rows = [(shown(e.id), shown(e.name), shown(e.cas or ""), e.category.value,
              shown(e.schedule or ""),
              f"{e.excitation_nm:g}" if e.excitation_nm else "",
@@ -320,13 +330,13 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(str(r[c])) for r in [head, *rows]) for c in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- extend ------------------------------------------------------------------------------
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace) -> ExitCode:
     import spectra
     from matcher.library import EntryMeta, LibrarySet
     from spectra import Technique, XUnit
@@ -341,7 +351,7 @@ def _add(args: argparse.Namespace) -> int:
             licence=args.licence, synthetic=args.synthetic,
         )
     except ValueError as exc:
-        raise _UsageError(f"invalid entry: {exc}") from exc
+        raise UsageError(f"invalid entry: {exc}") from exc
     s = spectra.read(args.spectrum)[0].replace(source=str(args.spectrum))
     if s.technique is Technique.OTHER and meta.technique is None:
         s = s.replace(technique=lib.technique)
@@ -351,18 +361,26 @@ def _add(args: argparse.Namespace) -> int:
     parts = [bigger if p.id == lib.id else p for p in libs]
     out = LibrarySet(parts).save(args.output or args.library)
     e = bigger.entries[len(bigger) - 1]
-    say(f"{out}: added {e.id} ({e.name}) to {bigger.id}; {len(bigger)} entries, "
-        f"hash {bigger.hash}")
-    return EXIT_OK
+    if args.json:
+        dump_json({"file": str(out), "entry": json.loads(e.model_dump_json()),
+                   **_summary(bigger)})
+    else:
+        say(f"{out}: added {e.id} ({e.name}) to {bigger.id}; {len(bigger)} entries, "
+            f"hash {bigger.hash}")
+    return ExitCode.OK
 
 
-def _merge(args: argparse.Namespace) -> int:
+def _merge(args: argparse.Namespace) -> ExitCode:
     from matcher.library import Library
 
     base = Library.load(args.base)
     user = Library.load(args.user)
     merged = base.merge(user, library_id=args.library_id)
     out = merged.save(args.output)
-    say(f"{out}: {merged.id}, {len(base)} + {len(user)} = {len(merged)} entries, "
-        f"hash {merged.hash}")
-    return EXIT_OK
+    if args.json:
+        dump_json({"file": str(out), "base_entries": len(base), "user_entries": len(user),
+                   **_summary(merged)})
+    else:
+        say(f"{out}: {merged.id}, {len(base)} + {len(user)} = {len(merged)} entries, "
+            f"hash {merged.hash}")
+    return ExitCode.OK

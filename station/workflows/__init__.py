@@ -1,5 +1,4 @@
 """The station's workflows: scan a parcel, watch for trigger presses, build evidence reports.
 
-The command modules (:mod:`station.commands.scan`, :mod:`station.commands.demo`) are thin:
-they parse options and call these.
+The command modules (:mod:`station.commands`) are thin: they parse options and call these.
 """

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from matcher.results import FusedIdentification, Identification, Verdict
 from station._terminal import shown
+
+if TYPE_CHECKING:
+    from station.workflows.scan import ScanOutcome
 
 RED = "\x1b[1;97;41m"
 YELLOW = "\x1b[1;30;43m"
@@ -124,4 +127,20 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
     return "\n".join(lines)
 
 
-__all__ = ["Progress", "next_step", "verdict_text"]
+def show_outcome(out: TextIO, outcome: ScanOutcome) -> None:
+    """Print a recorded scan: the verdict block (coloured on a terminal) and where the
+    evidence is."""
+    colour = _colour(out)
+    # its own colours; the names in it are escaped where it is built
+    out.write(verdict_text(outcome.item_id, outcome.identification, outcome.technique,
+                           colour=colour) + "\n")
+    for note in outcome.exposure_notes:
+        out.write(shown(f"  acquisition: {note}") + "\n")
+    for insp in outcome.inspections:
+        out.write(shown(f"  recorded: inspection {insp.inspection_id} "
+                        f"({insp.technique.value}, spectrum {insp.spectrum_hash[:16]}…)")
+                  + "\n")
+    out.flush()
+
+
+__all__ = ["Progress", "next_step", "show_outcome", "verdict_text"]

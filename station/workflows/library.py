@@ -1,4 +1,8 @@
-"""Build the embedded default library from ``fixtures/`` (and, for the demo, the SYNTHETIC set).
+"""Build the embedded default library from the embedded fixtures (and, for the demo, the
+SYNTHETIC set).
+
+The fixtures are the package data ``station.fixtures`` (``fixtures/`` in a source tree,
+``station/fixtures/`` in an installed wheel), found through :mod:`importlib.resources`.
 
 A folder holds spectrum files and an ``index.csv`` (``file, id, name, cas, category,
 technique, schedule, synthetic, source, licence, excitation_nm[, notes]``; see
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,22 +23,31 @@ import numpy as np
 from numpy.typing import NDArray
 
 import spectra
+from station.errors import ReferenceIndexError
 
 if TYPE_CHECKING:
     from matcher.library import EntryMeta, Library, LibrarySet
     from spectra import Pipeline
+    from station.config import StationConfig
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _fixtures() -> Path:
+    root = resources.files("station.fixtures")
+    if not isinstance(root, Path):  # a zipped install: the simulator needs real files
+        raise RuntimeError(f"the embedded fixtures are inside an archive ({root}); install "
+                           "Interdict unpacked (as pip does)")
+    return root
+
+
+FIXTURES = _fixtures()
+"""The embedded defaults (package data ``station.fixtures``)."""
 DEFAULT_LIBRARY_DIR = FIXTURES / "library"
 SYNTHETIC_LIBRARY_DIR = FIXTURES / "library-synthetic"
 FTIR_LIBRARY_DIR = FIXTURES / "library-ftir"
 
 _META_COLUMNS = ("id", "name", "synonyms", "cas", "category", "schedule", "technique",
                  "excitation_nm", "source", "licence", "synthetic")
-
-
-class ReferenceIndexError(ValueError):
-    """An ``index.csv`` row is not valid; the message names file, line and column."""
 
 
 def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spectra.Spectrum]]:
@@ -189,6 +203,11 @@ def default_library_path(data_dir: Path) -> Path:
     return data_dir / f"default-library-{h.hexdigest()[:12]}.ilib"
 
 
+def load_libraries(cfg: StationConfig) -> LibrarySet:
+    """The configured library (or the embedded default, built next to the database)."""
+    return open_libraries(cfg.library, cfg.db.parent)
+
+
 def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     """The configured library file, or the embedded default (built on first use).
 
@@ -204,6 +223,8 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
     matcher.library.LibraryError
         The file cannot be opened, is damaged, or its content does not give its recorded
         hash (:class:`matcher.library.LibraryIntegrityError`: altered after it was written).
+    ReferenceIndexError, spectra.SpectraError
+        The embedded default cannot be built (a broken installation).
     """
     from matcher.library import LibrarySet
 
@@ -218,4 +239,4 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
 
 __all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "FTIR_LIBRARY_DIR", "SYNTHETIC_LIBRARY_DIR",
            "ReferenceIndexError", "build_library", "build_library_set", "default_library_path",
-           "open_libraries", "read_index"]
+           "load_libraries", "open_libraries", "read_index"]

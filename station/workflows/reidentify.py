@@ -4,20 +4,22 @@ one. The original results stay as they were; the audit chain records who asked a
 
 from __future__ import annotations
 
-import json
-import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from station._terminal import say
 from station.config import StationConfig
+from station.errors import ParcelStateError
+from station.workflows.scan import StationSession
 
 if TYPE_CHECKING:
     from matcher.results import Identification
+    from parcels.errors import IntegrityError
     from parcels.records import Inspection, Result
     from spectra import Spectrum
 
 
-def _summary(result: Result) -> str:
+def summary(result: Result) -> str:
+    """One line: the verdict, top hit and library of a result."""
     ident = result.identification
     hits = getattr(ident, "hits", None) or ()
     top = f" {hits[0].name} {hits[0].score:.1f}" if hits else ""
@@ -25,8 +27,9 @@ def _summary(result: Result) -> str:
     return f"{result.verdict.value}{top} [library {result.library_id}]{alert}"
 
 
-def _record(inspection: Inspection, new: Result) -> dict[str, Any]:
-    before = inspection.results[-1]
+def as_record(inspection: Inspection, new: Result) -> dict[str, Any]:
+    """The JSON line of one re-examination: before and after."""
+    before = inspection.results[-1]  # as loaded, before the re-examination
     return {"inspection_id": inspection.inspection_id,
             "technique": inspection.technique.value,
             "result_id": new.result_id, "based_on": new.based_on,
@@ -36,38 +39,50 @@ def _record(inspection: Inspection, new: Result) -> dict[str, Any]:
                       "library_id": new.library_id, "library_hash": new.library_hash}}
 
 
-def run_reidentify(cfg: StationConfig, item_id: str, *, inspection_id: str | None = None,
-                   note: str | None = None, as_json: bool = False,
-                   out: TextIO | None = None) -> int:
-    """Re-identify the inspections of one parcel (or one of them); return the exit code.
+@dataclass(frozen=True)
+class Reexamination:
+    """One inspection examined again: the new linked result, or why none was recorded."""
 
-    Exit codes: 0 recorded, no new result alerts; 10 recorded and a new result alerts;
-    1 error (store, library, a stored spectrum that no longer matches its hash: nothing is
-    recorded for it); 2 configuration; 5 parcel error (invalid id, unknown parcel or
-    inspection, no inspection to re-examine).
+    inspection: Inspection
+    result: Result | None
+    refused: IntegrityError | None = None
+    """The stored raw spectrum no longer matches its hash: nothing was recorded for it."""
+
+
+def reidentify_parcel(cfg: StationConfig, item_id: str, *, inspection_id: str | None = None,
+                      note: str | None = None, out: TextIO | None = None
+                      ) -> list[Reexamination]:
+    """Re-identify the inspections of one parcel (or one of them) against the configured
+    library; each answer is recorded as a new result linked to the one it re-examines.
+
+    A stored spectrum that fails its hash is refused (nothing recorded for it) and the others
+    are still re-examined.
+
+    Raises
+    ------
+    parcels.errors.InvalidItemIdError, parcels.errors.ParcelNotFoundError
+        The parcel.
+    ParcelStateError
+        No inspection (or not the one named) to re-examine.
+    StationError, parcels.errors.ParcelsError
+        Database, library, store.
     """
-    from parcels.errors import IntegrityError, ParcelsError
+    from parcels.errors import IntegrityError
     from parcels.reidentify import reidentify
-    from station.commands.scan import EXIT_ALERT, EXIT_ERROR, EXIT_OK, EXIT_PARCEL
-    from station.workflows.scan import StationError, StationSession
 
-    out = out or sys.stdout
     session = StationSession(cfg, out=out)
     try:
         store = session.open_store()
-        try:
-            parcel = store.get_parcel(item_id)
-        except ParcelsError as exc:
-            raise StationError(str(exc), EXIT_PARCEL) from exc
+        parcel = store.get_parcel(item_id)
         targets = [i for i in parcel.inspections
                    if inspection_id is None or i.inspection_id == inspection_id]
         if not targets:
             what = (f"no inspection {inspection_id}" if inspection_id
                     else "no inspection to re-examine")
-            raise StationError(f"{item_id}: {what}", EXIT_PARCEL)
+            raise ParcelStateError(f"{parcel.parcel.item_id}: {what}")
         session.open_library()
         recorded_by = session.operator
-        code = EXIT_OK
+        done: list[Reexamination] = []
         for ins in targets:
             technique = "raman" if ins.technique.value == "raman" else "ftir"
 
@@ -78,27 +93,12 @@ def run_reidentify(cfg: StationConfig, item_id: str, *, inspection_id: str | Non
                 new = reidentify(store, ins.inspection_id, identify,
                                  recorded_by=recorded_by, note=note)
             except IntegrityError as exc:
-                say(f"interdict reidentify: {ins.inspection_id}: {exc} (nothing recorded)",
-                    sys.stderr)
-                code = EXIT_ERROR
+                done.append(Reexamination(ins, None, exc))
                 continue
-            except ParcelsError as exc:
-                raise StationError(f"evidence store: {exc}", EXIT_ERROR) from exc
-            if as_json:
-                out.write(json.dumps(_record(ins, new)) + "\n")
-            else:
-                say(f"inspection {ins.inspection_id} ({ins.technique.value}, "
-                    f"{ins.performed_at:%Y-%m-%d %H:%MZ})", out)
-                say(f"  was  {_summary(ins.results[-1])}", out)
-                say(f"  now  {_summary(new)}   (result {new.result_id})", out)
-            if new.alert and code == EXIT_OK:
-                code = EXIT_ALERT
-        return code
-    except StationError as exc:
-        say(f"interdict reidentify: {exc}", sys.stderr)
-        return exc.code
+            done.append(Reexamination(ins, new))
+        return done
     finally:
         session.close()
 
 
-__all__ = ["run_reidentify"]
+__all__ = ["Reexamination", "reidentify_parcel"]

@@ -4,6 +4,10 @@ The pieces here are shared by ``interdict scan`` (one parcel, host-started scan)
 ``interdict watch`` (trigger-button scans): :class:`StationSession` holds the open store,
 library and analyzer; :meth:`StationSession.record` is the one place where a spectrum becomes
 evidence (one store transaction: raw spectrum, inspection, result, hold move, audit events).
+
+Nothing here chooses an exit code or prints an error: what cannot go on raises a
+:mod:`station.errors` error (or the other packages' own typed error: an unknown parcel is
+:class:`parcels.errors.ParcelNotFoundError`); the commands turn them into words and codes.
 """
 
 from __future__ import annotations
@@ -21,10 +25,20 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from matcher.results import FusedIdentification, Identification, Verdict
-from station._terminal import say, shown
+from matcher.results import FusedIdentification, Identification
+from station._terminal import shown
 from station.config import StationConfig
-from station.workflows.display import Progress, next_step, verdict_text
+from station.errors import (
+    DeviceError,
+    EvidenceStoreMissingError,
+    LibraryUnavailableError,
+    ParcelStateError,
+    ScanInterruptedError,
+    SelfTestFailedError,
+    StationError,
+    UsageError,
+)
+from station.workflows.display import Progress, next_step, show_outcome
 
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
@@ -81,14 +95,6 @@ class Stop:
                 signal.signal(s, h)
 
 
-class StationError(Exception):
-    """A scan cannot go on; ``code`` is the exit code, the message says why."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 @dataclass
 class ScanOutcome:
     """What one recorded scan produced."""
@@ -98,16 +104,6 @@ class ScanOutcome:
     identification: Identification | FusedIdentification
     technique: str
     exposure_notes: list[str] = field(default_factory=list)
-
-    def exit_code(self) -> int:
-        """The documented exit code of this outcome."""
-        from station.commands.scan import EXIT_ALERT, EXIT_INCONCLUSIVE, EXIT_OK
-
-        if self.identification.alert:
-            return EXIT_ALERT
-        if self.identification.verdict in (Verdict.INCONCLUSIVE, Verdict.NO_MATCH):
-            return EXIT_INCONCLUSIVE
-        return EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready summary (for ``--json``)."""
@@ -157,7 +153,7 @@ class SelfTestLog:
 
     def record_pass(self, device_key: str, at: datetime) -> None:
         """Remember a passed self-test (atomically)."""
-        from station.workflows.runner import write_atomically
+        from station._files import write_atomically
 
         data = self._read()
         data[device_key] = at.isoformat()
@@ -190,53 +186,55 @@ class StationSession:
         self.libs: LibrarySet | None = None
         self.dev: Analyzer | None = None
         self.simulated = False
+        self.place_sample: Callable[[str], None] | None = None
+        """With a simulated analyzer (and only then): put a parcel's scenario sample under
+        the laser (:func:`station.workflows.rehearsal.sample_placer`); None otherwise."""
         self.selftests = SelfTestLog(cfg.db.parent / "selftest.json")
 
     # -- opening ---------------------------------------------------------------------------
     def open_store(self) -> Store:
         """Open the evidence database (it must exist: import the AED batch first)."""
         from parcels.store import open_store
-        from station.commands.scan import EXIT_ERROR
 
         if not self.cfg.db.is_file():
-            raise StationError(
-                f"no evidence database at {self.cfg.db}: import the AED batch first "
-                "(interdict parcel import FILE --db ...) or set --db / INTERDICT_DB",
-                EXIT_ERROR)
+            raise EvidenceStoreMissingError(f"no evidence database at {self.cfg.db}")
         self.store = open_store(self.cfg.db, create=False, signer=self.station_key(),
                                 clock=self.clock)
         return self.store
 
     def station_key(self) -> StationKey:
-        """The station's signing key (created on first use, see ``key`` in the config)."""
-        from parcels.signing import SigningKeyError, StationKey
-        from station.commands.scan import EXIT_ERROR
+        """The station's signing key (created on first use, see ``key`` in the config).
 
-        try:
-            return StationKey.load_or_create(self.cfg.key)
-        except (SigningKeyError, OSError) as exc:
-            raise StationError(f"station key: {exc}", EXIT_ERROR) from exc
+        Raises
+        ------
+        parcels.signing.SigningKeyError, OSError
+            The key file cannot be read, is not a key, or others can read it.
+        """
+        from parcels.signing import StationKey
+
+        return StationKey.load_or_create(self.cfg.key)
 
     def open_library(self) -> LibrarySet:
         """Open the configured library (or build the embedded default)."""
-        from station.commands.scan import EXIT_ERROR
-        from station.workflows.runner import load_libraries
+        from matcher.library import LibraryError
+        from station.workflows.library import load_libraries
 
         try:
             self.libs = load_libraries(self.cfg)
-        except Exception as exc:
-            raise StationError(f"library: {exc}", EXIT_ERROR) from exc
+        except (LibraryError, OSError, ValueError) as exc:  # ReferenceIndexError is a ValueError
+            where = self.cfg.library or "the embedded default library"
+            raise LibraryUnavailableError(f"cannot open {where}: {exc}") from exc
         return self.libs
 
     def connect(self) -> Analyzer:
         """Connect to the analyzer at the configured URL."""
         from driver.analyzer import Analyzer
         from driver.errors import AnalyzerError
-        from station.commands.scan import EXIT_DEVICE
 
         if not self.cfg.device:
-            raise StationError("no analyzer: give --device URL (or INTERDICT_DEVICE, or "
-                               "device = ... in the station file)", EXIT_DEVICE)
+            raise DeviceError("no analyzer named",
+                              hint="give --device URL (or INTERDICT_DEVICE, or device = ... "
+                                   "in the station file); interdict devices lists the ports")
         dev = Analyzer(self.cfg.device)
         try:
             dev.open()
@@ -245,10 +243,15 @@ class StationSession:
                 self._configure_raman(dev)
         except (AnalyzerError, OSError) as exc:
             dev.close()  # never keep a half-opened port (it stays locked)
-            raise StationError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
-                               EXIT_DEVICE) from exc
+            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
+                              hint="check the cable and the URL; interdict devices lists the "
+                                   "serial ports and probes them") from exc
         self.dev = dev
         self.simulated = info.simulated
+        if info.simulated:
+            from station.workflows.rehearsal import sample_placer
+
+            self.place_sample = sample_placer(dev, self.err)
         _say(self.out, f"analyzer: {info.make} {info.model} serial {info.serial} firmware "
                        f"{info.firmware}" + (" (SIMULATED)" if info.simulated else ""))
         return dev
@@ -271,6 +274,32 @@ class StationSession:
                     raise
                 time.sleep(0.2)
 
+    def check_capabilities(self, technique: str) -> None:
+        """Refuse, before anything is acquired, a technique the analyzer does not offer.
+
+        Parameters
+        ----------
+        technique
+            ``raman``, ``ftir`` or ``both``.
+
+        Raises
+        ------
+        DeviceError
+            Naming what the analyzer offers.
+        """
+        assert self.dev is not None
+        offered = self.dev.identify().capabilities.technique_names
+        needed = ["raman", "ftir"] if technique == "both" else [technique]
+        missing = [t for t in needed if t not in offered]
+        if missing:
+            info = self.dev.identify()
+            what = " and ".join(t.upper() if t == "ftir" else t.capitalize() for t in needed)
+            raise DeviceError(
+                f"the analyzer {info.make} {info.model} offers {', '.join(offered)} only; "
+                f"--technique {technique} needs {what}; nothing was acquired",
+                hint=f"scan with --technique {offered[0]}, or connect an analyzer that "
+                     f"offers {' and '.join(missing)}")
+
     def close(self) -> None:
         """Close everything that was opened (idempotent)."""
         if self.dev is not None:
@@ -291,11 +320,12 @@ class StationSession:
 
         Raises
         ------
-        StationError
+        SelfTestFailedError
             The self-test failed: the device must not be used for evidence.
+        DeviceError
+            The self-test could not run.
         """
         from driver.errors import AnalyzerError, NotSupportedError
-        from station.commands.scan import EXIT_DEVICE
 
         assert self.dev is not None
         if mode == "never":
@@ -315,35 +345,27 @@ class StationSession:
             _say(self.out, f"self-test: this analyzer has no {technique} self-test standard")
             return
         except AnalyzerError as exc:
-            raise StationError(f"self-test could not run: {exc}", EXIT_DEVICE) from exc
+            raise DeviceError(f"self-test could not run: {exc}") from exc
         peaks = ", ".join(
             f"{p.expected:g}→{'none' if p.found is None else f'{p.found:.1f}'}"
             + ("" if p.ok else " FAIL") for p in report.peaks)
         if not report.passed:
-            raise StationError(
+            raise SelfTestFailedError(
                 f"SELF-TEST FAILED on {report.standard} ({peaks}): the analyzer is out of "
-                "calibration; do not use it for evidence. Recalibrate or replace it.",
-                EXIT_DEVICE)
+                "calibration; do not use it for evidence")
         self.selftests.record_pass(key, now)
         _say(self.out, f"self-test: PASSED on {report.standard} ({peaks})")
 
-    def place_sample(self, item_id: str) -> None:
-        """With the simulator, put the parcel's scenario sample under the laser."""
-        from driver.errors import DeviceRefusedError
-
-        if self.dev is None or not self.simulated:
-            return
-        try:
-            self.dev.select_sample(item_id)
-        except DeviceRefusedError as exc:
-            _say(self.err, f"simulator: no sample for {item_id} in its scenario ({exc}); "
-                           "it measures its default sample")
+    def present(self, item_id: str) -> None:
+        """The parcel is under the probe: with a simulated analyzer, its scenario sample is
+        put under the laser (:attr:`place_sample`); with a real one nothing is sent."""
+        if self.place_sample is not None:
+            self.place_sample(item_id)
 
     # -- acquisition -----------------------------------------------------------------------
     def _acquire_once(self, label: str, technique: str, **settings: Any) -> Spectrum:
         """One acquisition in a worker thread, so a stop request can abort it cleanly."""
         from driver.errors import AcquisitionAbortedError, AnalyzerError
-        from station.commands.scan import EXIT_DEVICE, EXIT_INTERRUPTED
 
         dev = self.dev
         assert dev is not None
@@ -370,10 +392,10 @@ class StationSession:
                 dev.abort()
                 aborted = True
         if aborted or isinstance(box.get("error"), AcquisitionAbortedError):
-            raise StationError("acquisition aborted; nothing was stored", EXIT_INTERRUPTED)
+            raise ScanInterruptedError("acquisition aborted; nothing was stored")
         err = box.get("error")
         if isinstance(err, AnalyzerError):
-            raise StationError(f"acquisition failed: {err}", EXIT_DEVICE) from err
+            raise DeviceError(f"acquisition failed: {err}") from err
         if err is not None:
             raise err
         spectrum: Spectrum = box["spectrum"]
@@ -403,46 +425,50 @@ class StationSession:
 
     def _acquire_background(self) -> None:
         from driver.errors import AnalyzerError
-        from station.commands.scan import EXIT_DEVICE
 
         assert self.dev is not None
         try:
             self.dev.background()
         except AnalyzerError as exc:
-            raise StationError(f"FTIR background failed: {exc}", EXIT_DEVICE) from exc
+            raise DeviceError(f"FTIR background failed: {exc}") from exc
 
     # -- identification and evidence -------------------------------------------------------
     def library_for(self, technique: str) -> Library:
         """The library part for a technique."""
-        from station.commands.scan import EXIT_ERROR
+        from matcher.library import LibraryError
 
         assert self.libs is not None
         try:
             return self.libs.select("raman" if technique == "raman" else "ftir-atr")
-        except Exception as exc:
-            raise StationError(f"library: {exc}", EXIT_ERROR) from exc
+        except LibraryError as exc:
+            raise StationError(f"library: {exc}",
+                               hint="give a --library with a part for this technique") from exc
 
     def thresholds(self, technique: str | None = None) -> Thresholds:
-        """The matcher's defaults for the technique with the configured ones applied."""
-        from station.commands.scan import EXIT_USAGE
-        from station.config import ConfigError, thresholds_for
+        """The matcher's defaults for the technique with the configured ones applied.
 
-        try:
-            return thresholds_for(self.cfg, technique)
-        except ConfigError as exc:
-            raise StationError(str(exc), EXIT_USAGE) from exc
+        Raises
+        ------
+        ConfigError
+            An unknown threshold name or a value the matcher refuses.
+        """
+        from station.config import thresholds_for
+
+        return thresholds_for(self.cfg, technique)
 
     def identify(self, spectrum: Spectrum, technique: str) -> Identification:
         """Identify against the configured library with the configured thresholds."""
         from matcher.identify import identify
-        from station.commands.scan import EXIT_ERROR
+        from matcher.library import LibraryError
+        from spectra import SpectraError
 
         lib = self.library_for(technique)
         thresholds = self.thresholds(lib.technique)
         try:
-            return identify(spectrum, lib, thresholds=thresholds)
-        except Exception as exc:
-            raise StationError(f"identification failed: {exc}", EXIT_ERROR) from exc
+            return identify(spectrum, lib, thresholds=thresholds,
+                            matcher=self.cfg.matcher)
+        except (SpectraError, LibraryError, ValueError) as exc:
+            raise StationError(f"identification failed: {exc}") from exc
 
     def ensure_in_hand(self, item_id: str) -> str:
         """Validate the id, check the parcel is known; a requested hold becomes ``held``.
@@ -451,18 +477,20 @@ class StationSession:
         -------
         str
             The normalised item id.
+
+        Raises
+        ------
+        parcels.errors.InvalidItemIdError, parcels.errors.ParcelNotFoundError
+            From the store.
+        ParcelStateError
+            The parcel is not in hand (released, seized, referred, not found).
         """
-        from parcels.errors import ParcelsError
         from parcels.records import HoldState
         from parcels.s10 import validate_item_id
-        from station.commands.scan import EXIT_PARCEL
 
         assert self.store is not None
-        try:
-            item = validate_item_id(item_id)
-            pf = self.store.get_parcel(item)
-        except (ParcelsError, ValueError) as exc:
-            raise StationError(str(exc), EXIT_PARCEL) from exc
+        item = validate_item_id(item_id)
+        pf = self.store.get_parcel(item)
         state = pf.hold.state if pf.hold else None
         if state is HoldState.REQUESTED:
             self.store.transition(item, HoldState.HELD, actor=self.operator,
@@ -475,49 +503,47 @@ class StationSession:
                            + f", {len(pf.inspections)} earlier inspection(s)")
         else:
             assert state is not None
-            raise StationError(f"parcel {item} is not in hand (hold {state.value}); "
-                               "it cannot be inspected now", EXIT_PARCEL)
+            raise ParcelStateError(f"parcel {item} is not in hand (hold {state.value}); "
+                                   "it cannot be inspected now")
         return item
 
     @property
     def operator(self) -> str:
-        """Who scans (required for evidence)."""
-        from station.commands.scan import EXIT_USAGE
-
+        """Who acts (the configuration's operator, else the login name; see
+        :func:`station.config.load_config`)."""
         if not self.cfg.operator:
-            raise StationError("who is scanning? give --operator NAME (or INTERDICT_OPERATOR)",
-                               EXIT_USAGE)
+            raise UsageError("who is acting? no operator is configured and there is no "
+                             "login name", hint="give --operator NAME (or INTERDICT_OPERATOR)")
         return self.cfg.operator
 
     def record(self, item_id: str, spectrum: Spectrum, ident: Identification) -> Inspection:
-        """Store one inspection (one transaction, signals deferred until it is done)."""
-        from parcels.errors import IllegalTransitionError, ParcelsError
+        """Store one inspection (one transaction, signals deferred until it is done).
+
+        Raises
+        ------
+        parcels.errors.ParcelsError
+            From the store (an illegal hold move is its IllegalTransitionError).
+        """
         from parcels.records import DeviceIdentity
-        from station.commands.scan import EXIT_ERROR, EXIT_PARCEL
 
         assert self.store is not None and self.dev is not None
         info = self.dev.identify()
         device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
                                 firmware=info.firmware)
-        try:
-            return self.store.add_inspection(
-                item_id, spectrum, ident, operator=self.operator, station=self.cfg.station,
-                device=device)
-        except IllegalTransitionError as exc:
-            raise StationError(str(exc), EXIT_PARCEL) from exc
-        except ParcelsError as exc:
-            raise StationError(f"evidence store: {exc}", EXIT_ERROR) from exc
+        return self.store.add_inspection(
+            item_id, spectrum, ident, operator=self.operator, station=self.cfg.station,
+            device=device)
 
     def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
         """Acquire (one or both techniques), identify, record, and return the outcome."""
         from matcher.identify import fuse
-        from station.commands.scan import EXIT_INTERRUPTED
 
         if self.stop.requested:
-            raise StationError(f"{self.stop.signal_name or 'stop'} before the acquisition: "
-                               "nothing was measured or stored", EXIT_INTERRUPTED)
+            raise ScanInterruptedError(f"{self.stop.signal_name or 'stop'} before the "
+                                       "acquisition: nothing was measured or stored")
         techniques = ["raman", "ftir"] if technique == "both" else [technique]
-        self.place_sample(item_id)
+        self.check_capabilities(technique)
+        self.present(item_id)
         pairs: list[tuple[Spectrum, Identification]] = []
         notes: list[str] = []
         for tech in techniques:
@@ -531,28 +557,29 @@ class StationSession:
 
     def show(self, outcome: ScanOutcome) -> None:
         """Print the verdict block and where the evidence is."""
-        colour = bool(getattr(self.out, "isatty", lambda: False)())
-        # its own colours; the names in it are escaped where it is built
-        self.out.write(verdict_text(outcome.item_id, outcome.identification,
-                                    outcome.technique, colour=colour) + "\n")
-        for note in outcome.exposure_notes:
-            _say(self.out, f"  acquisition: {note}")
-        for insp in outcome.inspections:
-            _say(self.out, f"  recorded: inspection {insp.inspection_id} "
-                           f"({insp.technique.value}, spectrum {insp.spectrum_hash[:16]}…)")
+        show_outcome(self.out, outcome)
 
 
-def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
-             as_json: bool = False, out: TextIO | None = None,
-             connect: Callable[[StationSession], Any] | None = None,
-             clock: Callable[[], datetime] | None = None) -> int:
-    """``interdict scan``: returns the documented exit code."""
-    from station.commands.scan import EXIT_ERROR
+def scan_parcel(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
+                out: TextIO | None = None,
+                connect: Callable[[StationSession], Any] | None = None,
+                clock: Callable[[], datetime] | None = None) -> ScanOutcome:
+    """``interdict scan``'s work: one parcel connected, checked, acquired, identified and
+    recorded; the transcript goes to ``out``, the verdict is left to the caller.
 
+    Everything that can be refused is refused before the analyzer measures: the operator,
+    the thresholds, the database, the parcel (in hand), the library, the link, the
+    techniques the analyzer offers, then the self-test when due.
+
+    Raises
+    ------
+    StationError
+        :mod:`station.errors`: usage, device, parcel state, interruption...
+    parcels.errors.ParcelsError, driver.errors.AnalyzerError, OSError
+        From the store, the link or the files, typed.
+    """
     stop = Stop()
-    out = out or sys.stdout
-    session = StationSession(cfg, out=sys.stderr if as_json else out, stop=stop,
-                             clock=clock)
+    session = StationSession(cfg, out=out, stop=stop, clock=clock)
     with stop.installed():
         try:
             _ = session.operator
@@ -562,32 +589,11 @@ def run_scan(cfg: StationConfig, item_id: str, *, self_test: str = "auto",
             session.open_library()
             (connect or StationSession.connect)(session)
             technique = cfg.technique.value
-            self_test_tech = "raman" if technique == "both" else technique
-            session.self_test_if_due(self_test, self_test_tech)
-            outcome = session.scan_and_record(item, technique)
-        except StationError as exc:
-            say(f"interdict scan: {exc}", sys.stderr)
-            return exc.code
-        except Exception as exc:
-            say(f"interdict scan: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
-            return EXIT_ERROR
+            session.check_capabilities(technique)
+            session.self_test_if_due(self_test, "raman" if technique == "both" else technique)
+            return session.scan_and_record(item, technique)
         finally:
             session.close()
-    if as_json:
-        out.write(json.dumps(outcome.as_json()) + "\n")
-    else:
-        session.show(outcome)
-    return outcome.exit_code()
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
-    """Poll ``predicate`` until true or ``timeout_s`` passes; returns its last value."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(poll_s)
-    return predicate()
-
-
-__all__ = ["ScanOutcome", "SelfTestLog", "StationError", "StationSession", "Stop", "run_scan"]
+__all__ = ["ScanOutcome", "SelfTestLog", "StationSession", "Stop", "scan_parcel"]

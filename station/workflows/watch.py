@@ -10,10 +10,6 @@ One loop, in the main thread, between short waits for the analyzer's trigger sca
 * SIGINT/SIGTERM: a spectrum already received is identified and recorded, a scan still being
   acquired on the device is aborted (nothing of it is stored), then the service exits 0.
   A second signal exits at once (nothing half-written: each record is one transaction).
-* with a central service configured (``central`` and ``central_token``), a background thread
-  syncs every ``--sync-every`` seconds and soon after each recorded scan
-  (:class:`station.workflows.sync.BackgroundSync`); offline, scanning goes on and the records
-  wait on the laptop.
 """
 
 from __future__ import annotations
@@ -26,18 +22,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from station._terminal import say, shown
+from parcels.errors import ParcelsError
+from station._terminal import shown
 from station.config import StationConfig
-from station.workflows.scan import ScanOutcome, StationError, StationSession, Stop
+from station.errors import StationError
+from station.workflows.scan import ScanOutcome, StationSession, Stop
 
 if TYPE_CHECKING:
     from driver.models import ScanStarted
     from spectra import Spectrum
-    from station.workflows.sync import BackgroundSync
 
 RECONNECT_POLL_S = 0.5
 SELF_TEST_RETRY_S = 5.0
 TRIGGER_WAIT_S = 0.3
+
+REFUSALS = (StationError, ParcelsError)
+"""What the service reports and carries on after (a refused id, a scan not recorded); any
+other error ends it."""
 
 
 def _stdin_reader(stream: TextIO, lines: queue.Queue[str | None]) -> None:
@@ -51,8 +52,7 @@ class Watch:
 
     def __init__(self, cfg: StationConfig, *, use_queue: bool, max_scans: int | None,
                  as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None,
-                 clock: Callable[[], datetime] | None = None,
-                 sync_every_s: float = 60.0) -> None:
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.cfg = cfg
         self.use_queue = use_queue
         self.max_scans = max_scans
@@ -68,40 +68,15 @@ class Watch:
         self.recorded = 0
         self.connected = False
         self.reconnects = 0
-        self.sync_every_s = sync_every_s
-        self.sync: BackgroundSync | None = None
-        self._out_lock = threading.Lock()
 
     # -- output ----------------------------------------------------------------------------
     def event(self, kind: str, text: str, **data: Any) -> None:
-        """Tell the officer (or a script, with --json); safe from the sync thread."""
-        with self._out_lock:
-            if self.as_json:
-                self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
-            else:
-                self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
-            self.out.flush()
-
-    def _start_sync(self) -> None:
-        """The background sync, when a central service and its credential are configured."""
-        from parcels.store import open_store
-        from station.workflows.sync import BackgroundSync, CentralClient, SyncError
-
-        if not self.cfg.central or self.sync_every_s <= 0:
-            return
-        if not self.cfg.central_token:
-            self.event("sync-error", "central is configured but central_token is not: not "
-                                     "syncing")
-            return
-        try:
-            client = CentralClient(self.cfg.central, self.cfg.central_token)
-        except SyncError as exc:
-            self.event("sync-error", f"not syncing: {exc}")
-            return
-        db, signer, clock = self.cfg.db, self.session.station_key(), self.session.clock
-        self.sync = BackgroundSync(lambda: open_store(db, signer=signer, clock=clock), client,
-                                   self.sync_every_s, self.event)
-        self.sync.start()
+        """Tell the officer (or a script, with --json)."""
+        if self.as_json:
+            self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
+        else:
+            self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
+        self.out.flush()
 
     # -- parcel ids ------------------------------------------------------------------------
     def _queue_head(self) -> str | None:
@@ -117,13 +92,13 @@ class Watch:
     def _set_next(self, item_id: str) -> bool:
         try:
             item = self.session.ensure_in_hand(item_id)
-        except StationError as exc:
+        except REFUSALS as exc:
             self.event("refused", f"parcel {item_id!r} refused: {exc}")
             return False
         self.next_item = item
+        if self.connected:  # under the probe before the officer is told to press
+            self.session.present(item)
         self.event("ready", f"ready: parcel {item} — press the analyzer's trigger", item_id=item)
-        if self.connected:
-            self.session.place_sample(item)
         return True
 
     def _poll_stdin(self) -> bool:
@@ -155,7 +130,7 @@ class Watch:
         if self.use_queue and self.next_item is None and self.connected:
             head = self._queue_head()
             if head is not None:
-                self.session.place_sample(head)
+                self.session.present(head)
 
     # -- scans -----------------------------------------------------------------------------
     def _process(self, spectrum: Spectrum) -> None:
@@ -169,19 +144,19 @@ class Watch:
             ident = self.session.identify(spectrum, spectrum.technique.value
                                           if spectrum.technique.value == "raman" else "ftir")
             insp = self.session.record(item, spectrum, ident)
-        except StationError as exc:
+        except REFUSALS as exc:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
             return
         self.recorded += 1
-        if self.sync is not None:
-            self.sync.nudge()
         notes = self._adapt_exposure(spectrum)
         outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
+        # the next parcel is under the (simulated) probe before the officer is told this one
+        # is done: a trigger pressed on "recorded" must measure the next parcel, not this one
+        self._prime_queue()
         if self.as_json:
             self.event("recorded", f"{item}: {ident.verdict.value}", **outcome.as_json())
         else:
             self.session.show(outcome)
-        self._prime_queue()
 
     def _adapt_exposure(self, spectrum: Spectrum) -> list[str]:
         """A saturated trigger scan halves the integration time of the next ones."""
@@ -208,7 +183,7 @@ class Watch:
 
         try:
             self.session.connect()
-        except StationError as exc:
+        except REFUSALS as exc:
             if self.connected or not hasattr(self, "_said_down"):
                 self.event("disconnected", f"analyzer not reachable: {exc}; retrying")
                 self._said_down = True
@@ -218,17 +193,17 @@ class Watch:
             return False
         self.connected = True
         self.reconnects = self.session.dev.reconnects if self.session.dev else 0
-        self.event("connected", f"analyzer connected on {self.cfg.device}")
         if self.next_item:
-            self.session.place_sample(self.next_item)
+            self.session.present(self.next_item)
         self._prime_queue()
+        self.event("connected", f"analyzer connected on {self.cfg.device}")
         return True
 
     def _self_test(self) -> bool:
         """Self-test when due; a device that cannot pass it records nothing."""
         try:
             self.session.self_test_if_due("auto", "raman")
-        except StationError as exc:
+        except REFUSALS as exc:
             self._drop_link(f"self-test: {exc}")
             self.stop.event.wait(SELF_TEST_RETRY_S)
             return False
@@ -265,12 +240,12 @@ class Watch:
         if dev.reconnects != self.reconnects:
             # the driver re-opened the port by itself (cable back within its grace time)
             self.reconnects = dev.reconnects
+            if self.next_item:
+                self.session.present(self.next_item)
+            self._prime_queue()
             self.event("reconnected", "analyzer link was lost and is back; a scan that was "
                                       "in flight was lost on the device, nothing partial "
                                       "was stored")
-            if self.next_item:
-                self.session.place_sample(self.next_item)
-            self._prime_queue()
 
     def _abandon_in_flight(self) -> None:
         from driver.errors import AnalyzerError
@@ -288,9 +263,15 @@ class Watch:
             pass
 
     def run(self) -> int:
-        """The loop; returns the exit code."""
-        from station.commands.scan import EXIT_OK
+        """The loop, until stopped (signal, end of input with ``--max-scans`` reached);
+        returns the number of scans recorded.
 
+        Raises
+        ------
+        StationError, parcels.errors.ParcelsError
+            What stops the service before it starts (no database, no library, bad
+            thresholds) or a queue parcel that cannot be taken.
+        """
         _ = self.session.operator
         self.session.thresholds()
         self.session.open_store()
@@ -298,7 +279,6 @@ class Watch:
         reader = threading.Thread(target=_stdin_reader, args=(self.stdin, self.lines),
                                   name="stdin", daemon=True)
         reader.start()
-        self._start_sync()
         self.event("started", f"watching {self.cfg.device} as {self.session.operator} at "
                               f"{self.cfg.station}; type or scan a parcel id, then press the "
                               "trigger" + (" (queue of held parcels on)" if self.use_queue
@@ -323,33 +303,9 @@ class Watch:
                 if self.pending:
                     self.event("unassigned", f"{len(self.pending)} trigger scan(s) had no "
                                              "parcel id and were not recorded")
-        if self.sync is not None:
-            self.sync.stop()
         self.event("stopped", f"stopped: {self.recorded} scan(s) recorded",
                    recorded=self.recorded)
-        return EXIT_OK
+        return self.recorded
 
 
-def run_watch(cfg: StationConfig, *, use_queue: bool = False, max_scans: int | None = None,
-              as_json: bool = False, clock: Callable[[], datetime] | None = None,
-              sync_every_s: float = 60.0) -> int:
-    """``interdict watch``: returns the exit code."""
-    from station.commands.scan import EXIT_ERROR
-
-    w = Watch(cfg, use_queue=use_queue, max_scans=max_scans, as_json=as_json, clock=clock,
-              sync_every_s=sync_every_s)
-    try:
-        return w.run()
-    except StationError as exc:
-        say(f"interdict watch: {exc}", sys.stderr)
-        return exc.code
-    except Exception as exc:
-        say(f"interdict watch: unexpected error: {type(exc).__name__}: {exc}", sys.stderr)
-        return EXIT_ERROR
-    finally:
-        if w.sync is not None:
-            w.sync.stop()
-        w.session.close()
-
-
-__all__ = ["Watch", "run_watch"]
+__all__ = ["Watch"]

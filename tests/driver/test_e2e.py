@@ -21,6 +21,7 @@ from driver import (
     PortBusyError,
 )
 from driver.errors import AnalyzerTimeoutError, BadURLError, LinkError
+from driver.simulator.control import press_trigger, select_sample
 
 from .conftest import ROOT
 
@@ -163,7 +164,7 @@ def test_trigger_button_scans(simulator) -> None:
         it = dev.triggers(timeout_s=5.0, poll_s=0.2)
         sim.trigger()  # SIGUSR1: the officer presses the button
         first = next(it)
-        dev.press_trigger()  # the simulator-only message does the same
+        press_trigger(dev)  # the simulator-only message does the same
         second = next(it)
     assert first.provenance[0].params["source"] == "button"
     assert second.provenance[0].params["scan_id"] > first.provenance[0].params["scan_id"]
@@ -224,12 +225,12 @@ def test_scenario_samples_and_low_signal(simulator, tmp_path: Path) -> None:
                           "signal": 0.02, "fluorescence": 0.0},
     }}))
     with Analyzer(simulator("--scenario", str(scen)).url) as dev:
-        dev.select_sample("RR473124829US")
+        select_sample(dev, "RR473124829US")
         strong = dev.acquire(integration_ms=100)
-        dev.select_sample("RR000000001US")
+        select_sample(dev, "RR000000001US")
         weak = dev.acquire(integration_ms=100)
         with pytest.raises(DeviceRefusedError, match="NO_SUCH_SAMPLE"):
-            dev.select_sample("XX")
+            select_sample(dev, "XX")
     assert strong.title == "RR473124829US" and weak.title == "RR000000001US"
     assert np.ptp(strong.y) > 10 * np.ptp(weak.y) / 3
 
@@ -265,16 +266,31 @@ def test_cli_acquire_and_devices(simulator, tmp_path: Path, capsys) -> None:
                  "--accumulations", "2", "-o", str(out)]) == 0
     back = spectra.read(out)[0]
     assert len(back) == 2048 and back.acquisition.accumulations == 2
+    # the analyzer's refusal and no analyzer at all: both exit 4 (analyzer problem)
     assert main(["acquire", "--device", sim.url, "--integration-ms", "99999",
-                 "-o", str(tmp_path / "x.csv")]) == 1
+                 "-o", str(tmp_path / "x.csv")]) == 4
     assert "OUT_OF_RANGE" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
-    assert main(["acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")]) == 3
+    assert main(["acquire", "--device", "loop://", "-o", str(tmp_path / "y.csv")]) == 4
     capsys.readouterr()
     assert main(["devices", "--url", sim.url, "--url", "loop://"]) == 0
     stdout = capsys.readouterr().out
     assert f"{sim.url}\tgiven on the command line\tANALYZER" in stdout
     assert "NotAnAnalyzerError" in stdout
+    # --json for scripts: one object per port; a summary of the acquired spectrum
+    assert main(["devices", "--url", sim.url, "--no-probe", "--json"]) == 0
+    ports = json.loads(capsys.readouterr().out)
+    assert {"url": sim.url, "description": "given on the command line", "analyzer": None,
+            "problem": None} in ports
+    assert main(["devices", "--url", sim.url, "--json"]) == 0
+    (mine,) = [p for p in json.loads(capsys.readouterr().out) if p["url"] == sim.url]
+    assert mine["analyzer"]["simulated"] is True and "raman" in mine["analyzer"]["techniques"]
+    assert main(["devices", "--url", "loop://", "--json"]) == 4  # none answered
+    assert json.loads(capsys.readouterr().out)[-1]["analyzer"] is None
+    assert main(["acquire", "--device", sim.url, "--integration-ms", "30", "--json",
+                 "-o", str(tmp_path / "z.jdx")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["content_hash"] == spectra.read(tmp_path / "z.jdx")[0].content_hash
 
 
 def test_interdict_simulate_prints_url_first(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from driver import Analyzer
+from driver.simulator.control import press_trigger
 
 N = 4
 
@@ -44,7 +45,7 @@ def test_disconnect_mid_transfer_reconnects_and_restores(simulator) -> None:
             s = dev.acquire()
             assert s.acquisition.integration_time_ms == 7
         assert dev.reconnects >= 1
-        dev.press_trigger()  # a button scan uses the device's own (restored) configuration
+        press_trigger(dev)  # a button scan uses the device's own (restored) configuration
         button = next(dev.triggers(timeout_s=5, poll_s=0.2))
     assert button.acquisition.integration_time_ms == 7
     assert button.acquisition.accumulations == 2
@@ -65,6 +66,6 @@ def test_reboot_loses_the_scan_and_the_driver_starts_again(simulator) -> None:
         for _ in range(N):
             assert dev.acquire().acquisition.integration_time_ms == 9
         assert dev.status().boot_id > 1  # it did reboot
-        dev.press_trigger()
+        press_trigger(dev)
         button = next(dev.triggers(timeout_s=5, poll_s=0.2))
     assert button.acquisition.integration_time_ms == 9  # configuration restored after reboot

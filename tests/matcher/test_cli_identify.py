@@ -88,7 +88,7 @@ def test_bad_input_reported_and_others_still_identified(
     bad.write_bytes(b"\x00\x01not a spectrum\xff")
     code = main(["identify", str(bad), str(files["ethanol"]), "--library", str(lib_file),
                  "--technique", "raman", "-f", "json"])
-    assert code == 1
+    assert code == 3  # done for the good file; the bad one named
     cap = capsys.readouterr()
     assert str(bad) in cap.err
     assert [json.loads(x)["verdict"] for x in cap.out.strip().splitlines()] == ["MATCH"]
@@ -112,3 +112,23 @@ def test_usage_errors(lib_file: Path, files: dict[str, Path],
         main(["identify", "--library", str(lib_file)])  # no FILE given
     assert exc.value.code == 2
     capsys.readouterr()
+
+
+def test_matcher_flag_is_recorded_with_the_model_hash(
+    lib_file: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str],
+) -> None:
+    from matcher.learned import load_model
+
+    recs = {}
+    for kind in ("classic", "learned", "fused"):
+        code = main(["identify", str(files["amph"]), "--library", str(lib_file),
+                     "--technique", "raman", "--format", "json", "--matcher", kind])
+        assert code == 0
+        recs[kind] = json.loads(capsys.readouterr().out.strip())
+    assert recs["classic"]["matcher"] == "classic" and recs["classic"]["model_hash"] is None
+    sha = load_model().sha256
+    assert recs["learned"]["matcher"] == "learned" and recs["learned"]["model_hash"] == sha
+    assert recs["fused"]["matcher"].startswith("fused") and recs["fused"]["model_hash"] == sha
+    assert all(r["hits"][0]["name"] == "amphetamine_sulfate" for r in recs.values())
+    assert main(["identify", str(files["amph"]), "--library", str(lib_file), "--matcher",
+                 "neural"]) == 2  # a usage error, naming the flag

@@ -352,14 +352,17 @@ def test_the_station_refuses_a_tampered_library_before_it_scans(
 ) -> None:
     """``scan``, ``watch``, ``reidentify`` and the demo open the library through the session."""
     from station.config import load_config
-    from station.workflows.scan import StationError, StationSession
+    from station.errors import LibraryUnavailableError
+    from station.exit_codes import ExitCode, classify
+    from station.workflows.scan import StationSession
 
     bad = _tampered(lib_file, "two rows swapped", tmp_path)
     cfg = load_config({"library": str(bad), "db": str(tmp_path / "evidence.db")}, env={})
     session = StationSession(cfg)
-    with pytest.raises(StationError) as ei:
+    with pytest.raises(LibraryUnavailableError) as ei:
         session.open_library()
-    assert ei.value.code == 1 and "content hash mismatch" in str(ei.value)
+    assert "content hash mismatch" in str(ei.value)
+    assert classify(ei.value) is not None and classify(ei.value)[0] is ExitCode.ERROR
     assert session.libs is None
 
 

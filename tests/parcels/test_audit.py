@@ -202,10 +202,10 @@ def test_cli_audit_verify_names_the_event(populated: Backend,
     seq = populated.one("SELECT seq FROM audit_events WHERE kind = 'release' OR kind = "
                        "'seizure'")
     populated.tamper(f"UPDATE audit_events SET actor = 'x' WHERE seq = {seq}")
-    assert main(["audit", "verify", "--db", populated.location]) == 4
+    assert main(["audit", "verify", "--db", populated.location]) == 6
     err = capsys.readouterr().err
     assert f"BROKEN at event #{seq} (edited)" in err
-    assert main(["audit", "verify", "--db", populated.location, "--json"]) == 4
+    assert main(["audit", "verify", "--db", populated.location, "--json"]) == 6
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and out["first_bad"]["seq"] == seq
 
@@ -250,7 +250,7 @@ def test_forged_verdict_with_recomputed_chain_is_caught(
         report = s.verify()
     assert not report.ok
     assert report.first_bad is not None and report.first_bad.seq <= seq
-    assert main(["audit", "verify", "--db", populated.location]) == 4
+    assert main(["audit", "verify", "--db", populated.location]) == 6
     assert "BROKEN" in capsys.readouterr().err
 
 
@@ -396,10 +396,10 @@ def test_cli_audit_verify_reports_the_key_and_the_forgery(
     assert main(["audit", "verify", *db, "--item", item_id(0)]) == 0
     capsys.readouterr()
     forge_verdict(populated)
-    assert main(["audit", "verify", *db]) == 4
+    assert main(["audit", "verify", *db]) == 6
     err = capsys.readouterr().err
     assert "bad-signature" in err and "NOT verified" in err
-    assert main(["audit", "verify", *db, "--item", item_id(0)]) == 4
+    assert main(["audit", "verify", *db, "--item", item_id(0)]) == 6
 
 
 def test_a_long_transaction_signs_a_head_every_few_events(store: Store,

@@ -204,17 +204,17 @@ def test_cli_export_and_verify(db_path: Path, tmp_path: Path,
                          station="ORD-1", device=DEVICE)
     out = tmp_path / "b.zip"
     assert main(["evidence", "export", ITEM, "-o", str(out), "--db", str(db_path),
-                 "--key", str(key_file), "--by", "officer"]) == 0
+                 "--key", str(key_file), "--operator", "officer"]) == 0
     text = capsys.readouterr().out
     assert KEY.key_id in text and "signed head" in text
-    assert main(["evidence", "verify", str(out), "--key", KEY.key_id]) == 0
+    assert main(["evidence", "verify", str(out), "--trust", KEY.key_id]) == 0
     assert "VERIFIED" in capsys.readouterr().out
     with SQLiteStore(db_path) as s:  # the export itself is in the chain
         assert [e.kind.value for e in s.audit_events()][-1] == "export"
 
     rewrite(out, lambda e: e.update({"audit/proof.json": e["audit/proof.json"].replace(
         b'"officer"', b'"mallory"', 1)}))
-    assert main(["evidence", "verify", str(out)]) == 4
+    assert main(["evidence", "verify", str(out)]) == 6
     err = capsys.readouterr().err
     assert "NOT VERIFIED" in err and "FAILED" in err
     assert main(["evidence", "verify", str(tmp_path / "missing.zip")]) == 1

@@ -45,7 +45,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str,
 def test_workflow_through_the_cli(batch: Path, db_path: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     db = ["--db", str(db_path)]
-    code, out, err = run(capsys, "parcel", "import", str(batch), *db, "--by", "feed")
+    code, out, err = run(capsys, "parcel", "import", str(batch), *db, "--operator", "feed")
     assert code == 3  # good rows imported, one rejected
     assert "4 imported" in out and "1 rejected" in out
     assert f"{batch}:5: rejected {item_id(9)}: origin_country" in err
@@ -57,12 +57,12 @@ def test_workflow_through_the_cli(batch: Path, db_path: Path, tmp_path: Path,
     assert code == 0 and [r["item_id"] for r in json.loads(out)] == [item_id(0), item_id(1)]
 
     code, _, err = run(capsys, "parcel", "hold", item_id(2), *db)
-    assert code == 1 and "--reason" in err
+    assert code == 2 and "--reason" in err  # a missing option: usage
     code, out, _ = run(capsys, "parcel", "hold", item_id(2), *db, "--reason", "dog alert",
-                       "--by", "officer 7")
+                       "--operator", "officer 7")
     assert code == 0 and "held" in out
     code, _, err = run(capsys, "parcel", "release", item_id(2), *db)
-    assert code == 1 and "cannot go from held to released" in err
+    assert code == 5 and "cannot go from held to released" in err  # a parcel problem
 
     with SQLiteStore(db_path, signer=KEY, clock=lambda: NOW) as s:
         s.add_inspection(item_id(2), spectrum(1, n=200), identification(), operator="officer 7",
@@ -94,7 +94,7 @@ def test_workflow_through_the_cli(batch: Path, db_path: Path, tmp_path: Path,
     code, out, err = run(capsys, "parcel", "export", "--to", "2026-11-01", *db)
     assert code == 0 and len(out.splitlines()) == 4
     code, _, err = run(capsys, "parcel", "export", item_id(77), *db)
-    assert code == 1 and "not stored" in err
+    assert code == 5 and f"parcel {item_id(77)!r} not found" in err
 
     code, out, _ = run(capsys, "stats", *db, "--json")
     st = json.loads(out)
@@ -117,20 +117,25 @@ def test_errors_are_one_clear_line(db_path: Path, capsys: pytest.CaptureFixture[
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERDICT_DB", str(db_path))
     SQLiteStore(db_path).close()
+    # one format: "interdict <command>: <what> — <what to do next>", one line
     code, _, err = run(capsys, "parcel", "show", item_id(5))
-    assert code == 1 and err.strip() == (
-        f"interdict parcel show: error: parcel {item_id(5)!r} not found")
+    assert code == 5 and err.strip() == (
+        f"interdict parcel show: parcel {item_id(5)!r} not found — import the parcel's AED "
+        "batch first (interdict parcel import FILE), or check the id")
     code, _, err = run(capsys, "parcel", "show", "RR000000051US")
-    assert code == 1 and "check digit" in err
-    code, _, err = run(capsys, "parcel", "list", "--state", "lost")
-    assert code == 1 and "hold_state" in err
+    assert code == 5 and "check digit" in err and " — check the id on the label" in err
     code, _, err = run(capsys, "parcel", "import", "/nonexistent.jsonl")
-    assert code == 1 and "no such file" in err
-    code, _, err = run(capsys, "audit", "verify", "--anchor", "3:abc")
-    assert code == 1 and "SEQ:HASH" in err
-    with pytest.raises(SystemExit) as exc:
-        main(["parcel", "frobnicate"])
-    assert exc.value.code == 2
+    assert code == 1 and "no such file" in err and err.count("\n") == 1
+    # a bad option value is a usage error, said the same way
+    for argv, needle in ((("parcel", "list", "--state", "lost"), "--state"),
+                         (("audit", "verify", "--anchor", "3:abc"), "SEQ:HASH"),
+                         (("parcel", "frobnicate"), "frobnicate")):
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"interdict {argv[0]}") and needle in err
+        assert err.strip().endswith("--help") and err.count("\n") == 1
 
 
 def test_missing_database_is_not_created_by_queries(tmp_path: Path,
@@ -158,7 +163,7 @@ def test_real_interdict_subprocess(batch: Path, db_path: Path) -> None:
 @pytest.mark.parametrize("anchor", ["١:" + "a" * 64, "²:" + "a" * 64, "1" * 19 + ":" + "a" * 64,
                                     ":" + "a" * 64, "3:" + "g" * 64, "3:" + "a" * 63])
 def test_anchor_must_be_ascii_digits_and_a_whole_hash(anchor: str) -> None:
-    from station.commands.parcel import parse_anchor
+    from station.commands.audit import parse_anchor
 
     with pytest.raises(ValueError, match="SEQ:HASH"):
         parse_anchor(anchor)

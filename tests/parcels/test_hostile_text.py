@@ -114,10 +114,10 @@ def imported(db_path: Path, tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [
-    ("hold", item_id(2), "--reason", "dog alert", "--by", "a\nb"),
+    ("hold", item_id(2), "--reason", "dog alert", "--operator", "a\nb"),
     ("hold", item_id(2), "--reason", "dog\x1b[2J alert"),
     ("hold", item_id(1), "--note", "ok\rRELEASED by chief"),
-    ("not-found", item_id(1), "--by", "\u202eofficer"),
+    ("not-found", item_id(1), "--operator", "\u202eofficer"),
 ])
 def test_hostile_cli_text_is_refused_and_nothing_changes(
         imported: list[str], db_path: Path, capsys: pytest.CaptureFixture[str],
@@ -125,7 +125,7 @@ def test_hostile_cli_text_is_refused_and_nothing_changes(
     with SQLiteStore(db_path, signer=KEY) as s:
         before = list(s.audit_events())
     code, out, err = run(capsys, "parcel", *args, *imported)
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # a value that cannot be stored: a usage error
     assert err.count("\n") == 1 and "must be text without control" in err
     assert_no_raw_controls(err)
     with SQLiteStore(db_path, signer=KEY) as s:

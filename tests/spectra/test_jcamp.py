@@ -27,7 +27,7 @@ from spectra._units import Technique, XUnit, YUnit
 from spectra.formats import jcamp
 from spectra.formats import read as read_any
 from spectra.formats import sniff as sniff_path
-from spectra.formats._jcamp_parse import MAX_POINTS, normalize_label
+from spectra.formats._jcamp_parse import MAX_POINTS, MAX_POINTS_PER_BYTE, normalize_label
 
 JCAMP_DIR = "formats/jcamp"
 
@@ -405,10 +405,10 @@ def test_lost_affn_line_fails_the_x_check(tmp_path: Path) -> None:
     assert (e.field, e.line) == ("XYDATA", 10) and "X-check" in str(e)
 
 
-def test_huge_npoints_refused_before_allocating(tmp_path: Path) -> None:
+def _refused_with_peak(tmp_path: Path, text: str) -> tuple[FormatError, int]:
+    """The error reading ``text`` gives, and the peak traced allocation on the way to it."""
     import tracemalloc
 
-    text = GOOD.replace("##NPOINTS=12", f"##NPOINTS={10**12}")
     p = _write(tmp_path, text)
     tracemalloc.start()
     try:
@@ -417,17 +417,24 @@ def test_huge_npoints_refused_before_allocating(tmp_path: Path) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert (err.value.field, err.value.line) == ("NPOINTS", 10)
-    assert "refused before" in str(err.value)
+    return err.value, peak
+
+
+def test_huge_npoints_refused_before_allocating(tmp_path: Path) -> None:
+    e, peak = _refused_with_peak(tmp_path, GOOD.replace("##NPOINTS=12", f"##NPOINTS={10**12}"))
+    assert (e.field, e.line) == ("NPOINTS", 10)
+    assert "refused before" in str(e)
     assert peak < 5_000_000  # nothing near 10**12 points was allocated
 
 
 def test_dup_bomb_is_stopped(tmp_path: Path) -> None:
-    # 'Z99999999' asks to repeat a value 899,999,999 times: stopped at the cap, not expanded
+    # 'Z99999999' asks to repeat a value 899,999,999 times: stopped at the cap (16 points per
+    # byte of the file, at most MAX_POINTS), not expanded
     text = GOOD.replace("##NPOINTS=12\n", "").replace(
         "1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0", "1000A00Z99999999")
     e = _err(tmp_path, text)
-    assert e.field == "XYDATA" and str(MAX_POINTS) in str(e)
+    cap = min(MAX_POINTS, MAX_POINTS_PER_BYTE * len(text.encode()))
+    assert e.field == "XYDATA" and f"expands past {cap} points" in str(e)
 
 
 def test_garbage_bytes(tmp_path: Path) -> None:
@@ -584,3 +591,110 @@ def test_mutated_files_read_or_raise_format_error(tmp_path_factory: pytest.TempP
             assert exc.path == str(p)
             return
     assert got and all(isinstance(s, Spectrum) for s in got)
+
+
+# -- hostile input: bounded time and memory, typed errors ---------------------------------------
+
+
+@pytest.mark.parametrize("junk", [",", " , ", ";", ",,;,"])
+def test_data_line_of_separators_only_is_a_format_error(tmp_path: Path, junk: str) -> None:
+    affn = GOOD.replace("1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+                        "1000 100 110 120 130 140\n1005 150 160 170 180 190 200 210")
+    for text in (affn, GOOD):
+        e = _err(tmp_path, text.replace("##XYDATA=(X++(Y..Y))\n",
+                                        f"##XYDATA=(X++(Y..Y))\n{junk}\n"))
+        assert (e.field, e.line) == ("XYDATA", 13)
+        assert "X value" in str(e)
+
+
+def _opcodes(fn: object, *args: object) -> int:
+    """Python bytecode instructions executed by ``fn(*args)``: a deterministic measure of work
+    (no clock), which grows with n for a linear algorithm and with n² for a quadratic one."""
+    import sys
+
+    count = 0
+
+    def tracer(frame: object, event: str, arg: object) -> object:
+        nonlocal count
+        frame.f_trace_opcodes = True  # type: ignore[attr-defined]
+        if event == "opcode":
+            count += 1
+        return tracer
+
+    old = sys.gettrace()
+    sys.settrace(tracer)  # type: ignore[arg-type]
+    try:
+        fn(*args)  # type: ignore[operator]
+    finally:
+        sys.settrace(old)
+    return count
+
+
+def _repeated_labels(n: int) -> str:
+    labels = "".join(f"##$REPEATED=value {i}\n" for i in range(n))
+    return GOOD.replace("##XUNITS=1/CM\n", "##XUNITS=1/CM\n" + labels)
+
+
+def test_repeated_labels_cost_linear_work(tmp_path: Path) -> None:
+    """8,000 repeated labels took 8 s (each new copy searched all the earlier ones): the
+    work must grow like n, so 4x the labels may cost at most ~4x the instructions."""
+    small, large = (_write(tmp_path, _repeated_labels(n), f"r{n}.jdx") for n in (300, 1200))
+    work_small = _opcodes(jcamp.read, small)
+    work_large = _opcodes(jcamp.read, large)
+    assert work_large < 5 * work_small, (work_small, work_large)
+
+
+def test_repeated_labels_keep_every_value_in_order(tmp_path: Path) -> None:
+    (s,) = jcamp.read(_write(tmp_path, _repeated_labels(20_000)))
+    assert s.extra["$REPEATED"] == "value 0"
+    assert s.extra["$REPEATED #2"] == "value 1"
+    assert s.extra["$REPEATED #20000"] == "value 19999"
+    # a label that already looks numbered is kept, and the numbering steps over it
+    text = GOOD.replace("##XUNITS=1/CM\n", "##XUNITS=1/CM\n##A=0\n##A #3=x\n##A=1\n##A=2\n##A=3\n")
+    (s,) = jcamp.read(_write(tmp_path, text))
+    assert [(k, v) for k, v in s.extra.items() if k.startswith("A")] == [
+        ("A", "0"), ("A #3", "x"), ("A #2", "1"), ("A #4", "2"), ("A #5", "3")]
+
+
+def test_deeply_nested_blocks_are_refused_not_a_recursion_error(tmp_path: Path) -> None:
+    depth = 3000
+    text = "".join(f"##TITLE=b{i}\n" for i in range(depth)) + "##END=\n" * depth
+    e = _err(tmp_path, text)
+    assert e.field == "TITLE" and "nested" in str(e)
+
+
+def test_declared_points_are_bounded_by_the_file_size(tmp_path: Path) -> None:
+    # a 300-byte file that declares 4,000,000 points and a DUP that would expand to them
+    text = GOOD.replace("##NPOINTS=12", "##NPOINTS=4000000").replace(
+        "1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0", "1000A00Z99999999")
+    e, peak = _refused_with_peak(tmp_path, text)
+    assert (e.field, e.line) == ("NPOINTS", 10)
+    assert f"{len(text.encode())}-byte file" in str(e)
+    assert peak < 2_000_000
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_numbers_beyond_a_double_are_format_errors(tmp_path: Path, digits: int) -> None:
+    # a 400-digit X overflowed int -> float (OverflowError); 5,000 digits passed Python's
+    # int() limit (ValueError). Both must be refused as the non-finite values they are.
+    huge = "9" * digits
+    affn = GOOD.replace("1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+                        "1000 100 110 120 130 140\n1005 150 160 170 180 190 200 210")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning leaks either
+        for text in (affn.replace("\n1005 ", f"\n{huge} "),
+                     affn.replace(" 150 ", f" {huge} "),
+                     GOOD.replace("1005A50", f"1005A{huge}")):
+            e = _err(tmp_path, text)
+            assert e.field in ("XYDATA", "FIRSTY")
+
+
+def test_dif_sums_scaled_beyond_a_double_are_a_format_error(tmp_path: Path) -> None:
+    big = "9" * 300  # the longest integer kept exact; summed and scaled by 1e10: past 1e308
+    text = GOOD.replace("##YFACTOR=0.001", "##YFACTOR=1e10").replace("##FIRSTY=0.1\n", "")
+    text = text.replace("1000A00J0J0J0J0J0\n1005A50J0J0J0J0J0J0",
+                        f"1000A{big}" + f"J{big}" * 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = _err(tmp_path, text)
+    assert e.field == "XYDATA" and "non-finite" in str(e)

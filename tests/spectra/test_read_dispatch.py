@@ -60,3 +60,31 @@ def test_write_needs_a_known_extension_or_format(tmp_path: Path) -> None:
         spectra.write(s, tmp_path / "out.xyz")
     out = spectra.write(s, tmp_path / "out.xyz", format="jcamp")
     assert spectra.read(out)[0].content_hash == s.content_hash
+
+
+# -- JSON carried in our own files is untrusted input too ------------------------------------
+
+_HOSTILE_JSON = {
+    "nested": "[" * 100_000,             # the C decoder's RecursionError
+    "nested within limits": "[" * 900 + "]" * 900,  # decodes; validation would recurse
+    "digits": "1" * 5000,                # Python's 4,300-digit int limit: ValueError
+}
+
+
+@pytest.mark.parametrize("fmt", ["jcamp", "csv"])
+@pytest.mark.parametrize("what", sorted(_HOSTILE_JSON))
+def test_hostile_json_in_our_own_headers_is_a_format_error(
+    tmp_path: Path, fmt: str, what: str
+) -> None:
+    s = spectra.Spectrum([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], title="t")
+    p = spectra.write(s, tmp_path / ("s.jdx" if fmt == "jcamp" else "s.csv"))
+    body = p.read_text()
+    old = "##$INTERDICT PROVENANCE=[]" if fmt == "jcamp" else "# provenance: []"
+    assert old in body
+    value = _HOSTILE_JSON[what]
+    if what == "nested within limits":
+        value = '[{"step": "x", "params": {"a": ' + value + "}}]"
+    p.write_text(body.replace(old, old[:-2] + value))
+    with pytest.raises(spectra.FormatError) as err:
+        spectra.read(p)
+    assert "PROVENANCE" in str(err.value.field).upper()

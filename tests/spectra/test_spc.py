@@ -505,3 +505,56 @@ def test_truncated_old_multifile_is_refused_not_shortened(
     with pytest.raises(FormatError, match="18 whole subfile") as err:
         spc.read(p)
     assert err.value.field == "subfile"
+
+
+def _old_file(ys: Sequence[int], *, exp: int, first: float = 0.0, last: float = 1.0) -> bytes:
+    """An old-format (0x4D) single file of int32 Y, high 16-bit word first (SPC.H layout)."""
+    h = bytearray(256)
+    struct.pack_into("<BBh", h, 0, 0, 0x4D, exp)
+    struct.pack_into("<fff", h, 4, float(len(ys)), first, last)
+    struct.pack_into("<BB", h, 16, 13, 4)
+    body = b"".join(struct.pack("<hH", v >> 16, v & 0xFFFF) for v in ys)
+    return bytes(h) + body
+
+
+def test_old_format_int32_scaling(tmp_path: Path) -> None:
+    (s,) = spc.read(_write(tmp_path, "old.spc", _old_file([1, -2, 70000], exp=16)))
+    assert s.y.tolist() == [2.0**-16, -(2.0**-15), 70000 * 2.0**-16]
+
+
+@pytest.mark.parametrize("exp", [30000, -30000, 129, -129])
+def test_absurd_old_format_exponent_is_a_format_error(tmp_path: Path, exp: int) -> None:
+    # the old format stores oexp as int16; 2**(30000-32) does not fit a double
+    p = _write(tmp_path, "absurd.spc", _old_file([1, 2, 3], exp=exp))
+    with pytest.raises(FormatError) as err:
+        spc.read(p)
+    assert (err.value.offset, err.value.field) == (2, "oexp")
+    assert str(exp) in str(err.value) and str(p) in str(err.value)
+
+
+def test_scaled_y_beyond_a_double_is_a_format_error_not_a_warning(tmp_path: Path) -> None:
+    # exponent 127 (the largest a signed byte holds) times the largest int32 stays finite;
+    # float32 Y are what can be non-finite, and that is refused without a numpy warning
+    data = _header(exp=127, npts=2, first=0.0, last=1.0) + _sub(exp=127) + struct.pack(
+        "<ii", 2**31 - 1, -(2**31))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (s,) = spc.read(_write(tmp_path, "big.spc", data))
+    assert s.y.tolist() == [(2**31 - 1) * 2.0**95, -(2**31) * 2.0**95]
+
+
+def test_signalling_nan_floats_are_refused_without_numpy_warnings(tmp_path: Path) -> None:
+    snan = b"\x01\x00\x80\x7f"  # float32 signalling NaN: casting it raises numpy's "invalid"
+    y = np.asarray([1.0, 2.0, 3.0], "<f4").tobytes()
+    bad_y = _header(npts=3, first=0.0, last=2.0) + _sub() + y[:4] + snan + y[8:]
+    bad_x = (_header(flags=TXVALS, npts=3, first=0.0, last=2.0)
+             + np.asarray([0.0, 1.0], "<f4").tobytes() + snan + _sub() + y)
+    import warnings
+
+    for name, data in (("y.spc", bad_y), ("x.spc", bad_x)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(FormatError, match="non-finite"):
+                spc.read(_write(tmp_path, name, data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from station.config import (
     ConfigError,
     ScanTechnique,
     add_config_arguments,
+    config_dir,
     config_from_args,
+    data_dir,
     load_config,
 )
 
@@ -38,15 +41,44 @@ match = 80
 """
 
 
-def test_defaults_without_any_source(tmp_path: Path) -> None:
-    cfg = load_config({}, {"XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
-                      cwd=tmp_path)
+def test_defaults_without_any_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the platform's folders come from the process environment (platformdirs)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    cfg = load_config({}, {"USER": "officer.login"}, cwd=tmp_path)
     assert cfg.device is None
     assert cfg.library is None
-    assert cfg.db == tmp_path / "interdict" / "evidence.db"
+    assert cfg.db == data_dir() / "evidence.db"
+    assert cfg.key == data_dir() / "station.key"
     assert cfg.technique is ScanTechnique.RAMAN
     assert cfg.config_file is None
-    assert set(cfg.sources.values()) == {"default"}
+    assert cfg.operator == "officer.login" and cfg.sources["operator"] == "login"
+    assert {v for k, v in cfg.sources.items() if k != "operator"} == {"default"}
+
+
+def test_the_folders_follow_the_platform_convention(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    if sys.platform.startswith("linux"):
+        assert data_dir() == tmp_path / "data" / "interdict"
+        assert config_dir() == tmp_path / "cfg" / "interdict"
+    (config_dir()).mkdir(parents=True)
+    (config_dir() / "station.toml").write_text('station = "USER-FILE"\n', encoding="utf-8")
+    assert load_config({}, {}, cwd=tmp_path).station == "USER-FILE"
+
+
+def test_the_acting_person_is_the_login_name_when_nothing_names_one(tmp_path: Path) -> None:
+    assert load_config({}, {"LOGNAME": "kim", "USER": "other"}, cwd=tmp_path).operator == "kim"
+    cfg = load_config({}, {"LOGNAME": "kim", "INTERDICT_OPERATOR": "officer.env"},
+                      cwd=tmp_path)
+    assert cfg.operator == "officer.env" and cfg.sources["operator"] == "env"
+
+
+def test_an_sqlite_url_is_its_file_and_other_stores_are_refused(tmp_path: Path) -> None:
+    assert load_config({"db": "sqlite:///x/e.db"}, {}, cwd=tmp_path).db == Path("x/e.db")
+    with pytest.raises(ConfigError, match="--db"):
+        load_config({"db": "postgresql://central/interdict"}, {}, cwd=tmp_path)
 
 
 def test_file_overrides_default_and_relative_paths_are_beside_the_file(tmp_path: Path) -> None:
@@ -134,8 +166,32 @@ def test_precedence_property(tmp_path_factory: pytest.TempPathFactory, file_v: s
     cfgfile = d / "s.toml"
     cfgfile.write_text(f'operator = "{file_v}"\n' if file_v else "", encoding="utf-8")
     env = {"INTERDICT_OPERATOR": env_v} if env_v else {}
+    env["LOGNAME"] = "login.name"
     cfg = load_config({"operator": flag_v}, env, config_file=cfgfile, cwd=d)
-    expected = flag_v or env_v or file_v
+    expected = flag_v or env_v or file_v or "login.name"
     assert cfg.operator == expected
     assert cfg.sources["operator"] == (
-        "flag" if flag_v else "env" if env_v else "file" if file_v else "default")
+        "flag" if flag_v else "env" if env_v else "file" if file_v else "login")
+
+
+def test_matcher_flag_over_env_over_file_over_default(tmp_path: Path) -> None:
+    from matcher import defaults
+    from matcher.learned import MatcherKind
+    from station.config import MatcherChoice
+
+    assert {m.value for m in MatcherChoice} == {m.value for m in MatcherKind}
+    empty = {"XDG_CONFIG_HOME": str(tmp_path)}
+    cfg = load_config({}, empty, cwd=tmp_path)
+    # not set: the matcher's own default (the measured winner) applies, nothing loaded here
+    assert cfg.matcher is None and cfg.sources["matcher"] == "default"
+    assert defaults.matcher() in {m.value for m in MatcherChoice}
+    path = _file(tmp_path, 'matcher = "fused"\n')
+    cfg = load_config({}, {}, config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.FUSED and cfg.sources["matcher"] == "file"
+    cfg = load_config({}, {"INTERDICT_MATCHER": "learned"}, config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.LEARNED and cfg.sources["matcher"] == "env"
+    cfg = load_config({"matcher": "classic"}, {"INTERDICT_MATCHER": "learned"},
+                      config_file=path, cwd=tmp_path)
+    assert cfg.matcher is MatcherChoice.CLASSIC and cfg.sources["matcher"] == "flag"
+    with pytest.raises(ConfigError, match="INTERDICT_MATCHER: matcher"):
+        load_config({}, {"INTERDICT_MATCHER": "neural"}, cwd=tmp_path)

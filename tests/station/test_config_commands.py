@@ -60,7 +60,7 @@ def test_a_broken_configuration_is_a_clear_error_and_opens_nothing(
 ) -> None:
     cfg = station_env / "bad.toml"
     cfg.write_text('db = "x.db"\nself_test_hours = "soon"\n', encoding="utf-8")
-    assert main(["parcel", "list", "--config", str(cfg)]) == 1
+    assert main(["parcel", "list", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert str(cfg) in err and "self_test_hours" in err
     assert not (station_env / "x.db").exists()

@@ -84,17 +84,47 @@ def test_scan_record_report_verify(station: dict[str, object], tmp_path: Path,
 
 
 def test_scan_errors_have_documented_codes(station: dict[str, object], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     url = str(station["url"])
     assert main(["scan", "--device", url, "--parcel", "LX403127581CN", *_opts(station)]) == 5
     assert "check digit" in capsys.readouterr().err
-    assert main(["scan", "--device", url, "--parcel", "RR473124829GB", "--db",
+    # an unknown parcel: the same code in scan as in parcel show, said the same way
+    unknown = "RR473124829US"  # a valid id, not in the batch
+    assert main(["scan", "--device", url, "--parcel", unknown, *_opts(station)]) == 5
+    scan_err = capsys.readouterr().err
+    assert main(["parcel", "show", unknown, "--db", str(station["db"])]) == 5
+    show_err = capsys.readouterr().err
+    assert scan_err.startswith("interdict scan: parcel ")
+    assert scan_err.removeprefix("interdict scan") == show_err.removeprefix(
+        "interdict parcel show")
+    assert main(["scan", "--device", url, "--parcel", unknown, "--db",
                  str(tmp_path / "none.db"), "--operator", "x"]) == 1
     assert main(["scan", "--device", str(tmp_path / "no-such-tty"), "--parcel",
                  "LX403127580CN", *_opts(station)]) == 4
     assert "cannot connect" in capsys.readouterr().err
+    assert _inspections(Path(str(station["db"])), "LX403127580CN") == []
+    # nobody named: the login name acts, as for every command
+    for var in ("INTERDICT_OPERATOR", "INTERDICT_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LOGNAME", "login.officer")
     assert main(["scan", "--device", url, "--parcel", "LX403127580CN", "--db",
-                 str(station["db"]), "--library", str(station["lib"])]) == 2  # no operator
+                 str(station["db"]), "--library", str(station["lib"]),
+                 "--self-test", "never"]) == 0
+    (insp,) = _inspections(Path(str(station["db"])), "LX403127580CN")
+    assert insp.operator == "login.officer"  # type: ignore[attr-defined]
+
+
+def test_both_techniques_on_a_raman_only_analyzer_is_refused_before_acquiring(
+        station: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["scan", "--device", str(station["url"]), "--parcel", "LX403127580CN",
+                 "--technique", "both", *_opts(station)])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "offers raman only" in err and "nothing was acquired" in err
+    assert "--technique raman" in err  # what to do next
+    assert "Raman:" not in err  # no acquisition progress: nothing was measured
+    assert "self-test" not in err  # checked before the self-test too
     assert _inspections(Path(str(station["db"])), "LX403127580CN") == []
 
 

@@ -246,7 +246,7 @@ def test_forged_chain_makes_the_report_say_not_verified(
 
     forge_verdict(Backend("sqlite", str(inspected)))
     out = tmp_path / "r.html"
-    assert _report(inspected, demo_library_file, out) == 1  # written, and says why not
+    assert _report(inspected, demo_library_file, out) == 6  # written, says why not
     html = out.read_text(encoding="utf-8")
     assert "NOT VERIFIED" in html and "bad-signature" in html
     assert "Verified: evidence" not in html
@@ -320,3 +320,14 @@ def test_fused_result_shows_every_part_and_plots_this_inspections_technique(
     assert html.index("FTIR-ATR: ") < html.index("RAMAN (measured in another inspection)")
     assert 'class="measured"' in html and "Wavenumber (cm⁻¹)" in html
     assert f'data-entry="{pet.id}"' in html or "Plot not available" not in html
+
+
+def test_a_library_that_cannot_be_opened_leaves_the_report_without_plots(
+        inspected: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.ilib"
+    junk.write_bytes(b"not a library")
+    out = tmp_path / "r.html"
+    assert _report(inspected, junk, out) == 0  # the evidence verifies; the plot is secondary
+    err = capsys.readouterr().err
+    assert err.startswith("interdict report: warning: library not loaded, plots will be missing")
+    assert "Plot not available" in out.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Fill an :class:`station.report.EvidenceReport` from the evidence store and the library."""
+"""Fill an :class:`~station.report.model.EvidenceReport` from the evidence store and the library."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matcher.results import FusedIdentification, Identification
-from station.report import (
+
+from .model import (
     AuditRow,
     ComponentRow,
     EvidenceReport,
@@ -20,8 +21,8 @@ from station.report import (
     ReferenceCurve,
     Series,
     SignedHeadView,
-    fit_references,
 )
+from .plot import fit_references
 
 if TYPE_CHECKING:
     from matcher.library import Library, LibrarySet

@@ -1,0 +1,96 @@
+"""The station options as command-line flags: names, help texts, and how to add them.
+
+Kept apart from :mod:`station.config` (which resolves the values with pydantic), so that
+building the ``interdict`` command tree, e.g. for ``--help``, loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+ENV_PREFIX = "INTERDICT_"
+ENV_CONFIG = "INTERDICT_CONFIG"
+ENV_THRESHOLD_PREFIX = "INTERDICT_THRESHOLD_"
+
+#: option name -> environment variable
+ENV_VARS: dict[str, str] = {
+    "device": "INTERDICT_DEVICE",
+    "library": "INTERDICT_LIBRARY",
+    "db": "INTERDICT_DB",
+    "key": "INTERDICT_KEY",
+    "operator": "INTERDICT_OPERATOR",
+    "station": "INTERDICT_STATION",
+    "technique": "INTERDICT_TECHNIQUE",
+    "self_test_hours": "INTERDICT_SELF_TEST_HOURS",
+    "matcher": "INTERDICT_MATCHER",
+}
+
+
+_OPTION_HELP: dict[str, tuple[str, str]] = {
+    "config": ("FILE", f"station TOML file (env {ENV_CONFIG}; default ./interdict.toml, else "
+                       "station.toml in the user's configuration folder)"),
+    "device": ("URL", "analyzer: serial port (/dev/ttyUSB0, COM3), pty path or pyserial URL "
+                      "such as socket://host:port (env INTERDICT_DEVICE)"),
+    "library": ("PATH", "reference library file (env INTERDICT_LIBRARY; default: the embedded "
+                        "default library)"),
+    "db": ("FILE", "evidence database (env INTERDICT_DB; default evidence.db in the user's "
+                   "data folder: interdict config shows where)"),
+    "key": ("FILE", "the station's signing key (env INTERDICT_KEY; default station.key beside "
+                    "the default database; created on the first write)"),
+    "operator": ("NAME", "who acts, recorded in the audit log (env INTERDICT_OPERATOR; default: "
+                         "the station file's operator, else the login name)"),
+    "station": ("ID", "this station's id, recorded with evidence (env INTERDICT_STATION)"),
+    "matcher": ("KIND", "how hits are ordered: classic, learned or fused (env INTERDICT_MATCHER; "
+                        "default: the measured winner, see docs/accuracy.md and interdict "
+                        "config)"),
+    "thresholds": ("NAME=VALUE", "identification threshold, repeatable "
+                                 "(env INTERDICT_THRESHOLD_<NAME>)"),
+}
+"""The station options a command can take: name -> (metavar, help)."""
+
+ALL_OPTIONS = tuple(_OPTION_HELP)
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option (``--by`` for ``--operator``): accepted, with a note on
+    stderr. ``metavar`` names the new spelling; a value is appended when the option it
+    stands for collects a list."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        new = self.metavar or self.dest
+        print(f"{parser.prog}: {option_string} is deprecated — use {new}", file=sys.stderr)
+        current = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest,
+                [*current, values] if isinstance(current, list) else values)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
+                         short: Mapping[str, str] | None = None) -> None:
+    """Add the station options ``names`` (default: all of :data:`ALL_OPTIONS`) to a command.
+
+    Every option defaults to ``None`` (not given) so :func:`config_from_args` can tell a flag
+    from a default. ``--operator`` also accepts its deprecated spelling ``--by``. ``short``
+    gives an option a one-letter alias (``{"library": "-l"}``).
+    """
+    g = parser.add_argument_group(
+        "station options (flag > environment variable > config file > default)")
+    for name in names or ALL_OPTIONS:
+        metavar, text = _OPTION_HELP[name]
+        flag = "--threshold" if name == "thresholds" else f"--{name}"
+        flags = [flag, *([short[name]] if short and name in short else [])]
+        if name == "thresholds":
+            g.add_argument(*flags, dest="thresholds", metavar=metavar, action="append",
+                           help=text)
+        else:
+            g.add_argument(*flags, dest=name, metavar=metavar, help=text)
+        if name == "operator":
+            g.add_argument("--by", dest="operator", metavar="--operator",
+                           action=DeprecatedAlias, help=argparse.SUPPRESS)
+
+
+__all__ = ["ALL_OPTIONS", "ENV_CONFIG", "ENV_PREFIX", "ENV_THRESHOLD_PREFIX", "ENV_VARS",
+           "DeprecatedAlias", "add_config_arguments"]
