@@ -376,8 +376,8 @@ def create_app(store: CentralStore, *, max_body: int = MAX_BODY,
     def report(item_id: ItemId, who: Annotated[Principal, needs(Permission.READ_REPORT)]
                ) -> HTMLResponse:
         """The parcel's evidence report (one self-contained HTML page)."""
-        from station.report.render import render_html
         from station.report.collect import collect_report
+        from station.report.render import render_html
 
         item = validate_item_id(item_id)
         own_facility(who, item)

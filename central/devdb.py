@@ -35,7 +35,8 @@ PORT = 5432
 
 
 class DevDBError(RuntimeError):
-    """No PostgreSQL server binaries here, or the server would not start."""
+    """No PostgreSQL server binaries here, or the server or the service process would not
+    start."""
 
 
 def find_bindir() -> Path:
@@ -194,7 +195,8 @@ class TempPostgres:
         self.stop()
 
 
-READY = re.compile(r"listening on (https?://\S+)")
+READY = re.compile(r"listening on (https?://[^\s\"]+)")
+"""The ready line, in words or in a ``--json`` event."""
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None], log: list[str]) -> None:
@@ -235,10 +237,10 @@ class ServiceProcess:
                 line = lines.get(timeout=timeout_s)
             except queue.Empty:
                 self.kill()
-                raise RuntimeError("interdict serve did not get ready in time:\n"
+                raise DevDBError("interdict serve did not get ready in time:\n"
                                    + "".join(self.output)) from None
             if line is None:
-                raise RuntimeError("interdict serve exited:\n" + "".join(self.output))
+                raise DevDBError("interdict serve exited:\n" + "".join(self.output))
             m = READY.search(line)
             if m:
                 self.url = m.group(1)

@@ -5,38 +5,33 @@ free port; once the app has started, one line goes to standard output::
 
     interdict serve: listening on http://127.0.0.1:43127 (database schema 2, key 3f9a…)
 
-(a supervisor, a test or a script waits for that line). SIGTERM/SIGINT: uvicorn stops
+(a supervisor, a test or a script waits for that line; with ``--json`` it is a JSON line
+``{"event": "listening", "message": …, "url": …, "schema_version": …, "key": …}``, as
+``interdict watch --json`` tells its events). SIGTERM/SIGINT: uvicorn stops
 accepting, finishes the requests in flight (each store write is one transaction: one cut
 short by a harder kill is rolled back by PostgreSQL) and the store's pool is closed.
 
 Central signs its own chain like a station (:mod:`parcels.signing`): with the key file
-``--signing-key`` (``$INTERDICT_CENTRAL_KEY``, default ``central.key`` in the data folder),
-created on first use with mode 0600. Keep it outside the database, like a station's key.
+``--signing-key`` (``$INTERDICT_CENTRAL_KEY``, default ``central.key`` in the data folder:
+:func:`station.commands.central.central_key_path`), created on first use with mode 0600.
+Keep it outside the database, like a station's key.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import signal
 import socket
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ENV_CENTRAL_KEY = "INTERDICT_CENTRAL_KEY"
 
-
-def central_key_path(given: str | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """Central's signing key file: ``given``, else ``$INTERDICT_CENTRAL_KEY``, else
-    ``central.key`` beside the default database (``$XDG_DATA_HOME/interdict``)."""
-    from parcels.config import default_db_path
-
-    e = os.environ if env is None else env
-    text = given or e.get(ENV_CENTRAL_KEY)
-    return Path(text) if text else default_db_path(e).parent / "central.key"
+class ListenError(OSError):
+    """The service cannot listen on the address asked for (taken, not this machine's,
+    not allowed)."""
 
 
 class ServeOptions(BaseModel):
@@ -50,9 +45,19 @@ class ServeOptions(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8750, ge=0, le=65535)
     tls_cert: str | None = None
+    """HTTPS with this certificate (PEM), with :attr:`tls_key`; both or neither."""
     tls_key: str | None = None
     pool: int = Field(default=16, ge=1, le=1000)
     log_level: str = "warning"
+    as_json: bool = False
+    """Tell ``listening`` and ``stopped`` as JSON lines (``event``, ``message``, data)."""
+
+
+def _tell(out: TextIO, as_json: bool, kind: str, text: str, **data: Any) -> None:
+    """One line on ``out``: the words, or with ``as_json`` the event as a JSON object."""
+    out.write((json.dumps({"event": kind, "message": text, **data}) if as_json else text)
+              + "\n")
+    out.flush()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -70,7 +75,15 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
-    """Open the store, bind, serve until stopped; returns the exit code."""
+    """Open the store, bind, serve until stopped; returns the exit code.
+
+    Raises
+    ------
+    ListenError
+        The address cannot be listened on.
+    parcels.errors.DatabaseUnreachableError, parcels.errors.SchemaVersionError
+        The database.
+    """
     import uvicorn
 
     from parcels.store.postgres import PostgresStore
@@ -78,8 +91,6 @@ def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
     from .app import create_app
 
     out = out or sys.stdout
-    if bool(opts.tls_cert) != bool(opts.tls_key):
-        raise ValueError("--tls-cert and --tls-key go together")
     from parcels.signing import StationKey
 
     store = PostgresStore(opts.db, max_connections=opts.pool,
@@ -90,17 +101,24 @@ def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
         # without it every response waits ~40 ms for the client's delayed ACK (measured)
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((opts.host, opts.port))
-        sock.listen(1024)
+        try:
+            sock.bind((opts.host, opts.port))
+            sock.listen(1024)
+        except OSError as exc:
+            sock.close()
+            raise ListenError(exc.errno, f"cannot listen on {opts.host}:{opts.port}: "
+                                         f"{exc.strerror or exc}") from exc
         port = sock.getsockname()[1]
         scheme = "https" if opts.tls_cert else "http"
         host = f"[{opts.host}]" if family == socket.AF_INET6 else opts.host
 
+        url = f"{scheme}://{host}:{port}"
+
         def ready() -> None:
-            out.write(f"interdict serve: listening on {scheme}://{host}:{port} "
-                      f"(database schema {store.schema_version}, key "
-                      f"{store.signing_key_id})\n")
-            out.flush()
+            _tell(out, opts.as_json, "listening",
+                  f"interdict serve: listening on {url} (database schema "
+                  f"{store.schema_version}, key {store.signing_key_id})", url=url,
+                  schema_version=store.schema_version, key=store.signing_key_id)
 
         app = create_app(store, on_ready=ready)
         config = uvicorn.Config(app, log_level=opts.log_level, ssl_certfile=opts.tls_cert,
@@ -119,8 +137,9 @@ def serve(opts: ServeOptions, *, out: TextIO | None = None) -> int:
     finally:
         store.close()
     if stopped:
-        out.write(f"interdict serve: stopped ({signal.Signals(stopped[0]).name})\n")
+        name = signal.Signals(stopped[0]).name
+        _tell(out, opts.as_json, "stopped", f"interdict serve: stopped ({name})", signal=name)
     return 0
 
 
-__all__ = ["ENV_CENTRAL_KEY", "ServeOptions", "central_key_path", "parse_listen", "serve"]
+__all__ = ["ListenError", "ServeOptions", "parse_listen", "serve"]
