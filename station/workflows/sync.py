@@ -13,6 +13,12 @@ sync``, or the background loop of ``interdict watch``) then:
    parcels are imported (idempotent), central's hold moves adopted where the local workflow
    allows them, otherwise reported (never silently dropped).
 
+Failures are the station's errors (:mod:`station.errors`): central unreachable
+(:class:`~station.errors.CentralUnreachableError`: nothing is lost, sync again later), central
+refused (:class:`~station.errors.CentralRefusedError`, with its status and reason), the local
+chain forked from central's copy (:class:`~station.errors.ChainForkError`) or signed by a key
+central did not register for the station (:class:`~station.errors.StationKeyRefusedError`).
+
 Standard library only (``urllib``): a station needs no server dependency.
 """
 
@@ -23,7 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,27 +37,21 @@ from parcels.holds import TRANSITIONS
 from parcels.records import HoldRecord, HoldState
 from parcels.store.base import RowStatus, Store
 from parcels.sync import HoldConflict, KeyRegistration, PushOutcome, StationHead, WorkBatch
+from station.config import StationConfig, central_url
+from station.errors import (
+    CentralError,
+    CentralRefusedError,
+    CentralUnreachableError,
+    ChainForkError,
+    ConfigError,
+    StationKeyRefusedError,
+)
+
+if TYPE_CHECKING:
+    from spectra import Progress
 
 DEFAULT_RUN = 200
 """Events per push (a run with 1,800-point spectra is about 2 MB)."""
-
-
-class SyncError(Exception):
-    """A sync step failed; ``kind`` says how.
-
-    ``unreachable`` (no network, central down: try again later, nothing is lost),
-    ``refused`` (central answered with an error: ``status`` and its ``detail``), ``fork`` (the
-    local chain differs from what central holds), ``key`` (the local heads are signed by a
-    key other than the one central registered for this station, or do not verify),
-    ``config`` (no central or credentials).
-    """
-
-    def __init__(self, kind: str, message: str, *, status: int | None = None,
-                 detail: dict[str, Any] | None = None) -> None:
-        self.kind = kind
-        self.status = status
-        self.detail = detail or {}
-        super().__init__(message)
 
 
 class CentralClient:
@@ -67,14 +67,19 @@ class CentralClient:
         Per request.
     cafile
         A CA bundle to verify central's certificate with (else the system's).
+
+    Raises
+    ------
+    ConfigError
+        ``url`` is not ``http(s)://host[:port]``.
     """
 
     def __init__(self, url: str, token: str, *, timeout_s: float = 60.0,
                  cafile: str | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SyncError("config", f"central URL must be http(s)://host:port, got {url!r}")
-        self.url = url.rstrip("/")
+        try:
+            self.url = central_url(url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         self.token = token
         self.timeout_s = timeout_s
         self._context = None
@@ -83,14 +88,33 @@ class CentralClient:
 
             self._context = ssl.create_default_context(cafile=cafile)
 
+    @classmethod
+    def for_station(cls, cfg: StationConfig, *, cafile: str | None = None) -> CentralClient:
+        """The client of a station: ``central`` and ``central_token`` of its configuration.
+
+        Raises
+        ------
+        ConfigError
+            No central, or no credential for it, configured.
+        """
+        if not cfg.central:
+            raise ConfigError("no central service configured",
+                              hint="give --central URL, or set central in the station file "
+                                   "(or INTERDICT_CENTRAL)")
+        if not cfg.central_token:
+            raise ConfigError("no credential for central configured",
+                              hint="set central_token in the station file (or "
+                                   "INTERDICT_CENTRAL_TOKEN); interdict central station add "
+                                   "issues one")
+        return cls(cfg.central, cfg.central_token, cafile=cafile)
+
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 body: bytes | None = None) -> Any:
         """One request; the parsed JSON answer.
 
         Raises
         ------
-        SyncError
-            ``unreachable`` or ``refused``.
+        CentralUnreachableError, CentralRefusedError
         """
         url = self.url + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
         req = urllib.request.Request(url, data=body, method=method, headers={
@@ -106,16 +130,20 @@ class CentralClient:
             except ValueError:
                 detail = {}
             msg = detail.get("detail") if isinstance(detail, dict) else None
-            raise SyncError("refused", f"central refused {method} {path}: HTTP {exc.code}: "
-                            f"{msg or exc.reason}", status=exc.code,
-                            detail=detail if isinstance(detail, dict) else {}) from exc
+            raise CentralRefusedError(f"central refused {method} {path}: HTTP {exc.code}: "
+                                      f"{msg or exc.reason}", status=exc.code,
+                                      detail=detail if isinstance(detail, dict) else {}) from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             why = getattr(exc, "reason", exc)
-            raise SyncError("unreachable", f"central {self.url} unreachable: {why}") from exc
+            raise CentralUnreachableError(f"central {self.url} unreachable: {why}") from exc
 
     def get(self, path: str, **params: Any) -> Any:
         """GET with query parameters."""
         return self.request("GET", path, params=params or None)
+
+    def whoami(self) -> str:
+        """The name of the credential this client holds (the station's name at central)."""
+        return str(self.get("/v1/whoami")["name"])
 
     def post(self, path: str, payload: BaseModel) -> Any:
         """POST a model as JSON."""
@@ -158,9 +186,11 @@ def _key(url: str) -> str:
 
 
 def push(store: Store, client: CentralClient, station: str, *, run: int = DEFAULT_RUN,
-         progress: Callable[[int, int], None] | None = None,
+         progress: Progress | None = None,
          ) -> tuple[int, int, int, str, list[HoldConflict]]:
     """Push every unsent event, run by run.
+
+    ``progress`` is told the inspections pushed of those unsent, after each acknowledged run.
 
     Returns
     -------
@@ -168,8 +198,12 @@ def push(store: Store, client: CentralClient, station: str, *, run: int = DEFAUL
 
     Raises
     ------
-    SyncError
-        ``fork`` when central's copy ends on an event this store does not have.
+    ChainForkError
+        Central's copy ends on an event this store does not have (found here, or by central).
+    StationKeyRefusedError
+        Central refused the heads: not signed by the key it registered for this station.
+    CentralUnreachableError, CentralRefusedError
+        As :meth:`CentralClient.request`.
     """
     head = client.get("/v1/sync/head")
     seq, h = int(head["seq"]), str(head["hash"])
@@ -177,28 +211,30 @@ def push(store: Store, client: CentralClient, station: str, *, run: int = DEFAUL
         local = next(store.audit_events(since_seq=seq), None)
         if local is None or local.seq != seq or local.hash != h:
             have = "no such event" if local is None or local.seq != seq else local.hash
-            raise SyncError("fork", f"central holds this station's chain up to #{seq} "
-                            f"({h}) but the local store has {have} there: the local chain "
-                            "was rewritten after it was synced, or another station syncs "
-                            "under this name")
+            raise ChainForkError(f"central holds this station's chain up to #{seq} ({h}) "
+                                 f"but the local store has {have} there: the local chain was "
+                                 "rewritten after it was synced, or another station syncs "
+                                 "under this name")
     events = inspections = 0
     conflicts: list[HoldConflict] = []
     _, total = store.unsent(after_seq=seq)
+    if progress is not None:
+        progress(0, total)
     while True:
         batch = store.sync_batch(after_seq=seq, station=station, max_events=run)
         if not batch.events:
             break
         try:
             outcome = PushOutcome.model_validate(client.post("/v1/sync/push", batch))
-        except SyncError as exc:
+        except CentralRefusedError as exc:
             reason = exc.detail.get("reason")
             if reason in ("fork", "key", "signature"):  # tamper evidence, not a hiccup
-                raise SyncError("fork" if reason == "fork" else "key", str(exc),
-                                status=exc.status, detail=exc.detail) from exc
+                kind = ChainForkError if reason == "fork" else StationKeyRefusedError
+                raise kind(str(exc), status=exc.status, detail=exc.detail) from exc
             raise
         if outcome.head_seq != batch.events[-1].seq:
-            raise SyncError("refused", f"central acknowledged #{outcome.head_seq}, expected "
-                            f"#{batch.events[-1].seq}")
+            raise CentralRefusedError(f"central acknowledged #{outcome.head_seq}, expected "
+                                      f"#{batch.events[-1].seq}")
         seq, h = outcome.head_seq, outcome.head_hash
         store.set_sync_state(f"push:{_key(client.url)}", seq, h)
         events += outcome.received
@@ -273,13 +309,14 @@ def pull(store: Store, client: CentralClient, *, actor: str = "central",
 
 
 def sync_once(store: Store, client: CentralClient, station: str, *, run: int = DEFAULT_RUN,
-              progress: Callable[[int, int], None] | None = None) -> SyncReport:
+              progress: Progress | None = None) -> SyncReport:
     """Push, then pull (see the module notes).
 
     Raises
     ------
-    SyncError
-        The first step that failed (what was acknowledged before it stays acknowledged).
+    CentralError
+        The first step that failed (what was acknowledged before it stays acknowledged):
+        see :func:`push`.
     """
     events, inspections, seq, h, conflicts = push(store, client, station, run=run,
                                                   progress=progress)
@@ -348,12 +385,13 @@ class BackgroundSync:
                 return
             try:
                 if name is None:
-                    name = str(self.client.get("/v1/whoami")["name"])
+                    name = self.client.whoami()
                 with self.open_store() as store:
                     self.last = sync_once(store, self.client, name)
-            except SyncError as exc:
-                if self.failures == 0 or exc.kind != "unreachable":
-                    kind = "sync-offline" if exc.kind == "unreachable" else "sync-error"
+            except CentralError as exc:
+                offline = isinstance(exc, CentralUnreachableError)
+                if self.failures == 0 or not offline:
+                    kind = "sync-offline" if offline else "sync-error"
                     self.report(kind, f"sync: {exc}; scanning goes on, records stay here "
                                       "until central has them")
                 self.failures += 1
@@ -401,5 +439,5 @@ def central_record(client: CentralClient, station: str, *, page: int = 10_000,
     return anchors, list(dict.fromkeys(k.key_id for k in keys))
 
 
-__all__ = ["BackgroundSync", "CentralClient", "SyncError", "SyncReport", "adopt_hold",
-           "central_record", "pull", "push", "sync_once"]
+__all__ = ["BackgroundSync", "CentralClient", "SyncReport", "adopt_hold", "central_record",
+           "pull", "push", "sync_once"]

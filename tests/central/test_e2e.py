@@ -19,6 +19,7 @@ import httpx
 
 from parcels.store import SQLiteStore
 from parcels.store.base import NewInspection
+from station.exit_codes import ExitCode
 from tests.parcels.builders import DEVICE, KEY, aed, identification, item_id, spectrum
 
 from ._service import ROOT, Service
@@ -127,6 +128,8 @@ def _stop_mid_sync(central: Central, tmp_path: Path, base: int, fac: str,
     db = tmp_path / f"{name}.db"
     SQLiteStore(db).close()
     assert finish(sync_process(central, name, db))[0] == 0
+    with SQLiteStore(db) as st:  # the first sync pulled, and had nothing to push
+        assert st.sync_state(f"push:{central.url}") is None
     ids = scan_backlog(db, items, 60, 7)  # 1,800-point raw spectra
     port = central.service.port
     try:
@@ -143,13 +146,16 @@ def _stop_mid_sync(central: Central, tmp_path: Path, base: int, fac: str,
             lock.rollback()  # the push in flight goes on (SIGTERM) or finds its server gone
         code, _, err = finish(sync)
         stopped = central.service.proc.wait(timeout=60)  # (no second signal)
-        if how is signal.SIGTERM:
-            assert stopped == 0  # a graceful stop
-            assert "pushed" in err  # the run in flight was finished and acknowledged
-        assert code in (1, 6), err  # unreachable (or refused while shutting down): retry later
+        # unreachable (or refused while shutting down): retry later
+        assert code in (ExitCode.UNREACHABLE, ExitCode.ERROR), err
+        assert err.startswith("interdict sync: central") and " — " in err, err
         with SQLiteStore(db, signer=KEY) as st:
             assert st.verify().ok  # the station lost nothing either
             last = list(st.audit_events())[-1].seq
+            acknowledged = (st.sync_state(f"push:{central.url}") or (0, ""))[0]
+        if how is signal.SIGTERM:
+            assert stopped == 0  # a graceful stop
+            assert acknowledged > 0  # the run in flight was finished and acknowledged
         with central.store() as cs:
             head = cs.station_head(name)
         assert (head[0] if head else 0) < last  # central stopped in the middle

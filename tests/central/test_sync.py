@@ -16,7 +16,9 @@ from parcels.records import HoldState, Parcel, ParcelQuery
 from parcels.signing import StationKey
 from parcels.store import SQLiteStore
 from station.cli import main
-from station.workflows.sync import CentralClient, SyncError, push, sync_once
+from station.errors import CentralRefusedError, ChainForkError, StationKeyRefusedError
+from station.exit_codes import ExitCode
+from station.workflows.sync import CentralClient, push, sync_once
 from tests.parcels.builders import DEVICE, KEY, aed, identification, item_id, spectrum
 from tests.parcels.conftest import Backend
 from tests.parcels.forgery import forge_verdict, resign
@@ -96,21 +98,28 @@ def _forge_and_resign(path: Path, key: StationKey) -> None:
     resign(b, key)
 
 
-def _verify_against_central(central: Central, name: str, db: Path, key_file: Path,
-                            capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """``interdict audit verify --central URL`` as the station runs it (its token and key
-    file from the environment); the exit code and what it printed."""
+def _as_station(central: Central, name: str, key_file: Path,
+                capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """``interdict ARGV`` as the station runs it (its token and key file from the
+    environment); the exit code and what it printed."""
     env = {"INTERDICT_CENTRAL_TOKEN": central.tokens[name], "INTERDICT_KEY": str(key_file)}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     capsys.readouterr()
     try:
-        code = main(["audit", "verify", "--db", str(db), "--central", central.url, "--quick"])
+        code = main(list(argv))
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     out, err = capsys.readouterr()
     return code, out + err
+
+
+def _verify_against_central(central: Central, name: str, db: Path, key_file: Path,
+                            capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``interdict audit verify --central URL`` as the station runs it."""
+    return _as_station(central, name, key_file, capsys, "audit", "verify", "--db", str(db),
+                       "--central", central.url, "--quick")
 
 
 def test_fork_and_gap_are_refused_and_nothing_stored_changes(
@@ -148,9 +157,9 @@ def test_fork_and_gap_are_refused_and_nothing_stored_changes(
     mallory.save(mallory_file)
     st = SQLiteStore(db, signer=mallory)
     assert st.verify().ok  # self-consistent under its (new) key: the file alone cannot tell
-    with pytest.raises(SyncError) as exc:
+    with pytest.raises(ChainForkError) as fork:
         sync_once(st, client(central, name), name)
-    assert exc.value.kind == "fork" and f"#{head[0]}" in str(exc.value)
+    assert f"#{head[0]}" in str(fork.value)
     forked = st.sync_batch(after_seq=0, station=name, max_events=1000)
     with central.client(name) as c:
         r = c.post("/v1/sync/push", content=forked.model_dump_json(), headers=JSON)
@@ -159,13 +168,18 @@ def test_fork_and_gap_are_refused_and_nothing_stored_changes(
         assert list(cs.audit_events()) == before
         assert cs.station_head(name) == head
     st.close()
+    code, text = _as_station(central, name, mallory_file, capsys, "sync", "--db", str(db),
+                             "--central", central.url)
+    assert code == ExitCode.NOT_VERIFIED, text
+    assert text.startswith(f"interdict sync: central holds this station's chain up to "
+                           f"#{head[0]}") and "— interdict audit verify --central" in text
 
     # the laptop's own check passes with the replaced key file; against central's record
     # (the heads it received, the key it registered) it fails, naming both
     assert main(["audit", "verify", "--db", str(db), "--key", str(mallory_file),
                  "--quick"]) == 0
     code, text = _verify_against_central(central, name, db, mallory_file, capsys)
-    assert code == 4, text
+    assert code == ExitCode.NOT_VERIFIED, text
     assert "untrusted-key" in text and mallory.key_id in text
     assert "does not have its anchored hash" in text  # a synced event was rewritten
     assert "BROKEN" in text
@@ -188,9 +202,9 @@ def test_a_rewrite_after_the_last_sync_resigned_with_a_new_key_is_caught(
     _forge_and_resign(db, mallory)
     with SQLiteStore(db, signer=mallory) as st:
         assert st.verify().ok
-        with pytest.raises(SyncError) as exc:
+        with pytest.raises(StationKeyRefusedError) as exc:
             sync_once(st, client(central, name), name)
-    assert exc.value.kind == "key" and exc.value.status == 409
+    assert exc.value.status == 409
     assert KEY.key_id in str(exc.value) and mallory.key_id in str(exc.value)
     with central.store() as cs:
         assert cs.get_parcel(item_id(base + 1)).inspections == ()
@@ -198,7 +212,7 @@ def test_a_rewrite_after_the_last_sync_resigned_with_a_new_key_is_caught(
     mallory_file = tmp_path / "mallory.key"
     mallory.save(mallory_file)
     code, text = _verify_against_central(central, name, db, mallory_file, capsys)
-    assert code == 4 and "untrusted-key" in text, text
+    assert code == ExitCode.NOT_VERIFIED and "untrusted-key" in text, text
 
 
 def test_pushes_must_be_signed_by_the_registered_key(
@@ -289,9 +303,9 @@ def test_a_station_cannot_read_or_write_another_facility(
     st.import_parcels([(1, Parcel.model_validate(aed(base + 1, facility=fac)))], actor="officer",
                       source="by hand")
     inspect(st, base + 1, seed=4)
-    with pytest.raises(SyncError) as exc:
+    with pytest.raises(CentralRefusedError) as refused:
         sync_once(st, client(central, jfk), jfk)
-    assert exc.value.status == 403 and fac in str(exc.value)
+    assert refused.value.status == 403 and fac in str(refused.value)
     with central.store() as cs:
         assert cs.get_parcel(item_id(base + 1)).inspections == ()
         assert cs.station_head(jfk) is None
@@ -355,3 +369,32 @@ def test_catch_up_resumes_where_central_copy_ends(central: Central, station_db: 
                   for i in cs.get_parcel(item_id(base + n)).inspections}
         assert stored == set(ids)
         assert cs.verify().ok
+
+
+def test_sync_command_without_central_or_credential_or_network(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the officer sees, and the exit code, when sync cannot start: no central or no
+    credential configured (usage), a URL that is none (usage), central unreachable (7:
+    nothing is lost, the records stay here)."""
+    import socket
+
+    for var in ("INTERDICT_CENTRAL", "INTERDICT_CENTRAL_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    db = tmp_path / "station.db"
+    SQLiteStore(db).close()
+    assert main(["sync", "--db", str(db)]) == ExitCode.USAGE
+    assert "no central service configured — give --central URL" in capsys.readouterr().err
+    assert main(["sync", "--db", str(db), "--central", "central.example.org"]) == ExitCode.USAGE
+    assert "central must be http(s)://host:port" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    assert main(["sync", "--db", str(db), "--central", url]) == ExitCode.USAGE
+    assert "no credential for central configured" in capsys.readouterr().err
+    monkeypatch.setenv("INTERDICT_CENTRAL_TOKEN", "idt_0123456789abcdef_" + "x" * 43)
+    assert main(["sync", "--db", str(db), "--central", url]) == ExitCode.UNREACHABLE
+    err = capsys.readouterr().err
+    assert err.startswith(f"interdict sync: central {url} unreachable")
+    assert "— the records stay on this station until central has them" in err
+    assert "idt_" not in err  # the credential is never printed
