@@ -6,6 +6,9 @@ virtual serial port (a pty), import the sample AED batch, scan every held parcel
 real driver stack, print the verdicts, write the evidence report and the evidence bundle of the
 flagged parcel (and verify the bundle as a court would), verify the signed audit chain, and stop
 everything it started. Output goes to ``demo-out/`` (with the demo station's signing key).
+
+``--fleet`` shows the fleet instead (:mod:`station.commands._fleet`): a private PostgreSQL and
+central service, two stations syncing to it, the fentanyl parcel's record read centrally.
 """
 
 from __future__ import annotations
@@ -33,16 +36,18 @@ def register(sub: Any) -> None:
                     "one evidence report and bundle, verify them and the audit chain, stop "
                     "the simulator. Everything goes into --out, with the demo station's own "
                     "database and signing key.",
-        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED),
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED,
+                      ExitCode.UNREACHABLE),
         formatter_class=HelpFormatter)
     p.add_argument("--out", default="demo-out", metavar="DIR",
                    help="output folder (default demo-out/; its demo files are replaced)")
     p.add_argument("--operator", default="officer.demo", help="operator recorded in evidence")
     p.add_argument("--station", default="DEMO-IMF-01", help="station id recorded in evidence")
     p.add_argument("--fleet", action="store_true",
-                   help="the fleet instead: a central service (private PostgreSQL), two "
-                        "stations syncing, the fentanyl parcel's record read centrally "
-                        "(needs the central extra)")
+                   help="the fleet instead: a private PostgreSQL and central service, two "
+                        "stations syncing to it, the fentanyl parcel's record read centrally "
+                        "(about 30 s; needs the central extra and PostgreSQL's server "
+                        "binaries)")
     p.set_defaults(func=run)
 
 
@@ -113,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code (0 when every step worked)."""
     t0 = time.monotonic()
     out = Path(args.out).resolve()
-    if getattr(args, "fleet", False):
-        from station.workflows.fleet import run_fleet
+    if args.fleet:
+        from station.commands._fleet import run_fleet
 
         return run_fleet(out, operator=args.operator)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """``interdict demo --fleet``: a central service, two stations syncing to it, the fentanyl
 parcel's record visible centrally. Everything it starts (a private PostgreSQL, the service,
 the simulated analyzer) runs on this machine and is stopped at the end; needs the
-``central`` extra."""
+``central`` extra and PostgreSQL's server binaries (:mod:`central.devdb` finds them).
+
+A part of :mod:`station.commands.demo` (no command of its own)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from station.commands.demo import _step, start_simulator, stop_simulator
+from station.exit_codes import ExitCode
 
 FACILITY = "JFK-IMF"
 """The facility of ``fixtures/aed/sample_batch.jsonl``."""
@@ -37,8 +40,14 @@ def _scan(cfg: Any, items: list[str]) -> list[tuple[str, str, bool]]:
     return out
 
 
-def run_fleet(out: Path, *, operator: str) -> int:
-    """Run the fleet demo into ``out``; returns the exit code."""
+def run_fleet(out: Path, *, operator: str) -> ExitCode:
+    """Run the fleet demo into ``out``; returns the exit code.
+
+    Raises
+    ------
+    central.devdb.DevDBError
+        No PostgreSQL server binaries here, or the server or the service would not start.
+    """
     import psycopg
 
     from central.auth import Role, issue
@@ -75,7 +84,7 @@ def run_fleet(out: Path, *, operator: str) -> int:
     return code
 
 
-def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> int:
+def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> ExitCode:
     from parcels.records import HoldState, ParcelQuery
     from parcels.signing import StationKey
     from parcels.store import SQLiteStore
@@ -137,7 +146,7 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> int:
                 flagged = rec
     if flagged is None:
         print("    no parcel at central is flagged for fentanyl: the demo did not reach its goal")
-        return 1
+        return ExitCode.ERROR
     p = flagged["parcel"]
     print(f"    {p['item_id']} from {p['origin_country']}, hold "
           f"{flagged['hold']['state'].upper()}")
@@ -156,7 +165,7 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> int:
         print(f"    central holds {name}'s chain up to signed head #{h['seq']} "
               f"{h['hash'][:16]}…, signed by its registered key {k['key_id'][:16]}… "
               f"({k['how']})")
-    return 0
+    return ExitCode.OK
 
 
 __all__ = ["FACILITY", "run_fleet"]
