@@ -45,9 +45,14 @@ def run_fleet(out: Path, *, operator: str) -> ExitCode:
 
     Raises
     ------
+    station.errors.StationError
+        The central extra is not installed (nothing was started).
     central.devdb.DevDBError
         No PostgreSQL server binaries here, or the server or the service would not start.
     """
+    from station.commands.central import needs_central_extra
+
+    needs_central_extra()
     import psycopg
 
     from central.auth import Role, issue

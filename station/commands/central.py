@@ -166,7 +166,7 @@ def central_key_path(args: argparse.Namespace) -> Path:
     return Path(text) if text else data_dir() / "central.key"
 
 
-def _needs_extra() -> None:
+def needs_central_extra() -> None:
     """The central extra is installed, else a clear error saying how to get it."""
     import importlib.util
 
@@ -178,7 +178,7 @@ def _needs_extra() -> None:
 
 
 def _serve(args: argparse.Namespace) -> ExitCode:
-    _needs_extra()
+    needs_central_extra()
     from central.serve import ServeOptions, parse_listen, serve
 
     try:
@@ -197,7 +197,7 @@ def _serve(args: argparse.Namespace) -> ExitCode:
 
 def _store(args: argparse.Namespace, *, signing: bool = False) -> PostgresStore:
     """Central's store (one connection); with ``signing``, able to write its own chain."""
-    _needs_extra()
+    needs_central_extra()
     from parcels.signing import StationKey
     from parcels.store.postgres import PostgresStore
 
@@ -282,4 +282,5 @@ def _list(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-__all__ = ["ENV_CENTRAL_DB", "ENV_CENTRAL_KEY", "central_db", "central_key_path", "register"]
+__all__ = ["ENV_CENTRAL_DB", "ENV_CENTRAL_KEY", "central_db", "central_key_path",
+           "needs_central_extra", "register"]

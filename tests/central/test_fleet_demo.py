@@ -22,3 +22,22 @@ def test_fleet_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert record.count("signed by its registered key") == 2
     assert "(first-push)" in record
     assert "service and PostgreSQL stopped" in out
+
+
+@pytest.mark.parametrize("argv", [["demo", "--fleet"], ["serve", "--db", "postgresql://x/y"]])
+def test_without_the_central_extra_it_says_how_to_get_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        argv: list[str]) -> None:
+    """A laptop without ``interdict[central]``: one error line naming the extra, not a
+    traceback of an ImportError."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fastapi" else find_spec(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == (f"interdict {argv[0]}: the central service needs fastapi — install its "
+                   "extra: pip install 'interdict[central]'\n")
+    assert not (tmp_path / "demo-out").exists()  # nothing was started or written
