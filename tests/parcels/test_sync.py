@@ -5,10 +5,11 @@ started in the wrong place, is refused (never half-accepted)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from parcels.audit import GENESIS
@@ -135,6 +136,24 @@ FIELDS = {
 }
 
 
+LABELS = ("title", "source", "extra")
+"""A spectrum's labels: outside its content hash by design (renaming a file does not change
+the evidence id, :attr:`spectra.Spectrum.content_hash`), and outside the station's chain."""
+
+
+def same_but_labels(meta: str, changed: str) -> bool:
+    """Whether a changed spectrum metadata JSON reads as the same values as ``meta`` but for
+    its labels (a number written longer, ``785.00`` for ``785.0``, is the same value)."""
+    try:
+        new = json.loads(changed)
+    except ValueError:
+        return False
+    old = json.loads(meta)
+    return isinstance(new, dict) and \
+        {k: v for k, v in old.items() if k not in LABELS} == \
+        {k: v for k, v in new.items() if k not in LABELS}
+
+
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_single_change_is_refused(batch: StationBatch, data: st.DataObject) -> None:
@@ -157,10 +176,29 @@ def test_any_single_change_is_refused(batch: StationBatch, data: st.DataObject) 
         # spectrum is checked by its content hash, not by the bytes of its encoding)
         extra = ["x", "0", "\\u00e9"] + ([] if field == "meta" else [" "])
         new = text[:k] + data.draw(st.sampled_from(extra)) + text[k:]
+        # the same spectrum, or only its labels changed: see the test below
+        assume(field != "meta" or not same_but_labels(text, str(new)))
     rows[i] = rows[i].model_copy(update={field: new})
     with pytest.raises(SyncRefused) as exc:
         check(batch.model_copy(update={part: rows}))
     assert exc.value.reason == "invalid"
+
+
+@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                   reason="known limit: a raw spectrum's labels (title, source, extra) are "
+                          "outside its content hash and outside the station's chain, so "
+                          "neither central's door nor audit verify can tell them altered "
+                          "(docs/central.md, Known limits)")
+@pytest.mark.parametrize("label", LABELS)
+def test_a_spectrum_label_changed_in_a_push_is_refused(batch: StationBatch,
+                                                       label: str) -> None:
+    meta = json.loads(batch.spectra[0].meta)
+    meta[label] = {"sample": "forged"} if label == "extra" else "forged"
+    assert same_but_labels(batch.spectra[0].meta, json.dumps(meta))
+    forged = [batch.spectra[0].model_copy(update={"meta": json.dumps(meta)}),
+              *batch.spectra[1:]]
+    with pytest.raises(SyncRefused):
+        check(batch.model_copy(update={"spectra": forged}))
 
 
 def test_runs_never_end_inside_an_inspection(tmp_path: Path) -> None:
