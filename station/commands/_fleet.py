@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from station.commands.demo import _step, start_simulator, stop_simulator
+from station.commands._simulated import start_simulator, step, stop_simulator
 from station.exit_codes import ExitCode
 
 FACILITY = "JFK-IMF"
@@ -65,11 +65,11 @@ def run_fleet(out: Path, *, operator: str) -> ExitCode:
     for old in out.glob("fleet-*"):
         old.unlink()
     print("Interdict fleet demo: one central record, two stations at one mail facility.")
-    _step(1, "start central: a private PostgreSQL server and `interdict serve` on loopback")
+    step(1, "start central: a private PostgreSQL server and `interdict serve` on loopback")
     with TempPostgres() as pg:
         db = pg.create_database("central")
         PostgresStore(db, max_connections=1).close()
-        _step(2, "issue credentials (each token is shown once; central keeps a scrypt hash)")
+        step(2, "issue credentials (each token is shown once; central keeps a scrypt hash)")
         with psycopg.connect(db) as con:
             tokens = {
                 "targeting": issue(con, "ntc-targeting", Role.TARGETING).token,
@@ -83,7 +83,7 @@ def run_fleet(out: Path, *, operator: str) -> ExitCode:
             print(f"    central listening on {svc.url}, signing its own chain with key "
                   f"{StationKey.load(central_key).key_id[:16]}…")
             code = _fleet(out, svc.url, tokens, operator)
-            _step(8, "stop everything the demo started")
+            step(8, "stop everything the demo started")
         print("    service and PostgreSQL stopped")
     print(f"\nfleet demo finished in {time.monotonic() - t0:.1f} s; files in {out}")
     return code
@@ -97,14 +97,14 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> ExitCo
     from station.workflows.library import FIXTURES, build_library_set
     from station.workflows.sync import CentralClient, sync_once
 
-    _step(3, "targeting sends the sample AED batch (with hold requests) to central")
+    step(3, "targeting sends the sample AED batch (with hold requests) to central")
     targeting = CentralClient(url, tokens["targeting"])
     batch = (FIXTURES / "aed" / "sample_batch.jsonl").read_bytes()
     summary = targeting.request("POST", "/v1/aed", body=batch)
     print(f"    {summary['inserted']} parcels announced, {summary['holds_requested']} holds "
           "requested")
 
-    _step(4, "both stations sync: each pulls its facility's parcels and hold requests")
+    step(4, "both stations sync: each pulls its facility's parcels and hold requests")
     stations = {}
     for key, name in (("A", "jfk-imf-a"), ("B", "jfk-imf-b")):
         path, key_file = out / f"fleet-{name}.db", out / f"fleet-{name}.key"
@@ -115,7 +115,7 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> ExitCo
                   f"{sync_once(st, client, name).message()}")
         stations[key] = (name, path, key_file, client)
 
-    _step(5, "scan at both stations (simulated analyzer, real driver stack): A takes the "
+    step(5, "scan at both stations (simulated analyzer, real driver stack): A takes the "
              "first half of the held parcels, B the rest")
     lib_path = out / "fleet-library.ilib"
     build_library_set(synthetic=True, library_id="interdict-demo").save(lib_path)
@@ -134,13 +134,13 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> ExitCo
     finally:
         stop_simulator(proc)
 
-    _step(6, "both stations sync again: their inspections, raw spectra and signed audit "
+    step(6, "both stations sync again: their inspections, raw spectra and signed audit "
              "chains go to central, which checks every signed head against the station's key")
     for name, path, key_file, client in stations.values():
         with SQLiteStore(path, signer=StationKey.load(key_file)) as st:
             print(f"    {name}: {sync_once(st, client, name).message()}")
 
-    _step(7, "the supervisor reads the fentanyl parcel's record at central")
+    step(7, "the supervisor reads the fentanyl parcel's record at central")
     sup = CentralClient(url, tokens["supervisor"])
     flagged = None
     for item in held:
