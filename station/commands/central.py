@@ -214,12 +214,12 @@ def _credentials(args: argparse.Namespace, fn: Callable[[Any], T]) -> T:
 def _add(args: argparse.Namespace) -> ExitCode:
     from central.auth import Role, issue
 
-    try:
-        issued = _credentials(args, lambda con: issue(con, args.name, Role(args.role),
-                                                      facility=args.facility))
-    except ValueError as exc:  # a name taken or not allowed, a facility code
-        raise StationError(str(exc), hint="interdict central list shows the credentials") \
-            from exc
+    with _store(args) as store, store.connection() as con:
+        try:
+            issued = issue(con, args.name, Role(args.role), facility=args.facility)
+        except ValueError as exc:  # a name taken or not allowed, a facility code
+            raise StationError(str(exc), hint="interdict central list shows the "
+                                              "credentials") from exc
     if args.key is not None:
         with _store(args, signing=True) as store:
             store.register_station_key(args.name, args.key, actor="admin (cli)")

@@ -316,8 +316,15 @@ def test_central_commands_say_which_database_and_when_it_cannot_be_reached(
     import socket
 
     monkeypatch.delenv("INTERDICT_CENTRAL_DB", raising=False)
-    assert main(["central", "list"]) == 2
-    assert "give --db postgresql://" in capsys.readouterr().err
+    for prog, argv in (("central list", ["central", "list"]),
+                       ("central station add", ["central", "station", "add", "st",
+                                                "--facility", "F"]),
+                       ("central user add", ["central", "user", "add", "ann", "--role",
+                                             "auditor"])):
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (f"interdict {prog}: which central database? — "
+                                           "give --db postgresql://… (or "
+                                           "INTERDICT_CENTRAL_DB)\n")
     assert main(["central", "list", "--db", "evidence.db"]) == 2
     assert "central's database is PostgreSQL" in capsys.readouterr().err
     with socket.socket() as s:
