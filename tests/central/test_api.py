@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -337,3 +338,35 @@ def test_central_commands_say_which_database_and_when_it_cannot_be_reached(
         assert err.startswith(f"interdict {argv[0]}")
         assert f"admin@127.0.0.1:{port}/interdict" in err and "s3cret" not in err
         assert "is the PostgreSQL server running" in err
+
+
+def test_serve_json_tells_listening_and_stopped_as_json_lines(central: Central,
+                                                              tmp_path: Path) -> None:
+    """``serve --json``: the ready line a supervisor waits for, and the stop, as JSON objects
+    (as ``watch --json`` tells its events); the URL it gives answers."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "station.cli", "serve", "--db", central.db, "--listen",
+         "127.0.0.1:0", "--json", "--signing-key", str(tmp_path / "central.key")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["event"] == "listening" and ready["schema_version"] >= 1
+        assert ready["message"].startswith(f"interdict serve: listening on {ready['url']}")
+        assert httpx.get(ready["url"] + "/healthz", timeout=30).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert [json.loads(line) for line in rest.splitlines()] == [
+        {"event": "stopped", "message": "interdict serve: stopped (SIGTERM)",
+         "signal": "SIGTERM"}]
