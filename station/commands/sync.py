@@ -23,8 +23,10 @@ interdict central station add. A sync cut short resumes where central's copy end
 retried push changes nothing at central.
 
 3: conflicting hold moves (central's or this station's) were reported, each on stderr.
+
 6: the local chain differs from what central holds (rewritten after a sync), or is signed
 by a key central did not register for this station: nothing was pushed.
+
 7: central unreachable: the records stay here; sync again later.
 
 """
