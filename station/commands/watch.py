@@ -7,7 +7,7 @@ from typing import Any
 
 from station._help import HelpFormatter
 from station.commands._common import station_config
-from station.errors import DeviceError
+from station.errors import DeviceError, UsageError
 from station.exit_codes import ExitCode, epilog
 from station.options import add_config_arguments
 
@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     """Run the service until it is stopped; 0 on a clean stop."""
     from station.workflows.watch import Watch
 
+    if args.sync_every < 0:
+        raise UsageError(f"--sync-every must be 0 (never) or a number of seconds, got "
+                         f"{args.sync_every}")
     cfg = station_config(args)
     if not cfg.device:  # the service would retry a missing URL for ever
         raise DeviceError("no analyzer named",

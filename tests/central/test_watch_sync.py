@@ -9,6 +9,8 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
+
 from parcels.store import open_store
 from tests.station.conftest import FENTANYL_PARCEL, demo_library_file  # noqa: F401 (fixture)
 from tests.station.test_e2e import _press, _Watch, station  # noqa: F401 (fixture)
@@ -83,3 +85,16 @@ def test_watch_scans_offline_then_syncs_in_the_background(
         # central's whole chain and records (not decoding every other test's spectra), and
         # this parcel's evidence in full
         assert cs.verify(deep=False).ok and cs.verify_item(FENTANYL_PARCEL).ok
+
+
+def test_a_negative_sync_interval_is_a_usage_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``--sync-every`` is seconds, 0 for never: a negative one is refused before anything
+    starts, naming the flag (it used to mean never, silently)."""
+    from station.cli import main
+
+    assert main(["watch", "--device", "loop://", "--db", str(tmp_path / "e.db"),
+                 "--sync-every", "-5"]) == 2
+    assert capsys.readouterr().err == ("interdict watch: --sync-every must be 0 (never) or a "
+                                       "number of seconds, got -5.0 — see interdict watch "
+                                       "--help\n")
