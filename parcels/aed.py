@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -606,6 +606,47 @@ def import_batch(
     )
 
 
+def import_rows(
+    store: Store, rows: Iterable[tuple[int, Parcel | RowError]], *, actor: str, source: str,
+    fmt: Format, name: str | None = None,
+) -> ImportSummary:
+    """Import validated rows (from :func:`read_rows`): good rows go in, bad rows are reported.
+
+    The rows are consumed as they come and committed :data:`parcels.store.IMPORT_CHUNK` at
+    a time (as :func:`import_batch` commits a file's blocks), so a stream of any length is
+    imported in bounded memory.
+
+    Parameters
+    ----------
+    store
+        Where to import.
+    rows
+        ``(line, Parcel or RowError)``; rejected rows are reported as they are.
+    actor
+        Who imports (audit log).
+    source
+        Where the rows came from (the summary's ``source``).
+    fmt
+        The format they were read in.
+    name
+        Name of the batch in the audit log (``source`` when None).
+    """
+    tally = _Tally(store, actor=actor, source=name or source, on_rejected=None)
+    block: list[ParcelRow | RowError] = []
+    for line, r in rows:
+        block.append(ParcelRow.of(line, r) if isinstance(r, Parcel) else r)
+        if len(block) >= IMPORT_CHUNK:
+            tally.commit(block)
+            block = []
+    if block:
+        tally.commit(block)
+    return ImportSummary(
+        source=source, format=fmt, rows=tally.rows, inserted=tally.inserted,
+        unchanged=tally.unchanged, holds_requested=tally.holds,
+        rejected=tuple(tally.kept), rejected_rows=tally.rejected,
+    )
+
+
 def _blocks(fh: BinaryIO, fmt: Format, chunk: int) -> Iterator[list[_Unit]]:
     """The file's rows in blocks of at most ``chunk`` rows and about :data:`BLOCK_BYTES`."""
     block: list[_Unit] = []
@@ -676,6 +717,7 @@ __all__ = [
     "flatten",
     "format_validation_error",
     "import_batch",
+    "import_rows",
     "iter_batch",
     "key_path",
     "parse_json_row",

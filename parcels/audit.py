@@ -54,6 +54,11 @@ def row_digest(columns: Sequence[str], values: Sequence[object]) -> str:
     return digest(dict(zip(columns, values, strict=True)))
 
 
+def record_digest(record_text: str) -> str:
+    """The digest an ``import`` event logs for a parcel: SHA-256 of its stored record text."""
+    return hashlib.sha256(record_text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class RawEvent:
     """An audit event exactly as stored (text fields, ``data`` as its JSON text)."""
@@ -514,6 +519,7 @@ __all__ = [
     "event_body",
     "event_hash",
     "prove_events",
+    "record_digest",
     "row_digest",
     "verify_chain",
 ]

@@ -324,6 +324,13 @@ class EventKind(StrEnum):
     SEIZURE = "seizure"
     REFER = "refer"
     EXPORT = "export"
+    SYNC = "sync"
+    """Central received a run of a station's chain, its signed heads checked (the run's
+    end, the signing key and whether this push registered it are in the data)."""
+    CONFLICT = "conflict"
+    """Central did not apply a station's hold move (see :mod:`parcels.sync`)."""
+    KEY = "key"
+    """An admin pinned or rotated a station's signing key at central."""
 
 
 class AuditEvent(BaseModel):
