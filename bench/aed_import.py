@@ -159,7 +159,21 @@ def run(batch: Path, db: Path, key_seed: str, workers: int | None
     return json.loads(p.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def verify(db: Path, key_seed: str) -> tuple[float, int]:
+def verify(db: Path, key_seed: str) -> tuple[float, int, int]:
+    """``audit verify`` of ``db`` in a fresh process: seconds, events, peak RSS (KiB).
+
+    In a process of its own: a child's peak RSS on Linux starts at its parent's when it is
+    forked, so a verification run here would raise the peak the next import reports."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, __file__, "--verify-child", str(db), key_seed],
+                       capture_output=True, text=True, env=env, check=False)
+    if p.returncode != 0:
+        raise SystemExit(f"verify child failed:\n{p.stderr}")
+    d = json.loads(p.stdout.strip().splitlines()[-1])
+    return d["wall_s"], d["events"], d["peak_rss_kb"]
+
+
+def verify_child(db: Path, key_seed: str) -> int:
     from parcels.signing import StationKey
     from parcels.store import SQLiteStore
 
@@ -169,7 +183,9 @@ def verify(db: Path, key_seed: str) -> tuple[float, int]:
         report = store.verify(deep=False, trusted_keys=[key.key_id])
         dt = time.perf_counter() - t
     assert report.ok, report.message()
-    return dt, report.events
+    print(json.dumps({"wall_s": dt, "events": report.events,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    return 0
 
 
 def main() -> int:
@@ -182,7 +198,10 @@ def main() -> int:
     ap.add_argument("--workers", default="auto",
                     help="comma-separated worker counts to compare: auto (the default), 1, 2")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--verify-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.verify_child:
+        return verify_child(Path(args.verify_child[0]), args.verify_child[1])
     if args.child:
         return child(Path(args.child[0]), Path(args.child[1]), args.child[2],
                      int(args.child[3]) or None)
@@ -195,7 +214,7 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         print("\n| rows | format | file | workers | import rows/s (×10,000 target) | CPU s "
               "(main + workers) | rows per CPU s | peak RSS main (×150 MB) / per worker | "
-              "re-import rows/s | verify s | load |")
+              "re-import rows/s | verify s (peak RSS) | load |")
         print("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
         for fmt in args.format.split(","):
             for n in (int(x) for x in args.rows.split(",")):
@@ -216,7 +235,7 @@ def main() -> int:
                             first["holds"]) == (n, good, bad, holds), first
                     assert (again["inserted"], again["unchanged"], again["rejected"]) \
                         == (0, good, bad), again
-                    vt, events = verify(db, seed)
+                    vt, events, vpeak = verify(db, seed)
                     assert events == good + holds, (events, good, holds)
                     rate = n / first["wall_s"]
                     cpu = first["cpu_s"] + first["workers_cpu_s"]
@@ -227,7 +246,8 @@ def main() -> int:
                           f"{rate:,.0f} ({rate / 10_000:.2f}×) | {cpu:.1f} "
                           f"({first['cpu_s']:.1f} + {first['workers_cpu_s']:.1f}) | "
                           f"{n / cpu:,.0f} | {peak:.0f} MB ({peak / 150:.2f}×) / {wpeak} | "
-                          f"{n / again['wall_s']:,.0f} | {vt:.1f} | {load0:.1f}–{load1:.1f} |",
+                          f"{n / again['wall_s']:,.0f} | {vt:.1f} ({vpeak / 1024:.0f} MB) | "
+                          f"{load0:.1f}–{load1:.1f} |",
                           flush=True)
     return 0
 
