@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._canonical import canonical_json
 from ._errors import (
     AxisReversedWarning,
     FormatError,
@@ -65,6 +66,7 @@ __all__ = [
     "UnsupportedFormatError",
     "XUnit",
     "YUnit",
+    "canonical_json",
     "merge_segments",
     "read",
     "sniff",

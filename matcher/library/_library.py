@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import ValidationError
 
-from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit
+from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit, canonical_json
 
 from ._entry import EntryMeta, LibraryEntry, slug
 from ._errors import (
@@ -20,7 +20,7 @@ from ._errors import (
     QueryMismatchError,
     ReferenceUnavailableError,
 )
-from ._hash import HASH_SCHEME, canonical_json, content_hash, hash_meta, matrix_bytes
+from ._hash import HASH_SCHEME, content_hash, hash_meta, matrix_bytes
 from ._refs import LazySeq, concat, decode_reference, encode_reference, subset
 
 F32 = NDArray[np.float32]
@@ -54,7 +54,7 @@ def techniques_compatible(library: Technique, query: Technique) -> bool:
 
 def entry_line(entry: LibraryEntry) -> bytes:
     """The canonical JSON of one entry (how it is stored and hashed)."""
-    return canonical_json(entry.model_dump(mode="json"))
+    return canonical_json(entry.model_dump(mode="json")).encode("ascii")
 
 
 def check_axis(axis: ArrayLike) -> F64:

@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import FusedIdentification, Identification, Verdict
-from spectra import Pipeline, Progress, Spectrum
+from spectra import Pipeline, Progress, Spectrum, canonical_json
 
 from ..audit import (
     GENESIS,
@@ -71,7 +71,6 @@ from ..records import (
     ParcelSummary,
     Result,
     ResultKind,
-    canonical_json,
 )
 from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
