@@ -11,15 +11,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import ValidationError
 
-from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit, canonical_json
+from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit
 
-from ._entry import EntryMeta, LibraryEntry, slug
+from ._entry import EntryMeta, LibraryEntry, entry_line, slug
 from ._errors import (
     InvalidEntryError,
     LibraryError,
+    LibraryFileError,
     QueryMismatchError,
     ReferenceUnavailableError,
 )
+from ._format import StoredPart, read_parts, write_parts
 from ._hash import HASH_SCHEME, content_hash, hash_meta, matrix_bytes
 from ._refs import LazySeq, concat, decode_reference, encode_reference, subset
 
@@ -50,11 +52,6 @@ def techniques_compatible(library: Technique, query: Technique) -> bool:
     if query is Technique.OTHER or library is Technique.OTHER:
         return False
     return query is library or (query.is_infrared and library.is_infrared)
-
-
-def entry_line(entry: LibraryEntry) -> bytes:
-    """The canonical JSON of one entry (how it is stored and hashed)."""
-    return canonical_json(entry.model_dump(mode="json")).encode("ascii")
 
 
 def check_axis(axis: ArrayLike) -> F64:
@@ -598,8 +595,6 @@ class Library:
 
         See :mod:`matcher.library._format` for the layout.
         """
-        from ._format import write_parts
-
         return write_parts([self], Path(path))
 
     @classmethod
@@ -627,9 +622,27 @@ class Library:
         LibraryError
             Several parts and ``part`` not given, or no such part.
         """
-        from ._format import read_parts
+        return cls.from_stored(read_parts(Path(path), part=part, one=True)[0])
 
-        return read_parts(Path(path), part=part, one=True)[0]
+    @classmethod
+    def from_stored(cls, part: StoredPart) -> Library:
+        """The library of a part read (and verified) from a library file.
+
+        Raises
+        ------
+        LibraryFileError
+            The part's header describes no valid library.
+        """
+        try:
+            return cls(
+                library_id=part.id, entries=part.entries, axis=part.axis, matrix=part.matrix,
+                pipeline=part.pipeline, technique=part.technique, x_unit=part.x_unit,
+                min_coverage=part.min_coverage, references=part.references,
+                content_hash=part.hash, hash_scheme=part.hash_scheme,
+            )
+        except LibraryError as exc:
+            raise LibraryFileError(f"part {part.id!r}: {exc}", path=part.path,
+                                   field="header") from exc
 
     def iter_references(self) -> Iterator[tuple[LibraryEntry, bytes]]:
         """Entries with their compressed raw reference (empty bytes when none is stored)."""
@@ -708,8 +721,6 @@ class LibrarySet(Sequence[Library]):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write every part into one file."""
-        from ._format import write_parts
-
         return write_parts(list(self.parts), Path(path))
 
     @classmethod
@@ -721,6 +732,4 @@ class LibrarySet(Sequence[Library]):
         LibraryFileError, LibraryIntegrityError, LibraryVersionError
             As :meth:`Library.load`; one bad part refuses the whole file.
         """
-        from ._format import read_parts
-
-        return cls(read_parts(Path(path)))
+        return cls(Library.from_stored(p) for p in read_parts(Path(path)))
