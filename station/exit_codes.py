@@ -118,6 +118,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
                          "serial ports and probes them"),
     ("matcher.library._errors", "LibraryError"): (
         ExitCode.ERROR, "interdict library info FILE checks a library file"),
+    ("matcher.errors", "MatcherError"): (ExitCode.ERROR, None),
     ("spectra._errors", "SpectraError"): (
         ExitCode.ERROR, "docs/formats.md lists what each reader accepts"),
     ("sqlite3", "Error"): (

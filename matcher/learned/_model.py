@@ -38,6 +38,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
+from ..errors import MatcherError, MatcherInputError, UnknownNameError
 from ..representation import Representation
 
 F32 = NDArray[np.float32]
@@ -51,7 +52,7 @@ DEFAULT_MODEL = "embedding-v1.npz"
 _BATCH = 32
 
 
-class ModelFileError(ValueError):
+class ModelFileError(MatcherError, ValueError):
     """A model file is missing, malformed, of another format version, or inconsistent.
 
     The message names the file and the part at fault.
@@ -165,10 +166,10 @@ class TechniqueModel:
         one = a.ndim == 1
         m = np.atleast_2d(a)
         if m.ndim != 2 or m.shape[1] != self.points:
-            raise ValueError(f"embedding ({self.technique}): expected vectors of "
+            raise MatcherInputError(f"embedding ({self.technique}): expected vectors of "
                              f"{self.points} points, got shape {a.shape}")
         if not np.all(np.isfinite(m)):
-            raise ValueError(f"embedding ({self.technique}): non-finite values")
+            raise MatcherInputError(f"embedding ({self.technique}): non-finite values")
         out = np.empty((m.shape[0], self.dim), dtype=np.float32)
         for s in range(0, m.shape[0], _BATCH):
             out[s : s + _BATCH] = self._forward(self.representation.transform(m[s : s + _BATCH]))
@@ -211,7 +212,7 @@ class EmbeddingModel:
         """
         key = "raman" if technique == "raman" else "infrared"
         if key not in self._models:
-            raise KeyError(f"model {self.source} has no {technique} network "
+            raise UnknownNameError(f"model {self.source} has no {technique} network "
                            f"(it has {', '.join(self._models) or 'none'})")
         return self._models[key]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import MatcherError
 
-class LibraryError(Exception):
+
+class LibraryError(MatcherError):
     """Root of every error raised by :mod:`matcher.library`."""
 
 
