@@ -114,6 +114,12 @@ class IntegrityError(ParcelsError):
     """Stored evidence does not match its hash: the database was altered or corrupted."""
 
 
+class StoreError(ParcelsError):
+    """The database itself failed: not a database, locked by another writer past the wait,
+    disk full, unreadable pages. The store wraps its backend's error (``sqlite3.Error``,
+    a driver's) in this one, naming the database; the backend's error is the ``__cause__``."""
+
+
 __all__ = [
     "ConflictError",
     "IllegalTransitionError",
@@ -122,5 +128,6 @@ __all__ = [
     "ParcelNotFoundError",
     "ParcelsError",
     "SchemaVersionError",
+    "StoreError",
     "UnsafeTextError",
 ]

@@ -121,7 +121,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
     ("matcher.errors", "MatcherError"): (ExitCode.ERROR, None),
     ("spectra._errors", "SpectraError"): (
         ExitCode.ERROR, "docs/formats.md lists what each reader accepts"),
-    ("sqlite3", "Error"): (
+    ("parcels.errors", "StoreError"): (
         ExitCode.ERROR, "is it an Interdict evidence database? interdict audit verify checks "
                         "it"),
     ("builtins", "OSError"): (ExitCode.ERROR, "check the path and its permissions"),

@@ -83,6 +83,7 @@ from .base import (
     RowOutcome,
     RowStatus,
     Store,
+    backend_errors,
 )
 
 APPLICATION_ID = 0x49445452
@@ -374,6 +375,7 @@ def _keys(cur: sqlite3.Cursor) -> dict[str, PublicKey]:
     return out
 
 
+@backend_errors(sqlite3.Error)
 class SQLiteStore(Store):
     """The evidence store in one SQLite file.
 

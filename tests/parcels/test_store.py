@@ -16,7 +16,9 @@ from parcels.errors import (
     IntegrityError,
     InvalidItemIdError,
     ParcelNotFoundError,
+    ParcelsError,
     SchemaVersionError,
+    StoreError,
 )
 from parcels.records import HoldState, ParcelQuery, ResultKind
 from parcels.store import SCHEMA_VERSION, RowStatus, SQLiteStore, open_store
@@ -281,3 +283,31 @@ def test_migrations_apply_in_order_and_keep_data(db_path: Path,
         assert s.verify().ok
     cols = [r[1] for r in sqlite3.connect(db_path).execute("PRAGMA table_info(parcels)")]
     assert "customs_ref" in cols
+
+
+# -- the store's own errors ------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "not-a.db"
+    path.write_bytes(b"x" * 5000)
+    with pytest.raises(StoreError, match=r"not-a\.db") as caught:
+        SQLiteStore(path)
+    assert isinstance(caught.value, ParcelsError)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert path.read_bytes() == b"x" * 5000  # nothing written over it
+
+
+def test_a_database_locked_by_another_writer_is_a_store_error(db_path: Path) -> None:
+    with SQLiteStore(db_path, signer=KEY) as store:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            with SQLiteStore(db_path, signer=KEY, busy_timeout_s=0.05) as waiting, \
+                    pytest.raises(StoreError, match="locked"):
+                waiting.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        assert store.verify().ok
