@@ -108,6 +108,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
         ExitCode.ERROR, "check the station key file (--key, INTERDICT_KEY): it must be "
                         "readable by this user only (mode 0600)"),
     ("parcels.errors", "ParcelsError"): (ExitCode.ERROR, None),
+    ("driver.simulator.synth", "ScenarioError"): (ExitCode.ERROR, None),
     ("driver.errors", "DeviceRefusedError"): (
         ExitCode.DEVICE, "the analyzer refused the request; interdict devices shows its "
                          "capabilities and limits"),

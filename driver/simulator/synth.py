@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..capabilities import TechniqueCaps
+from ..errors import AnalyzerError
 from ..models import SelfTestPeak, SelfTestReport
 
 REFERENCES_DIR = Path(__file__).resolve().parent / "references"
@@ -39,8 +40,11 @@ MAX_SCENARIO_BYTES = 16 << 20
 """Largest scenario file read (a sample takes ~100 bytes: 16 MiB is ~150,000 samples)."""
 
 
-class ScenarioError(ValueError):
-    """A scenario or reference file is invalid; the message names the file and the field."""
+class ScenarioError(AnalyzerError, ValueError):
+    """A scenario or reference file is invalid; the message names the file and the field.
+
+    Under the driver's root (:class:`driver.errors.AnalyzerError`) and a ``ValueError``, as
+    :class:`io.UnsupportedOperation` is both an ``OSError`` and a ``ValueError``."""
 
 
 @dataclass(frozen=True)
