@@ -26,6 +26,7 @@ from ._errors import (
     UnsupportedContentError,
     UnsupportedFormatError,
 )
+from ._grid import grid
 from ._model import HASH_SCHEME, Acquisition, ProvenanceStep, Spectrum, merge_segments
 from ._progress import Progress
 from ._units import Technique, XUnit, YUnit
@@ -67,6 +68,7 @@ __all__ = [
     "XUnit",
     "YUnit",
     "canonical_json",
+    "grid",
     "merge_segments",
     "read",
     "sniff",

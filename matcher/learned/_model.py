@@ -38,6 +38,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
+from spectra import grid
+
 from ..errors import MatcherError, MatcherInputError, UnknownNameError
 from ..representation import Representation
 
@@ -86,11 +88,11 @@ class TechniqueModel:
         try:
             start, stop, step = (float(v) for v in header["axis"])
             self.axis = (start, stop, step)
+            self.points = int(grid(start, stop, step).size)
             self.representation = Representation(**header["representation"])
             self.input_scale = np.float32(header["input_scale"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: models.{technique}: bad header: {exc}") from exc
-        self.points = round((stop - start) / step) + 1
         length, channels = self.points, 1
         for i, b in enumerate(blocks):
             if b.weight.ndim != 3 or b.weight.shape[1] != channels or b.weight.shape[2] % 2 != 1:

@@ -155,8 +155,6 @@ def _pipeline(spec: str, technique: str) -> Pipeline:
 
 
 def _axis(spec: str | None, technique: str) -> Any:
-    import numpy as np
-
     if spec is None:
         from matcher import defaults
 
@@ -167,8 +165,9 @@ def _axis(spec: str | None, technique: str) -> Any:
         raise UsageError(f"--axis: expected START:STOP:STEP, got {spec!r}") from None
     if not (step > 0 and stop > start):
         raise UsageError(f"--axis: need STOP > START and STEP > 0, got {spec!r}")
-    n = round((stop - start) / step) + 1
-    return start + step * np.arange(n, dtype=np.float64)
+    import spectra
+
+    return spectra.grid(start, stop, step)
 
 
 def _folder_files(source: Path) -> list[Path]:
