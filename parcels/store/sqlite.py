@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from matcher.results import FusedIdentification, Identification, Verdict
+from matcher.results import Identification, Verdict
 from spectra import Pipeline, Progress, Spectrum, canonical_json
 
 from ..audit import (
@@ -245,20 +245,11 @@ _row_digest = row_digest
 
 def _primary(identification: AnyIdentification, technique: str) -> Identification:
     """The single-technique result that belongs to a spectrum of ``technique``."""
-    if isinstance(identification, FusedIdentification):
-        for r in identification.results:
-            if r.technique.value == technique:
-                return r
-        have = ", ".join(r.technique.value for r in identification.results) or "none"
-        raise ValueError(
-            f"the fused identification has no {technique} result (it has: {have})"
-        )
-    if identification.technique.value != technique:
-        raise ValueError(
-            f"identification is for {identification.technique.value} but the spectrum is "
-            f"{technique}"
-        )
-    return identification
+    primary = identification.part(technique)
+    if primary is None:
+        have = ", ".join(r.technique.value for r in identification.parts) or "none"
+        raise ValueError(f"identification is for {have} but the spectrum is {technique}")
+    return primary
 
 
 SIGN_EVERY = 64

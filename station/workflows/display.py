@@ -90,8 +90,7 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
     further down the hit list keeps its own label there and nothing more. No bare
     "confidence": each part says what its verdict was decided on (:meth:`Identification.basis`).
     """
-    parts: list[Identification] = (
-        list(ident.results) if isinstance(ident, FusedIdentification) else [ident])
+    parts: list[Identification] = list(ident.parts)
     synthetic = ident.synthetic_reported
     lines: list[str] = []
     if ident.alert:

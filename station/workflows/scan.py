@@ -113,16 +113,12 @@ class ScanOutcome:
             "verdict": ident.verdict.value, "alert": ident.alert,
             "alert_substances": list(ident.alert_substances), "confidence": ident.confidence,
             "reason": ident.reason,
-            "synthetic_used": any(i.synthetic_used for i in _parts(ident)),
+            "synthetic_used": any(i.synthetic_used for i in ident.parts),
             "inspections": [i.inspection_id for i in self.inspections],
             "spectrum_hashes": [i.spectrum_hash for i in self.inspections],
             "next_step": next_step(ident, self.technique),
             "identification": json.loads(ident.model_dump_json()),
         }
-
-
-def _parts(ident: Identification | FusedIdentification) -> list[Identification]:
-    return list(ident.results) if isinstance(ident, FusedIdentification) else [ident]
 
 
 def _say(out: TextIO, text: str) -> None:
