@@ -17,7 +17,7 @@ import numpy as np
 import spectra
 from spectra import Acquisition, ProvenanceStep, Spectrum
 
-from .capabilities import DeviceInfo, TechniqueCaps
+from .capabilities import DeviceInfo, TechniqueCaps, spectra_technique
 from .errors import (
     AnalyzerError,
     AnalyzerTimeoutError,
@@ -315,8 +315,7 @@ class Analyzer:
         info = self.identify()
         x = np.polynomial.polynomial.polyval(np.arange(h.n, dtype=np.float64),
                                              np.asarray(h.axis.coefficients))
-        technique = spectra.Technique.RAMAN if h.technique == "raman" \
-            else spectra.Technique.FTIR_ATR
+        technique = spectra_technique(h.technique)
         acq = Acquisition(instrument_make=info.make, instrument_model=info.model,
                           instrument_serial=info.serial, firmware=info.firmware,
                           integration_time_ms=h.integration_ms, accumulations=h.accumulations,

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from parcels.records import Inspection
     from parcels.signing import StationKey
     from parcels.store.base import Store
-    from spectra import Spectrum
+    from spectra import Spectrum, Technique
 
 MAX_EXPOSURE_TRIES = 4
 """Auto-exposure: how many times a saturated Raman scan is retried with half the time."""
@@ -429,13 +429,13 @@ class StationSession:
             raise DeviceError(f"FTIR background failed: {exc}") from exc
 
     # -- identification and evidence -------------------------------------------------------
-    def library_for(self, technique: str) -> Library:
-        """The library part for a technique."""
+    def library_for(self, technique: Technique) -> Library:
+        """The library part for spectra of ``technique``."""
         from matcher.library import LibraryError
 
         assert self.libs is not None
         try:
-            return self.libs.select("raman" if technique == "raman" else "ftir-atr")
+            return self.libs.select(technique)
         except LibraryError as exc:
             raise StationError(f"library: {exc}",
                                hint="give a --library with a part for this technique") from exc
@@ -452,13 +452,14 @@ class StationSession:
 
         return thresholds_for(self.cfg, technique)
 
-    def identify(self, spectrum: Spectrum, technique: str) -> Identification:
-        """Identify against the configured library with the configured thresholds."""
+    def identify(self, spectrum: Spectrum) -> Identification:
+        """Identify against the configured library part for the spectrum's technique, with
+        the configured thresholds."""
         from matcher.identify import identify
         from matcher.library import LibraryError
         from spectra import SpectraError
 
-        lib = self.library_for(technique)
+        lib = self.library_for(spectrum.technique)
         thresholds = self.thresholds(lib.technique)
         try:
             return identify(spectrum, lib, thresholds=thresholds,
@@ -544,7 +545,7 @@ class StationSession:
         notes: list[str] = []
         for tech in techniques:
             spectrum = self.acquire(tech, notes)
-            pairs.append((spectrum, self.identify(spectrum, tech)))
+            pairs.append((spectrum, self.identify(spectrum)))
         # the spectra are in hand: finish and record even if a stop arrives now
         inspections = [self.record(item_id, s, i) for s, i in pairs]
         ident: Identification | FusedIdentification = (

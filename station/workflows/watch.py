@@ -141,8 +141,7 @@ class Watch:
                                   "the parcel id to record it")
             return
         try:
-            ident = self.session.identify(spectrum, spectrum.technique.value
-                                          if spectrum.technique.value == "raman" else "ftir")
+            ident = self.session.identify(spectrum)
             insp = self.session.record(item, spectrum, ident)
         except REFUSALS as exc:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
