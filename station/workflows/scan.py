@@ -38,7 +38,7 @@ from station.errors import (
     StationError,
     UsageError,
 )
-from station.workflows.display import Progress, next_step, show_outcome
+from station.workflows.display import Progress, advice, show_outcome
 
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
@@ -116,7 +116,7 @@ class ScanOutcome:
             "synthetic_used": any(i.synthetic_used for i in ident.parts),
             "inspections": [i.inspection_id for i in self.inspections],
             "spectrum_hashes": [i.spectrum_hash for i in self.inspections],
-            "next_step": next_step(ident, self.technique),
+            "next_step": advice(ident),
             "identification": json.loads(ident.model_dump_json()),
         }
 
