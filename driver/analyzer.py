@@ -505,4 +505,17 @@ class Analyzer:
         return dict(getattr(self._session, "stats", {}))
 
 
-__all__ = ["Analyzer"]
+def saturated_pixels(spectrum: Spectrum) -> int:
+    """Pixels at the detector's full scale when ``spectrum`` was acquired: the count the
+    device reported, as the int the :class:`Analyzer` recorded in the spectrum's ``acquire``
+    step (0 for a spectrum no Analyzer acquired). The text copy in ``spectrum.extra`` is for
+    people reading a stored spectrum, not for decisions.
+    """
+    for step in spectrum.provenance:
+        if step.step == "acquire":
+            value = step.params.get("saturated_pixels")
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return 0
+
+
+__all__ = ["Analyzer", "saturated_pixels"]

@@ -42,6 +42,7 @@ from station.workflows.display import Progress, advice, show_outcome
 
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
+    from driver.capabilities import TechniqueCaps
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
     from parcels.records import Inspection
@@ -51,6 +52,22 @@ if TYPE_CHECKING:
 
 MAX_EXPOSURE_TRIES = 4
 """Auto-exposure: how many times a saturated Raman scan is retried with half the time."""
+
+
+def shorter_exposure(saturated: int, integration_ms: float, caps: TechniqueCaps) -> float | None:
+    """Auto-exposure's one rule (host-started scans and trigger scans alike): after a scan
+    with saturated pixels, half the integration time, but not below the device's shortest.
+
+    Returns
+    -------
+    float or None
+        The next integration time (ms); None when nothing saturated or the time is already
+        the shortest the device allows.
+    """
+    if saturated <= 0:
+        return None
+    shorter = max(caps.integration_ms.min, integration_ms / 2)
+    return shorter if shorter < integration_ms else None
 FIRST_INTEGRATION_MS = 500.0
 """Auto-exposure: the first Raman integration time tried (capped by the device's limits)."""
 ACCUMULATIONS = 2
@@ -400,6 +417,8 @@ class StationSession:
 
     def acquire(self, technique: str, notes: list[str]) -> Spectrum:
         """Acquire one spectrum; Raman uses auto-exposure against detector saturation."""
+        from driver.analyzer import saturated_pixels
+
         assert self.dev is not None
         if technique == "ftir":
             _say(self.err, "  FTIR: measuring the background (clean crystal) first")
@@ -410,10 +429,11 @@ class StationSession:
         integ = max(integ, caps.integration_ms.min)
         spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
         for _ in range(MAX_EXPOSURE_TRIES - 1):
-            saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
-            if saturated == 0 or integ / 2 < caps.integration_ms.min:
+            saturated = saturated_pixels(spectrum)
+            shorter = shorter_exposure(saturated, integ, caps)
+            if shorter is None:
                 break
-            integ /= 2
+            integ = shorter
             notes.append(f"{saturated} saturated pixel(s): re-acquired at {integ:g} ms")
             _say(self.err, f"  detector saturated ({saturated} px): again at {integ:g} ms")
             spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
