@@ -43,6 +43,35 @@ def default_x_unit(technique: Technique) -> XUnit:
     raise LibraryError(f"no default x unit for technique {technique.value}; pass x_unit=")
 
 
+def fill_unstated(
+    spectrum: Spectrum, *, technique: Technique | str | None = None,
+    x_unit: XUnit | str | None = None,
+) -> Spectrum:
+    """The spectrum with what its file did not say filled in (and nothing it did say changed).
+
+    Technique: ``technique`` when the spectrum's is ``other``. X unit, when the spectrum's
+    is ``other``: ``x_unit``, else the default of the (filled-in) technique
+    (:func:`default_x_unit`), else left ``other``. Used wherever a reference or a query
+    comes from a file: library build and add, the embedded library's index, identify.
+
+    >>> import spectra
+    >>> s = spectra.Spectrum([1.0, 2.0], [3.0, 4.0], x_unit="other")
+    >>> filled = fill_unstated(s, technique="raman")
+    >>> filled.technique.value, filled.x_unit.value
+    ('raman', 'raman-shift-cm-1')
+    """
+    changes: dict[str, Any] = {}
+    if spectrum.technique is Technique.OTHER and technique is not None:
+        changes["technique"] = Technique(technique)
+    if spectrum.x_unit is XUnit.OTHER:
+        tech = Technique(changes.get("technique", spectrum.technique))
+        if x_unit is not None:
+            changes["x_unit"] = XUnit(x_unit)
+        elif tech is Technique.RAMAN or tech.is_infrared or tech is Technique.NIR:
+            changes["x_unit"] = default_x_unit(tech)
+    return spectrum.replace(**changes) if changes else spectrum
+
+
 def techniques_compatible(library: Technique, query: Technique) -> bool:
     """Whether a ``query`` spectrum may be searched in a ``library`` of another technique.
 

@@ -68,7 +68,7 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
     """
     from pydantic import ValidationError
 
-    from matcher.library import EntryMeta
+    from matcher.library import EntryMeta, fill_unstated
 
     base = Path(folder)
     index = base / "index.csv"
@@ -107,15 +107,8 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             if not file:
                 raise ReferenceIndexError(f"{where}: file: empty")
             spectrum = spectra.read(base / file)[0]
-            changes: dict[str, Any] = {"title": meta.name, "source": str(base / file)}
-            if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
-                changes["technique"] = meta.technique
-            tech = spectra.Technique(changes.get("technique", spectrum.technique))
-            if spectrum.x_unit is spectra.XUnit.OTHER and tech is spectra.Technique.RAMAN:
-                changes["x_unit"] = spectra.XUnit.RAMAN_SHIFT
-            elif spectrum.x_unit is spectra.XUnit.OTHER and tech.is_infrared:
-                changes["x_unit"] = spectra.XUnit.WAVENUMBER
-            yield meta, spectrum.replace(**changes)
+            spectrum = fill_unstated(spectrum, technique=meta.technique)
+            yield meta, spectrum.replace(title=meta.name, source=str(base / file))
 
 
 HANDHELD_ATR_RANGE: tuple[float, float, float] = (650.0, 1800.0, 2.0)
