@@ -39,8 +39,7 @@ from .models import (
     SelfTestReport,
     Ticket,
 )
-from .protocol import INTERDICT_V1, Dialect, DialectSession, LinkOptions
-from .protocol.interdict_v1 import ScanLostError
+from .session import INTERDICT_V1, Dialect, DialectSession, LinkOptions, ScanLostError
 from .transport import Transport
 
 T = TypeVar("T")
@@ -62,7 +61,7 @@ class Analyzer:
     baudrate
         Line rate (serial ports); timeouts are derived from it.
     latency_s, retries
-        See :class:`~driver.protocol.LinkOptions`.
+        See :class:`~driver.session.LinkOptions`.
     reconnect_s
         How long to wait for a port that went away (USB unplug) to come back.
     dialect

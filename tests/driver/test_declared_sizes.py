@@ -17,7 +17,7 @@ import pytest
 from driver import Analyzer, DeclaredSizeError, ProtocolError
 from driver.capabilities import MAX_PIXELS, RAMAN_785
 from driver.protocol import messages as m
-from driver.protocol.interdict_v1 import scan_blob_limit
+from driver.session.interdict_v1 import scan_blob_limit
 from driver.simulator.faults import FaultSpec
 
 PEAK_BOUND = 4 << 20
@@ -146,8 +146,8 @@ def test_what_a_device_says_about_itself_is_printed_escaped(simulator, tmp_path,
 def test_scan_blob_header_lengths_are_checked(blob: bytes, error: type[Exception],
                                               text: str) -> None:
     """The header length inside a scan blob is a declaration too (no I/O: a scripted session)."""
-    from driver.protocol import Frame, LinkOptions
-    from driver.protocol.interdict_v1 import V1Session
+    from driver.protocol import Frame
+    from driver.session import LinkOptions, V1Session
 
     session = V1Session(transport=None, options=LinkOptions())  # type: ignore[arg-type]
     ref = m.BlobRef(blob_id=1, size=len(blob), crc32=0)
