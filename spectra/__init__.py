@@ -25,6 +25,7 @@ from ._errors import (
     UnitError,
     UnsupportedContentError,
     UnsupportedFormatError,
+    where_in_file,
 )
 from ._grid import grid
 from ._model import HASH_SCHEME, Acquisition, ProvenanceStep, Spectrum, merge_segments
@@ -72,5 +73,6 @@ __all__ = [
     "merge_segments",
     "read",
     "sniff",
+    "where_in_file",
     "write",
 ]
