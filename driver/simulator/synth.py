@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..capabilities import TechniqueCaps
+from ..capabilities import TechniqueCaps, TechniqueName
 from ..errors import AnalyzerError
 from ..models import SelfTestPeak, SelfTestReport
 
@@ -52,7 +52,7 @@ class Reference:
     """One reference spectrum, ascending axis, scaled to a maximum of 1."""
 
     name: str
-    technique: Literal["raman", "ftir"]
+    technique: TechniqueName
     x: NDArray[np.float64]
     y: NDArray[np.float64]
 
@@ -88,7 +88,7 @@ def _read_spectrum_file(path: Path) -> list[Reference]:
     out = []
     for k, read in enumerate(spectra.read(path)):
         s = read
-        tech: Literal["raman", "ftir"] = "raman" if s.technique is spectra.Technique.RAMAN \
+        tech: TechniqueName = "raman" if s.technique is spectra.Technique.RAMAN \
             else "ftir"
         if tech == "raman" and s.x_unit is not spectra.XUnit.RAMAN_SHIFT:
             s = s.to_raman_shift()
