@@ -28,7 +28,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .records import canonical_json, digest
+from spectra import canonical_json
+
+from .records import digest
 from .signing import PublicKey, SignedHead
 
 _quote: Callable[[str], str] = encode_basestring_ascii  # type: ignore[assignment]

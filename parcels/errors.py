@@ -114,9 +114,16 @@ class IntegrityError(ParcelsError):
     """Stored evidence does not match its hash: the database was altered or corrupted."""
 
 
-class DatabaseUnreachableError(ParcelsError, ConnectionError):
+class StoreError(ParcelsError):
+    """The database itself failed: not a database, locked by another writer past the wait,
+    disk full, unreadable pages. The store wraps its backend's error (``sqlite3.Error``,
+    a driver's) in this one, naming the database; the backend's error is the ``__cause__``."""
+
+
+class DatabaseUnreachableError(StoreError, ConnectionError):
     """The database server cannot be reached, or refuses the connection (its address, the
-    login, the database name): nothing was read or written."""
+    login, the database name), or stopped answering: nothing was read or written, or what
+    was not acknowledged was rolled back."""
 
 
 __all__ = [
@@ -128,5 +135,6 @@ __all__ = [
     "ParcelNotFoundError",
     "ParcelsError",
     "SchemaVersionError",
+    "StoreError",
     "UnsafeTextError",
 ]

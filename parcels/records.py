@@ -10,7 +10,6 @@ stored as they are.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -27,7 +26,7 @@ from pydantic import (
 )
 
 from matcher.results import FusedIdentification, Identification, Verdict
-from spectra import Pipeline, Technique
+from spectra import Pipeline, Technique, canonical_json
 
 from .s10 import CountryCode, ItemId
 from .text import SafeText
@@ -67,12 +66,6 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 SafeName = Annotated[SafeText, Field(min_length=1)]
 """Text a record brings in from outside (names, addresses, reasons, who requested): no
 control, line-separator or bidirectional-control character (see :mod:`parcels.text`)."""
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted, compact, ASCII JSON: the bytes every digest and chain hash is taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
 
 
 def digest(value: Any) -> str:
@@ -426,6 +419,5 @@ __all__ = [
     "Result",
     "ResultKind",
     "Timestamp",
-    "canonical_json",
     "digest",
 ]

@@ -26,6 +26,7 @@ from ._library import (
     Library,
     LibrarySet,
     default_x_unit,
+    fill_unstated,
     techniques_compatible,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "ReferenceUnavailableError",
     "cas_check_digit",
     "default_x_unit",
+    "fill_unstated",
     "slug",
     "techniques_compatible",
     "validate_cas",

@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from matcher.results import FusedIdentification, Identification
-from spectra import Progress, Spectrum
+from matcher.results import Identification
+from spectra import Progress, Spectrum, canonical_json
 
 from ..audit import (
     GENESIS,
@@ -76,7 +76,6 @@ from ..records import (
     ParcelSummary,
     Result,
     ResultKind,
-    canonical_json,
 )
 from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
@@ -148,20 +147,11 @@ def new_id() -> str:
 
 def primary(identification: AnyIdentification, technique: str) -> Identification:
     """The single-technique result that belongs to a spectrum of ``technique``."""
-    if isinstance(identification, FusedIdentification):
-        for r in identification.results:
-            if r.technique.value == technique:
-                return r
-        have = ", ".join(r.technique.value for r in identification.results) or "none"
-        raise ValueError(
-            f"the fused identification has no {technique} result (it has: {have})"
-        )
-    if identification.technique.value != technique:
-        raise ValueError(
-            f"identification is for {identification.technique.value} but the spectrum is "
-            f"{technique}"
-        )
-    return identification
+    part = identification.part(technique)
+    if part is None:
+        have = ", ".join(r.technique.value for r in identification.parts) or "none"
+        raise ValueError(f"identification is for {have} but the spectrum is {technique}")
+    return part
 
 
 # -- heads and keys as stored ----------------------------------------------------------------

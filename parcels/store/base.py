@@ -16,19 +16,24 @@ same contract tests run on both):
   station's key (:mod:`parcels.signing`), in the same transaction; the key is injected into
   the store (``open_store(..., signer=key)``); a store opened without one reads and
   verifies, and refuses to write (:class:`parcels.signing.SigningKeyError`). The signing and
-  checking logic lives in :mod:`parcels.signing` and :mod:`parcels.audit`, not in a backend.
+  checking logic lives in :mod:`parcels.signing` and :mod:`parcels.audit`, not in a backend;
+* the interface raises only :mod:`parcels.errors` (and the builtins they refine): a backend
+  failure (``sqlite3.Error``, a PostgreSQL driver's error) leaves as
+  :class:`parcels.errors.StoreError`, applied to a backend class by :func:`backend_errors`.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,6 +41,7 @@ from matcher.results import Verdict
 from spectra import Progress, Spectrum
 
 from ..audit import ItemProof, VerifyReport
+from ..errors import DatabaseUnreachableError, StoreError
 from ..periods import Period, period_key
 from ..records import (
     AnyIdentification,
@@ -563,5 +569,72 @@ class CentralStore(Store):
         """
 
 
+S = TypeVar("S", bound=type[Store])
+
+
+def backend_errors(*errors: type[BaseException],
+                   unreachable: tuple[type[BaseException], ...] = ()) -> Callable[[S], S]:
+    """Class decorator of a :class:`Store` backend: ``errors`` raised by its constructor or
+    by any method of the :class:`Store` interface (while a generator method is iterated too)
+    leave as :class:`parcels.errors.StoreError`, naming the database (the backend's
+    ``path``, else its class), with the backend's error as the cause; those of
+    ``unreachable`` (a server that stopped answering) leave as
+    :class:`parcels.errors.DatabaseUnreachableError`. Methods a backend inherits (a shared
+    SQL base) are wrapped on the backend, and a :class:`CentralStore`'s methods too.
+
+    >>> import sqlite3
+    >>> @backend_errors(sqlite3.Error)
+    ... class Broken(Store):
+    ...     path = "x.db"
+    ...     def close(self) -> None:
+    ...         raise sqlite3.OperationalError("disk I/O error")
+    >>> Broken.__abstractmethods__ = frozenset()
+    >>> Broken().close()
+    Traceback (most recent call last):
+    parcels.errors.StoreError: evidence database x.db: disk I/O error
+    """
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def fail(self: Store, exc: BaseException) -> StoreError:
+            where = getattr(self, "path", None) or type(self).__name__
+            kind = DatabaseUnreachableError if isinstance(exc, unreachable) else StoreError
+            return kind(f"evidence database {where}: {exc}")
+
+        if inspect.isgeneratorfunction(method):
+            @functools.wraps(method)
+            def generator(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from method(self, *args, **kwargs)
+                except errors as exc:
+                    raise fail(self, exc) from exc
+
+            return generator
+
+        @functools.wraps(method)
+        def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except errors as exc:
+                raise fail(self, exc) from exc
+
+        return call
+
+    def decorate(cls: S) -> S:
+        names = {"__init__"}
+        for face in (Store, CentralStore):
+            if issubclass(cls, face):
+                names.update(n for n in vars(face) if not n.startswith("_"))
+        for name in sorted(names):
+            member = inspect.getattr_static(cls, name, None)
+            if isinstance(member, property) and member.fget is not None:
+                setattr(cls, name, property(wrap(member.fget), doc=member.__doc__))
+            elif callable(member) and not isinstance(member, staticmethod | classmethod):
+                setattr(cls, name, wrap(member))
+        return cls
+
+    return decorate
+
+
 __all__ = ["CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact", "ItemProof",
-           "NewInspection", "PositivityCounts", "RowOutcome", "RowStatus", "Store"]
+           "NewInspection", "PositivityCounts", "RowOutcome", "RowStatus", "Store",
+           "backend_errors"]

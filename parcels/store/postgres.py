@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import psycopg
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import Verdict
@@ -99,6 +100,7 @@ from .base import (
     HoldFact,
     InspectionFact,
     PositivityCounts,
+    backend_errors,
 )
 
 INSPECTION_COLS, RESULT_COLS, TRANSITION_COLS = (INSPECTION_COLUMNS, RESULT_COLUMNS,
@@ -296,7 +298,6 @@ def where(url: str) -> str:
 def _reachable(url: str, timeout_s: float) -> None:
     """Connect once, so that a server that is not there (or refuses) is said at once and in
     its own words, rather than by a pool that retries until its timeout."""
-    import psycopg
 
     from ..errors import DatabaseUnreachableError
 
@@ -308,6 +309,7 @@ def _reachable(url: str, timeout_s: float) -> None:
             f"cannot open the PostgreSQL database {where(url)}: {reason}") from exc
 
 
+@backend_errors(psycopg.Error, unreachable=(psycopg.OperationalError,))
 class PostgresStore(SQLStore, CentralStore):
     """The evidence store in a PostgreSQL database.
 

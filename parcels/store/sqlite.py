@@ -63,6 +63,7 @@ from ._sql import ts as _ts
 from .base import (
     HoldFact,
     InspectionFact,
+    backend_errors,
 )
 
 APPLICATION_ID = 0x49445452
@@ -202,6 +203,7 @@ _row_digest = row_digest
 
 
 
+@backend_errors(sqlite3.Error)
 class SQLiteStore(SQLStore):
     """The evidence store in one SQLite file.
 

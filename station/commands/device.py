@@ -110,7 +110,7 @@ def run_acquire(args: argparse.Namespace) -> ExitCode:
     from driver import Analyzer
     from driver.discovery import probe
     from driver.errors import DeviceRefusedError
-    from driver.protocol import DIALECTS
+    from driver.session import DIALECTS
 
     out: Path = args.output
     if out.suffix.lower() not in WRITE_SUFFIXES:

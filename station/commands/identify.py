@@ -146,20 +146,16 @@ def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
 def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
                    part: str | None) -> tuple[Spectrum, str]:
     """The spectrum with technique/unit filled in, and the id of the library part to use."""
-    from spectra import Technique, XUnit
+    from matcher.library import fill_unstated
+    from spectra import Technique
 
     if s.technique is Technique.OTHER:
-        if technique is not None:
-            s = s.replace(technique=Technique(technique))
-        elif len(lib_set) == 1:
-            s = s.replace(technique=lib_set[0].technique)
-        else:
+        if technique is None and len(lib_set) != 1:
             raise UsageError("the file does not say what was measured",
                              hint="give --technique")
+        s = fill_unstated(s, technique=technique or lib_set[0].technique)
     lib = lib_set.get(part) if part is not None else lib_set.select(s.technique, s.excitation_nm)
-    if s.x_unit is XUnit.OTHER:
-        s = s.replace(x_unit=lib.x_unit)
-    return s, lib.id
+    return fill_unstated(s, x_unit=lib.x_unit), lib.id
 
 
 def run(args: argparse.Namespace) -> ExitCode:

@@ -155,8 +155,6 @@ def _pipeline(spec: str, technique: str) -> Pipeline:
 
 
 def _axis(spec: str | None, technique: str) -> Any:
-    import numpy as np
-
     if spec is None:
         from matcher import defaults
 
@@ -167,8 +165,9 @@ def _axis(spec: str | None, technique: str) -> Any:
         raise UsageError(f"--axis: expected START:STOP:STEP, got {spec!r}") from None
     if not (step > 0 and stop > start):
         raise UsageError(f"--axis: need STOP > START and STEP > 0, got {spec!r}")
-    n = round((stop - start) / step) + 1
-    return start + step * np.arange(n, dtype=np.float64)
+    import spectra
+
+    return spectra.grid(start, stop, step)
 
 
 def _folder_files(source: Path) -> list[Path]:
@@ -203,7 +202,7 @@ def _folder_references(source: Path, files: list[Path], progress: Progress
 def _with_units(
     refs: Iterator[tuple[EntryMeta, Spectrum]], technique: str | None
 ) -> tuple[list[tuple[EntryMeta, Spectrum]], str]:
-    from matcher.library import default_x_unit
+    from matcher.library import default_x_unit, fill_unstated
     from spectra import Technique, XUnit
 
     out = []
@@ -219,11 +218,8 @@ def _with_units(
             )
         t = Technique(given)
         techs.add(t.value)
-        if s.technique is Technique.OTHER:
-            s = s.replace(technique=t)
-        if s.x_unit is XUnit.OTHER:
-            s = s.replace(x_unit=default_x_unit(Technique(technique or t)))
-        out.append((meta, s))
+        unit = default_x_unit(Technique(technique or t)) if s.x_unit is XUnit.OTHER else None
+        out.append((meta, fill_unstated(s, technique=t, x_unit=unit)))
     if technique is None:
         if len(techs) != 1:
             raise UsageError(
@@ -338,8 +334,7 @@ def _list(args: argparse.Namespace) -> ExitCode:
 
 def _add(args: argparse.Namespace) -> ExitCode:
     import spectra
-    from matcher.library import EntryMeta, LibrarySet
-    from spectra import Technique, XUnit
+    from matcher.library import EntryMeta, LibrarySet, fill_unstated
 
     libs = LibrarySet.load(args.library)
     lib = libs.get(args.part)
@@ -353,10 +348,9 @@ def _add(args: argparse.Namespace) -> ExitCode:
     except ValueError as exc:
         raise UsageError(f"invalid entry: {exc}") from exc
     s = spectra.read(args.spectrum)[0].replace(source=str(args.spectrum))
-    if s.technique is Technique.OTHER and meta.technique is None:
-        s = s.replace(technique=lib.technique)
-    if s.x_unit is XUnit.OTHER:
-        s = s.replace(x_unit=lib.x_unit)
+    # a technique the entry states is filled in (and checked) by Library.add
+    s = fill_unstated(s, technique=None if meta.technique else lib.technique,
+                      x_unit=lib.x_unit)
     bigger = lib.add(meta, s)
     parts = [bigger if p.id == lib.id else p for p in libs]
     out = LibrarySet(parts).save(args.output or args.library)

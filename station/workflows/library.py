@@ -68,7 +68,7 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
     """
     from pydantic import ValidationError
 
-    from matcher.library import EntryMeta
+    from matcher.library import EntryMeta, fill_unstated
 
     base = Path(folder)
     index = base / "index.csv"
@@ -107,15 +107,8 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             if not file:
                 raise ReferenceIndexError(f"{where}: file: empty")
             spectrum = spectra.read(base / file)[0]
-            changes: dict[str, Any] = {"title": meta.name, "source": str(base / file)}
-            if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
-                changes["technique"] = meta.technique
-            tech = spectra.Technique(changes.get("technique", spectrum.technique))
-            if spectrum.x_unit is spectra.XUnit.OTHER and tech is spectra.Technique.RAMAN:
-                changes["x_unit"] = spectra.XUnit.RAMAN_SHIFT
-            elif spectrum.x_unit is spectra.XUnit.OTHER and tech.is_infrared:
-                changes["x_unit"] = spectra.XUnit.WAVENUMBER
-            yield meta, spectrum.replace(**changes)
+            spectrum = fill_unstated(spectrum, technique=meta.technique)
+            yield meta, spectrum.replace(title=meta.name, source=str(base / file))
 
 
 HANDHELD_ATR_RANGE: tuple[float, float, float] = (650.0, 1800.0, 2.0)
@@ -137,8 +130,7 @@ def _pipeline_and_axis(technique: str) -> tuple[Pipeline, NDArray[np.float64]]:
     start, stop, step = HANDHELD_ATR_RANGE
     steps = [(st.name, {**st.params, "start": start, "stop": stop, "step": step}
               if st.name == "resample" else dict(st.params)) for st in pipeline.steps]
-    n = round((stop - start) / step) + 1
-    return spectra.Pipeline.of(*steps), start + step * np.arange(n, dtype=np.float64)
+    return spectra.Pipeline.of(*steps), spectra.grid(start, stop, step)
 
 
 def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,

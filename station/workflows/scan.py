@@ -38,19 +38,36 @@ from station.errors import (
     StationError,
     UsageError,
 )
-from station.workflows.display import Progress, next_step, show_outcome
+from station.workflows.display import Progress, advice, show_outcome
 
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
+    from driver.capabilities import TechniqueCaps
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
     from parcels.records import Inspection
     from parcels.signing import StationKey
     from parcels.store.base import Store
-    from spectra import Spectrum
+    from spectra import Spectrum, Technique
 
 MAX_EXPOSURE_TRIES = 4
 """Auto-exposure: how many times a saturated Raman scan is retried with half the time."""
+
+
+def shorter_exposure(saturated: int, integration_ms: float, caps: TechniqueCaps) -> float | None:
+    """Auto-exposure's one rule (host-started scans and trigger scans alike): after a scan
+    with saturated pixels, half the integration time, but not below the device's shortest.
+
+    Returns
+    -------
+    float or None
+        The next integration time (ms); None when nothing saturated or the time is already
+        the shortest the device allows.
+    """
+    if saturated <= 0:
+        return None
+    shorter = max(caps.integration_ms.min, integration_ms / 2)
+    return shorter if shorter < integration_ms else None
 FIRST_INTEGRATION_MS = 500.0
 """Auto-exposure: the first Raman integration time tried (capped by the device's limits)."""
 ACCUMULATIONS = 2
@@ -113,16 +130,12 @@ class ScanOutcome:
             "verdict": ident.verdict.value, "alert": ident.alert,
             "alert_substances": list(ident.alert_substances), "confidence": ident.confidence,
             "reason": ident.reason,
-            "synthetic_used": any(i.synthetic_used for i in _parts(ident)),
+            "synthetic_used": any(i.synthetic_used for i in ident.parts),
             "inspections": [i.inspection_id for i in self.inspections],
             "spectrum_hashes": [i.spectrum_hash for i in self.inspections],
-            "next_step": next_step(ident, self.technique),
+            "next_step": advice(ident),
             "identification": json.loads(ident.model_dump_json()),
         }
-
-
-def _parts(ident: Identification | FusedIdentification) -> list[Identification]:
-    return list(ident.results) if isinstance(ident, FusedIdentification) else [ident]
 
 
 def _say(out: TextIO, text: str) -> None:
@@ -405,6 +418,8 @@ class StationSession:
 
     def acquire(self, technique: str, notes: list[str]) -> Spectrum:
         """Acquire one spectrum; Raman uses auto-exposure against detector saturation."""
+        from driver.analyzer import saturated_pixels
+
         assert self.dev is not None
         if technique == "ftir":
             _say(self.err, "  FTIR: measuring the background (clean crystal) first")
@@ -415,10 +430,11 @@ class StationSession:
         integ = max(integ, caps.integration_ms.min)
         spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
         for _ in range(MAX_EXPOSURE_TRIES - 1):
-            saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
-            if saturated == 0 or integ / 2 < caps.integration_ms.min:
+            saturated = saturated_pixels(spectrum)
+            shorter = shorter_exposure(saturated, integ, caps)
+            if shorter is None:
                 break
-            integ /= 2
+            integ = shorter
             notes.append(f"{saturated} saturated pixel(s): re-acquired at {integ:g} ms")
             _say(self.err, f"  detector saturated ({saturated} px): again at {integ:g} ms")
             spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
@@ -434,13 +450,13 @@ class StationSession:
             raise DeviceError(f"FTIR background failed: {exc}") from exc
 
     # -- identification and evidence -------------------------------------------------------
-    def library_for(self, technique: str) -> Library:
-        """The library part for a technique."""
+    def library_for(self, technique: Technique) -> Library:
+        """The library part for spectra of ``technique``."""
         from matcher.library import LibraryError
 
         assert self.libs is not None
         try:
-            return self.libs.select("raman" if technique == "raman" else "ftir-atr")
+            return self.libs.select(technique)
         except LibraryError as exc:
             raise StationError(f"library: {exc}",
                                hint="give a --library with a part for this technique") from exc
@@ -457,13 +473,14 @@ class StationSession:
 
         return thresholds_for(self.cfg, technique)
 
-    def identify(self, spectrum: Spectrum, technique: str) -> Identification:
-        """Identify against the configured library with the configured thresholds."""
+    def identify(self, spectrum: Spectrum) -> Identification:
+        """Identify against the configured library part for the spectrum's technique, with
+        the configured thresholds."""
         from matcher.identify import identify
         from matcher.library import LibraryError
         from spectra import SpectraError
 
-        lib = self.library_for(technique)
+        lib = self.library_for(spectrum.technique)
         thresholds = self.thresholds(lib.technique)
         try:
             return identify(spectrum, lib, thresholds=thresholds,
@@ -549,7 +566,7 @@ class StationSession:
         notes: list[str] = []
         for tech in techniques:
             spectrum = self.acquire(tech, notes)
-            pairs.append((spectrum, self.identify(spectrum, tech)))
+            pairs.append((spectrum, self.identify(spectrum)))
         # the spectra are in hand: finish and record even if a stop arrives now
         inspections = [self.record(item_id, s, i) for s, i in pairs]
         ident: Identification | FusedIdentification = (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from parcels.records import canonical_json
 from parcels.signing import StationKey
+from spectra import canonical_json
 
 from .conftest import Backend
 

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
 from parcels.errors import IntegrityError
-from parcels.records import HoldState, canonical_json
+from parcels.records import HoldState
 from parcels.signing import StationKey
 from parcels.store import Store
+from spectra import canonical_json
 from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
@@ -225,7 +226,7 @@ json_values = st.recursive(
 def test_fast_chain_hash_equals_the_definition(seq: int, at: str, kind: str, actor: str,
                                                item: str | None, data: dict) -> None:  # type: ignore[type-arg]
     from parcels.audit import chain_hash
-    from parcels.records import canonical_json
+    from spectra import canonical_json
 
     body = event_body(seq=seq, at=at, kind=kind, actor=actor, item_id=item, data=data)
     assert chain_hash(GENESIS, seq=seq, at=at, kind=kind, actor=actor, item_id=item,
