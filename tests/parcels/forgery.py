@@ -56,6 +56,23 @@ def rehash_from(b: Backend, seq: int) -> None:
     b.tamper(*rehash)
 
 
+def as_older_version(b: Backend) -> None:
+    """Make the chain what a version before ``spectrum_meta_digest`` wrote: the key removed
+    from every scan event, the chain rehashed and its heads signed again with the station's
+    own key (legitimately old, not forged)."""
+    from .builders import KEY
+
+    scans = b.sql("SELECT seq, data FROM audit_events WHERE kind = 'scan' ORDER BY seq")
+    old: list[str | tuple[str, tuple[object, ...]]] = []
+    for seq, data in scans:
+        d = json.loads(data)
+        del d["spectrum_meta_digest"]
+        old.append(("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(d), seq)))
+    b.tamper(*old)
+    rehash_from(b, scans[0][0])
+    resign(b, KEY)
+
+
 def resign(b: Backend, key: StationKey) -> None:
     """Replace every signed head with one signed by ``key`` over the chain as it now is (the
     station's own key: as if the station had signed it so)."""
@@ -72,4 +89,4 @@ def resign(b: Backend, key: StationKey) -> None:
     b.tamper(*sql)
 
 
-__all__ = ["forge_verdict", "rehash_from", "resign"]
+__all__ = ["as_older_version", "forge_verdict", "rehash_from", "resign"]

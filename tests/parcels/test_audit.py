@@ -21,7 +21,7 @@ from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 from .conftest import Backend
-from .forgery import forge_verdict, rehash_from, resign
+from .forgery import as_older_version, forge_verdict, resign
 
 
 def chain(n: int) -> list[RawEvent]:
@@ -474,15 +474,7 @@ def test_a_spectrum_inspected_again_under_another_title_verifies(populated: Back
 def test_a_scan_logged_before_labels_were_bound_verifies_as_before(populated: Backend) -> None:
     """Scan events written before the chain logged the spectrum record's digest (no
     ``spectrum_meta_digest``) still verify; their spectra's labels are not provable."""
-    scans = populated.sql("SELECT seq, data FROM audit_events WHERE kind = 'scan' ORDER BY seq")
-    old = []
-    for seq, data in scans:
-        d = json.loads(data)
-        del d["spectrum_meta_digest"]
-        old.append(("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(d), seq)))
-    populated.tamper(*old)
-    rehash_from(populated, scans[0][0])
-    resign(populated, KEY)  # as the station signed them then
+    as_older_version(populated)
     with populated.open() as s:
         assert s.verify().ok
     h = populated.one("SELECT spectrum_hash FROM inspections WHERE item_id = ?", (item_id(0),))

@@ -244,19 +244,9 @@ def test_a_bundle_of_scans_logged_before_labels_were_bound_verifies(
         store: Store, backend: Backend, bundle: Path, tmp_path: Path) -> None:
     """Scan events without ``spectrum_meta_digest`` (written before it): the bundle verifies
     as before, and cannot prove the labels."""
-    from parcels.records import canonical_json
+    from .forgery import as_older_version
 
-    from .forgery import rehash_from, resign
-
-    scans = backend.sql("SELECT seq, data FROM audit_events WHERE kind = 'scan' ORDER BY seq")
-    old = []
-    for seq, data in scans:
-        d = json.loads(data)
-        del d["spectrum_meta_digest"]
-        old.append(("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(d), seq)))
-    backend.tamper(*old)
-    rehash_from(backend, scans[0][0])
-    resign(backend, KEY)
+    as_older_version(backend)
     out = tmp_path / "old.zip"
     with backend.open() as s:  # a new connection: the chain was rewritten under the store
         write_bundle(s, ITEM, out, created_at=datetime(2026, 11, 22, tzinfo=UTC))
