@@ -1046,22 +1046,20 @@ class SQLStore(Store, abc.ABC):
             check(r[8:12], ("import",), item_id=item_id, what=what, expect=expect)
 
         ins, res, tra = INSPECTION_COLUMNS, RESULT_COLUMNS, TRANSITION_COLUMNS
+        # the spectrum record each scan event logged, checked below where the spectra are read
+        records: dict[str, list[tuple[str, int, object]]] = {}
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in ins)}, x.event_seq, e.kind, e.item_id, "
-            f"e.data, s.meta FROM inspections x {ev} "
-            "LEFT JOIN spectra s ON s.hash = x.spectrum_hash" + only("x.item_id"), p
+            f"e.data FROM inspections x {ev}" + only("x.item_id"), p
         ):
             vals = r[:len(ins)]
             logged = check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
                            what=f"inspection {vals[0]}",
                            expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
                                    "digest": row_digest(ins, vals)})
-            meta = r[len(ins) + 4]  # a missing spectrum is reported below
-            if logged is not None and meta is not None and spectrum_record_differs(logged,
-                                                                                   meta):
-                out.append(Finding(seq=r[len(ins)], problem=Problem.EVIDENCE,
-                                   detail=f"inspection {vals[0]}: "
-                                          + spectrum_record_detail(vals[7], r[len(ins)])))
+            if logged is not None and logged.get(SPECTRUM_RECORD) is not None:
+                records.setdefault(vals[7], []).append(
+                    (vals[0], r[len(ins)], logged[SPECTRUM_RECORD]))
 
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in res)}, x.event_seq, e.kind, e.item_id, "
@@ -1139,6 +1137,11 @@ class SQLStore(Store, abc.ABC):
         ), tell, before, total):
             s = cur.execute(q("SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
                               "ON a.hash = s.axis_hash WHERE s.hash = ?"), (h,)).fetchone()
+            if s is not None:  # its labels (outside its hash): the record each scan logged
+                out += [Finding(seq=at, problem=Problem.EVIDENCE,
+                                detail=f"inspection {iid}: {spectrum_record_detail(h, at)}")
+                        for iid, at, logged in records.get(h, ())
+                        if spectrum_record_differs({SPECTRUM_RECORD: logged}, s[0])]
             if s is None or s[1] is None:
                 out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {h} logged by event #{seq} is "
