@@ -11,8 +11,9 @@ A laboratory or a court receives ``ITEM.zip`` and runs ``interdict evidence veri
 ``audit/proof.json``               the parcel's audit events, raw (exactly as hashed), with the
                                    events of their signed transactions up to each signed head;
                                    the signed heads; the chain's last signed head; the stored
-                                   rows (AED record, inspections, results, hold transitions)
-                                   exactly as the events' digests cover them
+                                   rows (AED record, inspections, results, hold transitions,
+                                   each raw spectrum's metadata record) exactly as the
+                                   events' digests cover them
 ``inspections/ID/spectrum.jdx``    the raw spectrum, JCAMP-DX (lossless: it reads back to the
                                    same content hash)
 ``inspections/ID/results.json``    every result of the inspection (original first), readable
@@ -23,8 +24,10 @@ A laboratory or a court receives ``ITEM.zip`` and runs ``interdict evidence veri
 :func:`verify_bundle` checks, and names what fails: every signed head's signature (and the
 key, when one is required), every event's hash and link up to its signed head, every stored
 row against the digest its event logged, each spectrum's content hash recomputed from the
-JCAMP file against the one its scan event logged, the readable files against the proven
-rows, and the manifest. The zip is read defensively: only the names above, no path
+JCAMP file against the one its scan event logged, each spectrum's metadata record against
+the digest its scan event logged and the labels in the JCAMP file (title, vendor fields:
+outside the content hash) against that record, the readable files against the proven rows,
+and the manifest. The zip is read defensively: only the names above, no path
 traversal, every size bounded before it is read.
 
 A signed transaction can hold events of other parcels (an AED import chunk): their ids and
@@ -50,10 +53,13 @@ from spectra import SpectraError, Spectrum
 from .audit import (
     INSPECTION_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     ItemProof,
     RawEvent,
     row_digest,
+    spectrum_record_detail,
+    spectrum_record_differs,
 )
 from .errors import ParcelsError
 from .holds import EVENT_FOR_STATE
@@ -280,6 +286,24 @@ def _read_spectrum(data: bytes) -> Spectrum:
     return spectra[0]
 
 
+LABEL_LINES = ("TITLE", "$INTERDICT TITLE", "$INTERDICT EXTRA")
+"""The header lines of ``spectrum.jdx`` that carry a spectrum's labels, as the JCAMP reader
+keeps them in ``extra`` (``source`` is not written)."""
+
+
+def _labels(s: Spectrum) -> dict[str, object]:
+    return {"title": s.title, **{k: s.extra.get(k) for k in LABEL_LINES}}
+
+
+def _labels_agree(read_back: Spectrum, meta: str) -> bool:
+    """Whether a bundled JCAMP file's labels are those of the stored record ``meta``: the
+    file is compared with the one written from its own values under the record's labels."""
+    m = json.loads(meta)
+    expected = _read_spectrum(_spectrum_bytes(read_back.replace(
+        title=m["title"], source=m["source"], extra=m["extra"])))
+    return _labels(read_back) == _labels(expected)
+
+
 def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> BundleVerdict:
     """Verify an evidence bundle without the database (see the module docstring).
 
@@ -376,6 +400,7 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
 
     recs = proof.records
     logged: set[int] = set()
+    scans: dict[str, dict[str, Any]] = {}
     for r in recs.get("parcel", []):
         d = event_data(r.get("event_seq"), ("import",), f"parcel record {item}")
         logged.add(r.get("event_seq"))  # type: ignore[arg-type]
@@ -388,6 +413,7 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
             logged.add(r["event_seq"])  # type: ignore[arg-type]
             d = event_data(r["event_seq"], ("scan",), what)
             if d is not None:
+                scans[str(r["inspection_id"])] = d
                 check(what, d.get("digest") == row_digest(
                     INSPECTION_COLUMNS, [r[c] for c in INSPECTION_COLUMNS])
                     and d.get("inspection_id") == r["inspection_id"]
@@ -428,13 +454,31 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
             check(f"spectrum of {iid}", False, "spectrum.jdx is missing")
             continue
         try:
-            got = _read_spectrum(entries[name]).content_hash
+            read_back = _read_spectrum(entries[name])
+            got = read_back.content_hash
         except (SpectraError, ValueError, OSError) as exc:  # the readers' documented errors
             check(f"spectrum of {iid}", False, f"spectrum.jdx does not read: {exc}")
             continue
         check(f"spectrum of {iid}", got == r.get("spectrum_hash"),
               f"spectrum.jdx hashes to {got}, its scan event logged {r.get('spectrum_hash')}: "
               "swapped spectrum")
+        # its labels (outside the content hash): the stored record its scan event logged
+        # (scan events before records were bound log none: their labels are not provable)
+        scan = scans.get(iid, {})
+        if SPECTRUM_RECORD in scan:
+            h, scan_seq = str(r.get("spectrum_hash")), r.get("event_seq")
+            meta = next((str(x.get("meta")) for x in recs.get("spectra", [])
+                         if x.get("hash") == h), None)
+            if check(f"spectrum record of {iid}", not spectrum_record_differs(scan, meta),
+                     "not in the bundle (removed record)" if meta is None else
+                     spectrum_record_detail(h, scan_seq if isinstance(scan_seq, int) else 0)):
+                try:
+                    same = _labels_agree(read_back, str(meta))
+                except (SpectraError, ValueError, KeyError, TypeError, OSError):
+                    same = False
+                check(f"spectrum labels of {iid}", same,
+                      "spectrum.jdx's labels (title, vendor fields) differ from the spectrum's "
+                      "signed record: edited")
         # 5. the readable files say what the proven rows say
         for fname, value in _derived(proof, r).items():
             ename = f"inspections/{iid}/{fname}"

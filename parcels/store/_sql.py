@@ -47,6 +47,7 @@ from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     Finding,
     ItemProof,
@@ -58,6 +59,8 @@ from ..audit import (
     prove_events,
     record_digest,
     row_digest,
+    spectrum_record_detail,
+    spectrum_record_differs,
     verify_chain,
 )
 from ..blobs import EncodedSpectrum, decode_spectrum, encode_spectrum
@@ -531,14 +534,15 @@ class SQLStore(Store, abc.ABC):
                 performed = now if new.performed_at is None else ts(new.performed_at)
                 current = self._parcel_state(cur, item_id)
                 check_inspectable(item_id, current)
-                self._store_spectrum(cur, enc)
+                meta_digest = self._store_spectrum(cur, enc)
                 ivals = (inspection_id, item_id, performed, new.operator, new.station,
                          device_text, technique, enc.content_hash, pipeline_text,
                          first.library_id, first.library_hash)
                 seq = chain.append(
                     EventKind.SCAN, new.operator, item_id,
                     {"inspection_id": inspection_id, "spectrum_hash": enc.content_hash,
-                     "technique": technique, "digest": row_digest(INSPECTION_COLUMNS, ivals)},
+                     "technique": technique, "digest": row_digest(INSPECTION_COLUMNS, ivals),
+                     SPECTRUM_RECORD: meta_digest},
                     now)
                 self._insert_inspection(cur, ivals, seq)
                 rvals = (result_id, inspection_id, ResultKind.ORIGINAL.value, now,
@@ -569,16 +573,24 @@ class SQLStore(Store, abc.ABC):
         self._committed(head)
         return out
 
-    def _store_spectrum(self, cur: Any, enc: EncodedSpectrum) -> None:
-        """A raw spectrum and its x axis, each stored once (by content hash)."""
+    def _store_spectrum(self, cur: Any, enc: EncodedSpectrum) -> str:
+        """A raw spectrum and its x axis, each stored once (by content hash); returns the
+        digest of the spectrum's metadata record as stored (the one already stored when the
+        same content was stored before, whatever its labels: the record the inspection will
+        point to), for its scan event to log. Under the writers' lock: read, then written."""
+        stored = cur.execute(self._q("SELECT meta FROM spectra WHERE hash = ?"),
+                             (enc.content_hash,)).fetchone()
+        if stored is not None:
+            return record_digest(str(stored[0]))
         if cur.execute(self._q("SELECT 1 FROM axes WHERE hash = ?"),
                        (enc.axis_hash,)).fetchone() is None:
             cur.execute(self._q("INSERT INTO axes (hash, n, data) VALUES (?, ?, ?) "
                                 "ON CONFLICT (hash) DO NOTHING"),
                         (enc.axis_hash, enc.n, enc.pack_axis()))
         cur.execute(self._q("INSERT INTO spectra (hash, n, meta, axis_hash, data) "
-                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING"),
+                            "VALUES (?, ?, ?, ?, ?)"),
                     (enc.content_hash, enc.n, enc.meta, enc.axis_hash, enc.values))
+        return record_digest(enc.meta)
 
     def _insert_inspection(self, cur: Any, ivals: Sequence[Any], seq: int) -> None:
         cur.execute(self._q(f"INSERT INTO inspections ({', '.join(INSPECTION_COLUMNS)}, "
@@ -906,6 +918,9 @@ class SQLStore(Store, abc.ABC):
                                  "r.inspection_id WHERE i.item_id = ? ORDER BY r.event_seq"),
             "transitions": rows(tra, f"SELECT {', '.join(tra)}, event_seq FROM "
                                      "hold_transitions WHERE item_id = ? ORDER BY id"),
+            "spectra": [{"hash": h, "meta": m} for h, m in cur.execute(self._q(
+                "SELECT hash, meta FROM spectra WHERE hash IN (SELECT spectrum_hash FROM "
+                "inspections WHERE item_id = ?) ORDER BY hash"), (item_id,)).fetchall()],
         }
 
     def verify_item(
@@ -970,22 +985,23 @@ class SQLStore(Store, abc.ABC):
             return list(cur.execute(q(sql), tuple(params)).fetchall())
 
         def check(event: Sequence[Any], kinds: Collection[str], *, item_id: str, what: str,
-                  expect: dict[str, Any]) -> None:
+                  expect: dict[str, Any]) -> dict[str, Any] | None:
+            """The event's data when it is the right event and logs ``expect``."""
             seq, kind, ev_item, data = event
             if kind is None or seq is None:
                 out.append(Finding(seq=seq or 0, problem=Problem.MISSING_EVENT,
                                    detail=f"{what} refers to audit event #{seq}, which is "
                                           "not stored"))
-                return
+                return None
             if kind not in kinds or ev_item != item_id:
                 out.append(Finding(seq=seq, problem=Problem.MISSING_EVENT,
                                    detail=f"{what} refers to event #{seq}, which is a "
                                           f"{kind} event of {ev_item}"))
-                return
+                return None
             try:
                 d = json.loads(data or "")
             except ValueError:
-                return  # the chain check reports an unreadable event
+                return None  # the chain check reports an unreadable event
             for key, value in expect.items():
                 if d.get(key) != value:
                     out.append(Finding(
@@ -993,7 +1009,8 @@ class SQLStore(Store, abc.ABC):
                         detail=f"{what} does not match what event #{seq} ({kind}) logged: "
                                f"{key} differs; the stored record was changed",
                     ))
-                    return
+                    return None
+            return d if isinstance(d, dict) else None
 
         ev = "LEFT JOIN audit_events e ON e.seq = x.event_seq"
         for r in rows(
@@ -1019,15 +1036,20 @@ class SQLStore(Store, abc.ABC):
             check(r[8:12], ("import",), item_id=item_id, what=what, expect=expect)
 
         ins, res, tra = INSPECTION_COLUMNS, RESULT_COLUMNS, TRANSITION_COLUMNS
+        # the spectrum record each scan event logged, checked below where the spectra are read
+        records: dict[str, list[tuple[str, int, object]]] = {}
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in ins)}, x.event_seq, e.kind, e.item_id, "
             f"e.data FROM inspections x {ev}" + only("x.item_id"), p
         ):
             vals = r[:len(ins)]
-            check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
-                  what=f"inspection {vals[0]}",
-                  expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
-                          "digest": row_digest(ins, vals)})
+            logged = check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
+                           what=f"inspection {vals[0]}",
+                           expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
+                                   "digest": row_digest(ins, vals)})
+            if logged is not None and logged.get(SPECTRUM_RECORD) is not None:
+                records.setdefault(vals[7], []).append(
+                    (vals[0], r[len(ins)], logged[SPECTRUM_RECORD]))
 
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in res)}, x.event_seq, e.kind, e.item_id, "
@@ -1105,6 +1127,11 @@ class SQLStore(Store, abc.ABC):
         ), tell, before, total):
             s = cur.execute(q("SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
                               "ON a.hash = s.axis_hash WHERE s.hash = ?"), (h,)).fetchone()
+            if s is not None:  # its labels (outside its hash): the record each scan logged
+                out += [Finding(seq=at, problem=Problem.EVIDENCE,
+                                detail=f"inspection {iid}: {spectrum_record_detail(h, at)}")
+                        for iid, at, logged in records.get(h, ())
+                        if spectrum_record_differs({SPECTRUM_RECORD: logged}, s[0])]
             if s is None or s[1] is None:
                 out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {h} logged by event #{seq} is "

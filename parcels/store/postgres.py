@@ -52,6 +52,7 @@ from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     Finding,
     Problem,
@@ -797,8 +798,8 @@ class PostgresStore(SQLStore, CentralStore):
             held = {int(r[0]): str(r[1]) for r in cur.execute(
                 "SELECT seq, hash FROM station_events WHERE station = %s AND seq >= %s",
                 (station, first))}
-            stored_spectra = {r[0] for r in cur.execute(
-                "SELECT hash FROM spectra WHERE hash = ANY(%s)",
+            stored_spectra = {str(r[0]): str(r[1]) for r in cur.execute(
+                "SELECT hash, meta FROM spectra WHERE hash = ANY(%s)",
                 ([i.spectrum_hash for i in batch.inspections],))}
             registered = cur.execute("SELECT key_id FROM fleet_keys WHERE station = %s ORDER "
                                      "BY id DESC LIMIT 1", (station,)).fetchone()
@@ -845,7 +846,8 @@ class PostgresStore(SQLStore, CentralStore):
             with cur.connection.pipeline():
                 self._receive_records(cur, chain, checked, station=station,
                                       facility=facility, now=now, conflicts=conflicts,
-                                      parcel_conflicts=parcel_conflicts)
+                                      parcel_conflicts=parcel_conflicts,
+                                      stored_spectra=stored_spectra)
             signed = chain.finish(self._now())
         self._committed(signed)
         return outcome.model_copy(update={"head_seq": last.seq, "head_hash": last.hash,
@@ -854,8 +856,10 @@ class PostgresStore(SQLStore, CentralStore):
 
     def _receive_records(self, cur: Any, chain: Chain, checked: CheckedBatch, *, station: str,
                          facility: str, now: str, conflicts: list[HoldConflict],
-                         parcel_conflicts: list[str]) -> None:
-        """Store the records of a checked push, in chain order."""
+                         parcel_conflicts: list[str], stored_spectra: dict[str, str]) -> None:
+        """Store the records of a checked push, in chain order. ``stored_spectra``: the
+        metadata record of each pushed inspection's raw spectrum central already held (it
+        keeps one per content hash, as a station does); updated as spectra are stored."""
         for e in checked.new:
             origin = {"station": station, "station_seq": e.seq}
             if e.seq in checked.parcels:
@@ -864,14 +868,18 @@ class PostgresStore(SQLStore, CentralStore):
             elif e.seq in checked.inspections:
                 i = checked.inspections[e.seq]
                 s = checked.spectra.get(i.spectrum_hash)
-                if s is not None:  # the axis came packed: no need to look first
+                if s is not None and s.hash not in stored_spectra:  # the axis came packed
                     cur.execute("INSERT INTO axes (hash, n, data) VALUES (%s, %s, %s) "
                                 "ON CONFLICT (hash) DO NOTHING", (s.axis_hash, s.n, s.axis))
                     cur.execute("INSERT INTO spectra (hash, n, meta, axis_hash, data) "
-                                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (hash) DO NOTHING",
+                                "VALUES (%s, %s, %s, %s, %s)",
                                 (s.hash, s.n, s.meta, s.axis_hash, s.data))
+                    stored_spectra[s.hash] = s.meta
+                # central's scan event vouches for the record central holds (the station's
+                # own event, verbatim in station_events, for the one the station held)
                 seq = chain.append(EventKind.SCAN, e.actor, e.item_id,
-                                   {**json.loads(e.data), **origin}, now)
+                                   {**json.loads(e.data), **origin, SPECTRUM_RECORD:
+                                    record_digest(stored_spectra[i.spectrum_hash])}, now)
                 self._insert_inspection(cur, i.values(), seq)
             elif e.seq in checked.results:
                 self._log_result(cur, chain, e.item_id or "",
