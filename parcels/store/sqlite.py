@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import FusedIdentification, Identification, Verdict
-from spectra import Pipeline, Progress, Spectrum
+from spectra import Pipeline, Progress, Spectrum, Technique
 
 from ..audit import (
     GENESIS,
@@ -243,17 +243,29 @@ _TRANSITION_COLS = TRANSITION_COLUMNS
 _row_digest = row_digest
 
 
+def _belongs(result: Technique, spectrum: str) -> bool:
+    """Whether a result of a library part of technique ``result`` belongs to a spectrum of
+    technique ``spectrum``: the same technique, or both mid-infrared (the matcher searches
+    an FTIR transmission or unstated-infrared query in the FTIR part of the library, see
+    ``matcher.library.techniques_compatible``)."""
+    measured = Technique(spectrum)
+    return result is measured or (result.is_infrared and measured.is_infrared)
+
+
 def _primary(identification: AnyIdentification, technique: str) -> Identification:
     """The single-technique result that belongs to a spectrum of ``technique``."""
     if isinstance(identification, FusedIdentification):
         for r in identification.results:
             if r.technique.value == technique:
                 return r
+        for r in identification.results:
+            if _belongs(r.technique, technique):
+                return r
         have = ", ".join(r.technique.value for r in identification.results) or "none"
         raise ValueError(
             f"the fused identification has no {technique} result (it has: {have})"
         )
-    if identification.technique.value != technique:
+    if not _belongs(identification.technique, technique):
         raise ValueError(
             f"identification is for {identification.technique.value} but the spectrum is "
             f"{technique}"
