@@ -47,11 +47,26 @@ RESULT_COLUMNS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded
 or ``reidentify`` event logs their digest."""
 TRANSITION_COLUMNS = ("item_id", "state", "at", "actor", "note")
 """A hold transition row; its hold event logs their digest."""
+ORIGINAL_COLUMNS = ("sha256", "inspection_id", "item_id", "name", "size", "format",
+                    "received_at")
+"""An original file row without its bytes (whose SHA-256 is ``sha256``); its
+``original-file`` event logs their digest."""
 
 
 def row_digest(columns: Sequence[str], values: Sequence[object]) -> str:
     """The digest an event logs for the row it records: of ``{column: value}``."""
     return digest(dict(zip(columns, values, strict=True)))
+
+
+def original_problem(sha256: str, size: int, data: bytes) -> str | None:
+    """What is wrong with an original file's bytes against its recorded SHA-256 and size
+    (None: nothing)."""
+    if len(data) != size:
+        return f"{len(data)} bytes, {size} recorded"
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        return f"its bytes hash to {got}, not to the recorded {sha256}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +344,8 @@ class ItemProof(BaseModel):
     """The parcel's stored rows exactly as their events' digests cover them, each with its
     ``event_seq``: ``parcel`` (``record``, the AED JSON text), ``inspections``
     (:data:`INSPECTION_COLUMNS`), ``results`` (:data:`RESULT_COLUMNS`), ``transitions``
-    (:data:`TRANSITION_COLUMNS`)."""
+    (:data:`TRANSITION_COLUMNS`), ``originals`` (:data:`ORIGINAL_COLUMNS`: the original
+    files' rows; their bytes travel beside the proof)."""
 
     def raw_events(self) -> list[RawEvent]:
         """The events as :class:`RawEvent` (``ValueError`` if one is malformed)."""
@@ -502,6 +518,7 @@ def prove_events(events: Sequence[RawEvent], head: SignedHead) -> list[Finding]:
 __all__ = [
     "GENESIS",
     "INSPECTION_COLUMNS",
+    "ORIGINAL_COLUMNS",
     "RESULT_COLUMNS",
     "TRANSITION_COLUMNS",
     "Finding",
@@ -513,6 +530,7 @@ __all__ = [
     "check_heads",
     "event_body",
     "event_hash",
+    "original_problem",
     "prove_events",
     "row_digest",
     "verify_chain",

@@ -21,6 +21,7 @@ has to provide the same methods with the same guarantees:
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from ..records import (
     HoldRecord,
     HoldState,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelFile,
     ParcelQuery,
@@ -102,6 +104,30 @@ class InspectionFact(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class NewOriginal:
+    """The file an inspection's spectrum was read from, to keep byte for byte with it.
+
+    Attributes
+    ----------
+    name
+        The file's name as found (no folder; no control character).
+    data
+        Its bytes, exactly as read (the spectrum must have been read from these bytes).
+    format
+        The reader that read it (:func:`spectra.sniff`'s name).
+    """
+
+    name: str
+    data: bytes
+    format: str
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of :attr:`data`."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class NewInspection:
     """One inspection to record (see :meth:`Store.add_inspection` for the fields)."""
 
@@ -112,6 +138,7 @@ class NewInspection:
     station: str
     device: DeviceIdentity
     performed_at: datetime | None = None
+    original: NewOriginal | None = None
 
 
 class Store(abc.ABC):
@@ -234,11 +261,14 @@ class Store(abc.ABC):
         station: str,
         device: DeviceIdentity,
         performed_at: datetime | None = None,
+        original: NewOriginal | None = None,
     ) -> Inspection:
         """Record one measurement of a parcel with its raw spectrum and its result.
 
         One transaction: the raw spectrum, the inspection, the original result, the hold
-        moving ``held → inspected`` (when it was held) and their audit events.
+        moving ``held → inspected`` (when it was held), the file the spectrum was read from
+        (``original``: an ingested export, kept byte for byte with its SHA-256) and their
+        audit events (``scan``, ``original-file``, ``verdict``, ``inspected``).
 
         Raises
         ------
@@ -246,6 +276,10 @@ class Store(abc.ABC):
             Unknown parcel.
         IllegalTransitionError
             The parcel is not in hand (see :data:`parcels.holds.INSPECTABLE`).
+        DuplicateOriginalError
+            A file with the same bytes is already stored (nothing is recorded).
+        UnsafeTextError
+            The original's name holds a control character.
         ValueError
             The identification's technique does not match the spectrum's.
         """
@@ -306,6 +340,22 @@ class Store(abc.ABC):
             No spectrum with this hash.
         IntegrityError
             The stored bytes do not give back that hash.
+        """
+
+    @abc.abstractmethod
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """The stored original file with these bytes' SHA-256 (hex), or None."""
+
+    @abc.abstractmethod
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """A stored original file and its bytes, identical to those stored (hash checked).
+
+        Raises
+        ------
+        ParcelNotFoundError
+            No original file with this hash.
+        IntegrityError
+            The stored bytes do not give back that hash (or that size).
         """
 
     # -- statistics inputs ------------------------------------------------------------
@@ -397,5 +447,5 @@ class Store(abc.ABC):
         """
 
 
-__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "RowOutcome",
-           "RowStatus", "Store"]
+__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "NewOriginal",
+           "RowOutcome", "RowStatus", "Store"]

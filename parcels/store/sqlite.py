@@ -24,6 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -36,6 +37,7 @@ from spectra import Pipeline, Progress, Spectrum, Technique
 from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
     TRANSITION_COLUMNS,
     Finding,
@@ -44,12 +46,14 @@ from ..audit import (
     VerifyReport,
     chain_hash,
     check_heads,
+    original_problem,
     prove_events,
     row_digest,
     verify_chain,
 )
 from ..blobs import decode_spectrum, encode_spectrum
 from ..errors import (
+    DuplicateOriginalError,
     IllegalTransitionError,
     IntegrityError,
     ParcelNotFoundError,
@@ -65,6 +69,7 @@ from ..records import (
     HoldState,
     HoldTransition,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelFile,
     ParcelQuery,
@@ -81,6 +86,7 @@ from .base import (
     InspectionFact,
     ItemProof,
     NewInspection,
+    NewOriginal,
     RowOutcome,
     RowStatus,
     Store,
@@ -204,7 +210,28 @@ _V2: tuple[str, ...] = (
     "FROM audit_events",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3: tuple[str, ...] = (
+    # the file an inspection's spectrum was read from (a closed handheld's export taken in by
+    # interdict ingest), byte for byte; its original-file event logs the row's digest
+    """CREATE TABLE original_files (
+        sha256 TEXT PRIMARY KEY,
+        inspection_id TEXT NOT NULL UNIQUE REFERENCES inspections (inspection_id),
+        item_id TEXT NOT NULL REFERENCES parcels (item_id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        data BLOB NOT NULL,
+        event_seq INTEGER NOT NULL REFERENCES audit_events (seq))""",
+    "CREATE INDEX original_files_item ON original_files (item_id)",
+    *(
+        f"""CREATE TRIGGER original_files_no_{op.lower()} BEFORE {op} ON original_files
+            BEGIN SELECT RAISE(ABORT, 'original_files is append-only: {op} refused'); END"""
+        for op in ("UPDATE", "DELETE")
+    ),
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Ordered migrations: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -240,6 +267,7 @@ def _sha(text: str) -> str:
 _INSPECTION_COLS = INSPECTION_COLUMNS
 _RESULT_COLS = RESULT_COLUMNS
 _TRANSITION_COLS = TRANSITION_COLUMNS
+_ORIGINAL_COLS = ORIGINAL_COLUMNS
 _row_digest = row_digest
 
 
@@ -250,6 +278,36 @@ def _belongs(result: Technique, spectrum: str) -> bool:
     ``matcher.library.techniques_compatible``)."""
     measured = Technique(spectrum)
     return result is measured or (result.is_infrared and measured.is_infrared)
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedOriginal:
+    """An original file checked and hashed before the write lock is taken."""
+
+    name: str
+    data: bytes
+    format: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, new: NewOriginal) -> _PreparedOriginal:
+        check_text("name", new.name)
+        check_text("format", new.format)
+        if not new.name or not new.format or "/" in new.name or "\\" in new.name:
+            raise ValueError(f"an original file needs a name without a folder and a format "
+                             f"(got {new.name!r}, {new.format!r})")
+        return cls(new.name, bytes(new.data), new.format, new.sha256, len(new.data))
+
+
+def _original(row: Sequence[Any]) -> OriginalFile:
+    """An ``original_files`` row (:data:`ORIGINAL_COLUMNS`) as the record."""
+    try:
+        return OriginalFile.model_validate(
+            dict(zip(_ORIGINAL_COLS, row, strict=True)), context=STORED)
+    except ValidationError as exc:
+        raise IntegrityError(f"stored original file {row[0]} no longer parses: {exc}") \
+            from exc
 
 
 def _primary(identification: AnyIdentification, technique: str) -> Identification:
@@ -783,20 +841,29 @@ class SQLiteStore(Store):
         station: str,
         device: DeviceIdentity,
         performed_at: datetime | None = None,
+        original: NewOriginal | None = None,
     ) -> Inspection:
         """See :meth:`Store.add_inspection`."""
         return self.add_inspections([NewInspection(
             item_id=item_id, spectrum=spectrum, identification=identification,
             operator=operator, station=station, device=device, performed_at=performed_at,
+            original=original,
         )])[0]
 
     def add_inspections(self, batch: Sequence[NewInspection]) -> list[Inspection]:
         """See :meth:`Store.add_inspections`."""
         prepared = []
+        hashes: set[str] = set()
         for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
             item_id = validate_item_id(new.item_id)
             check_text("operator", new.operator)
             check_text("station", new.station)
+            original = None if new.original is None else _PreparedOriginal.of(new.original)
+            if original is not None:
+                if original.sha256 in hashes:
+                    raise ValueError(f"{original.name}: the same file twice in one batch "
+                                     f"(SHA-256 {original.sha256})")
+                hashes.add(original.sha256)
             technique = new.spectrum.technique.value
             primary = _primary(new.identification, technique)
             if not new.operator or not new.station:
@@ -805,17 +872,21 @@ class SQLiteStore(Store):
             prepared.append((
                 new, item_id, technique, primary, encode_spectrum(new.spectrum),
                 new.identification.model_dump_json(), new.device.model_dump_json(),
-                primary.pipeline.model_dump_json(), _new_id(), _new_id(),
+                primary.pipeline.model_dump_json(), _new_id(), _new_id(), original,
             ))
         out: list[Inspection] = []
         with self._write() as cur:
             now = self._now()
             chain = _Chain(cur, self._signer, self._known_head)
             for (new, item_id, technique, primary, enc, ident_text, device_text,
-                 pipeline_text, inspection_id, result_id) in prepared:
+                 pipeline_text, inspection_id, result_id, original) in prepared:
                 performed = now if new.performed_at is None else _ts(new.performed_at)
                 current = self._parcel_state(cur, item_id)
                 check_inspectable(item_id, current)
+                if original is not None and (row := cur.execute(
+                        "SELECT inspection_id, item_id FROM original_files WHERE sha256 = ?",
+                        (original.sha256,)).fetchone()) is not None:
+                    raise DuplicateOriginalError(original.sha256, row[0], row[1])
                 spectrum_hash = enc.content_hash
                 if cur.execute("SELECT 1 FROM axes WHERE hash = ?",
                                (enc.axis_hash,)).fetchone() is None:
@@ -835,6 +906,9 @@ class SQLiteStore(Store):
                 cur.execute(f"INSERT INTO inspections ({', '.join(_INSPECTION_COLS)}, "
                             f"event_seq) VALUES ({', '.join('?' * (len(ivals) + 1))})",
                             (*ivals, seq))
+                stored_original = None if original is None else self._insert_original(
+                    cur, chain, original, inspection_id=inspection_id, item_id=item_id,
+                    actor=new.operator, now=now)
                 self._insert_result(cur, chain, item_id=item_id, result_id=result_id,
                                     inspection_id=inspection_id, kind=ResultKind.ORIGINAL,
                                     now=now, by=new.operator, primary=primary,
@@ -860,9 +934,28 @@ class SQLiteStore(Store):
                         verdict=new.identification.verdict, alert=new.identification.alert,
                         identification=new.identification,
                     ),),
+                    original_file=stored_original,
                 ))
             self._pending_head = chain.finish(self._now())
         return out
+
+    @staticmethod
+    def _insert_original(
+        cur: sqlite3.Cursor, chain: _Chain, original: _PreparedOriginal, *,
+        inspection_id: str, item_id: str, actor: str, now: str,
+    ) -> OriginalFile:
+        ovals = (original.sha256, inspection_id, item_id, original.name, original.size,
+                 original.format, now)
+        seq = chain.append(
+            EventKind.ORIGINAL_FILE, actor, item_id,
+            {"inspection_id": inspection_id, "sha256": original.sha256, "size": original.size,
+             "name": original.name, "format": original.format,
+             "digest": _row_digest(_ORIGINAL_COLS, ovals)},
+            now)
+        cur.execute(f"INSERT INTO original_files ({', '.join(_ORIGINAL_COLS)}, data, "
+                    f"event_seq) VALUES ({', '.join('?' * (len(ovals) + 2))})",
+                    (*ovals, original.data, seq))
+        return _original(ovals)
 
     def _insert_result(
         self, cur: sqlite3.Cursor, chain: _Chain, *, item_id: str, result_id: str,
@@ -936,12 +1029,15 @@ class SQLiteStore(Store):
                     f"SELECT {', '.join(_RESULT_COLS)} FROM results WHERE inspection_id = ? "
                     "ORDER BY event_seq", (inspection_id,))
             )
+            orig = cur.execute(f"SELECT {', '.join(_ORIGINAL_COLS)} FROM original_files "
+                               "WHERE inspection_id = ?", (inspection_id,)).fetchone()
             return Inspection(
                 inspection_id=row[0], item_id=row[1], performed_at=_dt(row[2]),
                 operator=row[3], station=row[4],
                 device=DeviceIdentity.model_validate_json(row[5]), technique=row[6],
                 spectrum_hash=row[7], pipeline=Pipeline.model_validate_json(row[8]),
                 library_id=row[9], library_hash=row[10], results=results,
+                original_file=None if orig is None else _original(orig),
             )
         except (ValidationError, ValueError) as exc:
             raise IntegrityError(f"stored inspection {inspection_id} no longer parses: {exc}") \
@@ -961,6 +1057,24 @@ class SQLiteStore(Store):
         if row[1] is None:
             raise IntegrityError(f"stored spectrum {spectrum_hash}: its x axis is missing")
         return decode_spectrum(spectrum_hash, row[0], bytes(row[1]), bytes(row[2]))
+
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """See :meth:`Store.find_original`."""
+        row = self._con.execute(f"SELECT {', '.join(_ORIGINAL_COLS)} FROM original_files "
+                                "WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else _original(row)
+
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """See :meth:`Store.get_original`."""
+        row = self._con.execute(f"SELECT {', '.join(_ORIGINAL_COLS)}, data FROM "
+                                "original_files WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            raise ParcelNotFoundError("original file", sha256)
+        meta, data = _original(row[:-1]), bytes(row[-1])
+        if problem := original_problem(meta.sha256, meta.size, data):
+            raise IntegrityError(f"stored original file {meta.name} of inspection "
+                                 f"{meta.inspection_id}: {problem}; the database was altered")
+        return meta, data
 
     # -- statistics inputs ------------------------------------------------------------
     def hold_facts(
@@ -1145,7 +1259,8 @@ class SQLiteStore(Store):
                "UNION SELECT event_seq FROM inspections WHERE item_id = :i "
                "UNION SELECT r.event_seq FROM results r JOIN inspections i "
                "ON i.inspection_id = r.inspection_id WHERE i.item_id = :i "
-               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = :i")
+               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = :i "
+               "UNION SELECT event_seq FROM original_files WHERE item_id = :i")
         return sorted(int(r[0]) for r in cur.execute(sql, {"i": item_id}) if r[0] is not None)
 
     def _proof(self, cur: sqlite3.Cursor, seqs: Sequence[int]
@@ -1218,6 +1333,9 @@ class SQLiteStore(Store):
             "transitions": rows(_TRANSITION_COLS, f"SELECT {', '.join(_TRANSITION_COLS)}, "
                                 "event_seq FROM hold_transitions WHERE item_id = ? "
                                 "ORDER BY id"),
+            "originals": rows(_ORIGINAL_COLS, f"SELECT {', '.join(_ORIGINAL_COLS)}, "
+                              "event_seq FROM original_files WHERE item_id = ? "
+                              "ORDER BY event_seq"),
         }
 
     def verify_item(
@@ -1358,6 +1476,16 @@ class SQLiteStore(Store):
                   expect={"result_id": vals[0], "verdict": vals[7], "alert": vals[8],
                    "digest": _row_digest(_RESULT_COLS, vals)})
 
+        for r in cur.execute(
+            f"SELECT {', '.join('x.' + c for c in _ORIGINAL_COLS)}, x.event_seq, e.kind, "
+            f"e.item_id, e.data FROM original_files x {ev}" + only("x.item_id"), p
+        ):
+            vals = r[:len(_ORIGINAL_COLS)]
+            check(r[7:11], (EventKind.ORIGINAL_FILE.value,), item_id=vals[2],
+                  what=f"original file {vals[3]} of inspection {vals[1]}",
+                  expect={"inspection_id": vals[1], "sha256": vals[0],
+                          "digest": _row_digest(_ORIGINAL_COLS, vals)})
+
         last: dict[str, tuple[str, str, int]] = {}
         for r in cur.execute(
             f"SELECT {', '.join('x.' + c for c in _TRANSITION_COLS)}, x.event_seq, e.kind, "
@@ -1391,9 +1519,10 @@ class SQLiteStore(Store):
                 "" if item is None else " JOIN inspections i ON i.inspection_id = "
                 "r.inspection_id WHERE i.item_id = ?"),
             "hold_transitions": "SELECT event_seq FROM hold_transitions" + only("item_id"),
+            "original_files": "SELECT event_seq FROM original_files" + only("item_id"),
         }
         tables = (("import", "parcels"), ("scan", "inspections"), ("verdict", "results"),
-                  ("reidentify", "results"))
+                  ("reidentify", "results"), (EventKind.ORIGINAL_FILE.value, "original_files"))
         for kind, table in tables:
             for r in cur.execute(
                 "SELECT seq, item_id FROM audit_events WHERE kind = ?"
@@ -1431,6 +1560,14 @@ class SQLiteStore(Store):
                     decode_spectrum(r[0], r[2], bytes(r[3]), bytes(r[4]))
                 except IntegrityError as exc:
                     out.append(Finding(seq=r[1], problem=Problem.EVIDENCE, detail=str(exc)))
+        # original files (deep): their bytes against the hash and size their event logged
+        if deep:
+            for r in cur.execute("SELECT sha256, size, name, data, event_seq FROM "
+                                 "original_files" + only("item_id"), p):
+                if problem := original_problem(r[0], r[1], bytes(r[3])):
+                    out.append(Finding(seq=r[4], problem=Problem.EVIDENCE,
+                                       detail=f"original file {r[2]} logged by event "
+                                              f"#{r[4]}: {problem}"))
         return out
 
 

@@ -403,7 +403,7 @@ def test_every_write_transaction_signs_its_head(populated: Path) -> None:
 
 
 def test_a_version_1_chain_is_adopted_by_the_first_signed_head(tmp_path: Path) -> None:
-    from parcels.store.sqlite import APPLICATION_ID, MIGRATIONS
+    from parcels.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "v1.db"
     con = sqlite3.connect(path)
@@ -423,7 +423,7 @@ def test_a_version_1_chain_is_adopted_by_the_first_signed_head(tmp_path: Path) -
     con.commit()
     con.close()
     with SQLiteStore(path, signer=KEY) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == SCHEMA_VERSION  # migrated through every version
         s.import_parcels([(1, parcel(1))], actor="aed", source="b")
         report = s.verify()
     assert report.ok and report.unsigned_legacy == 2

@@ -28,3 +28,158 @@ def test_a_transmission_spectrum_takes_a_result_of_the_atr_library(store: SQLite
         store.add_inspection(item_id(1), spectrum(1, technique="ftir-transmission"),
                              identification(), operator="o", station="s", device=DEVICE)
     assert store.verify().ok
+
+
+EXPORT = b"##TITLE=handheld export\r\n##JCAMP-DX=5.01\r\n\x00\xff binary tail \x1b[2J\r\n"
+"""Bytes of an 'exported file': line ends, NUL, a terminal escape: kept as they are."""
+
+
+def _ingested(store: SQLiteStore, n: int = 1, data: bytes = EXPORT, name: str = "scan 1.jdx"
+              ):  # type: ignore[no-untyped-def]
+    from parcels.store import NewOriginal
+
+    return store.add_inspection(item_id(n), spectrum(n), identification(), operator="o",
+                                station="s", device=DEVICE,
+                                original=NewOriginal(name=name, data=data, format="jcamp"))
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_the_original_is_kept_byte_for_byte_with_its_own_event(store: SQLiteStore) -> None:
+    store.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
+    from parcels.records import HoldState
+
+    store.transition(item_id(1), HoldState.HELD, actor="o")
+    ins = _ingested(store)
+    meta = ins.original_file
+    assert meta is not None
+    assert (meta.sha256, meta.size, meta.name, meta.format, meta.item_id, meta.inspection_id) \
+        == (_sha(EXPORT), len(EXPORT), "scan 1.jdx", "jcamp", item_id(1), ins.inspection_id)
+    back, data = store.get_original(_sha(EXPORT))
+    assert data == EXPORT and back == meta
+    assert store.find_original(_sha(EXPORT)) == meta
+    assert store.find_original(_sha(b"other")) is None
+    assert store.get_parcel(item_id(1)).inspections[0].original_file == meta
+    # one transaction, its own event (logging the file's hash) among the scan's
+    kinds = [e.kind.value for e in store.audit_events(item_id=item_id(1))]
+    assert kinds == ["import", "hold-request", "hold", "scan", "original-file", "verdict",
+                     "inspected"]
+    ev = next(e for e in store.audit_events() if e.kind.value == "original-file")
+    assert ev.data["sha256"] == _sha(EXPORT) and ev.data["inspection_id"] == ins.inspection_id
+    assert store.verify().ok and store.verify_item(item_id(1)).ok
+
+
+def test_the_same_file_again_is_recognised_and_nothing_is_recorded(store: SQLiteStore) -> None:
+    from parcels.errors import DuplicateOriginalError
+
+    store.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
+    first = _ingested(store, 1)
+    events = list(store.audit_events())
+    with pytest.raises(DuplicateOriginalError) as e:
+        _ingested(store, 2, name="renamed copy.jdx")  # another parcel, the same bytes
+    assert (e.value.inspection_id, e.value.item_id) == (first.inspection_id, item_id(1))
+    assert list(store.audit_events()) == events
+    assert store.get_parcel(item_id(2)).inspections == ()
+
+
+def test_an_unsafe_name_is_refused_at_the_door(store: SQLiteStore) -> None:
+    from parcels.errors import UnsafeTextError
+
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    with pytest.raises(UnsafeTextError, match="name"):
+        _ingested(store, name="scan\x1b[2J.jdx")
+    with pytest.raises(ValueError, match="without a folder"):
+        _ingested(store, name="../scan.jdx")
+    assert store.get_parcel(item_id(1)).inspections == ()
+
+
+def test_original_files_are_append_only_and_tampering_is_found(store: SQLiteStore) -> None:
+    import sqlite3
+
+    from parcels.errors import IntegrityError
+
+    store.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
+    _ingested(store, 1)
+    _ingested(store, 2, data=b"second export", name="b.spa")
+    con = sqlite3.connect(store.path)
+    for sql in ("UPDATE original_files SET name = 'x'", "DELETE FROM original_files"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(sql)
+    con.execute("DROP TRIGGER original_files_no_update")
+    con.execute("DROP TRIGGER original_files_no_delete")
+    # one byte of the first file changed
+    con.execute("UPDATE original_files SET data = ? WHERE name = 'scan 1.jdx'",
+                (EXPORT[:-1] + b"!",))
+    con.commit()
+    report = store.verify()
+    assert not report.ok
+    assert any("original file scan 1.jdx" in f.detail and "hash to" in f.detail
+               for f in report.findings)
+    with pytest.raises(IntegrityError, match=r"scan 1\.jdx"):
+        store.get_original(_sha(EXPORT))
+    assert not store.verify_item(item_id(1)).ok and store.verify_item(item_id(2)).ok
+    # the second one renamed (its row no longer what its event logged), then deleted
+    con.execute("UPDATE original_files SET name = 'innocent.spa' WHERE name = 'b.spa'")
+    con.commit()
+    assert any("differs" in f.detail or "does not match" in f.detail
+               for f in store.verify_item(item_id(2)).findings)
+    con.execute("DELETE FROM original_files WHERE name = 'innocent.spa'")
+    con.commit()
+    assert any("no longer in original_files" in f.detail for f in store.verify().findings)
+
+
+def test_a_version_2_database_gains_the_table_and_keeps_its_evidence(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import parcels.store.sqlite as impl
+
+    from .builders import KEY
+
+    with monkeypatch.context() as m:  # the store as it was before original files
+        m.setattr(impl, "MIGRATIONS", impl.MIGRATIONS[:2])
+        m.setattr(impl, "SCHEMA_VERSION", 2)
+        with SQLiteStore(db_path, signer=KEY) as old:
+            old.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
+            old.add_inspection(item_id(1), spectrum(1), identification(), operator="o",
+                               station="s", device=DEVICE)
+    with SQLiteStore(db_path, signer=KEY) as s:
+        assert s.schema_version == 3
+        assert s.get_parcel(item_id(1)).inspections[0].original_file is None
+        _ingested(s, 2)
+        assert s.verify().ok
+
+
+def test_the_bundle_carries_the_original_and_catches_a_changed_one(
+        store: SQLiteStore, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from parcels.bundle import original_entry, read_entries, verify_bundle, write_bundle
+
+    from .test_bundle import failed, rewrite
+
+    store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+    ins = _ingested(store)
+    out = tmp_path / "b.zip"
+    write_bundle(store, item_id(1), out, created_at=datetime(2026, 11, 21, tzinfo=UTC))
+    entry = original_entry(ins.inspection_id, "scan 1.jdx")
+    assert entry.endswith("/original/scan_1.jdx")
+    assert read_entries(out)[entry] == EXPORT
+    verdict = verify_bundle(out)
+    assert verdict.ok, verdict.failures
+    assert any(c.what == "original file scan 1.jdx: bytes" and c.ok for c in verdict.checks)
+
+    def swap(entries: dict[str, bytes]) -> None:
+        entries[entry] = EXPORT.replace(b"handheld", b"HANDHELD")
+
+    rewrite(out, swap)  # the manifest recomputed: the logged hash catches it
+    assert any("original file scan 1.jdx: bytes" in f and "hash to" in f for f in failed(out))
+
+    def drop(entries: dict[str, bytes]) -> None:
+        del entries[entry]
+
+    write_bundle(store, item_id(1), out, created_at=datetime(2026, 11, 21, tzinfo=UTC))
+    rewrite(out, drop)
+    assert any("missing from the bundle" in f for f in failed(out))
