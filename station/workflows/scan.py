@@ -235,7 +235,10 @@ class StationSession:
             raise DeviceError("no analyzer named",
                               hint="give --device URL (or INTERDICT_DEVICE, or device = ... "
                                    "in the station file); interdict devices lists the ports")
-        dev = Analyzer(self.cfg.device)
+        from station.workflows.dialect import resolve_dialect
+
+        dialect = resolve_dialect(self.cfg.device, self.cfg.dialect.value)
+        dev = Analyzer(self.cfg.device, dialect=dialect)
         try:
             dev.open()
             info = dev.identify()
@@ -243,9 +246,11 @@ class StationSession:
                 self._configure_raman(dev)
         except (AnalyzerError, OSError) as exc:
             dev.close()  # never keep a half-opened port (it stays locked)
-            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
-                              hint="check the cable and the URL; interdict devices lists the "
-                                   "serial ports and probes them") from exc
+            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device} in "
+                              f"dialect {dialect.name}: {exc}",
+                              hint="check the cable, the URL and the dialect (--dialect auto "
+                                   "probes each); interdict devices lists the serial ports "
+                                   "and probes them") from exc
         self.dev = dev
         self.simulated = info.simulated
         if info.simulated:
