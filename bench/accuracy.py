@@ -16,8 +16,13 @@ Prints, for the same run:
   RRUFF Raman verdicts): synthetic two-component measurements made from the REAL whenfung
   standards (drug/precursor minor in a solvent, drug in drug; shares 0.1-0.5), recall of
   the minor component and of the alert, and false mixtures on the pure standards.
-* Robustness curve (Raman): a fixed 25 % sample of the queries with added noise, a
-  fluorescence background, axis shifts and cosmic spikes.
+* Robustness (Raman, :func:`robustness`): every HELD-OUT query with added noise (1, 5,
+  10 % of the signal range), a fluorescence background, axis shifts and cosmic spikes
+  (:data:`ROBUSTNESS`), each condition from its own fixed seed.
+* The summary: ONE side-by-side markdown table of the held-out figures of every part (every
+  matcher, the naive cosine and the Pearson peer), then each matcher paired against classic
+  on the same queries (difference, bootstrap interval, McNemar p). ``docs/accuracy.md``
+  quotes it verbatim.
 
 Top-k counts ENTRIES (the k best library spectra; a query is right when one of them is of
 its mineral), exactly as the SOURCES.md baseline does.
@@ -30,24 +35,33 @@ Every part runs three matchers side by side (``classic``, ``learned``, ``fused``
 :class:`matcher.learned.MatcherKind`) with the shipped embedding model, or ``--model FILE``.
 A cross-instrument test (``--cross`` alone) closes the run.
 
-Run: ``.venv/bin/python bench/accuracy.py`` (about 15 minutes on a busy 2-core machine);
-``--quick`` leaves out the robustness curve and the no-shift variant; ``--rruff`` stops after
-the two RRUFF parts; ``--minor``, ``--cross`` and ``--robust`` (Raman robustness, with the
-held-out half's figures beside all) run those parts alone.
+Run: ``.venv/bin/python bench/accuracy.py --full`` (the same as no option: every part and
+the summary; ~30-60 min on a busy 2-core machine; ``--sample N`` draws N of the held-out
+queries for the robustness part, fixed seed); ``--quick`` leaves out the robustness part, the
+no-shift variant and the summary; ``--rruff`` stops after the two RRUFF parts; ``--minor``,
+``--cross`` and ``--robust`` (Raman robustness) run those parts alone. ``--model FILE``: an
+embedding model other than the shipped one.
 """
 
 from __future__ import annotations
 
-import csv
 import os
-import re
-import sys
-import time
-import zlib
-from pathlib import Path
 
-import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
+# one BLAS thread: kind to the shared 2-core machine, and the same summation order (so the
+# same figures) on every run
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import csv  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import zlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.ndimage import minimum_filter1d, uniform_filter1d  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,7 +70,7 @@ from _machine import describe  # noqa: E402
 
 from matcher import defaults  # noqa: E402
 from matcher.identify import Identifier  # noqa: E402
-from matcher.learned import EmbeddingModel, load_model  # noqa: E402
+from matcher.learned import EmbeddingModel, MatcherKind, load_model  # noqa: E402
 from matcher.library import EntryMeta, Library  # noqa: E402
 from matcher.quality import noise_sigma  # noqa: E402
 from matcher.results import Category, Identification, Verdict  # noqa: E402
@@ -133,7 +147,7 @@ def load_ftir() -> tuple[list[Spectrum], list[dict[str, str]]]:
 def topk(S: np.ndarray, lib_names: np.ndarray, q_names: np.ndarray, k: int,
          fold=lambda n: n) -> float:
     """Share of queries whose name (after ``fold``) is among the k best entries."""
-    order = np.argsort(-S, axis=1)[:, :k]
+    order = np.argsort(-S, axis=1, kind="stable")[:, :k]  # ties: the first entry, as argmax
     f = np.vectorize(fold)
     return float(np.mean((f(lib_names[order]) == f(q_names)[:, None]).any(axis=1)))
 
@@ -149,6 +163,7 @@ def report(label: str, S: np.ndarray, lib_names: np.ndarray, q_names: np.ndarray
         "tune1": topk(S[tune], lib_names, q_names[tune], 1),
         "held1": topk(S[~tune], lib_names, q_names[~tune], 1),
         "held5": topk(S[~tune], lib_names, q_names[~tune], 5),
+        "held_hits": _hits1(S[~tune], lib_names, q_names[~tune]),
     }
     extra = ""
     if val is not None:
@@ -191,8 +206,8 @@ def ours(idf: Identifier, queries: list[Spectrum]) -> np.ndarray:
     return np.vstack([idf.rank_keys(s) for s in queries])
 
 
-MATCHERS = ("classic", "learned", "fused")
-"""Side by side in one run: today's matcher, the learned embedding, the two fused."""
+MATCHERS = tuple(k.value for k in MatcherKind)
+"""Side by side in one run: every matcher (:class:`matcher.learned.MatcherKind`)."""
 
 
 def identifiers(lib: Library, model: EmbeddingModel,
@@ -230,6 +245,72 @@ def perturb(s: Spectrum, kind: str, level: float, rng: np.random.Generator) -> S
     return s.replace(y=y)
 
 
+ROBUSTNESS: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("noise", (0.0, 0.01, 0.05, 0.1)),
+    ("fluorescence", (3.0, 10.0)),
+    ("shift", (-5.0, 2.0, 5.0)),
+    ("spikes", (3.0, 10.0)),
+)
+"""The robustness conditions (``noise`` 0 = the unperturbed held-out queries)."""
+ROBUST_SEED = 14
+"""Seed of every perturbation: condition ``(kind, level)`` draws from
+``default_rng([ROBUST_SEED, crc32(f"{kind}:{level:g}")])``, so a condition's perturbed
+queries do not depend on which other conditions run, nor in what order."""
+
+
+def condition_label(kind: str, level: float) -> str:
+    """How a robustness condition is printed (``none`` for the unperturbed queries)."""
+    if kind == "noise" and level == 0.0:
+        return "none"
+    unit = {"noise": " × range", "fluorescence": " × range", "shift": " cm⁻¹", "spikes": ""}
+    return f"{kind} {level:+g}{unit[kind]}" if kind == "shift" else f"{kind} {level:g}{unit[kind]}"
+
+
+def robustness(spectra: list[Spectrum], names: np.ndarray, li: np.ndarray, qi: np.ndarray,
+               tune: np.ndarray, idfs: dict[str, Identifier], X: np.ndarray, M: np.ndarray,
+               grid: np.ndarray, window: int, sample: int | None = None) -> dict[str, dict]:
+    """Raman robustness on the HELD-OUT queries (minerals the embedding never trained on).
+
+    Every held-out query (or, with ``sample``, that many drawn with :data:`ROBUST_SEED`) is
+    perturbed under each condition of :data:`ROBUSTNESS` (:func:`perturb`), and ranked by
+    every matcher, the naive cosine and the Pearson peer; entry top-1. Returns, per
+    condition label, the top-1 of each method and the per-query hits (for paired tests).
+    """
+    held = np.flatnonzero(~tune)
+    if sample is not None and sample < held.size:
+        held = np.sort(np.random.default_rng(ROBUST_SEED).choice(held, sample, replace=False))
+    qs = [spectra[qi[j]] for j in held]
+    qn = names[qi][held]
+    lib_names = names[li]
+    methods = [*idfs, "naive", "peer"]
+    print(f"  robustness: {held.size} held-out queries"
+          f"{'' if held.size == int((~tune).sum()) else ' (fixed-seed sample)'}, seed "
+          f"{ROBUST_SEED}; entry top-1: {' | '.join(methods)}", flush=True)
+    out: dict[str, dict] = {}
+    for kind_p, levels in ROBUSTNESS:
+        for lv in levels:
+            rng = np.random.default_rng([ROBUST_SEED, zlib.crc32(f"{kind_p}:{lv:g}".encode())])
+            ps = [perturb(s, kind_p, lv, rng) for s in qs]
+            hits: dict[str, np.ndarray] = {}
+            for m, idf in idfs.items():
+                hits[m] = _hits1(ours(idf, ps), lib_names, qn)
+            Xp, Mp = on_grid(ps, grid)
+            Xa, Ma = np.vstack([Xp, X[li]]), np.vstack([Mp, M[li]])
+            qidx, lidx = np.arange(len(ps)), len(ps) + np.arange(li.size)
+            hits["naive"] = _hits1(naive(Xa, Ma, qidx, lidx, window), lib_names, qn)
+            hits["peer"] = _hits1(pearson(Xa, qidx, lidx), lib_names, qn)
+            label = condition_label(kind_p, lv)
+            out[label] = {"top1": {m: float(h.mean()) for m, h in hits.items()}, "hits": hits}
+            print(f"    {label:<26} " + " | ".join(f"{hits[m].mean():.3f}" for m in methods),
+                  flush=True)
+    return out
+
+
+def _hits1(S: np.ndarray, lib_names: np.ndarray, q_names: np.ndarray) -> np.ndarray:
+    """Per query: is the best entry of its name (entry top-1)."""
+    return np.asarray(lib_names[np.argmax(S, axis=1)] == q_names)
+
+
 def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
              tune: np.ndarray, val: np.ndarray | None = None) -> dict[str, float]:
     """Full identification (quality, mixture, verdict) of every query: what an officer sees.
@@ -243,8 +324,10 @@ def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
     right = called = 0
     hit1 = np.zeros(len(queries), dtype=bool)
     hit5 = np.zeros(len(queries), dtype=bool)
+    mixture = np.zeros(len(queries), dtype=bool)
     for j, (s, name) in enumerate(zip(queries, truth, strict=True)):
         res = idf.identify(s)
+        mixture[j] = res.verdict is Verdict.MIXTURE
         names = [h.name for h in res.hits]
         hit1[j] = bool(names) and names[0] == name
         hit5[j] = name in names[:5]
@@ -260,6 +343,7 @@ def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
     out = {"top1": float(hit1.mean()), "top5": float(hit5.mean()),
            "tune1": float(hit1[tune].mean()), "held1": float(hit1[~tune].mean()),
            "held5": float(hit5[~tune].mean()), "mixture": counts.get("MIXTURE", 0) / n,
+           "held_mixture": float(np.mean(mixture[~tune])), "held_hits": hit1[~tune],
            "match": called / n, "precision": right / max(called, 1)}
     extra = ""
     if val is not None:
@@ -273,7 +357,7 @@ def verdicts(idf: Identifier, queries: list[Spectrum], truth: np.ndarray,
 
 def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_range: tuple,
           window: int, model: EmbeddingModel, *, quick: bool = False,
-          robust_only: bool = False) -> dict[str, dict]:
+          robust_only: bool = False, robust_sample: int | None = None) -> dict[str, dict]:
     """The RRUFF benchmark for one technique; returns the figures per method."""
     names = np.array([m["mineral"] for m in meta])
     role = np.array([m["benchmark_role"] for m in meta])
@@ -312,39 +396,8 @@ def rruff(kind: str, spectra: list[Spectrum], meta: list[dict[str, str]], naive_
     for m, idf in ({} if robust_only else idfs).items():
         res[f"hits_{m}"] = verdicts(idf, queries, names[qi], tune, val)
     if kind == "Raman" and not quick:
-        rng = np.random.default_rng(0)
-        sample = rng.choice(qi.size, size=qi.size // 4, replace=False)
-        qs = [spectra[qi[j]] for j in sample]
-        qn = names[qi][sample]
-        X_lib = X[li]
-        held = ~tune[sample]  # the embedding trained on tune-half minerals: read these
-        print(f"  robustness ({sample.size} queries, fixed seed; {int(held.sum())} of them "
-              f"held-out), top-1 {' | '.join(MATCHERS)} | naive | peer, all [held-out]:")
-        for kind_p, levels in (("noise", (0.0, 0.01, 0.02, 0.05, 0.1)),
-                               ("fluorescence", (1.0, 3.0, 10.0)),
-                               ("shift", (-5.0, -2.0, 2.0, 5.0)),
-                               ("spikes", (1, 3, 10))):
-            for lv in levels:
-                ps = [perturb(s, kind_p, lv, rng) for s in qs]
-                keys = [ours(idf, ps) for idf in idfs.values()]
-                mine = [topk(k, names[li], qn, 1) for k in keys]
-                mine_h = [topk(k[held], names[li], qn[held], 1) for k in keys]
-                Xp, Mp = on_grid(ps, grid)
-                Xa = np.vstack([Xp, X_lib])
-                Ma = np.vstack([Mp, M[li]])
-                nq = len(ps)
-                qidx, lidx = np.arange(nq), nq + np.arange(li.size)
-                sn, sp = naive(Xa, Ma, qidx, lidx, window), pearson(Xa, qidx, lidx)
-                b, c = topk(sn, names[li], qn, 1), topk(sp, names[li], qn, 1)
-                bh, ch = topk(sn[held], names[li], qn[held], 1), topk(sp[held], names[li],
-                                                                     qn[held], 1)
-                res[f"robust_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine, strict=True)),
-                                                  "naive": b, "peer": c}
-                res[f"robust_held_{kind_p}_{lv:g}"] = {**dict(zip(idfs, mine_h, strict=True)),
-                                                       "naive": bh, "peer": ch}
-                print(f"    {kind_p:<12} {lv:>6g}: {' | '.join(f'{a:.3f}' for a in mine)} | "
-                      f"{b:.3f} | {c:.3f}   [{' | '.join(f'{a:.3f}' for a in mine_h)} | "
-                      f"{bh:.3f} | {ch:.3f}]", flush=True)
+        res["robust"] = robustness(spectra, names, li, qi, tune, idfs, X, M, grid, window,
+                                   sample=robust_sample)
     return res
 
 
@@ -667,13 +720,117 @@ def rruff_raman_verdicts() -> dict[str, float]:
     return verdicts(idf, [spectra[i] for i in qi], names[qi], tune)
 
 
+# -- the one table ---------------------------------------------------------------------------
+PEERS = ("naive", "peer")
+BOOTSTRAP = 2000
+
+
+def paired(base: np.ndarray, other: np.ndarray) -> str:
+    """``other − base`` on the same queries (per-query hits): the difference of the shares,
+    its 95 % bootstrap interval (queries resampled, :data:`BOOTSTRAP` times, seed
+    :data:`ROBUST_SEED`) and the exact McNemar p-value (two-sided binomial test on the
+    discordant queries)."""
+    d = other.astype(np.float64) - base.astype(np.float64)
+    rng = np.random.default_rng(ROBUST_SEED)
+    boots = d[rng.integers(0, d.size, (BOOTSTRAP, d.size))].mean(axis=1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    gain, loss = int(np.sum(other & ~base)), int(np.sum(base & ~other))
+    p = binomtest(gain, gain + loss, 0.5).pvalue if gain + loss else 1.0
+    return f"{d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}] {gain}/{loss} p={p:.2g}"
+
+
+def summary(raman: dict, ftir: dict, mixtures: dict, minor: dict, cross: dict) -> None:
+    """Print the side-by-side table of the whole run (markdown), held-out figures only."""
+    ours_m = list(MATCHERS)
+    cols = [*ours_m, *PEERS]
+    head = {"naive": "naive cosine", "peer": "Pearson peer"}
+    print("\n== SUMMARY: held-out (minerals and substances the embedding never trained on), "
+          "one run")
+    print("| held-out | " + " | ".join(head.get(c, c) for c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+
+    def row(label: str, vals: dict[str, str]) -> None:
+        print(f"| {label} | " + " | ".join(vals.get(c, "—") for c in cols) + " |")
+
+    def f3(x: float) -> str:
+        return f"{x:.3f}"
+
+    for tech, res in (("Raman", raman), ("FTIR", ftir)):
+        n_held = res["hits_classic"]["held_hits"].size
+        row(f"RRUFF {tech} top-1, reported hits ({n_held} queries)",
+            {m: f3(res[f"hits_{m}"]["held1"]) for m in ours_m})
+        row(f"RRUFF {tech} top-5, reported hits",
+            {m: f3(res[f"hits_{m}"]["held5"]) for m in ours_m})
+        row(f"RRUFF {tech} top-1, best entry",
+            {**{m: f3(res[m]["held1"]) for m in ours_m},
+             "naive": f3(res["naive"]["held1"]), "peer": f3(res["pearson"]["held1"])})
+        row(f"RRUFF {tech} top-5, best entry",
+            {**{m: f3(res[m]["held5"]) for m in ours_m},
+             "naive": f3(res["naive"]["held5"]), "peer": f3(res["pearson"]["held5"])})
+        row(f"RRUFF {tech} spurious MIXTURE (one-mineral queries)",
+            {m: f"{100 * res[f'hits_{m}']['held_mixture']:.1f} %" for m in ours_m})
+        row(f"RRUFF {tech} validation quarter top-1, reported (where choices were made)",
+            {m: f3(res[f"hits_{m}"]["val1"]) for m in ours_m})
+    rob = raman.get("robust", {})
+    for label, r in rob.items():
+        n = next(iter(r["hits"].values())).size
+        row(f"Raman {label}, best entry ({n} queries)", {c: f3(v) for c, v in r["top1"].items()})
+    row("whenfung real binary mixtures: both named (of 10)",
+        {m: str(mixtures[m]["both"]) for m in ours_m})
+    row("... spurious components", {m: str(mixtures[m]["spurious"]) for m in ours_m})
+    row("... top hit = the major component (of 10)",
+        {m: str(mixtures[m]["main_top1"]) for m in ours_m})
+    row("whenfung pure standards against themselves: MATCH (of 20)",
+        {m: str(mixtures[m]["pure_ok"]) for m in ours_m})
+    for f in (0.1, 0.2, 0.3):
+        row(f"drug in benign at {100 * f:.0f} % of the signal: minor named",
+            {m: f3(minor[m][f"drug+benign@{f:g}"]["minor"]) for m in ours_m})
+    row("drug in drug at 20 %: minor named", {m: f3(minor[m]["drug+drug@0.2"]["minor"])
+                                              for m in ours_m})
+    row("drug standards through the measurement model: false MIXTURE",
+        {m: "{}/{}".format(*minor[m]["pure_false_mixture"]) for m in ours_m})
+    row("cross-instrument CHARISMA: top-1 over (query, other instrument) pairs",
+        {m: f"{cross[m]['right']}/{cross[m]['n']} = {cross[m]['right'] / cross[m]['n']:.3f}"
+         for m in ours_m})
+    row("cross-instrument acetonitrile (3 lab instruments vs portable standards): top hit",
+        {m: f"{sum(cross[f'arcadia_{m}'].values())}/{len(cross[f'arcadia_{m}'])}"
+         for m in ours_m})
+    others = ours_m[1:]
+    print("\nPaired against classic on the same held-out queries: difference of top-1, 95 % "
+          "bootstrap interval, queries won/lost, exact McNemar p\n")
+    print("| held-out | " + " | ".join(f"{m} − classic" for m in others) + " |")
+    print("|---|" + "---|" * len(others))
+    for tech, res in (("Raman", raman), ("FTIR", ftir)):
+        print(f"| RRUFF {tech}, reported hits | " + " | ".join(
+            paired(res["hits_classic"]["held_hits"], res[f"hits_{m}"]["held_hits"])
+            for m in others) + " |")
+    for label, r in rob.items():
+        print(f"| Raman {label}, best entry | " + " | ".join(
+            paired(r["hits"]["classic"], r["hits"][m]) for m in others) + " |")
+
+
 def main() -> int:
     """Run every part; print the figures."""
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}; nothing to measure")
         return 0
     argv = sys.argv[1:]
+    flags = {"--full", "--quick", "--rruff", "--minor", "--cross", "--robust"}
+    valued = {"--model", "--sample"}
+    i = 0
+    while i < len(argv):
+        if argv[i] in valued and i + 1 < len(argv):
+            i += 2
+        elif argv[i] in flags:
+            i += 1
+        else:
+            print(f"bench/accuracy.py: unknown or incomplete argument {argv[i]!r} (options: "
+                  f"{', '.join(sorted(flags | valued))})", file=sys.stderr)
+            return 2
     quick = "--quick" in argv
+    if quick and "--full" in argv:
+        print("bench/accuracy.py: --full and --quick exclude each other", file=sys.stderr)
+        return 2
     model = load_model(argv[argv.index("--model") + 1] if "--model" in argv else None)
     print(f"embedding model: {model.source} sha256 {model.sha256}")
     if "--minor" in argv:  # minor components, real mixtures, RRUFF false mixtures
@@ -693,22 +850,28 @@ def main() -> int:
         spectra, meta = load_raman()
         rruff("Raman", spectra, meta, (150, 1300), 101, model, robust_only=True)
         return 0
-    print("machine:", machine(), "| quick (no robustness, no no-shift variant)" if quick else "")
+    sample = int(argv[argv.index("--sample") + 1]) if "--sample" in argv else None
+    line = machine()
+    print("machine:", line, "| quick (no robustness, no no-shift variant)" if quick else "")
     t = time.perf_counter()
     spectra, meta = load_raman()
-    rruff("Raman", spectra, meta, (150, 1300), 101, model, quick=quick)
+    raman = rruff("Raman", spectra, meta, (150, 1300), 101, model, quick=quick,
+                  robust_sample=sample)
     spectra, meta = load_ftir()
-    rruff("FTIR", spectra, meta, (450, 1800), 101, model, quick=quick)
+    ftir = rruff("FTIR", spectra, meta, (450, 1800), 101, model, quick=quick)
     if "--rruff" in argv:  # the two RRUFF parts only (e.g. to compare model files)
         print(f"\ntotal {time.perf_counter() - t:.0f} s")
         return 0
-    whenfung(model)
-    for idf in identifiers(whenfung_library(whenfung_pure()), model).values():
-        minor_components(idf)
-    cross_instrument(model)
-    print(f"\ntotal {time.perf_counter() - t:.0f} s")
+    mixtures = whenfung(model)
+    minor = {m: minor_components(idf)
+             for m, idf in identifiers(whenfung_library(whenfung_pure()), model).items()}
+    cross = cross_instrument(model)
+    if not quick:
+        summary(raman, ftir, mixtures, minor, cross)
+    print(f"\nmodel {model.source} sha256 {model.sha256}")
+    print(f"machine: {line}")
+    print(f"total {time.perf_counter() - t:.0f} s")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

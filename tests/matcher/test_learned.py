@@ -7,6 +7,8 @@ import csv
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 import zlib
 from importlib import resources
@@ -135,6 +137,34 @@ def test_results_record_the_matcher_and_the_model_hash(
 def test_default_matcher_is_a_known_kind() -> None:
     assert MatcherKind(defaults.matcher()) in set(MatcherKind)
     assert defaults.fusion_weight() >= 0
+
+
+# the embedding runs in NumPy on a field laptop: identifying with the learned and fused
+# matchers must not load a deep-learning framework (torch is only the training extra)
+_NO_FRAMEWORK = """
+import sys
+import numpy as np
+from matcher.identify import Identifier
+from matcher.library import EntryMeta, Library
+from matcher import defaults
+from spectra import Spectrum
+x = np.arange(150.0, 1801.0)
+refs = [(EntryMeta(name=f"s{i}"), Spectrum(x, 50 + 1000 * np.exp(-0.5 * ((x - c) / 4) ** 2),
+                                            technique="raman")) for i, c in enumerate((400, 900))]
+lib = Library.build(refs, pipeline=defaults.raman_pipeline(), axis=defaults.axis_for("raman"),
+                    technique="raman", library_id="two-bands")
+for kind in ("learned", "fused"):
+    Identifier(lib, matcher=kind).identify(refs[1][1])
+loaded = sorted(m for m in ("torch", "tensorflow", "jax", "onnxruntime") if m in sys.modules)
+print("frameworks:", ",".join(loaded) or "none")
+"""
+
+
+def test_learned_matchers_load_no_deep_learning_framework() -> None:
+    proc = subprocess.run([sys.executable, "-c", _NO_FRAMEWORK], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "frameworks: none", proc.stdout
 
 
 # -- the loader refuses what it cannot trust --------------------------------------------------

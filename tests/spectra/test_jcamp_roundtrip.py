@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -137,6 +137,11 @@ def test_pypi_jcamp_reads_what_we_write(s: Spectrum) -> None:
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "s.jdx"
         jcamp.write(s, p)
+        # the PyPI reader int()s any header value whose str.isdigit() holds (jcamp.py:
+        # `if rhs.isdigit()`), so a title such as '²' crashes it: its bug, not ours (our
+        # reader reads it back, test_write_read_is_exact)
+        text = p.read_text(encoding="utf-8", errors="replace")
+        assume(not any(c.isdigit() and not c.isascii() for c in text))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs = other.readfile(str(p))
