@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.evidence",
     "station.commands.scan",
     "station.commands.watch",
+    "station.commands.ingest",
     "station.commands.report",
     "station.commands.reidentify",
     "station.commands.config",
