@@ -86,8 +86,9 @@ class HotFolder:
         Returns
         -------
         ready
-            Files complete now, by name; each is handed out once (:meth:`done` or
-            :meth:`again` tells what became of it).
+            Files complete now, by name; each is handed out once: not again while it stays
+            as it was (a file that could not be moved away), unless :meth:`again` says it
+            turned out to be still changing.
         changed
             ``(file, size)`` of files seen for the first time or changed since the last look,
             not yet complete.
@@ -117,6 +118,7 @@ class HotFolder:
             if now - self._seen[name].since >= self.settle_s:
                 ready.append(self.folder / name)
                 del self._seen[name]
+                self._handled[name] = sig
         return ready, changed
 
     def still_waiting(self) -> list[tuple[Path, float]]:
@@ -124,16 +126,15 @@ class HotFolder:
         now = self.clock()
         return [(self.folder / n, now - s.first) for n, s in sorted(self._seen.items())]
 
+    def settled(self, path: Path) -> Signature | None:
+        """The signature a handed-out file had when it was found complete."""
+        return self._handled.get(path.name)
+
     def again(self, path: Path, sig: Signature) -> None:
         """A handed-out file turned out to be changing: watch it settle again."""
         now = self.clock()
+        self._handled.pop(path.name, None)
         self._seen[path.name] = _Seen(sig, now, now)
-
-    def done(self, path: Path, sig: Signature | None) -> None:
-        """A handed-out file was taken; if it is still there (it could not be moved away),
-        it is not handed out again until it changes."""
-        if sig is not None and path.exists():
-            self._handled[path.name] = sig
 
 
 @dataclass(frozen=True)

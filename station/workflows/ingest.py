@@ -52,7 +52,6 @@ from station.workflows._hotfolder import (
     QUARANTINE,
     SETTLE_S,
     HotFolder,
-    Signature,
     Waiting,
     move_aside,
     signature,
@@ -362,20 +361,20 @@ class Ingest:
         except FileNotFoundError:
             return None
         except (OSError, ExportRefusedError) as exc:
-            return self._refuse(path, sig, exc, None)
-        after = signature(path)
-        if after != sig or len(data) != sig[2]:
+            return self._refuse(path, exc, None)
+        after, settled = signature(path), self.hot.settled(path)
+        if after != sig or len(data) != sig[2] or settled not in (None, sig):
             if after is not None:
                 self.hot.again(path, after)
             return None
         try:
-            return self._record(path, sig, data)
+            return self._record(path, data)
         except Exception as exc:
             if not _per_file(exc):
                 raise
-            return self._refuse(path, sig, exc, data)
+            return self._refuse(path, exc, data)
 
-    def _record(self, path: Path, sig: Signature, data: bytes) -> FileOutcome:
+    def _record(self, path: Path, data: bytes) -> FileOutcome:
         from parcels.errors import DuplicateOriginalError
         from parcels.store import NewOriginal
 
@@ -399,7 +398,7 @@ class Ingest:
         outcome = FileOutcome(path.name, "recorded", sha256=sha, size=len(data), format=fmt,
                               item_id=item, device=device, spectrum=spectrum,
                               scan=ScanOutcome(item, [inspection], ident, technique))
-        outcome.moved_to = self._move(path, sig, self.done_dir, outcome)
+        outcome.moved_to = self._move(path, self.done_dir, outcome)
         return outcome
 
     def parcel_for(self, name: str) -> str:
@@ -429,7 +428,7 @@ class Ingest:
             hint=f"name the file by the rule (or give --parcel ITEM) and move it back into "
                  f"{self.folder}")
 
-    def _refuse(self, path: Path, sig: Signature, exc: BaseException,
+    def _refuse(self, path: Path, exc: BaseException,
                 data: bytes | None) -> FileOutcome:
         from parcels.errors import DuplicateOriginalError
 
@@ -442,10 +441,10 @@ class Ingest:
                           sha256=None if data is None else hashlib.sha256(data).hexdigest(),
                           size=None if data is None else len(data),
                           item_id=None if dup is None else dup.item_id)
-        out.moved_to = self._move(path, sig, self.quarantine_dir, out)
+        out.moved_to = self._move(path, self.quarantine_dir, out)
         return out
 
-    def _move(self, path: Path, sig: Signature, folder: Path,
+    def _move(self, path: Path, folder: Path,
               outcome: FileOutcome) -> Path | None:
         """Move the file out of the hot folder (a quarantined one with its reason beside
         it); None, with a note, when it cannot be (it stays, and is not taken again until
@@ -455,7 +454,6 @@ class Ingest:
         except OSError as exc:
             outcome.notes.append(f"could not move it to {folder}: {exc}; it stays in "
                                  f"{self.folder} and is not taken again until it changes")
-            self.hot.done(path, sig)
             return None
         if outcome.status != "recorded":
             from station._files import write_atomically
