@@ -24,7 +24,7 @@ EXIT_CODES = (ExitCode.OK, ExitCode.ALERT, ExitCode.REJECTED, ExitCode.INCONCLUS
 NOTES = """\
 A file is taken once complete: unchanged (size, modification time) for the settle period, or
 at once with --settle 0 when the analyzer renames a finished file into place (names starting
-with '.' or ending in .part/.partial/.tmp/.crdownload/.filepart/.download are never taken).
+with '.' or ending in {partial} are never taken).
 Its bytes are kept with their SHA-256 as evidence; device and acquisition settings come from
 the file's own metadata; the parcel id from --parcel, the name rule (ingest_name_rule), or
 the prompt when stdin is a terminal. Recorded files move to DIR/done. A file that cannot be
@@ -61,14 +61,15 @@ def _seconds(flag: str) -> Any:
 
 def register(sub: Any) -> None:
     """Register ``ingest``."""
-    from station.workflows._hotfolder import POLL_S, SETTLE_S
+    from station.workflows._hotfolder import PARTIAL_SUFFIXES, POLL_S, SETTLE_S
 
     p = sub.add_parser(
         "ingest", help="hot folder: take closed handhelds' exported scans as evidence",
         description="Take each analyzer export in DIR once complete: read it, keep the file "
                     "byte for byte with its SHA-256, identify it against the library and "
                     "record the inspection with its audit events, as a scan does.",
-        epilog=NOTES + epilog(*EXIT_CODES) + "\n" + EXAMPLES,
+        epilog=NOTES.format(partial="/".join(PARTIAL_SUFFIXES)) + epilog(*EXIT_CODES)
+        + "\n" + EXAMPLES,
         formatter_class=HelpFormatter)
     p.add_argument("folder", metavar="DIR", type=Path, help="the folder the analyzer exports to")
     p.add_argument("--watch", action="store_true",
