@@ -87,7 +87,7 @@ def register(sub: Any) -> None:
                    help="where refused files go, with their reason (default DIR/quarantine)")
     p.add_argument("--json", action="store_true",
                    help="one JSON line per file on stdout (with --watch also 'watching', "
-                        "'waiting' and 'stopped' lines)")
+                        "'waiting', 'unavailable'/'available' and 'stopped' lines)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="one line per file: no verdict block, no transcript")
     add_config_arguments(p, "config", "library", "db", "key", "operator", "station", "matcher",
@@ -149,7 +149,7 @@ def _tell_outcome(args: argparse.Namespace, out: TextIO, o: FileOutcome) -> None
 def run(args: argparse.Namespace) -> ExitCode:
     """Take the folder's exports (once, or until stopped with --watch)."""
     from station.workflows._hotfolder import Waiting
-    from station.workflows.ingest import Ingest, prompt_for_parcel
+    from station.workflows.ingest import Ingest, Unavailable, prompt_for_parcel
     from station.workflows.scan import Stop
 
     cfg = station_config(args)
@@ -178,6 +178,15 @@ def run(args: argparse.Namespace) -> ExitCode:
                     say(f"watching {args.folder} (complete after {args.settle:g} s unchanged);"
                         " SIGINT/SIGTERM stops", sys.stderr)
             for ev in ingest.events(watch=args.watch):
+                if isinstance(ev, Unavailable):
+                    what = (f"{args.folder} cannot be read ({ev.error}); looking again every "
+                            f"{args.poll:g} s" if ev.error else f"{args.folder} is back")
+                    if args.json:
+                        _emit(out, {"event": "unavailable" if ev.error else "available",
+                                    "folder": str(args.folder), "message": what})
+                    else:
+                        say(what, sys.stderr)
+                    continue
                 if isinstance(ev, Waiting):
                     if args.json and args.watch:
                         _emit(out, {"event": "waiting", "file": ev.path.name,

@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
+from spectra import SpectraError
 from station.config import StationConfig
 from station.errors import (
     ConfigError,
@@ -110,6 +111,15 @@ class FileOutcome:
         if self.scan is not None:
             rec |= {k: v for k, v in self.scan.as_json().items() if k != "item_id"}
         return rec
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """The hot folder cannot be read (``error``; a share or a stick gone), or, with
+    ``error`` None, can be again. Only with ``--watch``: it is looked at again each poll."""
+
+    folder: Path
+    error: OSError | None
 
 
 def device_of(spectrum: Spectrum) -> DeviceIdentity:
@@ -296,8 +306,8 @@ class Ingest:
         self.session.close()
 
     # -- the loop --------------------------------------------------------------------------
-    def events(self, *, watch: bool,
-               wait: Callable[[float], bool] | None = None) -> Iterator[Waiting | FileOutcome]:
+    def events(self, *, watch: bool, wait: Callable[[float], bool] | None = None
+               ) -> Iterator[Waiting | Unavailable | FileOutcome]:
         """Take the folder's files as they become complete.
 
         Parameters
@@ -315,11 +325,27 @@ class Ingest:
             A file seen or changed, not complete yet.
         FileOutcome
             Each complete file's fate, in name order within one look.
+        Unavailable
+            With ``watch``: the folder could not be read, or can be again.
         """
         wait = wait or self.stop.event.wait
         patience = max(PATIENCE_SETTLES * self.hot.settle_s, MIN_PATIENCE_S)
+        gone: OSError | None = None
         while not self.stop.requested:
-            ready, changed = self.hot.poll()
+            try:
+                ready, changed = self.hot.poll()
+            except OSError as exc:  # a network share or a USB stick gone
+                if not watch:
+                    raise
+                if gone is None:
+                    yield Unavailable(self.folder, exc)
+                gone = exc
+                if wait(self.poll_s):
+                    return
+                continue
+            if gone is not None:
+                gone = None
+                yield Unavailable(self.folder, None)
             for path, size in changed:
                 yield Waiting(path, size)
             for path in ready:
@@ -384,7 +410,15 @@ class Ingest:
         stored = store.find_original(sha)
         if stored is not None:  # the store refuses it too; said before any work is done
             raise DuplicateOriginalError(sha, stored.inspection_id, stored.item_id)
-        spectrum, fmt = spectrum_of(path.name, data, path)
+        try:
+            spectrum, fmt = spectrum_of(path.name, data, path)
+        except (SpectraError, ExportRefusedError):
+            raise
+        except Exception as exc:  # a reader's bug must not stop the other files
+            raise ExportRefusedError(
+                f"{path}: the reader failed unexpectedly: {type(exc).__name__}: {exc}",
+                hint="this is a bug; please report it with the file (it is in quarantine)",
+            ) from exc
         technique = scan_technique(spectrum)
         device = device_of(spectrum)
         item = self.parcel_for(path.name)
@@ -504,5 +538,6 @@ def reason_of(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-__all__ = ["MAX_EXPORT_BYTES", "NOT_STATED", "FileOutcome", "Ingest", "device_of",
+__all__ = ["MAX_EXPORT_BYTES", "NOT_STATED", "FileOutcome", "Ingest", "Unavailable",
+           "device_of",
            "prompt_for_parcel", "read_export", "reason_of", "scan_technique", "spectrum_of"]

@@ -381,3 +381,69 @@ def _no_stray_files(tmp_path: Path) -> Iterator[None]:
     yield
     # nothing staged for reading is left behind in the hot folder
     assert not any(p.name.startswith("interdict-ingest-") for p in tmp_path.rglob("*"))
+
+
+def test_a_reader_bug_quarantines_that_file_only(
+        store_path: Path, demo_library_file: Path, hot: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import spectra.formats.jcamp as jcamp
+
+    real = jcamp.read
+
+    def buggy(path: Path) -> list[spectra.Spectrum]:
+        if "buggy" in path.name:
+            raise TypeError("'NoneType' object is not subscriptable")
+        return real(path)
+
+    monkeypatch.setattr(jcamp, "read", buggy)
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=9), hot / "LX403127580CN_buggy.jdx")
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=10), hot / "RB771209649NL_fine.jdx")
+    out = {o.name: o for o in _run(_ingest(store_path, demo_library_file, hot))}
+    assert out["RB771209649NL_fine.jdx"].status == "recorded"
+    bug = out["LX403127580CN_buggy.jdx"]
+    assert bug.status == "quarantined" and isinstance(bug.error, ExportRefusedError)
+    assert "TypeError" in str(bug.reason) and isinstance(bug.error.__cause__, TypeError)
+
+
+def test_a_name_with_control_characters_is_quarantined_not_stored(
+        store_path: Path, demo_library_file: Path, hot: Path) -> None:
+    from parcels.errors import UnsafeTextError
+
+    name = "scan\x1b[2J.jdx"
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=11), hot / name)
+    [o] = _run(_ingest(store_path, demo_library_file, hot, parcel="LX403127580CN"))
+    assert o.status == "quarantined" and isinstance(o.error, UnsafeTextError)
+    assert (hot / "quarantine" / name).exists()
+    with open_store(store_path, create=False) as store:
+        assert store.get_parcel("LX403127580CN").inspections == ()
+
+
+def test_watch_waits_for_a_folder_that_went_away(
+        store_path: Path, demo_library_file: Path, hot: Path) -> None:
+    from station.workflows.ingest import Unavailable
+
+    clock = Clock()
+    ing = _ingest(store_path, demo_library_file, hot, clock=clock,
+                  done=hot.parent / "done", quarantine=hot.parent / "quarantine")
+    hot.rmdir()  # the share is gone
+    seen: list[object] = []
+
+    def wait(seconds: float) -> bool:
+        clock.t += seconds
+        if len(seen) == 1:  # it said so once; the share comes back with an export in it
+            hot.mkdir()
+            spectra.write(measured_mixture({"calcite": 1.0}, seed=12),
+                          hot / "LX403127580CN_back.jdx")
+        if any(isinstance(e, FileOutcome) for e in seen):
+            ing.stop.event.set()
+        return ing.stop.requested
+
+    try:
+        for ev in ing.events(watch=True, wait=wait):
+            seen.append(ev)
+    finally:
+        ing.close()
+    assert isinstance(seen[0], Unavailable) and isinstance(seen[0].error, FileNotFoundError)
+    assert isinstance(seen[1], Unavailable) and seen[1].error is None
+    assert [(o.name, o.status) for o in seen if isinstance(o, FileOutcome)] == [
+        ("LX403127580CN_back.jdx", "recorded")]
