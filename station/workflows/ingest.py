@@ -284,6 +284,8 @@ class Ingest:
         ------
         ExportRefusedError
             The folder is missing (or is not a folder).
+        parcels.errors.InvalidItemIdError, parcels.errors.ParcelNotFoundError
+            ``parcel`` is not a valid id, or not a stored parcel.
         StationError, parcels.errors.ParcelsError
             Operator, thresholds, database, library.
         """
@@ -296,7 +298,9 @@ class Ingest:
             self.parcel = validate_item_id(self.parcel)
         _ = self.session.operator
         self.session.thresholds()
-        self.session.open_store()
+        store = self.session.open_store()
+        if self.parcel is not None:  # a typo must not quarantine every file
+            store.get_parcel(self.parcel)
         self.session.open_library()
         for d in (self.done_dir, self.quarantine_dir):
             d.mkdir(parents=True, exist_ok=True)
