@@ -143,6 +143,29 @@ def _run(ing: Ingest, *, watch: bool = False,
         ing.close()
 
 
+def _watch_until_an_outcome(ing: Ingest, clock: Clock,
+                            meanwhile: Callable[[list[object]], None] | None = None
+                            ) -> list[object]:
+    """Run ``events(watch=True)`` on the test's clock (each wait advances it and runs
+    ``meanwhile``) until the first file's outcome, then ask it to stop; every event seen."""
+    seen: list[object] = []
+
+    def wait(seconds: float) -> bool:
+        clock.t += seconds
+        if meanwhile is not None:
+            meanwhile(seen)
+        if any(isinstance(e, FileOutcome) for e in seen):
+            ing.stop.event.set()
+        return ing.stop.requested
+
+    try:
+        for ev in ing.events(watch=True, wait=wait):
+            seen.append(ev)
+    finally:
+        ing.close()
+    return seen
+
+
 def _copy(src: Path, dest: Path) -> bytes:
     data = src.read_bytes()
     dest.write_bytes(data)
@@ -305,19 +328,7 @@ def test_watch_stops_on_request_after_the_file_in_hand(
     clock = Clock()
     ing = _ingest(store_path, demo_library_file, hot, clock=clock, settle_s=1.0)
     spectra.write(measured_mixture({"calcite": 1.0}, seed=8), hot / "LX403127580CN_w.jdx")
-    seen: list[object] = []
-
-    def wait(seconds: float) -> bool:
-        clock.t += seconds
-        if any(isinstance(e, FileOutcome) for e in seen):
-            ing.stop.event.set()
-        return ing.stop.requested
-
-    try:
-        for ev in ing.events(watch=True, wait=wait):
-            seen.append(ev)
-    finally:
-        ing.close()
+    seen = _watch_until_an_outcome(ing, clock)
     assert isinstance(seen[0], Waiting)
     assert [o.status for o in seen if isinstance(o, FileOutcome)] == ["recorded"]
 
@@ -432,23 +443,14 @@ def test_watch_waits_for_a_folder_that_went_away(
     ing = _ingest(store_path, demo_library_file, hot, clock=clock,
                   done=hot.parent / "done", quarantine=hot.parent / "quarantine")
     hot.rmdir()  # the share is gone
-    seen: list[object] = []
 
-    def wait(seconds: float) -> bool:
-        clock.t += seconds
+    def meanwhile(seen: list[object]) -> None:
         if len(seen) == 1:  # it said so once; the share comes back with an export in it
             hot.mkdir()
             spectra.write(measured_mixture({"calcite": 1.0}, seed=12),
                           hot / "LX403127580CN_back.jdx")
-        if any(isinstance(e, FileOutcome) for e in seen):
-            ing.stop.event.set()
-        return ing.stop.requested
 
-    try:
-        for ev in ing.events(watch=True, wait=wait):
-            seen.append(ev)
-    finally:
-        ing.close()
+    seen = _watch_until_an_outcome(ing, clock, meanwhile)
     assert isinstance(seen[0], Unavailable) and isinstance(seen[0].error, FileNotFoundError)
     assert isinstance(seen[1], Unavailable) and seen[1].error is None
     assert [(o.name, o.status) for o in seen if isinstance(o, FileOutcome)] == [
