@@ -102,7 +102,10 @@ class FileOutcome:
         }
         if self.error is not None:
             rec["error"] = type(self.error).__name__
+        if self.reason is not None:
             rec["reason"] = self.reason
+        if self.notes:
+            rec["notes"] = list(self.notes)
         if self.device is not None:
             rec["device"] = self.device.model_dump(mode="json")
         if self.spectrum is not None:

@@ -455,3 +455,21 @@ def test_watch_waits_for_a_folder_that_went_away(
     assert isinstance(seen[1], Unavailable) and seen[1].error is None
     assert [(o.name, o.status) for o in seen if isinstance(o, FileOutcome)] == [
         ("LX403127580CN_back.jdx", "recorded")]
+
+
+def test_a_file_that_cannot_be_moved_away_is_said_so_and_not_taken_twice(
+        store_path: Path, demo_library_file: Path, hot: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import station.workflows.ingest as ingest_module
+
+    def refuse(path: Path, folder: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(ingest_module, "move_aside", refuse)
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=13), hot / "LX403127580CN_ro.jdx")
+    [o] = _run(_ingest(store_path, demo_library_file, hot))
+    assert o.status == "recorded" and o.moved_to is None
+    assert "could not move it" in o.notes[0] and o.as_json()["notes"] == o.notes
+    assert (hot / "LX403127580CN_ro.jdx").exists()
+    with open_store(store_path, create=False) as store:
+        assert len(store.get_parcel("LX403127580CN").inspections) == 1
