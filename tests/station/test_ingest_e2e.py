@@ -99,8 +99,9 @@ def test_hot_folder_end_to_end(tmp_path: Path, demo_library_file: Path,
         rec = w.wait_for("recorded", file=slow.name)
         # taken whole: the bytes hashed are the whole file's, and not one event came early
         assert rec["sha256"] == hashlib.sha256(spa).hexdigest() and rec["size"] == len(spa)
-        assert [e["event"] for e in w.seen if e.get("file") == slow.name] == \
-            ["waiting"] * len(chunks) + ["recorded"]
+        kinds = [e["event"] for e in w.seen if e.get("file") == slow.name]
+        assert kinds[-1] == "recorded" and set(kinds[:-1]) == {"waiting"}
+        assert len(kinds) - 1 >= len(chunks)  # it saw each chunk arrive, and waited
         assert rec["item_id"] == FENTANYL_PARCEL and rec["format"] == "omnic"
 
         # 2. the same bytes again under another name, an unreadable file, a real OPUS export
