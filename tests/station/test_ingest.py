@@ -473,3 +473,21 @@ def test_a_file_that_cannot_be_moved_away_is_said_so_and_not_taken_twice(
     assert (hot / "LX403127580CN_ro.jdx").exists()
     with open_store(store_path, create=False) as store:
         assert len(store.get_parcel("LX403127580CN").inspections) == 1
+
+
+@pytest.mark.parametrize(("rule", "says"), [
+    ("([A-Z", "not a regular expression"),
+    (r"^(?P<parcel>[A-Z]{2}\d{9}[A-Z]{2})", "named group"),
+])
+def test_a_bad_name_rule_is_refused_where_it_was_given(
+        rule: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from station.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=says) as exc:
+        load_config({"db": str(tmp_path / "x.db"), "ingest_name_rule": rule}, {})
+    assert "--ingest-name-rule" in str(exc.value)
+    with pytest.raises(ConfigError, match="INTERDICT_INGEST_NAME_RULE"):
+        load_config({"db": str(tmp_path / "x.db")}, {"INTERDICT_INGEST_NAME_RULE": rule})
+    assert main(["ingest", str(tmp_path), "--db", str(tmp_path / "x.db"),
+                 "--ingest-name-rule", rule]) == 2
+    assert says in capsys.readouterr().err
