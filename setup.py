@@ -6,7 +6,7 @@ from setuptools import find_packages, setup
 
 setup(
     packages=[*find_packages(include=["spectra*", "driver*", "matcher*", "parcels*",
-                                      "station*", "interdict*"]),
+                                      "station*", "central*", "interdict*"]),
               "station.fixtures"],
     package_dir={"station.fixtures": "fixtures"},
 )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .audit import Finding, Problem, VerifyReport
     from .errors import (
         ConflictError,
+        DatabaseUnreachableError,
         IllegalTransitionError,
         IntegrityError,
         InvalidItemIdError,
@@ -59,6 +60,7 @@ _WHERE = {
     "Problem": "audit",
     "VerifyReport": "audit",
     "ConflictError": "errors",
+    "DatabaseUnreachableError": "errors",
     "IllegalTransitionError": "errors",
     "IntegrityError": "errors",
     "InvalidItemIdError": "errors",
@@ -107,6 +109,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AuditEvent",
     "ConflictError",
+    "DatabaseUnreachableError",
     "Declaration",
     "DeclarationCategory",
     "DeclarationItem",

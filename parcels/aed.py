@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -495,6 +495,33 @@ def import_batch(
     """
     p = Path(path)
     fmt, rows = iter_batch(p, format=format, progress=progress)
+    return import_rows(store, rows, actor=actor, source=str(p), fmt=fmt, name=p.name)
+
+
+def import_rows(
+    store: Store, rows: Iterable[tuple[int, Parcel | RowError]], *, actor: str, source: str,
+    fmt: Format, name: str | None = None,
+) -> ImportSummary:
+    """Import validated rows (from :func:`read_rows`): good rows go in, bad rows are reported.
+
+    The rows are consumed as they come (the store commits in chunks), so a stream of any
+    length is imported in bounded memory.
+
+    Parameters
+    ----------
+    store
+        Where to import.
+    rows
+        ``(line, Parcel or RowError)``; rejected rows are reported as they are.
+    actor
+        Who imports (audit log).
+    source
+        Where the rows came from (the summary's ``source``).
+    fmt
+        The format they were read in.
+    name
+        Name of the batch in the audit log (``source`` when None).
+    """
     rejected: list[RowError] = []
     count = 0
 
@@ -507,14 +534,14 @@ def import_batch(
             else:
                 rejected.append(r)
 
-    outcomes = store.import_parcels(good(), actor=actor, source=p.name)
+    outcomes = store.import_parcels(good(), actor=actor, source=name or source)
     for o in outcomes:
         if o.status is RowStatus.CONFLICT:
             rejected.append(RowError(line=o.line, item_id=o.item_id, reason=o.reason or
                                      "conflicts with the stored record"))
     rejected.sort(key=lambda r: r.line)
     return ImportSummary(
-        source=str(p), format=fmt, rows=count,
+        source=source, format=fmt, rows=count,
         inserted=sum(o.status is RowStatus.INSERTED for o in outcomes),
         unchanged=sum(o.status is RowStatus.UNCHANGED for o in outcomes),
         holds_requested=sum(o.hold_requested for o in outcomes),
@@ -532,6 +559,7 @@ __all__ = [
     "flatten",
     "format_validation_error",
     "import_batch",
+    "import_rows",
     "iter_batch",
     "key_path",
     "parse_json_row",

@@ -69,6 +69,11 @@ def original_problem(sha256: str, size: int, data: bytes) -> str | None:
     return None
 
 
+def record_digest(record_text: str) -> str:
+    """The digest an ``import`` event logs for a parcel: SHA-256 of its stored record text."""
+    return hashlib.sha256(record_text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class RawEvent:
     """An audit event exactly as stored (text fields, ``data`` as its JSON text)."""
@@ -532,6 +537,7 @@ __all__ = [
     "event_hash",
     "original_problem",
     "prove_events",
+    "record_digest",
     "row_digest",
     "verify_chain",
 ]

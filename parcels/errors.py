@@ -132,8 +132,14 @@ class IntegrityError(ParcelsError):
     """Stored evidence does not match its hash: the database was altered or corrupted."""
 
 
+class DatabaseUnreachableError(ParcelsError, ConnectionError):
+    """The database server cannot be reached, or refuses the connection (its address, the
+    login, the database name): nothing was read or written."""
+
+
 __all__ = [
     "ConflictError",
+    "DatabaseUnreachableError",
     "DuplicateOriginalError",
     "IllegalTransitionError",
     "IntegrityError",

@@ -352,6 +352,13 @@ class EventKind(StrEnum):
     EXPORT = "export"
     ORIGINAL_FILE = "original-file"
     """An inspection's original file (an ingested export) was stored with it."""
+    SYNC = "sync"
+    """Central received a run of a station's chain, its signed heads checked (the run's
+    end, the signing key and whether this push registered it are in the data)."""
+    CONFLICT = "conflict"
+    """Central did not apply a station's hold move (see :mod:`parcels.sync`)."""
+    KEY = "key"
+    """An admin pinned or rotated a station's signing key at central."""
 
 
 class AuditEvent(BaseModel):

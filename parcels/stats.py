@@ -3,30 +3,13 @@ declared category."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .records import HoldState
+from .periods import Period, period_key
 from .store.base import Store
-
-Period = Literal["day", "week", "month", "all"]
-
-
-def period_key(when: datetime, period: Period) -> str:
-    """``2026-11-20`` (day), ``2026-W47`` (ISO week), ``2026-11`` (month) or ``all``."""
-    if period == "day":
-        return when.strftime("%Y-%m-%d")
-    if period == "week":
-        y, w, _ = when.isocalendar()
-        return f"{y}-W{w:02d}"
-    if period == "month":
-        return when.strftime("%Y-%m")
-    if period == "all":
-        return "all"
-    raise ValueError(f"period must be day, week, month or all, got {period!r}")
 
 
 class ComplianceRow(BaseModel):
@@ -63,36 +46,34 @@ class PositivityRow(BaseModel):
 
 def hold_compliance(
     store: Store, *, period: Period = "month", since: datetime | None = None,
-    until: datetime | None = None,
+    until: datetime | None = None, facility: str | None = None,
 ) -> list[ComplianceRow]:
     """Held ÷ requested for each period, oldest first, plus nothing else.
 
     Parameters
     ----------
     store
-        The evidence store.
+        The evidence store (it counts: in Python from its facts, or in SQL).
     period
         Grouping of the request dates.
     since, until
         Only holds requested in ``[since, until)``.
+    facility
+        Only parcels of this facility (all when None).
     """
-    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for f in store.hold_facts(since=since, until=until):
-        a = acc[period_key(f.requested_at, period)]
-        a[0] += 1
-        a[1] += f.held_at is not None
-        a[2] += f.state is HoldState.NOT_FOUND
-        a[3] += f.state is HoldState.REQUESTED
     return [
-        ComplianceRow(period=k, requested=a[0], held=a[1], not_found=a[2], open=a[3],
-                      rate=a[1] / a[0] if a[0] else None)
-        for k, a in sorted(acc.items())
+        ComplianceRow(period=c.period, requested=c.requested, held=c.held,
+                      not_found=c.not_found, open=c.open,
+                      rate=c.held / c.requested if c.requested else None)
+        for c in store.compliance_counts(period=period, since=since, until=until,
+                                         facility=facility)
     ]
 
 
 def positivity(
     store: Store, *, by: Literal["origin", "category"] = "origin",
     since: datetime | None = None, until: datetime | None = None,
+    facility: str | None = None,
 ) -> list[PositivityRow]:
     """Positivity of inspected parcels by origin country or declared category.
 
@@ -104,20 +85,13 @@ def positivity(
         ``origin`` (country) or ``category`` (CN22/CN23 category).
     since, until
         Only parcels received in ``[since, until)``.
+    facility
+        Only parcels of this facility (all when None).
     """
-    inspected: dict[str, int] = defaultdict(int)
-    positive: dict[str, int] = defaultdict(int)
-    verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for f in store.inspection_facts(since=since, until=until):
-        key = f.origin_country if by == "origin" else f.category
-        inspected[key] += 1
-        positive[key] += f.alert
-        for v in f.verdicts:
-            verdicts[key][v.value] += 1
     return [
-        PositivityRow(key=k, inspected=n, positive=positive[k], rate=positive[k] / n,
-                      verdicts=dict(sorted(verdicts[k].items())))
-        for k, n in sorted(inspected.items())
+        PositivityRow(key=c.key, inspected=c.inspected, positive=c.positive,
+                      rate=c.positive / c.inspected, verdicts=dict(sorted(c.verdicts.items())))
+        for c in store.positivity_counts(by=by, since=since, until=until, facility=facility)
     ]
 
 

@@ -34,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.reidentify",
     "station.commands.config",
     "station.commands.demo",
+    "station.commands.central",
+    "station.commands.sync",
 )
 
 EPILOG = """\

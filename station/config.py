@@ -20,6 +20,8 @@ Windows, by the platform's convention (:func:`config_dir`))::
     self_test_hours = 8
     dialect = "interdict/1"
     ingest_name_rule = '^(?P<item>[A-Z]{2}[0-9]{9}[A-Z]{2})_'
+    central = "https://central.example.org:8750"
+    central_token = "idt_…"   # a secret: keep this file readable by the station's user only
 
     [thresholds]
     match_hqi = 85.0
@@ -44,6 +46,7 @@ from parcels.text import EXPECTED, unsafe_at
 from station.errors import ConfigError
 from station.options import (
     ALL_OPTIONS,
+    CONFIGURED,
     ENV_CONFIG,
     ENV_THRESHOLD_PREFIX,
     ENV_VARS,
@@ -105,6 +108,27 @@ def config_dir() -> Path:
     return user_config_path("interdict", appauthor=False)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+"""How a PostgreSQL database is named (a libpq URL), as :func:`parcels.store.open_store`
+reads it."""
+
+
+def central_url(text: str) -> str:
+    """A central service's URL as given (``http(s)://host[:port]``, no trailing slash).
+
+    Raises
+    ------
+    ValueError
+        Naming what is expected.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"central must be http(s)://host:port, got {text!r}")
+    return text.strip().rstrip("/")
+
+
 _LOGIN_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
 
@@ -134,7 +158,11 @@ class StationConfig(BaseModel):
     library
         The reference library to identify against; ``None`` means the embedded default.
     db
-        The evidence database (SQLite file).
+        The evidence database: the station's SQLite file (a path; ``sqlite:///path`` is the
+        same file), or a PostgreSQL URL (``postgresql://…``) for the commands that read
+        central's database directly (``audit verify``, ``parcel``, ``stats``, ``evidence``).
+        What works on the station's own file (scan, watch, report, reidentify, sync) takes
+        :attr:`db_file`.
     key
         The station's Ed25519 signing key (PEM file, mode 0600), kept outside the database;
         created on first write. Default: ``station.key`` in the station's data folder, next
@@ -165,6 +193,14 @@ class StationConfig(BaseModel):
     thresholds
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
+    central
+        URL of the fleet's central service (``https://central.example.org:8750``) that
+        ``interdict sync`` and ``watch`` push to and pull from; ``None``: this station works
+        alone.
+    central_token
+        This station's credential for central (``interdict central station add`` prints it
+        once). A secret: in the station file (readable by the station's user only) or
+        ``INTERDICT_CENTRAL_TOKEN``, never a flag; :meth:`public` masks it.
     sources
         For every option, where its value came from: ``flag``, ``env``, ``file``,
         ``login`` (the operator) or ``default``.
@@ -176,7 +212,7 @@ class StationConfig(BaseModel):
 
     device: str | None = None
     library: Path | None = None
-    db: Path
+    db: Path | str
     key: Path
     operator: str | None = None
     station: str = "station-1"
@@ -186,21 +222,31 @@ class StationConfig(BaseModel):
     dialect: DialectChoice = DialectChoice.INTERDICT
     ingest_name_rule: str | None = None
     thresholds: dict[str, float] = Field(default_factory=dict)
+    central: str | None = None
+    central_token: str | None = Field(default=None, repr=False)
     sources: dict[str, str] = Field(default_factory=dict)
     config_file: Path | None = None
 
     @field_validator("db", mode="before")
     @classmethod
-    def _store_path(cls, v: object) -> object:
-        # the store takes a file; ``sqlite:///path`` is the same file spelled as a URL
+    def _store_location(cls, v: object) -> object:
+        # a file (``sqlite:///path`` is the same file spelled as a URL, as
+        # parcels.store.open_store reads it), or a PostgreSQL URL kept as it is
         if isinstance(v, str) and "://" in v:
-            if v.startswith("sqlite:///"):  # as parcels.store.open_store reads it
-                return v[len("sqlite:///"):]
-            raise ValueError("only an SQLite file (a path or sqlite:///path) is supported "
-                             "as the evidence database")
-        return v
+            if v.startswith("sqlite:///"):
+                return Path(v[len("sqlite:///"):])
+            if v.startswith(POSTGRES_SCHEMES):
+                return v
+            raise ValueError("the evidence database is an SQLite file (a path or "
+                             "sqlite:///path) or a PostgreSQL URL (postgresql://…)")
+        return Path(v) if isinstance(v, str) else v
 
-    @field_validator("operator", "station", "device")
+    @field_validator("central")
+    @classmethod
+    def _central_url(cls, v: str | None) -> str | None:
+        return None if v is None else central_url(v)
+
+    @field_validator("operator", "station", "device", "central", "central_token")
     @classmethod
     def _not_blank(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
@@ -227,12 +273,49 @@ class StationConfig(BaseModel):
         return None if self.ingest_name_rule is None else re.compile(self.ingest_name_rule)
 
     def public(self) -> dict[str, Any]:
-        """The options (without ``sources``), JSON-ready."""
-        return self.model_dump(mode="json", exclude={"sources"})
+        """The options (without ``sources``; the central token masked), JSON-ready."""
+        out = self.model_dump(mode="json", exclude={"sources"})
+        if out.get("central_token"):
+            out["central_token"] = "***"
+        return out
+
+    @property
+    def db_file(self) -> Path:
+        """The station's own SQLite file, for what works on it (scan, watch, report,
+        reidentify, sync).
+
+        Raises
+        ------
+        ConfigError
+            The database is central's PostgreSQL.
+        """
+        if isinstance(self.db, Path):
+            return self.db
+        where = _where("db", self.sources.get("db", "default"), self.config_file)
+        raise ConfigError(f"{where}: {self.db.rpartition('@')[2]!r} is a PostgreSQL database; "
+                          "this works on the station's own SQLite file",
+                          hint="give --db FILE; central's database is read with interdict "
+                               "audit verify, parcel, stats and evidence, or through the "
+                               "central service")
+
+    @property
+    def data_folder(self) -> Path:
+        """Where the station keeps what goes with its database (the self-test log, the
+        default library built on first use): beside the database file, else (a PostgreSQL
+        database) the user's data folder (:func:`data_dir`)."""
+        return self.db.parent if isinstance(self.db, Path) else data_dir()
+
+
+def _where(option: str, source: str, file: Path | None) -> str:
+    """Where an option's value came from, as the officer would look for it: the flag, the
+    variable, the file."""
+    return {"flag": f"--{option.replace('_', '-')}", "env": ENV_VARS.get(option, option),
+            "file": str(file), "login": "the login name"}.get(source, "default")
 
 
 _FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
-              "self_test_hours", "matcher", "dialect", "ingest_name_rule", "thresholds"}
+              "self_test_hours", "matcher", "dialect", "ingest_name_rule", "thresholds",
+              "central", "central_token"}
 
 
 def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str],
@@ -292,7 +375,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"{', '.join(sorted(_FILE_KEYS))}"
         )
     for key in ("library", "db", "key"):
-        if isinstance(raw.get(key), str):
+        if isinstance(raw.get(key), str) and "://" not in raw[key]:
             p = Path(raw[key]).expanduser()
             raw[key] = p if p.is_absolute() else (path.parent / p)
     if "thresholds" in raw and not isinstance(raw["thresholds"], dict):
@@ -394,11 +477,9 @@ def load_config(
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            origin = sources.get(field, "default")
-            where = {"flag": f"--{field.replace('_', '-')}",
-                     "env": ENV_VARS.get(field, field),
-                     "file": str(path), "login": "the login name"}.get(origin, "default")
-            problems.append(f"{where}: {field}: {err['msg']} (got {err.get('input')!r})")
+            where = _where(field, sources.get(field, "default"), path)
+            got = "a secret" if field == "central_token" else repr(err.get("input"))
+            problems.append(f"{where}: {field}: {err['msg']} (got {got})")
         raise ConfigError("; ".join(problems)) from exc
 
 
@@ -430,6 +511,9 @@ def config_from_args(args: argparse.Namespace,
                      env: Mapping[str, str] | None = None) -> StationConfig:
     """The configuration for a command whose parser used :func:`add_config_arguments`."""
     flags = {name: getattr(args, name, None) for name in (*ENV_VARS, "thresholds")}
+    for name, value in flags.items():  # ``--central`` without a URL: the configured one
+        if value == CONFIGURED:
+            flags[name] = None
     if flags.get("technique") is not None:
         flags["technique"] = str(flags["technique"])
     return load_config(flags, env, config_file=getattr(args, "config", None))
@@ -438,6 +522,7 @@ def config_from_args(args: argparse.Namespace,
 __all__ = [
     "ALL_OPTIONS",
     "ENV_VARS",
+    "POSTGRES_SCHEMES",
     "ConfigError",
     "DeprecatedAlias",
     "DialectChoice",
@@ -445,6 +530,7 @@ __all__ = [
     "ScanTechnique",
     "StationConfig",
     "add_config_arguments",
+    "central_url",
     "config_dir",
     "config_from_args",
     "data_dir",

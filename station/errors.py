@@ -72,7 +72,51 @@ class ScanInterruptedError(StationError, InterruptedError):
     """A stop was asked for (SIGINT/SIGTERM) before anything was stored."""
 
 
+class CentralError(StationError):
+    """Working with the fleet's central service failed (sync, ``audit verify --central``).
+
+    Parameters
+    ----------
+    message, hint
+        As :class:`StationError`.
+    status
+        The HTTP status central answered with, when it answered.
+    detail
+        Central's JSON error body (``detail``, and ``reason`` for a refused push).
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
+                 detail: dict[str, object] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.detail = detail or {}
+
+
+class CentralUnreachableError(CentralError, ConnectionError):
+    """Central cannot be reached (no network, central down, a timeout): nothing acknowledged
+    is lost, and what is unsent stays on the station until the next sync."""
+
+
+class CentralRefusedError(CentralError):
+    """Central answered with an error (its HTTP status and reason): a revoked or wrong
+    credential, a parcel of another facility, a push it found invalid."""
+
+
+class ChainForkError(CentralError):
+    """The station's chain differs from what central holds of it: rewritten after it was
+    synced, or another station syncs under this name. Nothing was pushed."""
+
+
+class StationKeyRefusedError(CentralError):
+    """The station's chain heads are signed by a key other than the one central registered
+    for this station (or do not verify). Nothing was pushed."""
+
+
 __all__ = [
+    "CentralError",
+    "CentralRefusedError",
+    "CentralUnreachableError",
+    "ChainForkError",
     "ConfigError",
     "DeviceError",
     "EvidenceStoreMissingError",
@@ -83,5 +127,6 @@ __all__ = [
     "ScanInterruptedError",
     "SelfTestFailedError",
     "StationError",
+    "StationKeyRefusedError",
     "UsageError",
 ]

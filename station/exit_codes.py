@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     DEVICE = 4
     PARCEL = 5
     NOT_VERIFIED = 6
+    UNREACHABLE = 7
     ALERT = 10
     INCONCLUSIVE = 11
     INTERRUPTED = 130
@@ -47,6 +48,7 @@ MEANINGS: Mapping[ExitCode, str] = {
     ExitCode.DEVICE: "analyzer: none at the URL, link lost, refused, self-test failed",
     ExitCode.PARCEL: "parcel: invalid id, unknown, not in hand, hold move not allowed",
     ExitCode.NOT_VERIFIED: "the evidence does NOT verify (chain, signatures, records, bundle)",
+    ExitCode.UNREACHABLE: "central or its database unreachable: nothing lost, try again later",
     ExitCode.ALERT: "recorded; ALERT: a controlled substance or precursor is indicated",
     ExitCode.INCONCLUSIVE: "recorded; INCONCLUSIVE or NO_MATCH (the next step is printed)",
     ExitCode.INTERRUPTED: "interrupted (SIGINT/SIGTERM) before anything was stored",
@@ -88,6 +90,20 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
         ExitCode.PARCEL, "interdict parcel show ITEM shows its hold and inspections"),
     ("station.errors", "ScanInterruptedError"): (
         ExitCode.INTERRUPTED, "nothing was stored; scan again when ready"),
+    ("station.errors", "CentralUnreachableError"): (
+        ExitCode.UNREACHABLE, "the records stay on this station until central has them; sync "
+                              "again when the network is back (interdict sync)"),
+    ("station.errors", "ChainForkError"): (
+        ExitCode.NOT_VERIFIED, "interdict audit verify --central shows which events differ "
+                               "from what central holds"),
+    ("station.errors", "StationKeyRefusedError"): (
+        ExitCode.NOT_VERIFIED, "if this station's key was lost or replaced, central's admin "
+                               "registers the new one: interdict central station rotate-key "
+                               "(docs/central.md); interdict audit verify --central checks "
+                               "this chain"),
+    ("station.errors", "CentralRefusedError"): (
+        ExitCode.ERROR, "a revoked or wrong central_token: ask central's admin for a new one "
+                        "(interdict central station add)"),
     ("station.errors", "StationError"): (ExitCode.ERROR, None),
     ("parcels.errors", "InvalidItemIdError"): (
         ExitCode.PARCEL, "check the id on the label: UPU S10, two letters, eight digits and "
@@ -102,6 +118,9 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
                                "not verify"),
     ("parcels.errors", "UnsafeTextError"): (
         ExitCode.USAGE, "give the value without control characters"),
+    ("parcels.errors", "DatabaseUnreachableError"): (
+        ExitCode.UNREACHABLE, "is the PostgreSQL server running, and the URL and its "
+                              "credentials right? nothing was changed"),
     ("parcels.errors", "SchemaVersionError"): (
         ExitCode.ERROR, "open the database with the Interdict version that wrote it"),
     ("parcels.signing", "SigningKeyError"): (
@@ -120,9 +139,22 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
         ExitCode.ERROR, "interdict library info FILE checks a library file"),
     ("spectra._errors", "SpectraError"): (
         ExitCode.ERROR, "docs/formats.md lists what each reader accepts"),
+    ("psycopg", "OperationalError"): (
+        ExitCode.UNREACHABLE, "the PostgreSQL server stopped answering; what was not "
+                              "acknowledged was rolled back: try again"),
+    ("psycopg", "Error"): (
+        ExitCode.ERROR, "the PostgreSQL database refused the request; is it an Interdict "
+                        "database at this version?"),
     ("sqlite3", "Error"): (
         ExitCode.ERROR, "is it an Interdict evidence database? interdict audit verify checks "
                         "it"),
+    ("central.serve", "ListenError"): (
+        ExitCode.ERROR, "is another service on that port? choose one with --listen "
+                        "HOST:PORT"),
+    ("central.devdb", "DevDBError"): (
+        ExitCode.ERROR, "the fleet demo starts its own PostgreSQL: install the server "
+                        "binaries (make postgres does, as root), pip install pgserver, or set "
+                        "INTERDICT_PG_BINDIR"),
     ("builtins", "OSError"): (ExitCode.ERROR, "check the path and its permissions"),
     ("builtins", "ValueError"): (ExitCode.ERROR, None),
 }

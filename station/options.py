@@ -28,7 +28,11 @@ ENV_VARS: dict[str, str] = {
     "matcher": "INTERDICT_MATCHER",
     "dialect": "INTERDICT_DIALECT",
     "ingest_name_rule": "INTERDICT_INGEST_NAME_RULE",
+    "central": "INTERDICT_CENTRAL",
+    "central_token": "INTERDICT_CENTRAL_TOKEN",
 }
+"""Every station option but the central credential (``central_token``) is also a flag: a
+secret on the command line would be readable by every user of the laptop (``ps``)."""
 
 
 _OPTION_HELP: dict[str, tuple[str, str]] = {
@@ -38,8 +42,9 @@ _OPTION_HELP: dict[str, tuple[str, str]] = {
                       "such as socket://host:port (env INTERDICT_DEVICE)"),
     "library": ("PATH", "reference library file (env INTERDICT_LIBRARY; default: the embedded "
                         "default library)"),
-    "db": ("FILE", "evidence database (env INTERDICT_DB; default evidence.db in the user's "
-                   "data folder: interdict config shows where)"),
+    "db": ("FILE", "evidence database: the station's SQLite file (env INTERDICT_DB; default "
+                   "evidence.db in the user's data folder: interdict config shows where), or "
+                   "a postgresql:// URL where a command reads central's database"),
     "key": ("FILE", "the station's signing key (env INTERDICT_KEY; default station.key beside "
                     "the default database; created on the first write)"),
     "operator": ("NAME", "who acts, recorded in the audit log (env INTERDICT_OPERATOR; default: "
@@ -57,6 +62,9 @@ _OPTION_HELP: dict[str, tuple[str, str]] = {
                                   "file name whose named group item is the parcel id, e.g. "
                                   "'^(?P<item>[A-Z]{2}[0-9]{9}[A-Z]{2})' (env "
                                   "INTERDICT_INGEST_NAME_RULE)"),
+    "central": ("URL", "the fleet's central service, http(s)://host:port (env "
+                       "INTERDICT_CENTRAL); its credential is central_token in the station "
+                       "file or INTERDICT_CENTRAL_TOKEN, never a flag"),
 }
 """The station options a command can take: name -> (metavar, help)."""
 
@@ -80,16 +88,25 @@ class DeprecatedAlias(argparse.Action):
                 [*current, values] if isinstance(current, list) else values)
 
 
+CONFIGURED = ""
+"""The value of an option given without one (see ``bare`` of :func:`add_config_arguments`):
+"the configured value"; :func:`station.config.config_from_args` reads it as not given."""
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
-                         short: Mapping[str, str] | None = None) -> None:
+                         short: Mapping[str, str] | None = None,
+                         bare: Mapping[str, str] | None = None) -> None:
     """Add the station options ``names`` (default: all of :data:`ALL_OPTIONS`) to a command.
 
     Every option defaults to ``None`` (not given) so :func:`config_from_args` can tell a flag
     from a default. ``--operator`` also accepts its deprecated spelling ``--by``. ``short``
-    gives an option a one-letter alias (``{"library": "-l"}``).
+    gives an option a one-letter alias (``{"library": "-l"}``). ``bare`` lets an option be
+    given without its value, meaning "the configured one" (:data:`CONFIGURED`), with the help
+    text that says what it does then (``audit verify --central``).
     """
-    g = parser.add_argument_group(
-        "station options (flag > environment variable > config file > default)")
+    title = "station options (flag > environment variable > config file > default)"
+    g = next((g for g in parser._action_groups if g.title == title), None) \
+        or parser.add_argument_group(title)  # a second call adds to the same group
     for name in names or ALL_OPTIONS:
         metavar, text = _OPTION_HELP[name]
         flag = "--threshold" if name == "thresholds" else f"--{name.replace('_', '-')}"
@@ -97,6 +114,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
         if name == "thresholds":
             g.add_argument(*flags, dest="thresholds", metavar=metavar, action="append",
                            help=text)
+        elif bare and name in bare:
+            g.add_argument(*flags, dest=name, metavar=metavar, nargs="?", const=CONFIGURED,
+                           help=f"{bare[name]}; {text}")
         else:
             g.add_argument(*flags, dest=name, metavar=metavar, help=text)
         if name == "operator":
@@ -104,5 +124,5 @@ def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
                            action=DeprecatedAlias, help=argparse.SUPPRESS)
 
 
-__all__ = ["ALL_OPTIONS", "ENV_CONFIG", "ENV_PREFIX", "ENV_THRESHOLD_PREFIX", "ENV_VARS",
-           "DeprecatedAlias", "add_config_arguments"]
+__all__ = ["ALL_OPTIONS", "CONFIGURED", "ENV_CONFIG", "ENV_PREFIX", "ENV_THRESHOLD_PREFIX",
+           "ENV_VARS", "DeprecatedAlias", "add_config_arguments"]

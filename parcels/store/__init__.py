@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..signing import StationKey
 from .base import (
+    CentralStore,
     HoldFact,
     InspectionFact,
     ItemProof,
@@ -23,12 +24,13 @@ from .sqlite import SCHEMA_VERSION, SQLiteStore
 def open_store(location: str | Path, *, create: bool = True,
                clock: Callable[[], datetime] | None = None,
                signer: StationKey | None = None) -> Store:
-    """Open the store at ``location``: a file path (SQLite) or, later, a database URL.
+    """Open the store at ``location``: a file path (SQLite) or a PostgreSQL URL.
 
     Parameters
     ----------
     location
-        ``path/to/evidence.db`` or ``sqlite:///path/to/evidence.db``.
+        ``path/to/evidence.db``, ``sqlite:///path/to/evidence.db`` or
+        ``postgresql://user@host/database`` (needs the ``central`` extra: psycopg).
     create
         Create a missing SQLite file.
     clock
@@ -40,8 +42,6 @@ def open_store(location: str | Path, *, create: bool = True,
 
     Raises
     ------
-    NotImplementedError
-        For a ``postgresql://`` URL: the central store is designed for, not built yet.
     ValueError
         For any other URL scheme.
     """
@@ -49,7 +49,9 @@ def open_store(location: str | Path, *, create: bool = True,
     if text.startswith("sqlite:///"):
         return SQLiteStore(text[len("sqlite:///"):], create=create, clock=clock, signer=signer)
     if text.startswith(("postgresql://", "postgres://")):
-        raise NotImplementedError("a PostgreSQL store is not built yet; use a SQLite file")
+        from .postgres import PostgresStore
+
+        return PostgresStore(text, clock=clock, signer=signer)
     if "://" in text:
         raise ValueError(f"unknown store URL scheme in {text!r} (use a path or sqlite:///)")
     return SQLiteStore(text, create=create, clock=clock, signer=signer)
@@ -57,6 +59,7 @@ def open_store(location: str | Path, *, create: bool = True,
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CentralStore",
     "HoldFact",
     "InspectionFact",
     "ItemProof",

@@ -2,8 +2,9 @@
 
 Everything above the store (import, queries, statistics, export, the CLI) talks to
 :class:`Store` only: records in, records out, no SQL. The SQLite implementation
-(:mod:`parcels.store.sqlite`) is the embedded default; a central PostgreSQL implementation
-has to provide the same methods with the same guarantees:
+(:mod:`parcels.store.sqlite`) is the embedded default; the central PostgreSQL implementation
+(:mod:`parcels.store.postgres`) provides the same methods with the same guarantees (the
+same contract tests run on both):
 
 * every method that writes is one transaction: an inspection, its raw spectrum, its result,
   any hold move and their audit events are committed together or not at all;
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import abc
 import hashlib
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Self
+from typing import Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +37,7 @@ from matcher.results import Verdict
 from spectra import Progress, Spectrum
 
 from ..audit import ItemProof, VerifyReport
+from ..periods import Period, period_key
 from ..records import (
     AnyIdentification,
     AuditEvent,
@@ -50,6 +53,14 @@ from ..records import (
     Result,
 )
 from ..signing import SignedHead
+from ..sync import (
+    HoldConflict,
+    KeyRegistration,
+    PushOutcome,
+    StationBatch,
+    StationHead,
+    WorkBatch,
+)
 
 
 class RowStatus(StrEnum):
@@ -101,6 +112,25 @@ class InspectionFact(BaseModel):
     """Any inspection's current result raised an alert."""
     verdicts: tuple[Verdict, ...]
     """Current verdict of each inspection."""
+
+
+class ComplianceCounts(NamedTuple):
+    """Hold requests of one period and what became of them."""
+
+    period: str
+    requested: int
+    held: int
+    not_found: int
+    open: int
+
+
+class PositivityCounts(NamedTuple):
+    """Inspected parcels of one origin or category, and how many raised an alert."""
+
+    key: str
+    inspected: int
+    positive: int
+    verdicts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,15 +391,56 @@ class Store(abc.ABC):
     # -- statistics inputs ------------------------------------------------------------
     @abc.abstractmethod
     def hold_facts(
-        self, *, since: datetime | None = None, until: datetime | None = None
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        facility: str | None = None,
     ) -> Iterator[HoldFact]:
-        """Every hold requested in ``[since, until)``."""
+        """Every hold requested in ``[since, until)`` (of one facility's parcels)."""
 
     @abc.abstractmethod
     def inspection_facts(
-        self, *, since: datetime | None = None, until: datetime | None = None
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        facility: str | None = None,
     ) -> Iterator[InspectionFact]:
-        """Every inspected parcel received in ``[since, until)``."""
+        """Every inspected parcel received in ``[since, until)`` (of one facility)."""
+
+    def compliance_counts(
+        self, *, period: Period = "month", since: datetime | None = None,
+        until: datetime | None = None, facility: str | None = None,
+    ) -> list[ComplianceCounts]:
+        """Hold requests per period (oldest first): requested, held, not found, open.
+
+        This default counts :meth:`hold_facts` in Python; a store may count in its
+        database, with the same period keys (:func:`parcels.periods.period_key`).
+        """
+        acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for f in self.hold_facts(since=since, until=until, facility=facility):
+            a = acc[period_key(f.requested_at, period)]
+            a[0] += 1
+            a[1] += f.held_at is not None
+            a[2] += f.state is HoldState.NOT_FOUND
+            a[3] += f.state is HoldState.REQUESTED
+        return [ComplianceCounts(k, *a) for k, a in sorted(acc.items())]
+
+    def positivity_counts(
+        self, *, by: Literal["origin", "category"] = "origin",
+        since: datetime | None = None, until: datetime | None = None,
+        facility: str | None = None,
+    ) -> list[PositivityCounts]:
+        """Inspected parcels per origin country or declared category (sorted by key).
+
+        This default counts :meth:`inspection_facts` in Python.
+        """
+        inspected: dict[str, int] = defaultdict(int)
+        positive: dict[str, int] = defaultdict(int)
+        verdicts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for f in self.inspection_facts(since=since, until=until, facility=facility):
+            key = f.origin_country if by == "origin" else f.category
+            inspected[key] += 1
+            positive[key] += f.alert
+            for v in f.verdicts:
+                verdicts[key][v.value] += 1
+        return [PositivityCounts(k, n, positive[k], dict(verdicts[k]))
+                for k, n in sorted(inspected.items())]
 
     # -- audit ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -446,6 +517,102 @@ class Store(abc.ABC):
         InvalidItemIdError, ParcelNotFoundError
         """
 
+    # -- sync (the station's side) ----------------------------------------------------
+    @abc.abstractmethod
+    def sync_batch(self, *, after_seq: int, station: str,
+                   max_events: int = 500) -> StationBatch:
+        """The next run of this store's chain to push to central, with its records.
 
-__all__ = ["HoldFact", "InspectionFact", "ItemProof", "NewInspection", "NewOriginal",
-           "RowOutcome", "RowStatus", "Store"]
+        Events ``after_seq + 1 …`` (at most about ``max_events``: a run never ends between
+        an inspection's scan and its result), the records they log exactly as stored and
+        the raw spectra they refer to. Empty ``events`` when nothing is unsent.
+        """
+
+    @abc.abstractmethod
+    def unsent(self, *, after_seq: int) -> tuple[int, int]:
+        """``(events, inspections)`` logged after ``after_seq`` (not yet acknowledged)."""
+
+    @abc.abstractmethod
+    def sync_state(self, name: str) -> tuple[int, str] | None:
+        """The chain head ``(seq, hash)`` central ``name`` last acknowledged, if any."""
+
+    @abc.abstractmethod
+    def set_sync_state(self, name: str, seq: int, head_hash: str) -> None:
+        """Remember that central ``name`` acknowledged the chain up to ``(seq, hash)``."""
+
+
+class CentralStore(Store):
+    """A store that also acts as the fleet's central record (PostgreSQL).
+
+    Stations push their chains into it (:meth:`receive`) and pull their facility's work
+    from it (:meth:`work_since`); see :mod:`parcels.sync` for the protocol and the rule for
+    conflicting hold moves.
+    """
+
+    @abc.abstractmethod
+    def receive(self, batch: StationBatch, *, station: str, facility: str) -> PushOutcome:
+        """Store a station's push in one transaction, or nothing.
+
+        Raises
+        ------
+        parcels.sync.SyncRefused
+            A fork, a gap, an invalid record, or a parcel of another facility.
+        """
+
+    @abc.abstractmethod
+    def station_head(self, station: str) -> tuple[int, str] | None:
+        """The last event of ``station``'s chain central holds, ``(seq, hash)``."""
+
+    @abc.abstractmethod
+    def station_heads(self, station: str, *, after_seq: int = 0,
+                      limit: int = 1000) -> list[StationHead]:
+        """The signed heads of ``station``'s chain central received (after ``after_seq``),
+        in chain order, each with the public key it verified under."""
+
+    @abc.abstractmethod
+    def station_key_history(self, station: str) -> list[KeyRegistration]:
+        """Central's record of ``station``'s signing key, oldest first (the last counts)."""
+
+    @abc.abstractmethod
+    def register_station_key(self, station: str, key_id: str, *, actor: str,
+                             rotate: bool = False) -> KeyRegistration:
+        """Pin a station's key before its first push, or (``rotate``) replace it.
+
+        Logged in central's chain. A push signed by any other key is refused from then on.
+
+        Raises
+        ------
+        ValueError
+            Not a fingerprint; a key is registered already and ``rotate`` is False; the
+            key given is already the station's.
+        """
+
+    @abc.abstractmethod
+    def station_events(self, station: str, *, since_seq: int = 1,
+                       limit: int = 1000) -> list[AuditEvent]:
+        """The station's chain as central holds it."""
+
+    @abc.abstractmethod
+    def work_since(self, facility: str, cursor: int, *, limit: int = 500) -> WorkBatch:
+        """Parcels of ``facility`` imported, and holds requested or moved, after ``cursor``
+        (a central audit ``seq``)."""
+
+    @abc.abstractmethod
+    def hold_conflicts(self, *, facility: str | None = None,
+                       limit: int = 1000) -> list[HoldConflict]:
+        """Pushed hold moves that were not applied (oldest first)."""
+
+    @abc.abstractmethod
+    def facility_of(self, item_id: str) -> str:
+        """The facility a stored parcel was announced for.
+
+        Raises
+        ------
+        ParcelNotFoundError
+            Unknown parcel.
+        """
+
+
+__all__ = ["CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact", "ItemProof",
+           "NewInspection", "NewOriginal", "PositivityCounts", "RowOutcome", "RowStatus",
+           "Store"]

@@ -4,6 +4,7 @@ their options, opening the store, and who acts."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from station.commands._common import json_option, station_config
@@ -34,7 +35,7 @@ def open_store_for(args: argparse.Namespace, *, create: bool = False,
     from parcels.store import open_store
 
     cfg = station_config(args)
-    if create:
+    if create and isinstance(cfg.db, Path):  # a PostgreSQL database is created by its admin
         cfg.db.parent.mkdir(parents=True, exist_ok=True)
     signer = StationKey.load_or_create(cfg.key) if write else None
     return open_store(cfg.db, create=create, signer=signer, clock=getattr(args, "clock", None))

@@ -11,6 +11,7 @@ from station._terminal import say
 from station.commands._common import dump_json, station_config
 from station.commands._store import open_store_for, store_options
 from station.exit_codes import ExitCode, epilog
+from station.options import add_config_arguments
 from station.progress import bar, quiet_option, wanted
 
 
@@ -25,9 +26,12 @@ def register(sub: Any) -> None:
         "verify", help="check the chain, its signatures and every record against it",
         description="Walk the audit chain: every event's hash and link, the signed heads "
                     "and their keys, every stored record against the event that logged it, "
-                    "and (unless --quick) every raw spectrum against its hash. Exit 6 when "
+                    "and (unless --quick) every raw spectrum against its hash. With "
+                    "--central, also against central's record of this station: every "
+                    "signed head it received, signed by the key it registered. Exit 6 when "
                     "anything does not verify.",
-        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL, ExitCode.NOT_VERIFIED),
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.PARCEL, ExitCode.NOT_VERIFIED,
+                      ExitCode.UNREACHABLE),
         formatter_class=HelpFormatter)
     store_options(a)
     a.add_argument("--quick", action="store_true", help="skip decoding every raw spectrum")
@@ -41,6 +45,11 @@ def register(sub: Any) -> None:
     a.add_argument("--item", metavar="ITEM",
                    help="verify only this parcel's evidence (fast: independent of the "
                         "database's size)")
+    add_config_arguments(a, "central", bare={
+        "central": "also check against central's record of this station: the signed heads "
+                   "it received are anchors, the keys it registered are the keys trusted "
+                   "(not the key file, which a forger could have replaced); without URL the "
+                   "configured central"})
     quiet_option(a)
     a.set_defaults(func=_verify)
     a = aus.add_parser("log", help="list the audit events (of one parcel)",
@@ -95,6 +104,11 @@ def trusted_keys(args: argparse.Namespace) -> list[str] | None:
 def _verify(args: argparse.Namespace) -> ExitCode:
     anchors = dict(args.anchor)
     trusted = trusted_keys(args)
+    if args.central is not None:
+        central_anchors, central_keys = _central_record(args)
+        anchors.update(central_anchors)
+        if central_keys and not args.trust:  # not the key file: a forger may have replaced it
+            trusted = central_keys
     with open_store_for(args) as store:
         if args.item:
             report = store.verify_item(args.item, deep=not args.quick, anchors=anchors,
@@ -116,6 +130,18 @@ def _verify(args: argparse.Namespace) -> ExitCode:
         if not report.ok:
             print("  NOT verified", file=sys.stderr)
     return ExitCode.OK if report.ok else ExitCode.NOT_VERIFIED
+
+
+def _central_record(args: argparse.Namespace) -> tuple[dict[int, str], list[str]]:
+    """Central's record of this station: the signed heads it received (anchors) and the keys
+    it registered for it (to trust instead of the local key file)."""
+    from station.workflows.sync import CentralClient, central_record
+
+    client = CentralClient.for_station(station_config(args))
+    anchors, keys = central_record(client, client.whoami())
+    print(f"checking against {len(anchors)} signed head(s) central received and the "
+          f"station key(s) it registered ({', '.join(keys) or 'none yet'})", file=sys.stderr)
+    return anchors, keys
 
 
 def _log(args: argparse.Namespace) -> ExitCode:

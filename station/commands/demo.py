@@ -6,22 +6,21 @@ virtual serial port (a pty), import the sample AED batch, scan every held parcel
 real driver stack, print the verdicts, write the evidence report and the evidence bundle of the
 flagged parcel (and verify the bundle as a court would), verify the signed audit chain, and stop
 everything it started. Output goes to ``demo-out/`` (with the demo station's signing key).
+
+``--fleet`` shows the fleet instead (:mod:`station.commands._fleet`): a private PostgreSQL and
+central service, two stations syncing to it, the fentanyl parcel's record read centrally.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from station._help import HelpFormatter
-from station.errors import StationError
+from station.commands._simulated import start_simulator, step, stop_simulator
 from station.exit_codes import ExitCode, epilog
-
-if TYPE_CHECKING:
-    import subprocess
 
 
 def register(sub: Any) -> None:
@@ -33,82 +32,29 @@ def register(sub: Any) -> None:
                     "one evidence report and bundle, verify them and the audit chain, stop "
                     "the simulator. Everything goes into --out, with the demo station's own "
                     "database and signing key.",
-        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED),
+        epilog=epilog(ExitCode.OK, ExitCode.ERROR, ExitCode.DEVICE, ExitCode.NOT_VERIFIED,
+                      ExitCode.UNREACHABLE),
         formatter_class=HelpFormatter)
     p.add_argument("--out", default="demo-out", metavar="DIR",
                    help="output folder (default demo-out/; its demo files are replaced)")
     p.add_argument("--operator", default="officer.demo", help="operator recorded in evidence")
     p.add_argument("--station", default="DEMO-IMF-01", help="station id recorded in evidence")
+    p.add_argument("--fleet", action="store_true",
+                   help="the fleet instead: a private PostgreSQL and central service, two "
+                        "stations syncing to it, the fentanyl parcel's record read centrally "
+                        "(about 30 s; needs the central extra and PostgreSQL's server "
+                        "binaries)")
     p.set_defaults(func=run)
-
-
-def _step(n: int, text: str) -> None:
-    print(f"\n[{n}] {text}", flush=True)
-
-
-def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float = 20.0,
-                    scenario: Path | None = None) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m driver.simulator`` on a pty linked at ``out/ttySIM0``.
-
-    Its references are the fixture spectra (Raman, SYNTHETIC, FTIR) plus the driver's
-    polystyrene standard for the self-test; its scenario is ``scenario`` (default
-    ``fixtures/scenario.json``).
-
-    Returns
-    -------
-    (process, device URL)
-    """
-    import subprocess
-
-    from driver.simulator import synth
-    from station.workflows.library import (
-        DEFAULT_LIBRARY_DIR,
-        FIXTURES,
-        FTIR_LIBRARY_DIR,
-        SYNTHETIC_LIBRARY_DIR,
-    )
-
-    refs = [f for d in (DEFAULT_LIBRARY_DIR, SYNTHETIC_LIBRARY_DIR, FTIR_LIBRARY_DIR)
-            for f in sorted(d.glob("*.csv")) if f.name != "index.csv"]
-    standard = synth.REFERENCES_DIR / "raman_polystyrene.csv"  # the self-test standard
-    link = out / "ttySIM0"
-    cmd = [sys.executable, "-m", "driver.simulator", "--pty", "--link", str(link),
-           "--profile", profile,
-           "--scenario", str(scenario or FIXTURES / "scenario.json"),
-           "--references", str(standard)]
-    for f in refs:
-        cmd += ["--references", str(f)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + timeout_s
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("device: "):
-            return proc, line.split(": ", 1)[1].strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    err = proc.stderr.read() if proc.stderr else ""
-    raise StationError(f"the simulator did not start: {err.strip() or 'no device line'}")
-
-
-def stop_simulator(proc: subprocess.Popen[str]) -> None:
-    """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL)."""
-    import subprocess
-
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code (0 when every step worked)."""
     t0 = time.monotonic()
     out = Path(args.out).resolve()
+    if args.fleet:
+        from station.commands._fleet import run_fleet
+
+        return run_fleet(out, operator=args.operator)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("evidence.db", "evidence.db-wal", "evidence.db-shm", "selftest.json",
                  "demo-library.ilib"):
@@ -120,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     from station.workflows.library import build_library_set
 
-    _step(1, "build the demo library: fixtures/library (measured Raman, permissive licences) "
+    step(1, "build the demo library: fixtures/library (measured Raman, permissive licences) "
              "+ fixtures/library-synthetic (SYNTHETIC, demo only) + fixtures/library-ftir")
     lib_path = out / "demo-library.ilib"
     libs = build_library_set(synthetic=True, library_id="interdict-demo")
@@ -130,13 +76,13 @@ def run(args: argparse.Namespace) -> int:
     synthetic = [e.name for part in libs for e in part.entries if e.synthetic]
     print(f"    SYNTHETIC entries (never for casework): {', '.join(synthetic)}")
 
-    _step(2, "start the simulated analyzer on a virtual serial port (pty)")
+    step(2, "start the simulated analyzer on a virtual serial port (pty)")
     proc, url = start_simulator(out)
     print(f"    simulator pid {proc.pid} on {url}")
     try:
         code = _scan_all(args, out, url, lib_path, t0)
     finally:
-        _step(8, "stop everything the demo started")
+        step(8, "stop everything the demo started")
         stop_simulator(proc)
         print(f"    simulator stopped (exit {proc.returncode})")
     print(f"\ndemo finished in {time.monotonic() - t0:.1f} s; files in {out}")
@@ -158,14 +104,14 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
     cfg = load_config({"device": url, "db": str(db), "key": str(key), "library": str(lib_path),
                        "operator": args.operator, "station": args.station}, env={})
 
-    _step(3, "import the sample AED batch (advance electronic data, with hold requests)")
+    step(3, "import the sample AED batch (advance electronic data, with hold requests)")
     code = cli(["parcel", "import", str(FIXTURES / "aed" / "sample_batch.jsonl"),
                 "--db", str(db), "--key", str(key), "--operator", "aed-feed"])
     if code != 0:
         print(f"    import failed (exit {code})")
         return 1
 
-    _step(4, "connect to the analyzer through the real driver stack and self-test it")
+    step(4, "connect to the analyzer through the real driver stack and self-test it")
     session = StationSession(cfg)
     rows: list[tuple[str, str, str, bool, str]] = []
     flagged: str | None = None
@@ -178,7 +124,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         session.connect()
         session.self_test_if_due("always", "raman")
 
-        _step(5, "scan each held parcel: acquire → identify → record → verdict")
+        step(5, "scan each held parcel: acquire → identify → record → verdict")
         for held_id in held:
             print(f"\n  --- {held_id} ---", flush=True)
             item = session.ensure_in_hand(held_id)
@@ -205,7 +151,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         print(f"  {item:<15} {verdict:<13} {'ALERT' if alert else '':<6} "
               f"{names if verdict in ('MATCH', 'MIXTURE') else reason}")
 
-    _step(6, "write the evidence report and the evidence bundle of the parcel flagged for "
+    step(6, "write the evidence report and the evidence bundle of the parcel flagged for "
              "fentanyl")
     if flagged is None:
         print("    no parcel was flagged for fentanyl: the demo did not reach its goal")
@@ -233,7 +179,7 @@ def _scan_all(args: argparse.Namespace, out: Path, url: str, lib_path: Path,
         print(f"    EVIDENCE BUNDLE VERIFICATION FAILED (exit {code})")
         return 1
 
-    _step(7, "verify the audit chain, its signatures and the evidence it vouches for")
+    step(7, "verify the audit chain, its signatures and the evidence it vouches for")
     code = cli(["audit", "verify", "--db", str(db), "--key", str(key)])
     if code != 0:
         print(f"    AUDIT VERIFICATION FAILED (exit {code})")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from station._help import HelpFormatter
 from station.commands._common import json_option, station_config
 from station.exit_codes import ExitCode, epilog
-from station.options import add_config_arguments
+from station.options import ALL_OPTIONS, add_config_arguments
 
 if TYPE_CHECKING:
     from station.workflows.scan import ScanOutcome
@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
                    help="self-test against the reference standard: when due (auto), before "
                         "this scan, or not at all (the output says so)")
     json_option(p, "the result (the transcript goes to stderr)")
-    add_config_arguments(p)
+    add_config_arguments(p, *(o for o in ALL_OPTIONS if o != "central"))
     p.set_defaults(func=run)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from station._help import HelpFormatter
 from station.commands._common import station_config
-from station.errors import DeviceError
+from station.errors import DeviceError, UsageError
 from station.exit_codes import ExitCode, epilog
 from station.options import add_config_arguments
 
@@ -17,6 +17,8 @@ With --queue, a trigger press without a typed id scans the next held parcel not 
 SIGINT/SIGTERM: a scan whose spectrum has arrived is finished and recorded; an acquisition
 still running is aborted and nothing of it is stored. A second signal abandons at once.
 With the simulator (interdict simulate), its trigger is pressed with kill -USR1 PID.
+With central configured (central, central_token), recorded scans are synced in the
+background (--sync-every); offline, scanning goes on and the records wait here.
 
 """
 
@@ -39,6 +41,10 @@ def register(sub: Any) -> None:
                    help="stop after N recorded scans (default: run until stopped)")
     w.add_argument("--json", action="store_true",
                    help="one JSON line per event on stdout (for scripts)")
+    w.add_argument("--sync-every", type=float, default=60.0, metavar="SECONDS",
+                   help="with a central service configured: sync in the background this "
+                        "often and soon after each recorded scan (0: never; default "
+                        "%(default)s)")
     add_config_arguments(w)
     w.set_defaults(func=run)
 
@@ -47,17 +53,20 @@ def run(args: argparse.Namespace) -> ExitCode:
     """Run the service until it is stopped; 0 on a clean stop."""
     from station.workflows.watch import Watch
 
+    if args.sync_every < 0:
+        raise UsageError(f"--sync-every must be 0 (never) or a number of seconds, got "
+                         f"{args.sync_every}")
     cfg = station_config(args)
     if not cfg.device:  # the service would retry a missing URL for ever
         raise DeviceError("no analyzer named",
                           hint="give --device URL (or INTERDICT_DEVICE, or device = ... in the "
                                "station file); interdict devices lists the serial ports")
     w = Watch(cfg, use_queue=args.queue, max_scans=args.max_scans, as_json=args.json,
-              clock=getattr(args, "clock", None))
+              clock=getattr(args, "clock", None), sync_every_s=args.sync_every)
     try:
         w.run()
     finally:
-        w.session.close()
+        w.close()
     return ExitCode.OK
 
 

@@ -205,7 +205,7 @@ def default_library_path(data_dir: Path) -> Path:
 
 def load_libraries(cfg: StationConfig) -> LibrarySet:
     """The configured library (or the embedded default, built next to the database)."""
-    return open_libraries(cfg.library, cfg.db.parent)
+    return open_libraries(cfg.library, cfg.data_folder)
 
 
 def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:

@@ -72,8 +72,9 @@ def write_report(cfg: StationConfig, item_id: str, out: Path) -> ReportOutcome:
     from station.report.collect import collect_report
     from station.report.render import render_html
 
-    if not cfg.db.is_file():
-        raise EvidenceStoreMissingError(f"no evidence database at {cfg.db}")
+    db = cfg.db_file
+    if not db.is_file():
+        raise EvidenceStoreMissingError(f"no evidence database at {db}")
     warnings: list[str] = []
     libs: LibrarySet | None
     try:
@@ -81,9 +82,9 @@ def write_report(cfg: StationConfig, item_id: str, out: Path) -> ReportOutcome:
     except (LibraryError, OSError, ValueError) as exc:  # still useful without plots
         warnings.append(f"library not loaded, plots will be missing: {exc}")
         libs = None
-    with open_store(cfg.db, create=False, signer=StationKey.load_or_create(cfg.key)) as store:
+    with open_store(db, create=False, signer=StationKey.load_or_create(cfg.key)) as store:
         report = collect_report(store, item_id, libs=libs, station=cfg.station,
-                                generated_by=cfg.operator or "", database=str(cfg.db))
+                                generated_by=cfg.operator or "", database=str(db))
         text = render_html(report)
         write_atomically(out, text)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

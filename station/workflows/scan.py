@@ -189,16 +189,17 @@ class StationSession:
         self.place_sample: Callable[[str], None] | None = None
         """With a simulated analyzer (and only then): put a parcel's scenario sample under
         the laser (:func:`station.workflows.rehearsal.sample_placer`); None otherwise."""
-        self.selftests = SelfTestLog(cfg.db.parent / "selftest.json")
+        self.selftests = SelfTestLog(cfg.data_folder / "selftest.json")
 
     # -- opening ---------------------------------------------------------------------------
     def open_store(self) -> Store:
         """Open the evidence database (it must exist: import the AED batch first)."""
         from parcels.store import open_store
 
-        if not self.cfg.db.is_file():
-            raise EvidenceStoreMissingError(f"no evidence database at {self.cfg.db}")
-        self.store = open_store(self.cfg.db, create=False, signer=self.station_key(),
+        db = self.cfg.db_file
+        if not db.is_file():
+            raise EvidenceStoreMissingError(f"no evidence database at {db}")
+        self.store = open_store(db, create=False, signer=self.station_key(),
                                 clock=self.clock)
         return self.store
 

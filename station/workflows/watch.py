@@ -10,6 +10,10 @@ One loop, in the main thread, between short waits for the analyzer's trigger sca
 * SIGINT/SIGTERM: a spectrum already received is identified and recorded, a scan still being
   acquired on the device is aborted (nothing of it is stored), then the service exits 0.
   A second signal exits at once (nothing half-written: each record is one transaction).
+* with a central service configured (``central`` and ``central_token``), a background thread
+  syncs every ``sync_every_s`` seconds and soon after each recorded scan
+  (:class:`station.workflows.sync.BackgroundSync`); offline, scanning goes on and the records
+  wait on the laptop.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from station.workflows.scan import ScanOutcome, StationSession, Stop
 if TYPE_CHECKING:
     from driver.models import ScanStarted
     from spectra import Spectrum
+    from station.workflows.sync import BackgroundSync
 
 RECONNECT_POLL_S = 0.5
 SELF_TEST_RETRY_S = 5.0
@@ -48,11 +53,16 @@ def _stdin_reader(stream: TextIO, lines: queue.Queue[str | None]) -> None:
 
 
 class Watch:
-    """The watch loop's state (see the module notes)."""
+    """The watch loop's state (see the module notes).
+
+    ``sync_every_s``: seconds between background syncs with central when one is configured
+    (0: never).
+    """
 
     def __init__(self, cfg: StationConfig, *, use_queue: bool, max_scans: int | None,
                  as_json: bool, stdin: TextIO | None = None, out: TextIO | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 sync_every_s: float = 60.0) -> None:
         self.cfg = cfg
         self.use_queue = use_queue
         self.max_scans = max_scans
@@ -68,15 +78,43 @@ class Watch:
         self.recorded = 0
         self.connected = False
         self.reconnects = 0
+        self.sync_every_s = sync_every_s
+        self.sync: BackgroundSync | None = None
+        self._out_lock = threading.Lock()
 
     # -- output ----------------------------------------------------------------------------
     def event(self, kind: str, text: str, **data: Any) -> None:
-        """Tell the officer (or a script, with --json)."""
-        if self.as_json:
-            self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
-        else:
-            self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
-        self.out.flush()
+        """Tell the officer (or a script, with --json); safe from the sync thread."""
+        with self._out_lock:
+            if self.as_json:
+                self.out.write(json.dumps({"event": kind, "message": text, **data}) + "\n")
+            else:
+                self.out.write(shown(text) + "\n")  # item ids, device messages: escaped
+            self.out.flush()
+
+    def _start_sync(self) -> None:
+        """The background sync, when a central service is configured."""
+        from parcels.store import open_store
+        from station.workflows.sync import BackgroundSync, CentralClient
+
+        if not self.cfg.central or self.sync_every_s <= 0:
+            return
+        try:
+            client = CentralClient.for_station(self.cfg)
+        except StationError as exc:  # no credential: scanning goes on, unsynced
+            self.event("sync-error", f"not syncing: {exc}"
+                       + (f" — {exc.hint}" if exc.hint else ""))
+            return
+        db, signer, clock = self.cfg.db_file, self.session.station_key(), self.session.clock
+        self.sync = BackgroundSync(lambda: open_store(db, signer=signer, clock=clock), client,
+                                   self.sync_every_s, self.event)
+        self.sync.start()
+
+    def close(self) -> None:
+        """Stop the background sync (after the sync in progress) and close the session."""
+        if self.sync is not None:
+            self.sync.stop()
+        self.session.close()
 
     # -- parcel ids ------------------------------------------------------------------------
     def _queue_head(self) -> str | None:
@@ -148,6 +186,8 @@ class Watch:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
             return
         self.recorded += 1
+        if self.sync is not None:
+            self.sync.nudge()
         notes = self._adapt_exposure(spectrum)
         outcome = ScanOutcome(item, [insp], ident, insp.technique.value, notes)
         # the next parcel is under the (simulated) probe before the officer is told this one
@@ -279,6 +319,7 @@ class Watch:
         reader = threading.Thread(target=_stdin_reader, args=(self.stdin, self.lines),
                                   name="stdin", daemon=True)
         reader.start()
+        self._start_sync()
         self.event("started", f"watching {self.cfg.device} as {self.session.operator} at "
                               f"{self.cfg.station}; type or scan a parcel id, then press the "
                               "trigger" + (" (queue of held parcels on)" if self.use_queue
@@ -303,6 +344,8 @@ class Watch:
                 if self.pending:
                     self.event("unassigned", f"{len(self.pending)} trigger scan(s) had no "
                                              "parcel id and were not recorded")
+        if self.sync is not None:
+            self.sync.stop()
         self.event("stopped", f"stopped: {self.recorded} scan(s) recorded",
                    recorded=self.recorded)
         return self.recorded

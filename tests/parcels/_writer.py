@@ -1,6 +1,7 @@
 """A writer process for the concurrency and crash tests.
 
-``python -m tests.parcels._writer DB ITEM[,ITEM...] COUNT SEED`` adds COUNT inspections
+``python -m tests.parcels._writer DB ITEM[,ITEM...] COUNT SEED`` (DB: a SQLite file or a
+``postgresql://`` URL) adds COUNT inspections
 (COUNT < 0: until killed), cycling over the items, and prints each inspection id on its own
 line right after its transaction committed.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from parcels.store import SQLiteStore
+from parcels.store import SQLiteStore, Store, open_store
 
 from .builders import DEVICE, KEY, identification, spectrum
 
@@ -19,7 +20,9 @@ def write(db: str, items: list[str], count: int, seed: int, out: Callable[[str],
     """Add ``count`` inspections (forever if negative); ``out`` each id after its commit."""
     spectra = [spectrum(seed * 1000 + k, n=1800) for k in range(8)]
     ident = identification()
-    with SQLiteStore(db, synchronous="NORMAL", signer=KEY) as store:
+    opened: Store = (open_store(db, signer=KEY) if "://" in db
+                     else SQLiteStore(db, synchronous="NORMAL", signer=KEY))
+    with opened as store:
         out("ready")
         k = 0
         while count < 0 or k < count:

@@ -97,3 +97,5 @@ DEVICE = DeviceIdentity(make="Thermo", model="TruScan RM", serial="SN123", firmw
 
 KEY = StationKey.from_seed(bytes(range(32)))
 """The test station's signing key (deterministic, in memory: no key file, no home folder)."""
+CENTRAL_KEY = StationKey.from_seed(bytes(range(100, 132)))
+"""The test central service's own signing key."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from parcels.aed import RowError, flatten, import_batch, read_batch, unflatten
 from parcels.records import HoldState, Parcel, ParcelQuery
-from parcels.store import SQLiteStore
+from parcels.store import SQLiteStore, Store
 
 from .builders import aed, item_id
 
@@ -24,7 +24,7 @@ def write_jsonl(path: Path, lines: list[str]) -> Path:
 
 
 def test_bad_rows_rejected_with_line_and_reason_good_rows_import(
-    store: SQLiteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     bad_check = aed(3)
     bad_check["item_id"] = "RR000000034US"  # check digit should be 1
@@ -62,7 +62,7 @@ def test_bad_rows_rejected_with_line_and_reason_good_rows_import(
     assert store.verify().ok
 
 
-def test_conflicting_reimport_is_a_rejected_row(store: SQLiteStore, tmp_path: Path) -> None:
+def test_conflicting_reimport_is_a_rejected_row(store: Store, tmp_path: Path) -> None:
     import_batch(store, write_jsonl(tmp_path / "a.jsonl", [json.dumps(aed(1))]), actor="x")
     changed = aed(1)
     changed["recipient"]["name"] = "Someone Else"
@@ -73,7 +73,7 @@ def test_conflicting_reimport_is_a_rejected_row(store: SQLiteStore, tmp_path: Pa
     assert store.get_parcel(item_id(1)).parcel.recipient.name == "Recipient 1"
 
 
-def test_csv_form_roundtrips_and_reports_lines(store: SQLiteStore, tmp_path: Path) -> None:
+def test_csv_form_roundtrips_and_reports_lines(store: Store, tmp_path: Path) -> None:
     rows = [flatten({k: v for k, v in aed(n, hold=n == 1).items() if v is not None})
             for n in (1, 2, 3)]
     rows[2]["sender.country"] = "XX"
@@ -109,7 +109,7 @@ def test_columns_that_do_not_fit_one_shape_reject_the_row() -> None:
         unflatten({"declaration.items.0": "x", "declaration.items.name": "y"})
 
 
-def test_not_utf8(store: SQLiteStore, tmp_path: Path) -> None:
+def test_not_utf8(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "b.jsonl"
     path.write_bytes(json.dumps(aed(1)).encode() + b"\n" + b'{"item_id": "\xff"}\n')
     s = import_batch(store, path, actor="x")
@@ -123,7 +123,7 @@ def _json_with(n: int, raw_value: str, key: str = "carrier_note") -> str:
     return text[:-1] + f', "{key}": {raw_value}}}'
 
 
-def test_hostile_json_rows_are_rejected_alone(store: SQLiteStore, tmp_path: Path) -> None:
+def test_hostile_json_rows_are_rejected_alone(store: Store, tmp_path: Path) -> None:
     from parcels.aed import MAX_DEPTH, MAX_LINE_BYTES, MAX_NUMBER_CHARS
 
     lines = [
@@ -159,7 +159,7 @@ def test_hostile_json_rows_are_rejected_alone(store: SQLiteStore, tmp_path: Path
     assert store.verify().ok
 
 
-def test_a_huge_line_is_never_held_in_memory(store: SQLiteStore, tmp_path: Path) -> None:
+def test_a_huge_line_is_never_held_in_memory(sqlite_store: SQLiteStore, tmp_path: Path) -> None:
     """A 64 MiB line is skipped in bounded memory; the rows around it import."""
     path = tmp_path / "huge.jsonl"
     with path.open("wb") as fh:
@@ -168,7 +168,7 @@ def test_a_huge_line_is_never_held_in_memory(store: SQLiteStore, tmp_path: Path)
         fh.write(json.dumps(aed(2)).encode() + b"\n")
     tracemalloc.start()
     try:
-        s = import_batch(store, path, actor="x")
+        s = import_batch(sqlite_store, path, actor="x")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -176,7 +176,7 @@ def test_a_huge_line_is_never_held_in_memory(store: SQLiteStore, tmp_path: Path)
     assert peak < 8 << 20, f"peak {peak:,} bytes traced"
 
 
-def test_hostile_csv_rows_are_rejected_alone(store: SQLiteStore, tmp_path: Path) -> None:
+def test_hostile_csv_rows_are_rejected_alone(sqlite_store: SQLiteStore, tmp_path: Path) -> None:
     from parcels.aed import MAX_LINE_BYTES
 
     rows = [flatten({k: v for k, v in aed(n).items() if v is not None}) for n in (1, 2, 3, 4)]
@@ -190,7 +190,7 @@ def test_hostile_csv_rows_are_rejected_alone(store: SQLiteStore, tmp_path: Path)
         w.writerows(rows)
         fh.write(",".join(["y" * MAX_LINE_BYTES] * 2) + "\n")  # a line too long to read
         w.writerow(flatten({k: v for k, v in aed(5).items() if v is not None}))
-    s = import_batch(store, path, actor="x")
+    s = import_batch(sqlite_store, path, actor="x")
     assert s.inserted == 3
     reasons = {r.line: r.reason for r in s.rejected}
     assert sorted(reasons) == [3, 4, 6]
@@ -204,14 +204,14 @@ def test_hostile_csv_rows_are_rejected_alone(store: SQLiteStore, tmp_path: Path)
     (".".join(["deep"] * 200), "200 levels"),
 ])
 def test_a_csv_header_that_cannot_be_a_record_is_refused_at_line_1(
-        store: SQLiteStore, tmp_path: Path, column: str, why: str) -> None:
+        sqlite_store: SQLiteStore, tmp_path: Path, column: str, why: str) -> None:
     row = flatten({k: v for k, v in aed(1).items() if v is not None})
     path = tmp_path / "bad-header.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=[*row, column])
         w.writeheader()
         w.writerow({**row, column: "x"})
-    s = import_batch(store, path, actor="x")
+    s = import_batch(sqlite_store, path, actor="x")
     assert s.inserted == 0 and [r.line for r in s.rejected] == [1]
     assert column[:40] in s.rejected[0].reason and why in s.rejected[0].reason
 

@@ -1,12 +1,11 @@
-"""The audit chain: verification, and tampering with the database file behind the store's
-back (raw sqlite3, triggers dropped first, as a deliberate tamperer would)."""
+"""The audit chain: verification, and tampering with the database behind the store's back
+(raw SQL, append-only guards removed first, as a deliberate tamperer would), on every backend."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,13 @@ from hypothesis import strategies as st
 from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
 from parcels.errors import IntegrityError
 from parcels.records import HoldState, canonical_json
-from parcels.store import SQLiteStore
+from parcels.signing import StationKey
+from parcels.store import Store
 from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
+from .conftest import Backend
+from .forgery import forge_verdict, resign
 
 
 def chain(n: int) -> list[RawEvent]:
@@ -65,8 +67,8 @@ def test_chain_edit_delete_reorder_truncate() -> None:
 
 # --------------------------------------------------------------------------------------
 @pytest.fixture
-def populated(db_path: Path) -> Path:
-    with SQLiteStore(db_path, signer=KEY) as s:
+def populated(backend: Backend) -> Backend:
+    with backend.open() as s:
         s.import_parcels([(i + 1, parcel(i, hold=i < 2)) for i in range(4)], actor="aed",
                          source="batch.jsonl")
         s.transition(item_id(0), HoldState.HELD, actor="officer")
@@ -77,157 +79,133 @@ def populated(db_path: Path) -> Path:
         s.add_result(a.inspection_id, identification(library="lib-2"), recorded_by="lab")
         s.transition(item_id(0), HoldState.SEIZED, actor="officer")
         assert s.verify().ok
-    return db_path
+    return backend
 
 
-def tamper(path: Path, *sql: str | tuple[str, tuple[object, ...]]) -> None:
-    con = sqlite3.connect(path)
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")\
-            .fetchall():
-        con.execute(f"DROP TRIGGER {name}")
-    for s in sql:
-        if isinstance(s, tuple):
-            con.execute(*s)
-        else:
-            con.execute(s)
-    con.commit()
-    con.close()
-
-
-def q(path: Path, sql: str) -> object:
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
-
-
-def first_bad(path: Path):  # type: ignore[no-untyped-def]
-    with SQLiteStore(path, signer=KEY) as s:
+def first_bad(b: Backend):  # type: ignore[no-untyped-def]
+    with b.open() as s:
         report = s.verify()
     assert not report.ok
     assert report.first_bad is not None
     return report.first_bad
 
 
-def test_changed_verdict_is_pinned_to_its_event(populated: Path) -> None:
-    seq = q(populated, "SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
-    tamper(populated, "UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'")
+def test_changed_verdict_is_pinned_to_its_event(populated: Backend) -> None:
+    seq = populated.one("SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
+    populated.tamper("UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
     assert "verdict differs" in f.detail
 
 
-def test_changed_verdict_and_its_event_breaks_the_chain(populated: Path) -> None:
-    seq = q(populated, "SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
-    data = q(populated, f"SELECT data FROM audit_events WHERE seq = {seq}")
+def test_changed_verdict_and_its_event_breaks_the_chain(populated: Backend) -> None:
+    seq = populated.one("SELECT event_seq FROM results WHERE verdict = 'NO_MATCH'")
+    data = populated.one(f"SELECT data FROM audit_events WHERE seq = {seq}")
     assert isinstance(data, str)
-    tamper(populated, "UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'",
+    populated.tamper("UPDATE results SET verdict = 'MATCH' WHERE verdict = 'NO_MATCH'",
            ("UPDATE audit_events SET data = ? WHERE seq = ?",
             (data.replace('"NO_MATCH"', '"MATCH"'), seq)))
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EDITED)
 
 
-def test_edited_and_rehashed_event(populated: Path) -> None:
+def test_edited_and_rehashed_event(populated: Backend) -> None:
     """The tamperer recomputes the edited event's hash: the next link gives it away."""
-    con = sqlite3.connect(populated)
-    row = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
-                      "audit_events WHERE kind = 'hold'").fetchone()
-    con.close()
+    row = populated.sql("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
+                        "audit_events WHERE kind = 'hold'")[0]
     seq, at, kind, _, item, data, prev = row
     new_hash = event_hash(prev, event_body(seq=seq, at=at, kind=kind, actor="someone else",
                                            item_id=item, data=json.loads(data)))
-    tamper(populated, ("UPDATE audit_events SET actor = 'someone else', hash = ? WHERE seq = ?",
+    populated.tamper(("UPDATE audit_events SET actor = 'someone else', hash = ? WHERE seq = ?",
                        (new_hash, seq)))
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EDITED)
 
 
-def test_deleted_event(populated: Path) -> None:
-    seq = q(populated, "SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
-    tamper(populated, f"DELETE FROM audit_events WHERE seq = {seq}")
+def test_deleted_event(populated: Backend) -> None:
+    seq = populated.one("SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
+    populated.tamper(f"DELETE FROM audit_events WHERE seq = {seq}")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.DELETED)
 
 
-def test_deleted_tail_with_rewritten_head_needs_an_anchor(populated: Path) -> None:
+def test_deleted_tail_with_rewritten_head_needs_an_anchor(populated: Backend) -> None:
     """A perfect cut of the log's tail — whole signed transactions, their signed heads with
     them — cannot be seen from inside the file even with signatures (what is left is a
     shorter chain the station did sign); an anchor kept outside (the signed head printed on
     a report or a bundle, or recorded centrally) exposes it. The documented limit."""
-    last = q(populated, "SELECT max(seq) FROM audit_events")
-    anchor = {last: q(populated, f"SELECT hash FROM audit_events WHERE seq = {last}")}
-    assert q(populated, "SELECT prev_seq FROM signed_heads ORDER BY seq DESC") == last - 1
-    tamper(populated, f"DELETE FROM audit_events WHERE seq = {last}",
-           f"DELETE FROM hold_transitions WHERE event_seq = {last}",
-           f"DELETE FROM signed_heads WHERE seq = {last}",
-           "UPDATE holds SET state = 'inspected' WHERE state = 'seized'")
-    with SQLiteStore(populated, signer=KEY) as s:
+    last = populated.one("SELECT max(seq) FROM audit_events")
+    anchor = {last: populated.one(f"SELECT hash FROM audit_events WHERE seq = {last}")}
+    assert populated.one("SELECT prev_seq FROM signed_heads ORDER BY seq DESC") == last - 1
+    populated.tamper(f"DELETE FROM audit_events WHERE seq = {last}",
+                     f"DELETE FROM hold_transitions WHERE event_seq = {last}",
+                     f"DELETE FROM signed_heads WHERE seq = {last}",
+                     "UPDATE holds SET state = 'inspected' WHERE state = 'seized'")
+    with populated.open() as s:
         assert s.verify().ok  # the limit, stated
         report = s.verify(anchors=anchor)  # type: ignore[arg-type]
     assert report.first_bad is not None
     assert (report.first_bad.seq, report.first_bad.problem) == (last, Problem.DELETED)
 
 
-def test_deleted_last_event(populated: Path) -> None:
-    last = q(populated, "SELECT max(seq) FROM audit_events")
-    tamper(populated, f"DELETE FROM audit_events WHERE seq = {last}",
+def test_deleted_last_event(populated: Backend) -> None:
+    last = populated.one("SELECT max(seq) FROM audit_events")
+    populated.tamper(f"DELETE FROM audit_events WHERE seq = {last}",
            f"DELETE FROM hold_transitions WHERE event_seq = {last}",
            "UPDATE holds SET state = 'inspected' WHERE state = 'seized'")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (last, Problem.DELETED)
 
 
-def test_swapped_events(populated: Path) -> None:
-    a = q(populated, "SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
+def test_swapped_events(populated: Backend) -> None:
+    a = populated.one("SELECT seq FROM audit_events WHERE kind = 'scan' ORDER BY seq LIMIT 1")
     assert isinstance(a, int)
     b = a + 1
-    tamper(populated, f"UPDATE audit_events SET seq = -1 WHERE seq = {a}",
+    populated.tamper(f"UPDATE audit_events SET seq = -1 WHERE seq = {a}",
            f"UPDATE audit_events SET seq = {a} WHERE seq = {b}",
            f"UPDATE audit_events SET seq = {b} WHERE seq = -1")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (a, Problem.REORDERED)
 
 
-def test_deleted_record_and_corrupted_spectrum(populated: Path) -> None:
-    seq = q(populated, f"SELECT event_seq FROM parcels WHERE item_id = '{item_id(2)}'")
-    tamper(populated, f"DELETE FROM parcels WHERE item_id = '{item_id(2)}'")
+def test_deleted_record_and_corrupted_spectrum(populated: Backend) -> None:
+    seq = populated.one(f"SELECT event_seq FROM parcels WHERE item_id = '{item_id(2)}'")
+    populated.tamper(f"DELETE FROM parcels WHERE item_id = '{item_id(2)}'")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
     assert "deleted" in f.detail
 
 
-def test_corrupted_spectrum_blob(populated: Path) -> None:
-    scan = q(populated, "SELECT min(event_seq) FROM inspections")
-    blob = q(populated, "SELECT data FROM spectra ORDER BY rowid LIMIT 1")
+def test_corrupted_spectrum_blob(populated: Backend) -> None:
+    scan = populated.one("SELECT min(event_seq) FROM inspections")
+    blob = populated.one("SELECT data FROM spectra ORDER BY hash LIMIT 1")
     assert isinstance(blob, bytes)
     import zlib
 
     raw = bytearray(zlib.decompress(blob))
     raw[-1] ^= 0x01
-    tamper(populated, ("UPDATE spectra SET data = ? WHERE rowid = (SELECT min(rowid) FROM "
-                       "spectra)", (zlib.compress(bytes(raw)),)))
-    with SQLiteStore(populated, signer=KEY) as s:
+    populated.tamper(("UPDATE spectra SET data = ? WHERE hash = (SELECT min(hash) FROM "
+                      "spectra)", (zlib.compress(bytes(raw)),)))
+    with populated.open() as s:
         assert s.verify(deep=False).ok  # only decoding can see it
         report = s.verify(deep=True)
     assert not report.ok and report.first_bad is not None
     assert report.first_bad.problem is Problem.EVIDENCE
-    assert report.first_bad.seq in {scan, q(populated, "SELECT max(event_seq) FROM "
+    assert report.first_bad.seq in {scan, populated.one("SELECT max(event_seq) FROM "
                                                "inspections")}
 
 
-def test_cli_audit_verify_names_the_event(populated: Path,
+def test_cli_audit_verify_names_the_event(populated: Backend,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", "verify", "--db", str(populated)]) == 0
+    assert main(["audit", "verify", "--db", populated.location]) == 0
     assert "audit chain OK" in capsys.readouterr().out
-    seq = q(populated, "SELECT seq FROM audit_events WHERE kind = 'release' OR kind = "
+    seq = populated.one("SELECT seq FROM audit_events WHERE kind = 'release' OR kind = "
                        "'seizure'")
-    tamper(populated, f"UPDATE audit_events SET actor = 'x' WHERE seq = {seq}")
-    assert main(["audit", "verify", "--db", str(populated)]) == 6
+    populated.tamper(f"UPDATE audit_events SET actor = 'x' WHERE seq = {seq}")
+    assert main(["audit", "verify", "--db", populated.location]) == 6
     err = capsys.readouterr().err
     assert f"BROKEN at event #{seq} (edited)" in err
-    assert main(["audit", "verify", "--db", str(populated), "--json"]) == 6
+    assert main(["audit", "verify", "--db", populated.location, "--json"]) == 6
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and out["first_bad"]["seq"] == seq
 
@@ -254,78 +232,32 @@ def test_fast_chain_hash_equals_the_definition(seq: int, at: str, kind: str, act
                       data_text=canonical_json(data)) == event_hash(GENESIS, body)
 
 
-def test_changed_hold_transition_is_pinned_to_its_event(populated: Path) -> None:
-    seq = q(populated, "SELECT event_seq FROM hold_transitions WHERE state = 'seized'")
-    tamper(populated, "UPDATE hold_transitions SET actor = 'nobody' WHERE state = 'seized'")
+def test_changed_hold_transition_is_pinned_to_its_event(populated: Backend) -> None:
+    seq = populated.one("SELECT event_seq FROM hold_transitions WHERE state = 'seized'")
+    populated.tamper("UPDATE hold_transitions SET actor = 'nobody' WHERE state = 'seized'")
     f = first_bad(populated)
     assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
 
 
-# -- a forger with write access to the file but without the station's key -------------------
-def forge_verdict(path: Path, *, to: str = "NO_MATCH") -> int:
-    """Rewrite the ALERT verdict of the first inspection as ``to``, exactly as a careful forger
-    would: the result row and its identification JSON, the row digest its event records, the
-    event's data and hash, every later event's link and hash, and the recorded head. Returns
-    the seq of the forged event."""
-    from parcels.audit import chain_hash
-    from parcels.records import digest
-    from parcels.store.sqlite import _RESULT_COLS
-
-    con = sqlite3.connect(path)
-    cols = ", ".join(_RESULT_COLS)
-    row = con.execute(f"SELECT {cols}, event_seq FROM results WHERE alert = 1 "
-                      "ORDER BY event_seq LIMIT 1").fetchone()
-    vals = dict(zip(_RESULT_COLS, row[:-1], strict=True))
-    seq = int(row[-1])
-    ident = json.loads(vals["identification"])
-    ident.update(verdict=to, alert=False, alert_substances=[])
-    vals.update(verdict=to, alert=False, identification=json.dumps(ident))
-    data = json.loads(con.execute("SELECT data FROM audit_events WHERE seq = ?",
-                                  (seq,)).fetchone()[0])
-    data.update(verdict=to, alert=False, digest=digest(vals))
-    con.close()
-    updates: list[str | tuple[str, tuple[object, ...]]] = [
-        ("UPDATE results SET verdict = ?, alert = 0, identification = ? WHERE event_seq = ?",
-         (to, vals["identification"], seq)),
-        ("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(data), seq)),
-    ]
-    tamper(path, *updates)
-    con = sqlite3.connect(path)
-    events = con.execute("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM "
-                         "audit_events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall()
-    prev = con.execute("SELECT hash FROM audit_events WHERE seq = ?",
-                       (seq - 1,)).fetchone()[0]
-    con.close()
-    rehash: list[str | tuple[str, tuple[object, ...]]] = []
-    for s, at, kind, actor, item, d, _ in events:
-        h = chain_hash(prev, seq=s, at=at, kind=kind, actor=actor, item_id=item, data_text=d)
-        rehash.append(("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?",
-                       (prev, h, s)))
-        prev = h
-    last = events[-1][0]
-    rehash.append(("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{last}:{prev}",)))
-    tamper(path, *rehash)
-    return seq
-
-
+# -- a forger with write access to the database but without the station's key ------------
 def test_forged_verdict_with_recomputed_chain_is_caught(
-        populated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        populated: Backend, capsys: pytest.CaptureFixture[str]) -> None:
     """The issue's attack: a verdict rewritten, digests and the whole chain recomputed.
     Without the station's key the signed heads cannot be remade, so verification fails."""
     seq = forge_verdict(populated)
-    with SQLiteStore(populated, signer=KEY) as s:
+    with populated.open() as s:
         assert s.get_parcel(item_id(0)).inspections[0].original.verdict.value == "NO_MATCH"
         report = s.verify()
     assert not report.ok
     assert report.first_bad is not None and report.first_bad.seq <= seq
-    assert main(["audit", "verify", "--db", str(populated)]) == 6
+    assert main(["audit", "verify", "--db", populated.location]) == 6
     assert "BROKEN" in capsys.readouterr().err
 
 
-def test_forger_who_removes_the_signed_heads_is_caught(populated: Path) -> None:
+def test_forger_who_removes_the_signed_heads_is_caught(populated: Backend) -> None:
     forge_verdict(populated)
-    tamper(populated, "DELETE FROM signed_heads")
-    with SQLiteStore(populated, signer=KEY) as s:
+    populated.tamper("DELETE FROM signed_heads")
+    with populated.open() as s:
         report = s.verify()
         assert not report.ok and report.first_bad is not None
         assert report.first_bad.problem is Problem.UNSIGNED
@@ -334,41 +266,31 @@ def test_forger_who_removes_the_signed_heads_is_caught(populated: Path) -> None:
             s.transition(item_id(1), HoldState.HELD, actor="officer")
 
 
-def test_forger_who_resigns_with_another_key_is_caught(populated: Path) -> None:
+def test_forger_who_resigns_with_another_key_is_caught(populated: Backend) -> None:
     """Re-signing every head with the forger's own key: valid signatures, wrong key."""
-    from parcels.signing import StationKey
-
     forge_verdict(populated)
     mallory = StationKey.generate()
-    con = sqlite3.connect(populated)
-    heads = con.execute("SELECT h.seq, e.hash, h.prev_seq FROM signed_heads h "
-                        "JOIN audit_events e ON e.seq = h.seq ORDER BY h.seq").fetchall()
-    con.close()
-    sql: list[str | tuple[str, tuple[object, ...]]] = [
-        "DELETE FROM signed_heads",
-        ("INSERT INTO station_keys VALUES (?, ?, 'now')", (mallory.key_id, mallory.public.hex))]
-    for seq, h, prev in heads:
-        sh = mallory.sign_head(seq=seq, hash=h, prev_seq=prev)
-        sql.append(("INSERT INTO signed_heads VALUES (?, ?, ?, ?, ?)",
-                    (sh.seq, sh.hash, sh.prev_seq, sh.key_id, sh.signature)))
-    tamper(populated, *sql)
-    with SQLiteStore(populated) as s:
+    resign(populated, mallory)
+    with populated.open(signer=None) as s:
         assert s.verify(trusted_keys=None).ok  # self-consistent: only a trusted key tells
         report = s.verify(trusted_keys=[KEY.key_id])
     assert not report.ok and report.first_bad is not None
     assert report.first_bad.problem is Problem.UNTRUSTED_KEY
     assert mallory.key_id in report.first_bad.detail
     assert report.trusted is False and "NOT a trusted key" in report.key_text()
+    with populated.open() as s:  # the station's own key is trusted by default
+        assert not s.verify().ok and not s.verify_item(item_id(0)).ok
 
 
-def test_verify_item_is_scoped_to_the_parcel_and_catches_the_forgery(populated: Path) -> None:
-    with SQLiteStore(populated) as s:
+def test_verify_item_is_scoped_to_the_parcel_and_catches_the_forgery(
+        populated: Backend) -> None:
+    with populated.open(signer=None) as s:
         ok = s.verify_item(item_id(0), trusted_keys=[KEY.key_id])
         assert ok.ok and ok.trusted and ok.key_ids == (KEY.key_id,)
         assert ok.signed_head is not None and ok.signed_head == s.signed_head()
         assert ok.events == len(list(s.audit_events(item_id=item_id(0))))
     forge_verdict(populated)
-    with SQLiteStore(populated) as s:
+    with populated.open(signer=None) as s:
         bad = s.verify_item(item_id(0), trusted_keys=[KEY.key_id])
         assert not bad.ok and bad.first_bad is not None
         assert bad.first_bad.problem is Problem.SIGNATURE
@@ -379,51 +301,65 @@ def test_verify_item_is_scoped_to_the_parcel_and_catches_the_forgery(populated: 
     assert not other.ok
 
 
-def test_writes_need_the_key_and_reads_do_not(populated: Path) -> None:
+def test_verify_item_does_not_read_other_parcels_records(populated: Backend) -> None:
+    """O(parcel): another parcel's record edited behind the store's back fails the whole
+    verification but not this parcel's (its events, heads and records are intact)."""
+    populated.tamper(("UPDATE parcels SET origin_country = 'ZZ' WHERE item_id = ?",
+                      (item_id(2),)))
+    with populated.open() as s:
+        assert not s.verify().ok
+        assert s.verify_item(item_id(0)).ok
+        assert not s.verify_item(item_id(2)).ok
+
+
+def test_writes_need_the_key_and_reads_do_not(populated: Backend) -> None:
     from parcels.signing import SigningKeyError
 
-    with SQLiteStore(populated) as s:
+    with populated.open(signer=None) as s:
         assert s.get_parcel(item_id(0)).inspections
         assert s.verify().ok and s.verify().trusted is None
         with pytest.raises(SigningKeyError, match="without the station's signing key"):
             s.transition(item_id(1), HoldState.HELD, actor="officer")
         events = len(list(s.audit_events()))
-    with SQLiteStore(populated) as s:
+    with populated.open(signer=None) as s:
         assert len(list(s.audit_events())) == events  # nothing half-written
 
 
-def test_every_write_transaction_signs_its_head(populated: Path) -> None:
-    con = sqlite3.connect(populated)
-    heads = con.execute("SELECT seq, prev_seq FROM signed_heads ORDER BY seq").fetchall()
-    last = con.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
-    con.close()
+def test_every_write_transaction_signs_its_head(populated: Backend) -> None:
+    heads = populated.sql("SELECT seq, prev_seq FROM signed_heads ORDER BY seq")
+    last = populated.one("SELECT max(seq) FROM audit_events")
     assert heads[0][1] == 0 and heads[-1][0] == last
     assert all(b[1] == a[0] for a, b in itertools.pairwise(heads))
     assert len(heads) == 6  # import, hold, two inspections, re-identification, seizure
 
 
-def test_a_version_1_chain_is_adopted_by_the_first_signed_head(tmp_path: Path) -> None:
-    from parcels.store.sqlite import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_version_1_chain_is_adopted_by_the_first_signed_head(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database of the unsigned schema: its events are covered by the first signed head
+    (its ``prev_seq``), on either backend."""
+    import parcels.store.postgres as pg_impl
+    import parcels.store.sqlite as sqlite_impl
 
-    path = tmp_path / "v1.db"
-    con = sqlite3.connect(path)
-    for stmt in MIGRATIONS[0]:
-        con.execute(stmt)
+    impl = sqlite_impl if engine == "sqlite" else pg_impl
+    backend = Backend(engine, str(tmp_path / "v1.db") if engine == "sqlite"
+                      else request.getfixturevalue("pg_url"))  # empty: no schema yet
+    with monkeypatch.context() as m:  # the schema as version 1 code made it
+        m.setattr(impl, "MIGRATIONS", impl.MIGRATIONS[:1])
+        m.setattr(impl, "SCHEMA_VERSION", 1)
+        backend.open(signer=None).close()
     prev = GENESIS
     for seq in (1, 2):
+        at = "2026-11-01T00:00:00+00:00"
         data = canonical_json({"note": seq})
-        h = event_hash(prev, event_body(seq=seq, at="2026-11-01T00:00:00+00:00",
-                                        kind="export", actor="old", item_id=None,
-                                        data={"note": seq}))
-        con.execute("INSERT INTO audit_events VALUES (?, ?, 'export', 'old', NULL, ?, ?, ?)",
-                    (seq, "2026-11-01T00:00:00+00:00", data, prev, h))
+        h = event_hash(prev, event_body(seq=seq, at=at, kind="export", actor="old",
+                                        item_id=None, data={"note": seq}))
+        backend.sql("INSERT INTO audit_events VALUES (?, ?, 'export', 'old', NULL, ?, ?, ?)",
+                    (seq, at, data, prev, h))
         prev = h
-    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute("PRAGMA user_version = 1")
-    con.commit()
-    con.close()
-    with SQLiteStore(path, signer=KEY) as s:
-        assert s.schema_version == SCHEMA_VERSION  # migrated through every version
+    with backend.open() as s:
+        assert s.schema_version == impl.SCHEMA_VERSION  # migrated through every version
         s.import_parcels([(1, parcel(1))], actor="aed", source="b")
         report = s.verify()
     assert report.ok and report.unsigned_legacy == 2
@@ -434,7 +370,7 @@ def test_key_file_is_created_private_and_refused_when_readable(tmp_path: Path) -
     import os
     import stat
 
-    from parcels.signing import SigningKeyError, StationKey
+    from parcels.signing import SigningKeyError
 
     path = tmp_path / "data" / "station.key"
     key = StationKey.load_or_create(path)
@@ -450,10 +386,10 @@ def test_key_file_is_created_private_and_refused_when_readable(tmp_path: Path) -
 
 
 def test_cli_audit_verify_reports_the_key_and_the_forgery(
-        populated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        populated: Backend, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key_file = tmp_path / "station.key"
     KEY.save(key_file)
-    db = ["--db", str(populated), "--key", str(key_file)]
+    db = ["--db", populated.location, "--key", str(key_file)]
     assert main(["audit", "verify", *db]) == 0
     out = capsys.readouterr().out
     assert KEY.key_id in out and "(the station's)" in out and "--anchor" in out
@@ -466,17 +402,15 @@ def test_cli_audit_verify_reports_the_key_and_the_forgery(
     assert main(["audit", "verify", *db, "--item", item_id(0)]) == 6
 
 
-def test_a_long_transaction_signs_a_head_every_few_events(db_path: Path) -> None:
+def test_a_long_transaction_signs_a_head_every_few_events(store: Store,
+                                                          backend: Backend) -> None:
     """An AED import chunk of 200 parcels is one transaction; proving one parcel's import
     event must not need all 200 (the per-parcel check and the bundle stay small)."""
     from parcels.store.sqlite import SIGN_EVERY
 
-    with SQLiteStore(db_path, signer=KEY) as s:
-        s.import_parcels([(i + 1, parcel(i)) for i in range(200)], actor="aed", source="b")
-        proof = s.item_proof(item_id(5))
-        assert s.verify().ok and s.verify_item(item_id(5)).ok
+    store.import_parcels([(i + 1, parcel(i)) for i in range(200)], actor="aed", source="b")
+    proof = store.item_proof(item_id(5))
+    assert store.verify().ok and store.verify_item(item_id(5)).ok
     assert len(proof.heads) == 1 and len(proof.events) <= SIGN_EVERY
-    con = sqlite3.connect(db_path)
-    heads = [r[0] for r in con.execute("SELECT seq FROM signed_heads ORDER BY seq")]
-    con.close()
-    assert heads == [64, 128, 192, 200]
+    assert [r[0] for r in backend.sql("SELECT seq FROM signed_heads ORDER BY seq")] == [
+        64, 128, 192, 200]

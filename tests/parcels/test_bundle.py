@@ -19,7 +19,7 @@ import pytest
 from parcels.bundle import BundleError, read_entries, verify_bundle, write_bundle
 from parcels.records import HoldState
 from parcels.signing import StationKey
-from parcels.store import SQLiteStore
+from parcels.store import SQLiteStore, Store
 from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
@@ -28,20 +28,22 @@ ITEM = item_id(0)
 
 
 @pytest.fixture
-def bundle(db_path: Path, tmp_path: Path) -> Path:
-    with SQLiteStore(db_path, signer=KEY) as s:
-        s.import_parcels([(i + 1, parcel(i, hold=i == 0)) for i in range(3)], actor="aed",
-                         source="batch.jsonl")
-        s.transition(ITEM, HoldState.HELD, actor="officer")
-        ins = s.add_inspection(ITEM, spectrum(1), identification(), operator="officer",
-                               station="ORD-1", device=DEVICE)
-        s.add_result(ins.inspection_id, identification("NO_MATCH", library="lib-2"),
-                     recorded_by="lab")
-        s.add_inspection(item_id(1), spectrum(2), identification(), operator="officer",
-                         station="ORD-1", device=DEVICE)  # another parcel, after ours
-        out = tmp_path / f"{ITEM}.zip"
-        write_bundle(s, ITEM, out, created_at=datetime(2026, 11, 21, tzinfo=UTC),
-                     station="ORD-1")
+def bundle(store: Store, tmp_path: Path) -> Path:
+    """A bundle exported from a store (SQLite and PostgreSQL: the same proof, the same
+    checks)."""
+    s = store
+    s.import_parcels([(i + 1, parcel(i, hold=i == 0)) for i in range(3)], actor="aed",
+                     source="batch.jsonl")
+    s.transition(ITEM, HoldState.HELD, actor="officer")
+    ins = s.add_inspection(ITEM, spectrum(1), identification(), operator="officer",
+                           station="ORD-1", device=DEVICE)
+    s.add_result(ins.inspection_id, identification("NO_MATCH", library="lib-2"),
+                 recorded_by="lab")
+    s.add_inspection(item_id(1), spectrum(2), identification(), operator="officer",
+                     station="ORD-1", device=DEVICE)  # another parcel, after ours
+    out = tmp_path / f"{ITEM}.zip"
+    write_bundle(s, ITEM, out, created_at=datetime(2026, 11, 21, tzinfo=UTC),
+                 station="ORD-1")
     return out
 
 

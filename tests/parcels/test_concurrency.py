@@ -17,11 +17,12 @@ from parcels.store import SQLiteStore
 
 from ._writer import write
 from .builders import KEY, item_id, parcel
+from .conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def writer(db: Path, items: list[str], count: int, seed: int) -> subprocess.Popen[str]:
+def writer(db: Path | str, items: list[str], count: int, seed: int) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.parcels._writer", str(db), ",".join(items), str(count),
@@ -30,11 +31,12 @@ def writer(db: Path, items: list[str], count: int, seed: int) -> subprocess.Pope
     )
 
 
-def test_several_writer_processes(db_path: Path) -> None:
-    with SQLiteStore(db_path, signer=KEY) as s:
+def test_several_writer_processes(backend: Backend) -> None:
+    """Four processes write at once; on PostgreSQL each through its own pool: one chain."""
+    with backend.open() as s:
         s.import_parcels([(i, parcel(i)) for i in range(5)], actor="aed", source="b")
     shared = item_id(4)
-    procs = [writer(db_path, [item_id(w), shared], 24, w) for w in range(4)]
+    procs = [writer(backend.location, [item_id(w), shared], 24, w) for w in range(4)]
     committed: list[str] = []
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -43,7 +45,7 @@ def test_several_writer_processes(db_path: Path) -> None:
         assert lines[0] == "ready"
         committed.extend(lines[1:])
     assert len(committed) == 96
-    with SQLiteStore(db_path, signer=KEY) as s:
+    with backend.open() as s:
         report = s.verify()
         assert report.ok, report.message()
         stored = {i.inspection_id for n in range(5)

@@ -78,8 +78,9 @@ def test_check_text_says_field_expected_and_received() -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), list(HOSTILE.items()))
-def test_hostile_aed_text_is_refused_alone(store: SQLiteStore, tmp_path: Path, field: str,
-                                           value: str) -> None:
+def test_hostile_aed_text_is_refused_alone(sqlite_store: SQLiteStore, tmp_path: Path,
+                                           field: str, value: str) -> None:
+    store = sqlite_store  # refused by the record's validation, before any store
     bad = _set(aed(2, hold=True), field, value)
     path = tmp_path / "b.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in (aed(1), bad, aed(3))) + "\n",
@@ -150,7 +151,7 @@ def test_what_commands_print_holds_no_raw_control_character(
     legacy = "officer\n#99 2026-01-01 release RR000000000US chief"
     with SQLiteStore(db_path, signer=KEY) as s:
         # what a database written before the check may hold: an actor with a line break
-        monkeypatch.setattr("parcels.store.sqlite.check_text", lambda _f, v: v, raising=False)
+        monkeypatch.setattr("parcels.store._sql.check_text", lambda _f, v: v)
         s.transition(item_id(1), HoldState.HELD, actor=legacy, note="held\x1b[2J")
         monkeypatch.undo()
         s.add_inspection(item_id(1), spectrum(1, n=200),

@@ -1,6 +1,8 @@
 """Original files kept as evidence (an export taken in by ``interdict ingest``): stored byte
 for byte with their SHA-256 in the inspection's transaction, logged by their own audit event,
-recognised by their hash, append-only, checked by ``verify`` and carried by the bundle."""
+recognised by their hash, append-only, checked by ``verify`` and carried by the bundle; on
+every backend (the ``store`` and ``backend`` fixtures run each test on SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from parcels.store import SQLiteStore
+from parcels.store import Store
 
 from .builders import DEVICE, identification, item_id, parcel, spectrum
+from .conftest import Backend
 
 
-def test_a_transmission_spectrum_takes_a_result_of_the_atr_library(store: SQLiteStore) -> None:
+def test_a_transmission_spectrum_takes_a_result_of_the_atr_library(store: Store) -> None:
     # the matcher searches any mid-infrared query in the FTIR (ATR) part of the library
     # (matcher.library.techniques_compatible); the store records that result with it
     store.import_parcels([(1, parcel(1))], actor="aed", source="b")
@@ -34,7 +37,7 @@ EXPORT = b"##TITLE=handheld export\r\n##JCAMP-DX=5.01\r\n\x00\xff binary tail \x
 """Bytes of an 'exported file': line ends, NUL, a terminal escape: kept as they are."""
 
 
-def _ingested(store: SQLiteStore, n: int = 1, data: bytes = EXPORT, name: str = "scan 1.jdx"
+def _ingested(store: Store, n: int = 1, data: bytes = EXPORT, name: str = "scan 1.jdx"
               ):  # type: ignore[no-untyped-def]
     from parcels.store import NewOriginal
 
@@ -49,7 +52,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_the_original_is_kept_byte_for_byte_with_its_own_event(store: SQLiteStore) -> None:
+def test_the_original_is_kept_byte_for_byte_with_its_own_event(store: Store) -> None:
     store.import_parcels([(1, parcel(1, hold=True))], actor="aed", source="b")
     from parcels.records import HoldState
 
@@ -73,7 +76,7 @@ def test_the_original_is_kept_byte_for_byte_with_its_own_event(store: SQLiteStor
     assert store.verify().ok and store.verify_item(item_id(1)).ok
 
 
-def test_the_same_file_again_is_recognised_and_nothing_is_recorded(store: SQLiteStore) -> None:
+def test_the_same_file_again_is_recognised_and_nothing_is_recorded(store: Store) -> None:
     from parcels.errors import DuplicateOriginalError
 
     store.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
@@ -86,7 +89,7 @@ def test_the_same_file_again_is_recognised_and_nothing_is_recorded(store: SQLite
     assert store.get_parcel(item_id(2)).inspections == ()
 
 
-def test_an_unsafe_name_is_refused_at_the_door(store: SQLiteStore) -> None:
+def test_an_unsafe_name_is_refused_at_the_door(store: Store) -> None:
     from parcels.errors import UnsafeTextError
 
     store.import_parcels([(1, parcel(1))], actor="aed", source="b")
@@ -97,24 +100,22 @@ def test_an_unsafe_name_is_refused_at_the_door(store: SQLiteStore) -> None:
     assert store.get_parcel(item_id(1)).inspections == ()
 
 
-def test_original_files_are_append_only_and_tampering_is_found(store: SQLiteStore) -> None:
-    import sqlite3
-
+def test_original_files_are_append_only_and_tampering_is_found(
+        store: Store, backend: Backend) -> None:
     from parcels.errors import IntegrityError
 
     store.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
     _ingested(store, 1)
     _ingested(store, 2, data=b"second export", name="b.spa")
-    con = sqlite3.connect(store.path)
     for sql in ("UPDATE original_files SET name = 'x'", "DELETE FROM original_files"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            con.execute(sql)
-    con.execute("DROP TRIGGER original_files_no_update")
-    con.execute("DROP TRIGGER original_files_no_delete")
-    # one byte of the first file changed
-    con.execute("UPDATE original_files SET data = ? WHERE name = 'scan 1.jdx'",
-                (EXPORT[:-1] + b"!",))
-    con.commit()
+        with pytest.raises(Exception, match="append-only"):  # sqlite3 / psycopg's own
+            backend.sql(sql)
+    if backend.name == "postgresql":
+        with pytest.raises(Exception, match="append-only"):
+            backend.sql("TRUNCATE original_files")
+    # one byte of the first file changed (the guards removed, as a deliberate attacker would)
+    backend.tamper(("UPDATE original_files SET data = ? WHERE name = 'scan 1.jdx'",
+                    (EXPORT[:-1] + b"!",)))
     report = store.verify()
     assert not report.ok
     assert any("original file scan 1.jdx" in f.detail and "hash to" in f.detail
@@ -123,37 +124,39 @@ def test_original_files_are_append_only_and_tampering_is_found(store: SQLiteStor
         store.get_original(_sha(EXPORT))
     assert not store.verify_item(item_id(1)).ok and store.verify_item(item_id(2)).ok
     # the second one renamed (its row no longer what its event logged), then deleted
-    con.execute("UPDATE original_files SET name = 'innocent.spa' WHERE name = 'b.spa'")
-    con.commit()
+    backend.tamper("UPDATE original_files SET name = 'innocent.spa' WHERE name = 'b.spa'")
     assert any("differs" in f.detail or "does not match" in f.detail
                for f in store.verify_item(item_id(2)).findings)
-    con.execute("DELETE FROM original_files WHERE name = 'innocent.spa'")
-    con.commit()
+    backend.tamper("DELETE FROM original_files WHERE name = 'innocent.spa'")
     assert any("no longer in original_files" in f.detail for f in store.verify().findings)
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_a_version_2_database_gains_the_table_and_keeps_its_evidence(
-        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import parcels.store.sqlite as impl
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import parcels.store.postgres as pg_impl
+    import parcels.store.sqlite as sqlite_impl
 
-    from .builders import KEY
-
+    impl = sqlite_impl if engine == "sqlite" else pg_impl
+    backend = Backend(engine, str(tmp_path / "v2.db") if engine == "sqlite"
+                      else request.getfixturevalue("pg_url"))  # empty: no schema yet
     with monkeypatch.context() as m:  # the store as it was before original files
         m.setattr(impl, "MIGRATIONS", impl.MIGRATIONS[:2])
         m.setattr(impl, "SCHEMA_VERSION", 2)
-        with SQLiteStore(db_path, signer=KEY) as old:
+        with backend.open() as old:
             old.import_parcels([(1, parcel(1)), (2, parcel(2))], actor="aed", source="b")
             old.add_inspection(item_id(1), spectrum(1), identification(), operator="o",
                                station="s", device=DEVICE)
-    with SQLiteStore(db_path, signer=KEY) as s:
-        assert s.schema_version == 3
+    with backend.open() as s:
+        assert s.schema_version == impl.SCHEMA_VERSION == 3
         assert s.get_parcel(item_id(1)).inspections[0].original_file is None
         _ingested(s, 2)
         assert s.verify().ok
 
 
 def test_the_bundle_carries_the_original_and_catches_a_changed_one(
-        store: SQLiteStore, tmp_path: Path) -> None:
+        store: Store, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from parcels.bundle import original_entry, read_entries, verify_bundle, write_bundle

@@ -13,13 +13,13 @@ from parcels.export import write_export
 from parcels.query import parse_when
 from parcels.records import HoldState
 from parcels.stats import hold_compliance, period_key, positivity
-from parcels.store import SQLiteStore
+from parcels.store import SQLiteStore, Store
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 
 
 @pytest.fixture
-def filled(store: SQLiteStore) -> SQLiteStore:
+def filled(store: Store) -> Store:
     # November: 4 holds requested (days 0-3), December: 2 (days 30, 31)
     rows = [(n, parcel(n, hold=n in (0, 1, 2, 3, 30, 31), day=n,
                        origin="CN" if n % 2 else "MX",
@@ -34,7 +34,7 @@ def filled(store: SQLiteStore) -> SQLiteStore:
     return store
 
 
-def test_hold_compliance_by_month(filled: SQLiteStore) -> None:
+def test_hold_compliance_by_month(filled: Store) -> None:
     rows = hold_compliance(filled, period="month")
     got = [(r.period, r.requested, r.held, r.not_found, r.open, r.rate) for r in rows]
     # holds are requested one hour before receipt: parcel 0 on 2026-11-01 07:15
@@ -44,7 +44,7 @@ def test_hold_compliance_by_month(filled: SQLiteStore) -> None:
     assert [r.requested for r in dec] == [2]
 
 
-def test_positivity(filled: SQLiteStore) -> None:
+def test_positivity(filled: Store) -> None:
     by_origin = {r.key: (r.inspected, r.positive, r.verdicts) for r in positivity(filled)}
     # MX: parcels 0 (MATCH cocaine: alert), 2 (alert), 30 (INCONCLUSIVE); CN: 1 (NO_MATCH)
     assert by_origin == {
@@ -64,7 +64,7 @@ def test_period_keys() -> None:
         parse_when("2026-11-20T08:00:00")
 
 
-def test_export_jsonl_and_csv(filled: SQLiteStore) -> None:
+def test_export_jsonl_and_csv(filled: Store) -> None:
     files = [filled.get_parcel(item_id(n)) for n in (0, 5)]
     buf = io.StringIO()
     n, digest = write_export(files, buf, "jsonl")

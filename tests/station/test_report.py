@@ -241,9 +241,10 @@ def test_forged_chain_makes_the_report_say_not_verified(
         inspected: Path, demo_library_file: Path, tmp_path: Path) -> None:
     """The issue's forgery (verdict rewritten, digests and chain recomputed, no key): the
     report used to print "Audit chain verified"."""
-    from tests.parcels.test_audit import forge_verdict
+    from tests.parcels.conftest import Backend
+    from tests.parcels.forgery import forge_verdict
 
-    forge_verdict(inspected)
+    forge_verdict(Backend("sqlite", str(inspected)))
     out = tmp_path / "r.html"
     assert _report(inspected, demo_library_file, out) == 6  # written, says why not
     html = out.read_text(encoding="utf-8")

@@ -17,6 +17,8 @@ from tests.parcels.builders import KEY
 from .conftest import FENTANYL_PARCEL, import_batch
 
 HEAVY = ("scipy", "pybaselines", "driver.simulator", "sklearn", "tqdm")
+SERVER = ("fastapi", "starlette", "uvicorn", "psycopg", "psycopg_pool", "httpx", "central")
+"""The central extra (and an HTTP client library): a station's sync needs none of it."""
 PROBE = ("import json, sys\n"
          "from station.cli import main\n"
          "try:\n"
@@ -26,10 +28,11 @@ PROBE = ("import json, sys\n"
          "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n")
 
 
-def loaded_by(*argv: str, cwd: Path) -> tuple[int, set[str]]:
-    """The exit code of ``interdict ARGV`` and the modules it loaded."""
+def loaded_by(*argv: str, cwd: Path, **extra: str) -> tuple[int, set[str]]:
+    """The exit code of ``interdict ARGV`` (with the variables ``extra``) and the modules it
+    loaded."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERDICT_", "XDG_"))}
-    env.update(XDG_DATA_HOME=str(cwd / "data"), XDG_CONFIG_HOME=str(cwd / "config"))
+    env.update(XDG_DATA_HOME=str(cwd / "data"), XDG_CONFIG_HOME=str(cwd / "config"), **extra)
     run = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
                          text=True, cwd=cwd, env=env, timeout=120, check=False)
     last = json.loads(run.stdout.strip().splitlines()[-1])
@@ -66,10 +69,31 @@ def test_store_and_config_commands_load_no_scipy_and_no_simulator(
     assert "parcels.store.sqlite" in modules or argv == ("config",)  # it did real work
 
 
+def server_side(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in SERVER)
+
+
+@pytest.mark.parametrize("argv", [("sync",), ("audit", "verify", "--central")])
+def test_sync_loads_neither_scipy_nor_the_central_extra(
+        db: Path, tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """A station talks to central with the standard library: central unreachable here (a
+    port nobody listens on), so the command gets as far as the network and says 7."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    code, modules = loaded_by(*argv, "--db", str(db), cwd=tmp_path, INTERDICT_CENTRAL=url,
+                              INTERDICT_CENTRAL_TOKEN="idt_0123456789abcdef_" + "x" * 43)
+    assert code == 7
+    assert heavy(modules) == [] and server_side(modules) == []
+    assert "station.workflows.sync" in modules  # it did get to the sync
+
+
 def test_help_loads_neither_pydantic_nor_numpy(tmp_path: Path) -> None:
     code, modules = loaded_by("--help", cwd=tmp_path)
     assert code == 0
-    assert heavy(modules) == []
+    assert heavy(modules) == [] and server_side(modules) == []
     assert not {"pydantic", "numpy", "parcels", "matcher", "spectra"} & modules
 
 

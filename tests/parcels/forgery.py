@@ -1,0 +1,64 @@
+"""What a forger with write access to an evidence database (but not the station's key) does,
+for the tamper tests of the store, the bundle and central: rewrite a verdict and recompute
+every digest and hash after it; re-sign the heads with a key of their own."""
+
+from __future__ import annotations
+
+import json
+
+from parcels.records import canonical_json
+from parcels.signing import StationKey
+
+from .conftest import Backend
+
+
+def forge_verdict(b: Backend, *, to: str = "NO_MATCH") -> int:
+    """Rewrite the ALERT verdict of the first inspection as ``to``, exactly as a careful forger
+    would: the result row and its identification JSON, the row digest its event records, the
+    event's data and hash, and every later event's link and hash. Returns the seq of the
+    forged event."""
+    from parcels.audit import RESULT_COLUMNS, chain_hash
+    from parcels.records import digest
+
+    cols = ", ".join(RESULT_COLUMNS)
+    row = b.sql(f"SELECT {cols}, event_seq FROM results WHERE alert ORDER BY event_seq "
+                "LIMIT 1")[0]
+    vals = dict(zip(RESULT_COLUMNS, row[:-1], strict=True))
+    vals["alert"] = bool(vals["alert"])
+    seq = int(row[-1])
+    ident = json.loads(vals["identification"])
+    ident.update(verdict=to, alert=False, alert_substances=[])
+    vals.update(verdict=to, alert=False, identification=json.dumps(ident))
+    data = json.loads(b.one("SELECT data FROM audit_events WHERE seq = ?", (seq,)))
+    data.update(verdict=to, alert=False, digest=digest(vals))
+    b.tamper(("UPDATE results SET verdict = ?, alert = false, identification = ? "
+              "WHERE event_seq = ?", (to, vals["identification"], seq)),
+             ("UPDATE audit_events SET data = ? WHERE seq = ?", (canonical_json(data), seq)))
+    events = b.sql("SELECT seq, at, kind, actor, item_id, data, prev_hash FROM audit_events "
+                   "WHERE seq >= ? ORDER BY seq", (seq,))
+    prev = b.one("SELECT hash FROM audit_events WHERE seq = ?", (seq - 1,))
+    rehash: list[str | tuple[str, tuple[object, ...]]] = []
+    for s, at, kind, actor, item, d, _ in events:
+        h = chain_hash(prev, seq=s, at=at, kind=kind, actor=actor, item_id=item, data_text=d)
+        rehash.append(("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?",
+                       (prev, h, s)))
+        prev = h
+    b.tamper(*rehash)
+    return seq
+
+
+def resign(b: Backend, key: StationKey) -> None:
+    """Replace every signed head with one signed by ``key`` over the chain as it now is."""
+    heads = b.sql("SELECT h.seq, e.hash, h.prev_seq FROM signed_heads h "
+                  "JOIN audit_events e ON e.seq = h.seq ORDER BY h.seq")
+    sql: list[str | tuple[str, tuple[object, ...]]] = [
+        "DELETE FROM signed_heads",
+        ("INSERT INTO station_keys VALUES (?, ?, 'now')", (key.key_id, key.public.hex))]
+    for seq, h, prev in heads:
+        sh = key.sign_head(seq=seq, hash=h, prev_seq=prev)
+        sql.append(("INSERT INTO signed_heads VALUES (?, ?, ?, ?, ?)",
+                    (sh.seq, sh.hash, sh.prev_seq, sh.key_id, sh.signature)))
+    b.tamper(*sql)
+
+
+__all__ = ["forge_verdict", "resign"]
