@@ -44,6 +44,7 @@ from station.errors import (
     EvidenceStoreMissingError,
     ExportRefusedError,
     LibraryUnavailableError,
+    UsageError,
 )
 from station.workflows._hotfolder import (
     DONE,
@@ -295,6 +296,10 @@ class Ingest:
         if not self.folder.is_dir():
             raise ExportRefusedError(f"{self.folder}: no such folder",
                                      hint="give the folder the analyzer exports into")
+        for what, d in (("done", self.done_dir), ("quarantine", self.quarantine_dir)):
+            if d.resolve() == self.folder.resolve():
+                raise UsageError(f"--{what} {d} is the hot folder itself: its files would be "
+                                 "taken again", hint=f"give --{what} another folder")
         if self.parcel is not None:
             from parcels.s10 import validate_item_id
 

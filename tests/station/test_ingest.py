@@ -369,6 +369,9 @@ def test_one_shot_command_exit_codes_and_json_lines(
     assert main(["ingest", str(hot), *opts], clock=lambda: NOW) == 0
     assert main(["ingest", str(hot / "nowhere"), *opts], clock=lambda: NOW) == 1
     assert "no such folder" in capsys.readouterr().err
+    assert main(["ingest", str(hot), *opts, "--done", str(hot / ".")],
+                clock=lambda: NOW) == 2
+    assert "is the hot folder itself" in capsys.readouterr().err
     # --parcel: checked before any file is touched (exit 5)
     (hot / "LX403127580CN_kept.spa").write_bytes(b"\x02" * 10)
     for bad in ("LX403127581CN", "AA000000005US"):
