@@ -494,3 +494,20 @@ def test_a_bad_name_rule_is_refused_where_it_was_given(
     assert main(["ingest", str(tmp_path), "--db", str(tmp_path / "x.db"),
                  "--ingest-name-rule", rule]) == 2
     assert says in capsys.readouterr().err
+
+
+def test_quiet_is_one_line_per_file_and_the_transcript_otherwise(
+        store_path: Path, demo_library_file: Path, hot: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    opts = ["--db", str(store_path), "--library", str(demo_library_file), "--operator",
+            "officer.t", "--ingest-name-rule", RULE, "--settle", "0"]
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=14), hot / "LX403127580CN_q.jdx")
+    assert main(["ingest", str(hot), *opts, "--quiet"], clock=lambda: NOW) in (0, 11)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith("LX403127580CN_q.jdx: recorded for ")
+    assert out[1] == "1 file(s): 1 recorded, 0 not"
+    spectra.write(measured_mixture({"calcite": 1.0}, seed=15), hot / "RB771209649NL_v.jdx")
+    assert main(["ingest", str(hot), *opts], clock=lambda: NOW) in (0, 11)
+    text = capsys.readouterr().out
+    assert "VERDICT " in text and "parcel RB771209649NL: hold" in text
+    assert "device: make not stated in the file, model TEST-R785, serial T1" in text
