@@ -49,6 +49,10 @@ RESULT_COLUMNS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded
 or ``reidentify`` event logs their digest."""
 TRANSITION_COLUMNS = ("item_id", "state", "at", "actor", "note")
 """A hold transition row; its hold event logs their digest."""
+ORIGINAL_COLUMNS = ("sha256", "inspection_id", "item_id", "name", "size", "format",
+                    "received_at")
+"""An original file row without its bytes (whose SHA-256 is ``sha256``); its
+``original-file`` event logs their digest."""
 
 
 SPECTRUM_RECORD = "spectrum_meta_digest"
@@ -77,6 +81,17 @@ def spectrum_record_detail(spectrum_hash: str, seq: int) -> str:
 def row_digest(columns: Sequence[str], values: Sequence[object]) -> str:
     """The digest an event logs for the row it records: of ``{column: value}``."""
     return digest(dict(zip(columns, values, strict=True)))
+
+
+def original_problem(sha256: str, size: int, data: bytes) -> str | None:
+    """What is wrong with an original file's bytes against its recorded SHA-256 and size
+    (None: nothing)."""
+    if len(data) != size:
+        return f"{len(data)} bytes, {size} recorded"
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        return f"its bytes hash to {got}, not to the recorded {sha256}"
+    return None
 
 
 def record_digest(record_text: str) -> str:
@@ -359,8 +374,10 @@ class ItemProof(BaseModel):
     """The parcel's stored rows exactly as their events' digests cover them, each with its
     ``event_seq``: ``parcel`` (``record``, the AED JSON text), ``inspections``
     (:data:`INSPECTION_COLUMNS`), ``results`` (:data:`RESULT_COLUMNS`), ``transitions``
-    (:data:`TRANSITION_COLUMNS`); and ``spectra`` (``hash``, ``meta``: each raw spectrum's
-    metadata record as stored, which its scan events' :data:`SPECTRUM_RECORD` covers)."""
+    (:data:`TRANSITION_COLUMNS`), ``originals`` (:data:`ORIGINAL_COLUMNS`: the original
+    files' rows; their bytes travel beside the proof); and ``spectra`` (``hash``, ``meta``:
+    each raw spectrum's metadata record as stored, which its scan events'
+    :data:`SPECTRUM_RECORD` covers)."""
 
     def raw_events(self) -> list[RawEvent]:
         """The events as :class:`RawEvent` (``ValueError`` if one is malformed)."""
@@ -533,6 +550,7 @@ def prove_events(events: Sequence[RawEvent], head: SignedHead) -> list[Finding]:
 __all__ = [
     "GENESIS",
     "INSPECTION_COLUMNS",
+    "ORIGINAL_COLUMNS",
     "RESULT_COLUMNS",
     "SPECTRUM_RECORD",
     "TRANSITION_COLUMNS",
@@ -545,6 +563,7 @@ __all__ = [
     "check_heads",
     "event_body",
     "event_hash",
+    "original_problem",
     "prove_events",
     "record_digest",
     "row_digest",

@@ -19,6 +19,9 @@ A laboratory or a court receives ``ITEM.zip`` and runs ``interdict evidence veri
 ``inspections/ID/results.json``    every result of the inspection (original first), readable
 ``inspections/ID/device.json``     the analyzer (make, model, serial, firmware)
 ``inspections/ID/library.json``    the library identity (id and content hash) of each result
+``inspections/ID/original/NAME``   an ingested export: the file the spectrum was read from,
+                                   byte for byte (its name made safe for a zip: letters,
+                                   digits, ``._-``)
 =================================  ===========================================================
 
 :func:`verify_bundle` checks, and names what fails: every signed head's signature (and the
@@ -26,8 +29,9 @@ key, when one is required), every event's hash and link up to its signed head, e
 row against the digest its event logged, each spectrum's content hash recomputed from the
 JCAMP file against the one its scan event logged, each spectrum's metadata record against
 the digest its scan event logged and the labels in the JCAMP file (title, vendor fields:
-outside the content hash) against that record, the readable files against the proven rows,
-and the manifest. The zip is read defensively: only the names above, no path
+outside the content hash) against that record, each original file's bytes against the
+SHA-256 and size its ``original-file`` event logged, the readable files against the proven
+rows, and the manifest. The zip is read defensively: only the names above, no path
 traversal, every size bounded before it is read.
 
 A signed transaction can hold events of other parcels (an AED import chunk): their ids and
@@ -52,11 +56,13 @@ from spectra import SpectraError, Spectrum
 
 from .audit import (
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
     SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     ItemProof,
     RawEvent,
+    original_problem,
     row_digest,
     spectrum_record_detail,
     spectrum_record_differs,
@@ -76,7 +82,7 @@ MAX_RATIO = 200
 _ALLOWED = re.compile(
     r"^(MANIFEST\.json|README\.txt|station-key\.json|audit/proof\.json|"
     r"inspections/[0-9A-Za-z_-]{1,64}/(spectrum\.jdx|results\.json|device\.json|"
-    r"library\.json))$")
+    r"library\.json|original/[0-9A-Za-z_-][0-9A-Za-z._-]{0,127}))$")
 
 README = """Interdict evidence bundle of parcel {item}
 
@@ -92,7 +98,9 @@ Compare it with the station's (interdict audit verify prints it), or pass it as 
 bundle re-signed with any other key is then refused.
 
 See MANIFEST.json for the files; audit/proof.json holds the audit events exactly as hashed,
-their signed heads and the stored records they vouch for.
+their signed heads and the stored records they vouch for. An inspection taken in from an
+analyzer's export has that file, byte for byte, in inspections/ID/original/ (its SHA-256
+and size are in audit/proof.json, logged by its original-file event).
 """
 
 
@@ -158,6 +166,17 @@ def _spectrum_bytes(spectrum: Spectrum) -> bytes:
         return path.read_bytes()
 
 
+def original_entry(inspection_id: object, name: object) -> str:
+    """The bundle entry of an inspection's original file: its name with every character but
+    letters, digits and ``._-`` written as ``_``, no leading dot, at most 128 characters.
+
+    >>> original_entry("0a1b", "TruScan scan #12.spc")
+    'inspections/0a1b/original/TruScan_scan__12.spc'
+    """
+    safe = re.sub(r"[^0-9A-Za-z._-]", "_", str(name)).lstrip(".")[:128] or "file"
+    return f"inspections/{inspection_id}/original/{safe}"
+
+
 def _readable_results(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     out = []
     for r in rows:
@@ -205,6 +224,9 @@ def write_bundle(store: Store, item_id: str, out: Path, *, created_at: datetime,
             files[base + name] = _json(value)
         inspections.append({"inspection_id": iid, "technique": ins["technique"],
                             "spectrum_hash": ins["spectrum_hash"]})
+    for row in proof.records.get("originals", []):
+        _, data = store.get_original(str(row["sha256"]))  # its hash checked on the way out
+        files[original_entry(row["inspection_id"], row["name"])] = data
     key_id = proof.latest.key_id if proof.latest else ""
     files["audit/proof.json"] = _json(proof.model_dump(mode="json"))
     files["station-key.json"] = _json({
@@ -438,9 +460,28 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
                 check(what, d.get("digest") == row_digest(
                     TRANSITION_COLUMNS, [r[c] for c in TRANSITION_COLUMNS]),
                     "the hold transition differs from what its event logged")
+        inspected = {r["inspection_id"] for r in recs.get("inspections", [])}
+        for r in recs.get("originals", []):
+            what = f"original file {r['name']}"
+            logged.add(r["event_seq"])  # type: ignore[arg-type]
+            d = event_data(r["event_seq"], ("original-file",), what)
+            if d is not None:
+                check(what, d.get("digest") == row_digest(
+                    ORIGINAL_COLUMNS, [r[c] for c in ORIGINAL_COLUMNS])
+                    and d.get("sha256") == r["sha256"]
+                    and d.get("inspection_id") == r["inspection_id"],
+                    "the original file's row differs from what its event logged")
+            check(f"{what}: inspection", r["inspection_id"] in inspected,
+                  f"its inspection {r['inspection_id']} is not in the bundle")
+            entry = original_entry(r["inspection_id"], r["name"])
+            data = entries.get(entry)
+            problem = "missing from the bundle" if data is None else original_problem(
+                str(r["sha256"]), r["size"] if isinstance(r["size"], int) else -1, data)
+            check(f"{what}: bytes", problem is None,
+                  f"{entry}: {problem} (the file is not the one the station took in)")
     except KeyError as exc:
         check("stored rows", False, f"a row lacks column {exc}")
-    record_kinds = {"import", "scan", "verdict", "reidentify", *hold_kinds}
+    record_kinds = {"import", "scan", "verdict", "reidentify", "original-file", *hold_kinds}
     for seq, ev in sorted(events.items()):
         if ev.item_id == item and ev.kind in record_kinds and seq not in logged:
             check(f"event #{seq} ({ev.kind})", False,
@@ -499,6 +540,7 @@ __all__ = [
     "BundleError",
     "BundleVerdict",
     "Check",
+    "original_entry",
     "read_entries",
     "verify_bundle",
     "write_bundle",

@@ -106,6 +106,24 @@ class ConflictError(ParcelsError, ValueError):
     """A record with this identifier is already stored with different content."""
 
 
+class DuplicateOriginalError(ParcelsError, ValueError):
+    """A file with these bytes (this SHA-256) is already stored as an inspection's original:
+    the same export taken in twice is recorded once.
+
+    Attributes
+    ----------
+    sha256, inspection_id, item_id
+        The stored file's hash, and the inspection and parcel it belongs to.
+    """
+
+    def __init__(self, sha256: str, inspection_id: str, item_id: str) -> None:
+        self.sha256 = sha256
+        self.inspection_id = inspection_id
+        self.item_id = item_id
+        super().__init__(f"a file with SHA-256 {sha256} is already stored: the original of "
+                         f"inspection {inspection_id} of parcel {item_id}")
+
+
 class SchemaVersionError(ParcelsError):
     """The database was written by a newer (or foreign) schema than this code knows."""
 
@@ -129,6 +147,7 @@ class DatabaseUnreachableError(StoreError, ConnectionError):
 __all__ = [
     "ConflictError",
     "DatabaseUnreachableError",
+    "DuplicateOriginalError",
     "IllegalTransitionError",
     "IntegrityError",
     "InvalidItemIdError",

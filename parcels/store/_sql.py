@@ -35,17 +35,19 @@ import secrets
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from matcher.results import Identification
-from spectra import Progress, Spectrum, canonical_json
+from spectra import Progress, Spectrum, Technique, canonical_json
 
 from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
     SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
@@ -56,6 +58,7 @@ from ..audit import (
     VerifyReport,
     chain_hash,
     check_heads,
+    original_problem,
     prove_events,
     record_digest,
     row_digest,
@@ -64,7 +67,12 @@ from ..audit import (
     verify_chain,
 )
 from ..blobs import EncodedSpectrum, decode_spectrum, encode_spectrum
-from ..errors import IllegalTransitionError, IntegrityError, ParcelNotFoundError
+from ..errors import (
+    DuplicateOriginalError,
+    IllegalTransitionError,
+    IntegrityError,
+    ParcelNotFoundError,
+)
 from ..holds import EVENT_FOR_STATE, check_inspectable, check_transition
 from ..records import (
     AnyIdentification,
@@ -74,6 +82,7 @@ from ..records import (
     HoldRecord,
     HoldState,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelQuery,
     ParcelSummary,
@@ -91,8 +100,8 @@ from ..sync import (
     WireSpectrum,
     WireTransition,
 )
-from ..text import check_text
-from .base import NewInspection, RowOutcome, RowStatus, Store
+from ..text import STORED, check_text
+from .base import NewInspection, NewOriginal, RowOutcome, RowStatus, Store
 
 SIGN_EVERY = 64
 """A long transaction (an AED import chunk, a pushed run) signs a head after every this many
@@ -148,9 +157,51 @@ def new_id() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedOriginal:
+    """An original file checked and hashed before the write lock is taken."""
+
+    name: str
+    data: bytes
+    format: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, new: NewOriginal) -> PreparedOriginal:
+        """Checked at the door: a name without a folder or a control character, a format."""
+        check_text("name", new.name)
+        check_text("format", new.format)
+        if not new.name or not new.format or "/" in new.name or "\\" in new.name:
+            raise ValueError(f"an original file needs a name without a folder and a format "
+                             f"(got {new.name!r}, {new.format!r})")
+        return cls(new.name, bytes(new.data), new.format, new.sha256, len(new.data))
+
+
+def original_record(row: Sequence[Any]) -> OriginalFile:
+    """An ``original_files`` row (:data:`~parcels.audit.ORIGINAL_COLUMNS`) as the record."""
+    try:
+        return OriginalFile.model_validate(
+            dict(zip(ORIGINAL_COLUMNS, row, strict=True)), context=STORED)
+    except ValidationError as exc:
+        raise IntegrityError(f"stored original file {row[0]} no longer parses: {exc}") \
+            from exc
+
+
+def belongs(result: Technique, spectrum: str) -> bool:
+    """Whether a result of a library part of technique ``result`` belongs to a spectrum of
+    technique ``spectrum``: the same technique, or both mid-infrared (the matcher searches
+    an FTIR transmission or unstated-infrared query in the FTIR part of the library, see
+    ``matcher.library.techniques_compatible``)."""
+    measured = Technique(spectrum)
+    return result is measured or (result.is_infrared and measured.is_infrared)
+
+
 def primary(identification: AnyIdentification, technique: str) -> Identification:
     """The single-technique result that belongs to a spectrum of ``technique``."""
     part = identification.part(technique)
+    if part is None:  # a mid-infrared spectrum takes the FTIR (ATR) part's result
+        part = next((r for r in identification.parts if belongs(r.technique, technique)), None)
     if part is None:
         have = ", ".join(r.technique.value for r in identification.parts) or "none"
         raise ValueError(f"identification is for {have} but the spectrum is {technique}")
@@ -500,21 +551,29 @@ class SQLStore(Store, abc.ABC):
     def add_inspection(
         self, item_id: str, spectrum: Spectrum, identification: AnyIdentification, *,
         operator: str, station: str, device: DeviceIdentity,
-        performed_at: datetime | None = None,
+        performed_at: datetime | None = None, original: NewOriginal | None = None,
     ) -> Inspection:
         """See :meth:`Store.add_inspection`."""
         return self.add_inspections([NewInspection(
             item_id=item_id, spectrum=spectrum, identification=identification,
             operator=operator, station=station, device=device, performed_at=performed_at,
+            original=original,
         )])[0]
 
     def add_inspections(self, batch: Sequence[NewInspection]) -> list[Inspection]:
         """See :meth:`Store.add_inspections`."""
         prepared = []
+        hashes: set[str] = set()
         for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
             item_id = validate_item_id(new.item_id)
             check_text("operator", new.operator)
             check_text("station", new.station)
+            original = None if new.original is None else PreparedOriginal.of(new.original)
+            if original is not None:
+                if original.sha256 in hashes:
+                    raise ValueError(f"{original.name}: the same file twice in one batch "
+                                     f"(SHA-256 {original.sha256})")
+                hashes.add(original.sha256)
             technique = new.spectrum.technique.value
             first = primary(new.identification, technique)
             if not new.operator or not new.station:
@@ -523,17 +582,21 @@ class SQLStore(Store, abc.ABC):
             prepared.append((
                 new, item_id, technique, first, encode_spectrum(new.spectrum),
                 new.identification.model_dump_json(), new.device.model_dump_json(),
-                first.pipeline.model_dump_json(), new_id(), new_id(),
+                first.pipeline.model_dump_json(), new_id(), new_id(), original,
             ))
         out: list[Inspection] = []
         with self._write() as cur:
             chain = self._chain(cur)
             now = self._now()
             for (new, item_id, technique, first, enc, ident_text, device_text,
-                 pipeline_text, inspection_id, result_id) in prepared:
+                 pipeline_text, inspection_id, result_id, original) in prepared:
                 performed = now if new.performed_at is None else ts(new.performed_at)
                 current = self._parcel_state(cur, item_id)
                 check_inspectable(item_id, current)
+                if original is not None and (row := cur.execute(self._q(
+                        "SELECT inspection_id, item_id FROM original_files WHERE sha256 = ?"),
+                        (original.sha256,)).fetchone()) is not None:
+                    raise DuplicateOriginalError(original.sha256, row[0], row[1])
                 meta_digest = self._store_spectrum(cur, enc)
                 ivals = (inspection_id, item_id, performed, new.operator, new.station,
                          device_text, technique, enc.content_hash, pipeline_text,
@@ -545,6 +608,9 @@ class SQLStore(Store, abc.ABC):
                      SPECTRUM_RECORD: meta_digest},
                     now)
                 self._insert_inspection(cur, ivals, seq)
+                stored_original = None if original is None else self._insert_original(
+                    cur, chain, original, inspection_id=inspection_id, item_id=item_id,
+                    actor=new.operator, now=now)
                 rvals = (result_id, inspection_id, ResultKind.ORIGINAL.value, now,
                          new.operator, first.library_id, first.library_hash,
                          new.identification.verdict.value, bool(new.identification.alert),
@@ -568,10 +634,55 @@ class SQLStore(Store, abc.ABC):
                         recorded_by=new.operator, library_id=first.library_id,
                         library_hash=first.library_hash,
                         verdict=new.identification.verdict, alert=new.identification.alert,
-                        identification=new.identification),)))
+                        identification=new.identification),),
+                    original_file=stored_original))
             head = chain.finish(self._now())
         self._committed(head)
         return out
+
+    def _insert_original(self, cur: Any, chain: Chain, original: PreparedOriginal, *,
+                         inspection_id: str, item_id: str, actor: str,
+                         now: str) -> OriginalFile:
+        """An inspection's original file and its ``original-file`` event (the row's digest;
+        the bytes are covered by the SHA-256 in it)."""
+        ovals = (original.sha256, inspection_id, item_id, original.name, original.size,
+                 original.format, now)
+        seq = chain.append(
+            EventKind.ORIGINAL_FILE, actor, item_id,
+            {"inspection_id": inspection_id, "sha256": original.sha256, "size": original.size,
+             "name": original.name, "format": original.format,
+             "digest": row_digest(ORIGINAL_COLUMNS, ovals)},
+            now)
+        cur.execute(self._q(f"INSERT INTO original_files ({', '.join(ORIGINAL_COLUMNS)}, "
+                            f"data, event_seq) VALUES ({', '.join('?' * (len(ovals) + 2))})"),
+                    (*ovals, original.data, seq))
+        return original_record(ovals)
+
+    def _original_of(self, cur: Any, inspection_id: str) -> OriginalFile | None:
+        """The original file of an inspection (None: it was acquired, not ingested)."""
+        row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM original_files "
+                                  "WHERE inspection_id = ?"), (inspection_id,)).fetchone()
+        return None if row is None else original_record(row)
+
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """See :meth:`Store.find_original`."""
+        with self._snapshot() as cur:
+            row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM "
+                                      "original_files WHERE sha256 = ?"), (sha256,)).fetchone()
+        return None if row is None else original_record(row)
+
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """See :meth:`Store.get_original`."""
+        with self._snapshot() as cur:
+            row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)}, data FROM "
+                                      "original_files WHERE sha256 = ?"), (sha256,)).fetchone()
+        if row is None:
+            raise ParcelNotFoundError("original file", sha256)
+        meta, data = original_record(row[:-1]), bytes(row[-1])
+        if problem := original_problem(meta.sha256, meta.size, data):
+            raise IntegrityError(f"stored original file {meta.name} of inspection "
+                                 f"{meta.inspection_id}: {problem}; the database was altered")
+        return meta, data
 
     def _store_spectrum(self, cur: Any, enc: EncodedSpectrum) -> str:
         """A raw spectrum and its x axis, each stored once (by content hash); returns the
@@ -853,8 +964,9 @@ class SQLStore(Store, abc.ABC):
                "UNION SELECT event_seq FROM inspections WHERE item_id = ? "
                "UNION SELECT r.event_seq FROM results r JOIN inspections i "
                "ON i.inspection_id = r.inspection_id WHERE i.item_id = ? "
-               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = ?")
-        return sorted(int(r[0]) for r in cur.execute(self._q(sql), (item_id,) * 5).fetchall()
+               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = ? "
+               "UNION SELECT event_seq FROM original_files WHERE item_id = ?")
+        return sorted(int(r[0]) for r in cur.execute(self._q(sql), (item_id,) * 6).fetchall()
                       if r[0] is not None)
 
     def _proof(self, cur: Any, seqs: Sequence[int]
@@ -921,6 +1033,9 @@ class SQLStore(Store, abc.ABC):
             "spectra": [{"hash": h, "meta": m} for h, m in cur.execute(self._q(
                 "SELECT hash, meta FROM spectra WHERE hash IN (SELECT spectrum_hash FROM "
                 "inspections WHERE item_id = ?) ORDER BY hash"), (item_id,)).fetchall()],
+            "originals": rows(ORIGINAL_COLUMNS, f"SELECT {', '.join(ORIGINAL_COLUMNS)}, "
+                                                "event_seq FROM original_files WHERE "
+                                                "item_id = ? ORDER BY event_seq"),
         }
 
     def verify_item(
@@ -1065,6 +1180,17 @@ class SQLStore(Store, abc.ABC):
                   expect={"result_id": vals[0], "verdict": vals[7], "alert": vals[8],
                           "digest": row_digest(res, vals)})
 
+        org = ORIGINAL_COLUMNS
+        for r in rows(
+            f"SELECT {', '.join('x.' + c for c in org)}, x.event_seq, e.kind, e.item_id, "
+            f"e.data FROM original_files x {ev}" + only("x.item_id"), p
+        ):
+            vals = r[:len(org)]
+            check(r[len(org):len(org) + 4], (EventKind.ORIGINAL_FILE.value,), item_id=vals[2],
+                  what=f"original file {vals[3]} of inspection {vals[1]}",
+                  expect={"inspection_id": vals[1], "sha256": vals[0],
+                          "digest": row_digest(org, vals)})
+
         last: dict[str, tuple[str, str, int]] = {}
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in tra)}, x.event_seq, e.kind, e.item_id, "
@@ -1096,9 +1222,10 @@ class SQLStore(Store, abc.ABC):
                 "" if item is None else " JOIN inspections i ON i.inspection_id = "
                 "r.inspection_id WHERE i.item_id = ?"),
             "hold_transitions": "SELECT event_seq FROM hold_transitions" + only("item_id"),
+            "original_files": "SELECT event_seq FROM original_files" + only("item_id"),
         }
         tables = (("import", "parcels"), ("scan", "inspections"), ("verdict", "results"),
-                  ("reidentify", "results"))
+                  ("reidentify", "results"), (EventKind.ORIGINAL_FILE.value, "original_files"))
         for kind, table in tables:
             for r in rows(
                 "SELECT seq, item_id FROM audit_events WHERE kind = ?"
@@ -1141,6 +1268,17 @@ class SQLStore(Store, abc.ABC):
                     decode_spectrum(h, s[0], bytes(s[1]), bytes(s[2]))
                 except IntegrityError as exc:
                     out.append(Finding(seq=seq, problem=Problem.EVIDENCE, detail=str(exc)))
+        # original files (deep): their bytes against the hash and size their row records
+        # (the row's digest, checked above, is what the event logged); one file at a time
+        if deep:
+            for sha, seq in rows("SELECT sha256, event_seq FROM original_files"
+                                 + only("item_id"), p):
+                f = cur.execute(q("SELECT size, name, data FROM original_files WHERE "
+                                  "sha256 = ?"), (sha,)).fetchone()
+                if problem := original_problem(sha, f[0], bytes(f[2])):
+                    out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
+                                       detail=f"original file {f[1]} logged by event "
+                                              f"#{seq}: {problem}"))
         return out
 
     # -- sync: the station's side ---------------------------------------------------------------
@@ -1159,7 +1297,8 @@ class SQLStore(Store, abc.ABC):
                              "ORDER BY seq LIMIT ?"), (after_seq, max(1, max_events))).fetchall()
         if not rows:
             return StationBatch(station=station, events=[])
-        joined = (EventKind.VERDICT.value, EventKind.INSPECTED.value)
+        joined = (EventKind.ORIGINAL_FILE.value, EventKind.VERDICT.value,
+                  EventKind.INSPECTED.value)
         while True:
             end = int(rows[-1][0])
             head = cur.execute(q("SELECT min(seq) FROM signed_heads WHERE seq >= ?"),

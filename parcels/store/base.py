@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import hashlib
 import inspect
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -50,6 +51,7 @@ from ..records import (
     HoldRecord,
     HoldState,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelFile,
     ParcelQuery,
@@ -138,6 +140,30 @@ class PositivityCounts(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NewOriginal:
+    """The file an inspection's spectrum was read from, to keep byte for byte with it.
+
+    Attributes
+    ----------
+    name
+        The file's name as found (no folder; no control character).
+    data
+        Its bytes, exactly as read (the spectrum must have been read from these bytes).
+    format
+        The reader that read it (:func:`spectra.sniff`'s name).
+    """
+
+    name: str
+    data: bytes
+    format: str
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of :attr:`data`."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class NewInspection:
     """One inspection to record (see :meth:`Store.add_inspection` for the fields)."""
 
@@ -148,6 +174,7 @@ class NewInspection:
     station: str
     device: DeviceIdentity
     performed_at: datetime | None = None
+    original: NewOriginal | None = None
 
 
 class Store(abc.ABC):
@@ -270,11 +297,14 @@ class Store(abc.ABC):
         station: str,
         device: DeviceIdentity,
         performed_at: datetime | None = None,
+        original: NewOriginal | None = None,
     ) -> Inspection:
         """Record one measurement of a parcel with its raw spectrum and its result.
 
         One transaction: the raw spectrum, the inspection, the original result, the hold
-        moving ``held → inspected`` (when it was held) and their audit events.
+        moving ``held → inspected`` (when it was held), the file the spectrum was read from
+        (``original``: an ingested export, kept byte for byte with its SHA-256) and their
+        audit events (``scan``, ``original-file``, ``verdict``, ``inspected``).
 
         Raises
         ------
@@ -282,6 +312,10 @@ class Store(abc.ABC):
             Unknown parcel.
         IllegalTransitionError
             The parcel is not in hand (see :data:`parcels.holds.INSPECTABLE`).
+        DuplicateOriginalError
+            A file with the same bytes is already stored (nothing is recorded).
+        UnsafeTextError
+            The original's name holds a control character.
         ValueError
             The identification's technique does not match the spectrum's.
         """
@@ -342,6 +376,22 @@ class Store(abc.ABC):
             No spectrum with this hash.
         IntegrityError
             The stored bytes do not give back that hash.
+        """
+
+    @abc.abstractmethod
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """The stored original file with these bytes' SHA-256 (hex), or None."""
+
+    @abc.abstractmethod
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """A stored original file and its bytes, identical to those stored (hash checked).
+
+        Raises
+        ------
+        ParcelNotFoundError
+            No original file with this hash.
+        IntegrityError
+            The stored bytes do not give back that hash (or that size).
         """
 
     # -- statistics inputs ------------------------------------------------------------
@@ -636,5 +686,5 @@ def backend_errors(*errors: type[BaseException],
 
 
 __all__ = ["CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact", "ItemProof",
-           "NewInspection", "PositivityCounts", "RowOutcome", "RowStatus", "Store",
-           "backend_errors"]
+           "NewInspection", "NewOriginal", "PositivityCounts", "RowOutcome", "RowStatus",
+           "Store", "backend_errors"]

@@ -51,6 +51,7 @@ from spectra import Pipeline, Progress
 from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
     SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
@@ -92,7 +93,7 @@ from ..sync import (
     check_batch,
 )
 from ..text import check_text
-from ._sql import Chain, SQLStore
+from ._sql import Chain, SQLStore, original_record
 from ._sql import dt as _dt
 from ._sql import ts as _ts
 from .base import (
@@ -263,7 +264,24 @@ _V2: tuple[str, ...] = (
         END $$""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3: tuple[str, ...] = (
+    # the file an inspection's spectrum was read from (a closed handheld's export taken in by
+    # interdict ingest), byte for byte: the same table as the SQLite store's schema v3
+    """CREATE TABLE original_files (sha256 text PRIMARY KEY,
+        inspection_id text NOT NULL UNIQUE REFERENCES inspections (inspection_id),
+        item_id text NOT NULL REFERENCES parcels (item_id), name text NOT NULL,
+        size bigint NOT NULL, format text NOT NULL, received_at text NOT NULL,
+        data bytea NOT NULL, event_seq bigint NOT NULL REFERENCES audit_events (seq))""",
+    "CREATE INDEX original_files_item ON original_files (item_id)",
+    *_append_only("original_files"),
+    f"""DO $$ BEGIN
+          IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
+            GRANT SELECT, INSERT ON original_files TO {WRITER_ROLE};
+          END IF;
+        END $$""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Ordered migrations: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -535,12 +553,16 @@ class PostgresStore(SQLStore, CentralStore):
                         recorded_by=x[4], library_id=x[5], library_hash=x[6], verdict=x[7],
                         alert=bool(x[8]), identification=_IDENT.validate_json(x[9]),
                         based_on=x[10], note=x[11]))
+            originals = {o.inspection_id: o for o in map(original_record, cur.execute(
+                f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM original_files WHERE {col} = %s",
+                (key,)).fetchall())} if rows else {}
             return tuple(
                 Inspection(inspection_id=r[0], item_id=r[1], performed_at=_dt(r[2]),
                            operator=r[3], station=r[4],
                            device=DeviceIdentity.model_validate_json(r[5]), technique=r[6],
                            spectrum_hash=r[7], pipeline=Pipeline.model_validate_json(r[8]),
-                           library_id=r[9], library_hash=r[10], results=tuple(results[r[0]]))
+                           library_id=r[9], library_hash=r[10], results=tuple(results[r[0]]),
+                           original_file=originals.get(r[0]))
                 for r in rows.values())
         except (ValidationError, ValueError) as exc:
             raise IntegrityError(f"a stored inspection of {key} no longer parses: {exc}") \

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from driver.capabilities import TechniqueCaps
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
-    from parcels.records import Inspection
+    from parcels.records import DeviceIdentity, Inspection
     from parcels.signing import StationKey
-    from parcels.store.base import Store
+    from parcels.store.base import NewOriginal, Store
     from spectra import Spectrum, Technique
 
 MAX_EXPOSURE_TRIES = 4
@@ -249,7 +249,10 @@ class StationSession:
             raise DeviceError("no analyzer named",
                               hint="give --device URL (or INTERDICT_DEVICE, or device = ... "
                                    "in the station file); interdict devices lists the ports")
-        dev = Analyzer(self.cfg.device)
+        from station.workflows.dialect import resolve_dialect
+
+        dialect = resolve_dialect(self.cfg.device, self.cfg.dialect.value)
+        dev = Analyzer(self.cfg.device, dialect=dialect)
         try:
             dev.open()
             info = dev.identify()
@@ -257,9 +260,11 @@ class StationSession:
                 self._configure_raman(dev)
         except (AnalyzerError, OSError) as exc:
             dev.close()  # never keep a half-opened port (it stays locked)
-            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
-                              hint="check the cable and the URL; interdict devices lists the "
-                                   "serial ports and probes them") from exc
+            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device} in "
+                              f"dialect {dialect.name}: {exc}",
+                              hint="check the cable, the URL and the dialect (--dialect auto "
+                                   "probes each); interdict devices lists the serial ports "
+                                   "and probes them") from exc
         self.dev = dev
         self.simulated = info.simulated
         if info.simulated:
@@ -534,23 +539,37 @@ class StationSession:
                              "login name", hint="give --operator NAME (or INTERDICT_OPERATOR)")
         return self.cfg.operator
 
-    def record(self, item_id: str, spectrum: Spectrum, ident: Identification) -> Inspection:
+    def record(self, item_id: str, spectrum: Spectrum, ident: Identification, *,
+               device: DeviceIdentity | None = None,
+               original: NewOriginal | None = None) -> Inspection:
         """Store one inspection (one transaction, signals deferred until it is done).
+
+        Parameters
+        ----------
+        device
+            The analyzer that measured; default: the connected one, as it identifies itself.
+            An ingested export names its own (:func:`station.workflows.ingest.device_of`).
+        original
+            The file the spectrum was read from (an ingested export), kept byte for byte
+            with its SHA-256 in the same transaction.
 
         Raises
         ------
         parcels.errors.ParcelsError
-            From the store (an illegal hold move is its IllegalTransitionError).
+            From the store (an illegal hold move is its IllegalTransitionError; a file
+            already stored, its DuplicateOriginalError).
         """
         from parcels.records import DeviceIdentity
 
-        assert self.store is not None and self.dev is not None
-        info = self.dev.identify()
-        device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
-                                firmware=info.firmware)
+        assert self.store is not None
+        if device is None:
+            assert self.dev is not None
+            info = self.dev.identify()
+            device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
+                                    firmware=info.firmware)
         return self.store.add_inspection(
             item_id, spectrum, ident, operator=self.operator, station=self.cfg.station,
-            device=device)
+            device=device, original=original)
 
     def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
         """Acquire (one or both techniques), identify, record, and return the outcome."""

@@ -443,3 +443,31 @@ def test_one_spectrum_under_two_titles_from_two_stations_verifies_at_central(
         assert len(cs.get_parcel(item_id(base + 2)).inspections) == 1
         assert cs.verify_item(item_id(base + 2)).ok
         assert cs.verify(deep=False).ok
+
+
+def test_an_ingested_export_syncs_its_record_and_event_but_not_its_bytes(
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
+    """An inspection taken in from an analyzer's export (``interdict ingest``) keeps its file
+    at the station; the push carries its ``original-file`` event (the file's SHA-256 in the
+    station's chain, checked and stored by central) but not the bytes (a known limit,
+    docs/records.md)."""
+    from parcels.store import NewOriginal
+
+    b = base
+    announce(central, [aed(b + 1, facility=fac)])
+    name = central.station(fac)
+    st = station_db(name)
+    sync_once(st, client(central, name), name)
+    ins = st.add_inspection(item_id(b + 1), spectrum(11, n=400), identification(),
+                            operator="officer", station="ORD-3", device=DEVICE,
+                            original=NewOriginal("export.spa", b"\x00exported\xff", "omnic"))
+    assert ins.original_file is not None
+    pushed = sync_once(st, client(central, name), name)
+    assert pushed.pushed_inspections == 1 and not pushed.conflicts
+    with central.store() as cs:
+        [there] = cs.get_parcel(item_id(b + 1)).inspections
+        assert there.inspection_id == ins.inspection_id and there.original_file is None
+        logged = [e for e in cs.station_events(name) if e.kind.value == "original-file"]
+        assert [e.data["sha256"] for e in logged] == [ins.original_file.sha256]
+        assert cs.verify().ok
+    assert st.verify().ok

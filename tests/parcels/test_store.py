@@ -337,6 +337,11 @@ def test_postgres_writer_role_has_no_update_or_delete(pg: Backend) -> None:
     as_svc = pg.location.replace("postgresql://postgres@", "postgresql://svc@")
     with PostgresStore(as_svc, migrate=False, signer=KEY) as s:
         _inspect(s, 1, seed=2)  # the service writes (and signs) through the store
+        from parcels.store import NewOriginal
+
+        s.add_inspection(item_id(1), spectrum(3), identification(), operator="officer 7",
+                         station="ORD-ISC-3", device=DEVICE,
+                         original=NewOriginal("export.spa", b"\x00export", "omnic"))
         assert s.verify().ok
     import psycopg
 
@@ -344,7 +349,8 @@ def test_postgres_writer_role_has_no_update_or_delete(pg: Backend) -> None:
         for sql in ("UPDATE results SET verdict = 'NO_MATCH'", "DELETE FROM audit_events",
                     "TRUNCATE spectra", "UPDATE holds SET requested_at = 'x'",
                     "DELETE FROM signed_heads", "UPDATE station_keys SET public_key = 'x'",
-                    "DELETE FROM fleet_keys"):
+                    "DELETE FROM fleet_keys", "UPDATE original_files SET name = 'x'",
+                    "DELETE FROM original_files", "TRUNCATE original_files"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 con.execute(sql)
             con.rollback()
