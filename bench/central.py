@@ -54,11 +54,12 @@ from central.auth import Role, issue  # noqa: E402
 from central.devdb import ServiceProcess, TempPostgres  # noqa: E402
 from parcels.audit import GENESIS, event_body, event_hash  # noqa: E402
 from parcels.blobs import encode_spectrum  # noqa: E402
-from parcels.records import DeviceIdentity, Parcel, canonical_json  # noqa: E402
+from parcels.records import DeviceIdentity, Parcel  # noqa: E402
 from parcels.signing import StationKey  # noqa: E402
 from parcels.stats import hold_compliance, positivity  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
 from parcels.store.postgres import PostgresStore  # noqa: E402
+from spectra import canonical_json  # noqa: E402
 from station.workflows.sync import CentralClient, push  # noqa: E402
 
 DEVICE = DeviceIdentity(make="Bench", model="RM", serial="B1", firmware="1.0")

@@ -34,9 +34,7 @@ from _machine import describe  # noqa: E402
 
 from driver import Analyzer  # noqa: E402
 from driver.models import Configuration  # noqa: E402
-from driver.protocol import OBP  # noqa: E402
-from driver.protocol.interdict_v1 import V1Session  # noqa: E402
-from driver.protocol.obp import ObpSession  # noqa: E402
+from driver.session import OBP, ObpSession, V1Session  # noqa: E402
 from spectra import Spectrum  # noqa: E402
 from tests.driver.conftest import start_sim, stop_sim  # noqa: E402
 

@@ -3,13 +3,14 @@
 Prints:
 
 * the machine (CPU model, cores, Python, NumPy, SciPy, pybaselines);
-* per-spectrum time of the DEFAULT Raman pipeline (despike → arPLS baseline → Savitzky-Golay
-  → vector norm) on a 3,000-point raw Raman spectrum (bands on a fluorescence background
-  with shot-like noise and a cosmic ray): median and 95th percentile over many runs, and
-  the median of each step on its own;
-* the same for the default FTIR pipeline on a 1,800-point absorbance spectrum, and for
-  the identification pipeline the matcher uses (``matcher.defaults.raman_pipeline``:
-  resample to 1 cm⁻¹ → despike → smooth → rolling-ball → norm) on the same Raman spectrum;
+* per-spectrum time of an arPLS Raman pipeline (despike → arPLS baseline → Savitzky-Golay
+  → vector norm; spectra's default until issue 13) on a 3,000-point raw Raman spectrum
+  (bands on a fluorescence background with shot-like noise and a cosmic ray): median and
+  95th percentile over many runs, and the median of each step on its own;
+* the same for its FTIR twin on a 1,800-point absorbance spectrum, and for the
+  identification pipelines, the one set of defaults (``matcher.defaults.raman_pipeline``:
+  resample to 1 cm⁻¹ → despike → smooth → rolling-ball → norm, on the same Raman spectrum;
+  ``ftir_pipeline`` on the absorbance spectrum);
 * files/second for reading every file under ``../shared/data/formats`` with
   :func:`spectra.read`, counting files read, refused (a :class:`spectra.SpectraError`,
   the typed refusal) and BUGS (any other exception, listed by file).
@@ -40,7 +41,22 @@ sys.path.insert(0, str(ROOT))
 from _machine import describe  # noqa: E402
 
 import spectra  # noqa: E402
-from spectra.preprocess import default_ftir, default_raman, step_functions  # noqa: E402
+from matcher import defaults  # noqa: E402
+from spectra import Pipeline  # noqa: E402
+from spectra.preprocess import step_functions  # noqa: E402
+
+ARPLS_RAMAN = Pipeline.of(
+    ("despike", {"threshold": 7.0, "max_width": 3}),
+    ("baseline", {"method": "arpls", "lam": 1e6}),
+    ("smooth", {"window": 11, "polyorder": 3}),
+    ("normalize", {"method": "vector"}),
+)
+"""The arPLS pipeline measured since issue 2 (the figures in docs/preprocessing.md)."""
+ARPLS_FTIR = Pipeline.of(
+    ("baseline", {"method": "arpls", "lam": 1e7}),
+    ("smooth", {"window": 9, "polyorder": 3}),
+    ("normalize", {"method": "vector"}),
+)
 
 
 def machine() -> str:
@@ -178,15 +194,12 @@ def main() -> int:
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           "(the cores are shared: compare CPU time, and wall-clock with care)")
     rng = np.random.default_rng(20261122)
-    report_pipeline("default Raman pipeline", default_raman(), raw_raman(rng), args.runs)
-    report_pipeline("default FTIR pipeline", default_ftir(), ftir_absorbance(rng), args.runs)
-    try:  # the identification pipeline the matcher actually uses, when it is there
-        from matcher.defaults import raman_pipeline
-    except ImportError as exc:
-        print(f"matcher.defaults.raman_pipeline not available: {exc}")
-    else:
-        report_pipeline("matcher.defaults.raman_pipeline", raman_pipeline(),
-                        raw_raman(np.random.default_rng(20261122)), args.runs)
+    report_pipeline("arPLS Raman pipeline", ARPLS_RAMAN, raw_raman(rng), args.runs)
+    report_pipeline("arPLS FTIR pipeline", ARPLS_FTIR, ftir_absorbance(rng), args.runs)
+    report_pipeline("matcher.defaults.raman_pipeline", defaults.raman_pipeline(),
+                    raw_raman(np.random.default_rng(20261122)), args.runs)
+    report_pipeline("matcher.defaults.ftir_pipeline", defaults.ftir_pipeline(),
+                    ftir_absorbance(np.random.default_rng(20261122)), args.runs)
     formats = args.data / "formats"
     if formats.is_dir():
         read_tree(formats, args.repeats)

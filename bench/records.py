@@ -34,11 +34,11 @@ from _machine import describe  # noqa: E402
 
 from matcher.results import Category, Hit, Identification, Verdict  # noqa: E402
 from parcels.audit import GENESIS, event_body, event_hash  # noqa: E402
-from parcels.records import DeviceIdentity, Parcel, canonical_json  # noqa: E402
+from parcels.records import DeviceIdentity, Parcel  # noqa: E402
 from parcels.s10 import check_digit  # noqa: E402
 from parcels.signing import StationKey  # noqa: E402
 from parcels.store import NewInspection, SQLiteStore  # noqa: E402
-from spectra import Acquisition, Pipeline, Spectrum  # noqa: E402
+from spectra import Acquisition, Pipeline, Spectrum, canonical_json  # noqa: E402
 
 KEY = StationKey.generate()
 """The benchmark station's signing key (in memory)."""

@@ -1,7 +1,8 @@
 """The analyzer driver: transport (any pyserial URL), wire protocol, Analyzer API, simulator.
 
-Rooms: :mod:`driver.transport` (ports), :mod:`driver.protocol` (framing, messages,
-dialects), :mod:`driver.analyzer` (the :class:`Analyzer` facade),
+Rooms: :mod:`driver.transport` (ports), :mod:`driver.protocol` (framing and message
+tables, no I/O), :mod:`driver.session` (each dialect's conversation over a port: requests,
+retries, deadlines), :mod:`driver.analyzer` (the :class:`Analyzer` facade),
 :mod:`driver.capabilities` (device profiles as data), :mod:`driver.discovery`,
 :mod:`driver.simulator` (the simulated analyzer), :mod:`driver.errors`.
 

@@ -17,7 +17,7 @@ import numpy as np
 import spectra
 from spectra import Acquisition, ProvenanceStep, Spectrum
 
-from .capabilities import DeviceInfo, TechniqueCaps
+from .capabilities import DeviceInfo, TechniqueCaps, spectra_technique
 from .errors import (
     AnalyzerError,
     AnalyzerTimeoutError,
@@ -39,8 +39,7 @@ from .models import (
     SelfTestReport,
     Ticket,
 )
-from .protocol import INTERDICT_V1, Dialect, DialectSession, LinkOptions
-from .protocol.interdict_v1 import ScanLostError
+from .session import INTERDICT_V1, Dialect, DialectSession, LinkOptions, ScanLostError
 from .transport import Transport
 
 T = TypeVar("T")
@@ -62,7 +61,7 @@ class Analyzer:
     baudrate
         Line rate (serial ports); timeouts are derived from it.
     latency_s, retries
-        See :class:`~driver.protocol.LinkOptions`.
+        See :class:`~driver.session.LinkOptions`.
     reconnect_s
         How long to wait for a port that went away (USB unplug) to come back.
     dialect
@@ -315,8 +314,7 @@ class Analyzer:
         info = self.identify()
         x = np.polynomial.polynomial.polyval(np.arange(h.n, dtype=np.float64),
                                              np.asarray(h.axis.coefficients))
-        technique = spectra.Technique.RAMAN if h.technique == "raman" \
-            else spectra.Technique.FTIR_ATR
+        technique = spectra_technique(h.technique)
         acq = Acquisition(instrument_make=info.make, instrument_model=info.model,
                           instrument_serial=info.serial, firmware=info.firmware,
                           integration_time_ms=h.integration_ms, accumulations=h.accumulations,
@@ -506,4 +504,17 @@ class Analyzer:
         return dict(getattr(self._session, "stats", {}))
 
 
-__all__ = ["Analyzer"]
+def saturated_pixels(spectrum: Spectrum) -> int:
+    """Pixels at the detector's full scale when ``spectrum`` was acquired: the count the
+    device reported, as the int the :class:`Analyzer` recorded in the spectrum's ``acquire``
+    step (0 for a spectrum no Analyzer acquired). The text copy in ``spectrum.extra`` is for
+    people reading a stored spectrum, not for decisions.
+    """
+    for step in spectrum.provenance:
+        if step.step == "acquire":
+            value = step.params.get("saturated_pixels")
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return 0
+
+
+__all__ = ["Analyzer", "saturated_pixels"]

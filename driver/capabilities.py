@@ -96,9 +96,29 @@ class TechniqueCaps(BaseModel):
     @property
     def spectra_technique(self) -> Technique:
         """The :class:`spectra.Technique` of spectra this technique produces."""
-        from spectra import Technique
+        return spectra_technique(self.technique)
 
-        return Technique.RAMAN if self.technique == "raman" else Technique.FTIR_ATR
+
+def spectra_technique(name: str) -> Technique:
+    """The :class:`spectra.Technique` of the spectra a device technique produces: the one
+    translation from the names analyzers use on the wire (:data:`TechniqueName`; a handheld
+    FTIR is an ATR instrument) to the vocabulary of spectra, libraries and the store.
+
+    >>> spectra_technique("ftir").value
+    'ftir-atr'
+
+    Raises
+    ------
+    ValueError
+        Not a :data:`TechniqueName`.
+    """
+    from spectra import Technique
+
+    if name == "raman":
+        return Technique.RAMAN
+    if name == "ftir":
+        return Technique.FTIR_ATR
+    raise ValueError(f"unknown analyzer technique {name!r} (known: raman, ftir)")
 
 
 class Capabilities(BaseModel):
@@ -204,4 +224,5 @@ __all__ = [
     "Limits",
     "TechniqueCaps",
     "TechniqueName",
+    "spectra_technique",
 ]

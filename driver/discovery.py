@@ -68,7 +68,7 @@ def probe(url: str, *, timeout_s: float = 0.5,
     A port that cannot be opened is not probed again in the next dialect.
     """
     from .analyzer import Analyzer
-    from .protocol import DIALECTS
+    from .session import DIALECTS
 
     problems: list[str] = []
     for name in dialects or list(DIALECTS):

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from .capabilities import MAX_POLYNOMIAL_DEGREE
+from .capabilities import MAX_POLYNOMIAL_DEGREE, TechniqueName
 
 ScanKindName = Literal["sample", "dark", "background", "self-test"]
 
@@ -20,7 +20,7 @@ class Configuration(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    technique: Literal["raman", "ftir"]
+    technique: TechniqueName
     integration_ms: float = Field(gt=0)
     accumulations: int = Field(ge=1)
     laser_power_mw: float = Field(default=0.0, ge=0)
@@ -90,7 +90,9 @@ class ScanHeader(BaseModel):
     scan_id: int
     kind: ScanKindName
     source: Literal["host", "button"]
-    technique: str
+    technique: TechniqueName
+    """Parsed here, where the device's header is read: a name without a
+    :class:`spectra.Technique` (:func:`driver.capabilities.spectra_technique`) is refused."""
     x_unit: str
     y_unit: str
     dtype: Literal["<u2", "<u4", "<f4"]

@@ -19,13 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 import spectra
-from spectra import Progress, SpectraError, Spectrum, Technique, XUnit
+from spectra import Progress, SpectraError, Spectrum, Technique
 from spectra.parallel import ordered_map
 
 from . import defaults
+from .errors import MatcherInputError
 from .identify import Identifier
 from .learned import MatcherKind
-from .library import Library, LibraryError, LibrarySet, Routes
+from .library import Library, LibraryError, LibrarySet, Routes, fill_unstated
 from .quality import QualityConfig, QualityReport, assess
 from .results import Identification
 from .verdict import Thresholds
@@ -145,17 +146,15 @@ class Plan:
         s = spectrum
         if s.technique is Technique.OTHER:
             if self.technique is not None:
-                s = s.replace(technique=self.technique)
+                s = fill_unstated(s, technique=self.technique)
             elif len(self.ids) == 1:
-                s = s.replace(technique=self.preparers[0].technique)
+                s = fill_unstated(s, technique=self.preparers[0].technique)
             else:
-                raise ValueError(
+                raise MatcherInputError(
                     "the file does not say what was measured; give --technique")
         i = (self.ids.index(self.part) if self.part is not None
              else self.routes.select(s.technique, s.excitation_nm))
-        if s.x_unit is XUnit.OTHER:
-            s = s.replace(x_unit=self.preparers[i].x_unit)
-        return s, i
+        return fill_unstated(s, x_unit=self.preparers[i].x_unit), i
 
     def prepare(self, spectrum: Spectrum) -> tuple[int, QualityReport, NDArray[np.float32] | None]:
         """Route a raw spectrum; its quality report and, when it passed, the prepared

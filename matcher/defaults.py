@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from spectra import Pipeline, SpectrumValidationError, Technique
+from spectra import Pipeline, SpectrumValidationError, Technique, grid
 
 from .mixture import MixtureConfig
 from .representation import Representation
@@ -85,8 +85,7 @@ def axis_for(technique: Technique | str) -> NDArray[np.float64]:
     start, stop, step = RAMAN_RANGE if tech is Technique.RAMAN else FTIR_RANGE
     if tech is not Technique.RAMAN and not tech.is_infrared:
         raise SpectrumValidationError(f"no default axis for {tech.value}", field="technique")
-    n = round((stop - start) / step) + 1
-    return start + step * np.arange(n, dtype=np.float64)
+    return grid(start, stop, step)
 
 
 def representation() -> Representation:

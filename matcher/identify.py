@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from spectra import Pipeline, Spectrum, Technique
 
 from . import defaults
+from .errors import MatcherInputError
 from .learned import EmbeddedLibrary, EmbeddingModel, MatcherKind, load_model
 from .library import Library
 from .mixture import fit_mixture
@@ -199,7 +200,7 @@ class Identifier:
         self.fusion_weight = float(
             fusion_weight if fusion_weight is not None else defaults.fusion_weight())
         if not (np.isfinite(self.fusion_weight) and self.fusion_weight >= 0):
-            raise ValueError(f"fusion_weight must be finite and ≥ 0, got {fusion_weight}")
+            raise MatcherInputError(f"fusion_weight must be finite and ≥ 0, got {fusion_weight}")
         self.thresholds = (
             thresholds if thresholds is not None else defaults.thresholds(library.technique)
         )
@@ -526,7 +527,7 @@ def fuse(results: Sequence[Identification]) -> FusedIdentification:
         No result given.
     """
     if not results:
-        raise ValueError("fuse: no result to fuse")
+        raise MatcherInputError("fuse: no result to fuse")
     alerts = tuple(dict.fromkeys(a for r in results for a in r.alert_substances))
     alert = any(r.alert for r in results)
     conclusive = [r for r in results if r.verdict in (Verdict.MATCH, Verdict.MIXTURE)]

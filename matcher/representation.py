@@ -26,6 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import MatcherInputError
+
 F32 = NDArray[np.float32]
 
 
@@ -82,7 +84,7 @@ class Representation(BaseModel):
         """
         r = np.asarray(r_sorted, dtype=np.float64)
         if r.ndim != 1 or r.size != len(names):
-            raise ValueError(f"substance_order: {r.size} scores for {len(names)} names")
+            raise MatcherInputError(f"substance_order: {r.size} scores for {len(names)} names")
         want = r.size if limit is None else max(0, limit)
         if r.size == 0 or want == 0:
             return []

@@ -170,6 +170,16 @@ class Identification(BaseModel):
         names += [e.name for e in entries if e.synthetic and e.name in alerting]
         return tuple(dict.fromkeys(names))
 
+    @property
+    def parts(self) -> tuple[Identification, ...]:
+        """The single-technique results this answer is made of: itself (see
+        :attr:`FusedIdentification.parts`)."""
+        return (self,)
+
+    def part(self, technique: Technique | str) -> Identification | None:
+        """The part measured with ``technique``: itself if it is of that technique."""
+        return self if self.technique == technique else None
+
     def basis(self) -> str:
         """What the verdict was decided on, with the recorded thresholds it was held to.
 
@@ -220,9 +230,15 @@ class FusedIdentification(BaseModel):
         """:attr:`Identification.synthetic_reported` of every part."""
         return tuple(dict.fromkeys(n for r in self.results for n in r.synthetic_reported))
 
-    def part(self, technique: str) -> Identification | None:
-        """The part measured with ``technique`` (a :class:`spectra.Technique` value)."""
-        return next((r for r in self.results if r.technique.value == technique), None)
+    @property
+    def parts(self) -> tuple[Identification, ...]:
+        """The single-technique results fused here (:attr:`results`): what a caller that
+        takes either kind of answer iterates over."""
+        return self.results
+
+    def part(self, technique: Technique | str) -> Identification | None:
+        """The part measured with ``technique`` (a :class:`spectra.Technique` or its value)."""
+        return next((r for r in self.results if r.technique == technique), None)
 
 
 __all__ = [

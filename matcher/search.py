@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .errors import MatcherInputError
 from .library import Library, QueryMismatchError
 from .similarity import BaseSimilarity, get_similarity
 
@@ -113,10 +114,10 @@ def mask_points(axis: F64, mask: MaskLike) -> NDArray[np.bool_] | None:
     keep = np.zeros(axis.size, dtype=bool)
     for lo, hi in ranges:
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"mask range ({lo}, {hi}) must be finite with lo < hi")
+            raise MatcherInputError(f"mask range ({lo}, {hi}) must be finite with lo < hi")
         keep |= (axis >= lo) & (axis <= hi)
     if keep.sum() < 3:
-        raise ValueError(
+        raise MatcherInputError(
             f"mask {ranges} keeps {int(keep.sum())} point(s) of the axis "
             f"{axis[0]:g}..{axis[-1]:g}; at least 3 are needed"
         )
@@ -149,7 +150,7 @@ class _Index:
         dt = probe.shape[1]
         cols = np.ones(dt, dtype=bool) if mask is None else score.transform_mask(mask)
         if cols.sum() < 2:
-            raise ValueError("the mask leaves fewer than 2 points of the transformed vector")
+            raise MatcherInputError("the mask leaves fewer than 2 points of the transformed vector")
         self.cols = np.flatnonzero(cols)
         self.full = bool(cols.all())
         self.dt = dt
@@ -517,19 +518,19 @@ class Searcher:
         if q.ndim == 1:
             q = q[None, :]
         if q.ndim != 2 or q.shape[1] != lib.axis.size:
-            raise ValueError(
+            raise MatcherInputError(
                 f"queries must be (Q, {lib.axis.size}) or ({lib.axis.size},) vectors on the "
                 f"library axis, got shape {np.shape(queries)}"
             )
         if not np.all(np.isfinite(q)):
-            raise ValueError("queries contain non-finite values")
+            raise MatcherInputError("queries contain non-finite values")
         if not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+            raise MatcherInputError(f"k must be a positive integer, got {k!r}")
         if method not in ("auto", "pruned", "brute"):
-            raise ValueError(f"method must be auto, pruned or brute, got {method!r}")
+            raise MatcherInputError(f"method must be auto, pruned or brute, got {method!r}")
         n = len(lib)
         if n == 0:
-            raise ValueError(f"library {lib.id!r} is empty")
+            raise MatcherInputError(f"library {lib.id!r} is empty")
         kk = int(min(k, n))
         ix = self.index(mask)
         qk, scat = ix.query_vectors(q)
@@ -596,14 +597,14 @@ class Searcher:
         q = np.asarray(query, dtype=np.float64)
         n = len(self.library)
         if q.ndim != 1 or q.size != self.library.axis.size:
-            raise ValueError(f"query must be a ({self.library.axis.size},) vector on the "
+            raise MatcherInputError(f"query must be a ({self.library.axis.size},) vector on the "
                              f"library axis, got shape {q.shape}")
         if not np.all(np.isfinite(q)):
-            raise ValueError("query contains non-finite values")
+            raise MatcherInputError("query contains non-finite values")
         if not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+            raise MatcherInputError(f"k must be a positive integer, got {k!r}")
         if n == 0:
-            raise ValueError(f"library {self.library.id!r} is empty")
+            raise MatcherInputError(f"library {self.library.id!r} is empty")
         ix = self.index(None)
         kk = int(min(k, n))
         pp = int(min(max(pool, kk), n))

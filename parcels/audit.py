@@ -28,7 +28,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .records import canonical_json, digest
+from spectra import canonical_json
+
+from .records import digest
 from .signing import PublicKey, SignedHead
 
 _quote: Callable[[str], str] = encode_basestring_ascii  # type: ignore[assignment]
@@ -47,11 +49,49 @@ RESULT_COLUMNS = ("result_id", "inspection_id", "kind", "recorded_at", "recorded
 or ``reidentify`` event logs their digest."""
 TRANSITION_COLUMNS = ("item_id", "state", "at", "actor", "note")
 """A hold transition row; its hold event logs their digest."""
+ORIGINAL_COLUMNS = ("sha256", "inspection_id", "item_id", "name", "size", "format",
+                    "received_at")
+"""An original file row without its bytes (whose SHA-256 is ``sha256``); its
+``original-file`` event logs their digest."""
+
+
+SPECTRUM_RECORD = "spectrum_meta_digest"
+"""The key under which a ``scan`` event logs :func:`record_digest` of its raw spectrum's
+stored metadata record (the ``meta`` text of its ``spectra`` row, exactly as stored: units,
+technique, acquisition, provenance and the labels — ``title``, ``source``, ``extra`` — that
+the spectrum's content hash leaves out). Scan events written before it (no such key) do not
+bind the record: see :func:`spectrum_record_differs`."""
+
+
+def spectrum_record_differs(data: Mapping[str, Any], meta: str | None) -> bool:
+    """Whether a scan event's ``data`` logs a spectrum record other than ``meta`` (None: no
+    record at hand). An event that logs none (written before records were bound) differs
+    from nothing: its spectrum's labels are not provable."""
+    logged = data.get(SPECTRUM_RECORD)
+    return logged is not None and (meta is None or record_digest(meta) != logged)
+
+
+def spectrum_record_detail(spectrum_hash: str, seq: int) -> str:
+    """What to say when :func:`spectrum_record_differs`."""
+    return (f"raw spectrum {spectrum_hash}: its stored metadata record (labels: title, "
+            f"source, extra; outside its content hash) is not the one scan event #{seq} "
+            "logged: the labels or metadata were changed")
 
 
 def row_digest(columns: Sequence[str], values: Sequence[object]) -> str:
     """The digest an event logs for the row it records: of ``{column: value}``."""
     return digest(dict(zip(columns, values, strict=True)))
+
+
+def original_problem(sha256: str, size: int, data: bytes) -> str | None:
+    """What is wrong with an original file's bytes against its recorded SHA-256 and size
+    (None: nothing)."""
+    if len(data) != size:
+        return f"{len(data)} bytes, {size} recorded"
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        return f"its bytes hash to {got}, not to the recorded {sha256}"
+    return None
 
 
 def record_digest(record_text: str) -> str:
@@ -334,7 +374,10 @@ class ItemProof(BaseModel):
     """The parcel's stored rows exactly as their events' digests cover them, each with its
     ``event_seq``: ``parcel`` (``record``, the AED JSON text), ``inspections``
     (:data:`INSPECTION_COLUMNS`), ``results`` (:data:`RESULT_COLUMNS`), ``transitions``
-    (:data:`TRANSITION_COLUMNS`)."""
+    (:data:`TRANSITION_COLUMNS`), ``originals`` (:data:`ORIGINAL_COLUMNS`: the original
+    files' rows; their bytes travel beside the proof); and ``spectra`` (``hash``, ``meta``:
+    each raw spectrum's metadata record as stored, which its scan events'
+    :data:`SPECTRUM_RECORD` covers)."""
 
     def raw_events(self) -> list[RawEvent]:
         """The events as :class:`RawEvent` (``ValueError`` if one is malformed)."""
@@ -507,7 +550,9 @@ def prove_events(events: Sequence[RawEvent], head: SignedHead) -> list[Finding]:
 __all__ = [
     "GENESIS",
     "INSPECTION_COLUMNS",
+    "ORIGINAL_COLUMNS",
     "RESULT_COLUMNS",
+    "SPECTRUM_RECORD",
     "TRANSITION_COLUMNS",
     "Finding",
     "ItemProof",
@@ -518,8 +563,11 @@ __all__ = [
     "check_heads",
     "event_body",
     "event_hash",
+    "original_problem",
     "prove_events",
     "record_digest",
     "row_digest",
+    "spectrum_record_detail",
+    "spectrum_record_differs",
     "verify_chain",
 ]

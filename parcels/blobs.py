@@ -6,8 +6,9 @@ before deflating (sign/exponent planes are nearly constant and the low mantissa 
 integer detector counts are all zero, so this compresses better *and* faster than plain
 deflate). The axis is stored once per distinct axis (keyed by its SHA-256): every spectrum
 of one analyzer calibration shares it, which halves the work and the space per scan. The
-metadata is JSON of every :class:`spectra.Spectrum` field (units, technique, excitation,
-acquisition, provenance, title, source, raw header fields).
+metadata is the canonical JSON of the spectrum's record (:meth:`spectra.Spectrum.to_record`:
+units, technique, excitation, acquisition, provenance, title, source, raw header fields) with
+the blob ``codec`` added.
 
 Decoding rebuilds the spectrum and recomputes its ``content_hash``; a mismatch is an
 :class:`IntegrityError`, never a silently different spectrum.
@@ -19,12 +20,11 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from spectra import Acquisition, ProvenanceStep, Spectrum
+from spectra import Spectrum, canonical_json
 
 from .errors import IntegrityError
 
@@ -88,22 +88,10 @@ def encode_spectrum(spectrum: Spectrum) -> EncodedSpectrum:
         Ready to store; the axis need only be packed and written if ``axis_hash`` is not
         stored yet.
     """
-    meta: dict[str, Any] = {
-        "codec": CODEC,
-        "n": int(spectrum.x.size),
-        "x_unit": spectrum.x_unit.value,
-        "y_unit": spectrum.y_unit.value,
-        "technique": spectrum.technique.value,
-        "excitation_nm": spectrum.excitation_nm,
-        "acquisition": spectrum.acquisition.model_dump(mode="json", exclude_none=True),
-        "provenance": [p.model_dump(mode="json") for p in spectrum.provenance],
-        "title": spectrum.title,
-        "source": spectrum.source,
-        "extra": dict(spectrum.extra),
-    }
+    meta = canonical_json({**spectrum.to_record(), "codec": CODEC})
     return EncodedSpectrum(
         content_hash=spectrum.content_hash, n=int(spectrum.x.size),
-        meta=json.dumps(meta, separators=(",", ":"), allow_nan=False),
+        meta=meta,
         axis_hash=axis_hash(spectrum.x), x=spectrum.x, values=pack_array(spectrum.y),
     )
 
@@ -134,14 +122,7 @@ def decode_spectrum(expected_hash: str, meta: str, axis: bytes, values: bytes) -
         if m.get("codec") != CODEC:
             raise ValueError(f"unknown blob codec {m.get('codec')!r}")
         n = int(m["n"])
-        s = Spectrum(
-            unpack_array(axis, n), unpack_array(values, n),
-            x_unit=m["x_unit"], y_unit=m["y_unit"], technique=m["technique"],
-            excitation_nm=m["excitation_nm"],
-            acquisition=Acquisition.model_validate(m["acquisition"]),
-            provenance=[ProvenanceStep.model_validate(p) for p in m["provenance"]],
-            title=m["title"], source=m["source"], extra=m["extra"],
-        )
+        s = Spectrum.from_record(m, unpack_array(axis, n), unpack_array(values, n))
     except (ValueError, KeyError, TypeError, zlib.error) as exc:
         raise IntegrityError(f"stored spectrum {expected_hash} is unreadable: {exc}") from exc
     if s.content_hash != expected_hash:

@@ -11,19 +11,26 @@ A laboratory or a court receives ``ITEM.zip`` and runs ``interdict evidence veri
 ``audit/proof.json``               the parcel's audit events, raw (exactly as hashed), with the
                                    events of their signed transactions up to each signed head;
                                    the signed heads; the chain's last signed head; the stored
-                                   rows (AED record, inspections, results, hold transitions)
-                                   exactly as the events' digests cover them
+                                   rows (AED record, inspections, results, hold transitions,
+                                   each raw spectrum's metadata record) exactly as the
+                                   events' digests cover them
 ``inspections/ID/spectrum.jdx``    the raw spectrum, JCAMP-DX (lossless: it reads back to the
                                    same content hash)
 ``inspections/ID/results.json``    every result of the inspection (original first), readable
 ``inspections/ID/device.json``     the analyzer (make, model, serial, firmware)
 ``inspections/ID/library.json``    the library identity (id and content hash) of each result
+``inspections/ID/original/NAME``   an ingested export: the file the spectrum was read from,
+                                   byte for byte (its name made safe for a zip: letters,
+                                   digits, ``._-``)
 =================================  ===========================================================
 
 :func:`verify_bundle` checks, and names what fails: every signed head's signature (and the
 key, when one is required), every event's hash and link up to its signed head, every stored
 row against the digest its event logged, each spectrum's content hash recomputed from the
-JCAMP file against the one its scan event logged, the readable files against the proven
+JCAMP file against the one its scan event logged, each spectrum's metadata record against
+the digest its scan event logged and the labels in the JCAMP file (title, vendor fields:
+outside the content hash) against that record, each original file's bytes against the
+SHA-256 and size its ``original-file`` event logged, the readable files against the proven
 rows, and the manifest. The zip is read defensively: only the names above, no path
 traversal, every size bounded before it is read.
 
@@ -49,11 +56,16 @@ from spectra import SpectraError, Spectrum
 
 from .audit import (
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     ItemProof,
     RawEvent,
+    original_problem,
     row_digest,
+    spectrum_record_detail,
+    spectrum_record_differs,
 )
 from .errors import ParcelsError
 from .holds import EVENT_FOR_STATE
@@ -70,7 +82,7 @@ MAX_RATIO = 200
 _ALLOWED = re.compile(
     r"^(MANIFEST\.json|README\.txt|station-key\.json|audit/proof\.json|"
     r"inspections/[0-9A-Za-z_-]{1,64}/(spectrum\.jdx|results\.json|device\.json|"
-    r"library\.json))$")
+    r"library\.json|original/[0-9A-Za-z_-][0-9A-Za-z._-]{0,127}))$")
 
 README = """Interdict evidence bundle of parcel {item}
 
@@ -86,7 +98,9 @@ Compare it with the station's (interdict audit verify prints it), or pass it as 
 bundle re-signed with any other key is then refused.
 
 See MANIFEST.json for the files; audit/proof.json holds the audit events exactly as hashed,
-their signed heads and the stored records they vouch for.
+their signed heads and the stored records they vouch for. An inspection taken in from an
+analyzer's export has that file, byte for byte, in inspections/ID/original/ (its SHA-256
+and size are in audit/proof.json, logged by its original-file event).
 """
 
 
@@ -152,6 +166,17 @@ def _spectrum_bytes(spectrum: Spectrum) -> bytes:
         return path.read_bytes()
 
 
+def original_entry(inspection_id: object, name: object) -> str:
+    """The bundle entry of an inspection's original file: its name with every character but
+    letters, digits and ``._-`` written as ``_``, no leading dot, at most 128 characters.
+
+    >>> original_entry("0a1b", "TruScan scan #12.spc")
+    'inspections/0a1b/original/TruScan_scan__12.spc'
+    """
+    safe = re.sub(r"[^0-9A-Za-z._-]", "_", str(name)).lstrip(".")[:128] or "file"
+    return f"inspections/{inspection_id}/original/{safe}"
+
+
 def _readable_results(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     out = []
     for r in rows:
@@ -199,6 +224,9 @@ def write_bundle(store: Store, item_id: str, out: Path, *, created_at: datetime,
             files[base + name] = _json(value)
         inspections.append({"inspection_id": iid, "technique": ins["technique"],
                             "spectrum_hash": ins["spectrum_hash"]})
+    for row in proof.records.get("originals", []):
+        _, data = store.get_original(str(row["sha256"]))  # its hash checked on the way out
+        files[original_entry(row["inspection_id"], row["name"])] = data
     key_id = proof.latest.key_id if proof.latest else ""
     files["audit/proof.json"] = _json(proof.model_dump(mode="json"))
     files["station-key.json"] = _json({
@@ -278,6 +306,24 @@ def _read_spectrum(data: bytes) -> Spectrum:
     if len(spectra) != 1:
         raise ValueError(f"{len(spectra)} spectra in the file, expected 1")
     return spectra[0]
+
+
+LABEL_LINES = ("TITLE", "$INTERDICT TITLE", "$INTERDICT EXTRA")
+"""The header lines of ``spectrum.jdx`` that carry a spectrum's labels, as the JCAMP reader
+keeps them in ``extra`` (``source`` is not written)."""
+
+
+def _labels(s: Spectrum) -> dict[str, object]:
+    return {"title": s.title, **{k: s.extra.get(k) for k in LABEL_LINES}}
+
+
+def _labels_agree(read_back: Spectrum, meta: str) -> bool:
+    """Whether a bundled JCAMP file's labels are those of the stored record ``meta``: the
+    file is compared with the one written from its own values under the record's labels."""
+    m = json.loads(meta)
+    expected = _read_spectrum(_spectrum_bytes(read_back.replace(
+        title=m["title"], source=m["source"], extra=m["extra"])))
+    return _labels(read_back) == _labels(expected)
 
 
 def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> BundleVerdict:
@@ -376,6 +422,7 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
 
     recs = proof.records
     logged: set[int] = set()
+    scans: dict[str, dict[str, Any]] = {}
     for r in recs.get("parcel", []):
         d = event_data(r.get("event_seq"), ("import",), f"parcel record {item}")
         logged.add(r.get("event_seq"))  # type: ignore[arg-type]
@@ -388,6 +435,7 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
             logged.add(r["event_seq"])  # type: ignore[arg-type]
             d = event_data(r["event_seq"], ("scan",), what)
             if d is not None:
+                scans[str(r["inspection_id"])] = d
                 check(what, d.get("digest") == row_digest(
                     INSPECTION_COLUMNS, [r[c] for c in INSPECTION_COLUMNS])
                     and d.get("inspection_id") == r["inspection_id"]
@@ -412,9 +460,28 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
                 check(what, d.get("digest") == row_digest(
                     TRANSITION_COLUMNS, [r[c] for c in TRANSITION_COLUMNS]),
                     "the hold transition differs from what its event logged")
+        inspected = {r["inspection_id"] for r in recs.get("inspections", [])}
+        for r in recs.get("originals", []):
+            what = f"original file {r['name']}"
+            logged.add(r["event_seq"])  # type: ignore[arg-type]
+            d = event_data(r["event_seq"], ("original-file",), what)
+            if d is not None:
+                check(what, d.get("digest") == row_digest(
+                    ORIGINAL_COLUMNS, [r[c] for c in ORIGINAL_COLUMNS])
+                    and d.get("sha256") == r["sha256"]
+                    and d.get("inspection_id") == r["inspection_id"],
+                    "the original file's row differs from what its event logged")
+            check(f"{what}: inspection", r["inspection_id"] in inspected,
+                  f"its inspection {r['inspection_id']} is not in the bundle")
+            entry = original_entry(r["inspection_id"], r["name"])
+            data = entries.get(entry)
+            problem = "missing from the bundle" if data is None else original_problem(
+                str(r["sha256"]), r["size"] if isinstance(r["size"], int) else -1, data)
+            check(f"{what}: bytes", problem is None,
+                  f"{entry}: {problem} (the file is not the one the station took in)")
     except KeyError as exc:
         check("stored rows", False, f"a row lacks column {exc}")
-    record_kinds = {"import", "scan", "verdict", "reidentify", *hold_kinds}
+    record_kinds = {"import", "scan", "verdict", "reidentify", "original-file", *hold_kinds}
     for seq, ev in sorted(events.items()):
         if ev.item_id == item and ev.kind in record_kinds and seq not in logged:
             check(f"event #{seq} ({ev.kind})", False,
@@ -428,13 +495,31 @@ def verify_bundle(path: Path, *, require_key: Collection[str] | None = None) -> 
             check(f"spectrum of {iid}", False, "spectrum.jdx is missing")
             continue
         try:
-            got = _read_spectrum(entries[name]).content_hash
+            read_back = _read_spectrum(entries[name])
+            got = read_back.content_hash
         except (SpectraError, ValueError, OSError) as exc:  # the readers' documented errors
             check(f"spectrum of {iid}", False, f"spectrum.jdx does not read: {exc}")
             continue
         check(f"spectrum of {iid}", got == r.get("spectrum_hash"),
               f"spectrum.jdx hashes to {got}, its scan event logged {r.get('spectrum_hash')}: "
               "swapped spectrum")
+        # its labels (outside the content hash): the stored record its scan event logged
+        # (scan events before records were bound log none: their labels are not provable)
+        scan = scans.get(iid, {})
+        if SPECTRUM_RECORD in scan:
+            h, scan_seq = str(r.get("spectrum_hash")), r.get("event_seq")
+            meta = next((str(x.get("meta")) for x in recs.get("spectra", [])
+                         if x.get("hash") == h), None)
+            if check(f"spectrum record of {iid}", not spectrum_record_differs(scan, meta),
+                     "not in the bundle (removed record)" if meta is None else
+                     spectrum_record_detail(h, scan_seq if isinstance(scan_seq, int) else 0)):
+                try:
+                    same = _labels_agree(read_back, str(meta))
+                except (SpectraError, ValueError, KeyError, TypeError, OSError):
+                    same = False
+                check(f"spectrum labels of {iid}", same,
+                      "spectrum.jdx's labels (title, vendor fields) differ from the spectrum's "
+                      "signed record: edited")
         # 5. the readable files say what the proven rows say
         for fname, value in _derived(proof, r).items():
             ename = f"inspections/{iid}/{fname}"
@@ -455,6 +540,7 @@ __all__ = [
     "BundleError",
     "BundleVerdict",
     "Check",
+    "original_entry",
     "read_entries",
     "verify_bundle",
     "write_bundle",

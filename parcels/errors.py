@@ -106,6 +106,24 @@ class ConflictError(ParcelsError, ValueError):
     """A record with this identifier is already stored with different content."""
 
 
+class DuplicateOriginalError(ParcelsError, ValueError):
+    """A file with these bytes (this SHA-256) is already stored as an inspection's original:
+    the same export taken in twice is recorded once.
+
+    Attributes
+    ----------
+    sha256, inspection_id, item_id
+        The stored file's hash, and the inspection and parcel it belongs to.
+    """
+
+    def __init__(self, sha256: str, inspection_id: str, item_id: str) -> None:
+        self.sha256 = sha256
+        self.inspection_id = inspection_id
+        self.item_id = item_id
+        super().__init__(f"a file with SHA-256 {sha256} is already stored: the original of "
+                         f"inspection {inspection_id} of parcel {item_id}")
+
+
 class SchemaVersionError(ParcelsError):
     """The database was written by a newer (or foreign) schema than this code knows."""
 
@@ -114,19 +132,28 @@ class IntegrityError(ParcelsError):
     """Stored evidence does not match its hash: the database was altered or corrupted."""
 
 
-class DatabaseUnreachableError(ParcelsError, ConnectionError):
+class StoreError(ParcelsError):
+    """The database itself failed: not a database, locked by another writer past the wait,
+    disk full, unreadable pages. The store wraps its backend's error (``sqlite3.Error``,
+    a driver's) in this one, naming the database; the backend's error is the ``__cause__``."""
+
+
+class DatabaseUnreachableError(StoreError, ConnectionError):
     """The database server cannot be reached, or refuses the connection (its address, the
-    login, the database name): nothing was read or written."""
+    login, the database name), or stopped answering: nothing was read or written, or what
+    was not acknowledged was rolled back."""
 
 
 __all__ = [
     "ConflictError",
     "DatabaseUnreachableError",
+    "DuplicateOriginalError",
     "IllegalTransitionError",
     "IntegrityError",
     "InvalidItemIdError",
     "ParcelNotFoundError",
     "ParcelsError",
     "SchemaVersionError",
+    "StoreError",
     "UnsafeTextError",
 ]

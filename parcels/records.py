@@ -10,7 +10,6 @@ stored as they are.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -27,7 +26,7 @@ from pydantic import (
 )
 
 from matcher.results import FusedIdentification, Identification, Verdict
-from spectra import Pipeline, Technique
+from spectra import Pipeline, Technique, canonical_json
 
 from .s10 import CountryCode, ItemId
 from .text import SafeText
@@ -67,12 +66,6 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 SafeName = Annotated[SafeText, Field(min_length=1)]
 """Text a record brings in from outside (names, addresses, reasons, who requested): no
 control, line-separator or bidirectional-control character (see :mod:`parcels.text`)."""
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted, compact, ASCII JSON: the bytes every digest and chain hash is taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
 
 
 def digest(value: Any) -> str:
@@ -276,6 +269,29 @@ class Result(BaseModel):
     note: str | None = None
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class OriginalFile(BaseModel):
+    """The file an inspection's spectrum was read from, kept byte for byte as evidence (a
+    closed handheld's export taken in by ``interdict ingest``); its bytes are
+    :meth:`parcels.store.Store.get_original`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: Sha256
+    """SHA-256 of the file's bytes: how it is found again (a second copy is recognised)."""
+    inspection_id: NonEmpty
+    item_id: ItemId
+    name: SafeName
+    """The file's name as it was found (no folder)."""
+    size: int = Field(ge=0)
+    format: NonEmpty
+    """The reader that read it (``opus``, ``omnic``, ``jcamp``...: :func:`spectra.sniff`)."""
+    received_at: Timestamp
+    """When the station took it in."""
+
+
 class Inspection(BaseModel):
     """One measurement of a parcel: who, where, with what, and the raw spectrum's hash."""
 
@@ -294,6 +310,9 @@ class Inspection(BaseModel):
     library_hash: str
     results: tuple[Result, ...]
     """The original result first, then re-identifications, oldest first."""
+    original_file: OriginalFile | None = None
+    """The exported file the spectrum was read from (an ingested export); None for a scan
+    the station acquired itself."""
 
     @property
     def original(self) -> Result:
@@ -324,6 +343,8 @@ class EventKind(StrEnum):
     SEIZURE = "seizure"
     REFER = "refer"
     EXPORT = "export"
+    ORIGINAL_FILE = "original-file"
+    """An inspection's original file (an ingested export) was stored with it."""
     SYNC = "sync"
     """Central received a run of a station's chain, its signed heads checked (the run's
     end, the signing key and whether this push registered it are in the data)."""
@@ -418,6 +439,7 @@ __all__ = [
     "HoldState",
     "HoldTransition",
     "Inspection",
+    "OriginalFile",
     "Parcel",
     "ParcelFile",
     "ParcelQuery",
@@ -426,6 +448,5 @@ __all__ = [
     "Result",
     "ResultKind",
     "Timestamp",
-    "canonical_json",
     "digest",
 ]

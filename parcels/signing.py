@@ -34,8 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
+from spectra import canonical_json
+
 from .errors import ParcelsError
-from .records import canonical_json
 
 HEAD_DOMAIN = b"interdict/audit-head/v1\n"
 """Prefix of every signed message: a signature made for anything else never verifies here."""

@@ -10,7 +10,8 @@ storing anything (:func:`check_batch`):
   byte-identical (a retried push is a no-op, a rewritten one a fork);
 * every event's hash recomputes, and each links to the one before;
 * every record matches the digest its event logged, and each raw spectrum decodes to its
-  content hash;
+  content hash and its metadata record (labels included: title, source, vendor fields, all
+  outside the content hash) is the one its scan event logged;
 * every event that logs a record comes with it (no half inspection);
 * every new event is covered by a signed head that travels with it (a run ends where a
   signed transaction ends), each head's Ed25519 signature verifies under the public key
@@ -56,6 +57,8 @@ from .audit import (
     check_heads,
     record_digest,
     row_digest,
+    spectrum_record_detail,
+    spectrum_record_differs,
 )
 from .blobs import decode_spectrum
 from .errors import IntegrityError, ParcelsError
@@ -378,7 +381,9 @@ def check_batch(
     stored_hash
         The hash of the station's stored event ``seq`` at central (None if not held).
     spectrum_stored
-        Whether central already holds a raw spectrum with this content hash.
+        Whether central already holds a raw spectrum with this content hash (a scan whose
+        spectrum is not in the push is then accepted; central logs the digest of the record
+        it holds).
     station_key
         The fingerprint of the station's registered key (None: not registered yet, the
         push's key will be).
@@ -482,6 +487,9 @@ def check_batch(
                     decode_spectrum(s.hash, s.meta, s.axis, s.data)
                 except IntegrityError as exc:
                     raise SyncRefused("invalid", str(exc), seq=e.seq) from exc
+                if spectrum_record_differs(d, s.meta):
+                    raise SyncRefused("invalid", spectrum_record_detail(s.hash, e.seq),
+                                      seq=e.seq)
                 out.spectra[s.hash] = s
             elif not spectrum_stored(i.spectrum_hash):
                 raise SyncRefused("invalid", f"raw spectrum {i.spectrum_hash} of the "

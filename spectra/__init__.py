@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._canonical import canonical_json
 from ._errors import (
     AxisReversedWarning,
     FormatError,
@@ -24,7 +25,9 @@ from ._errors import (
     UnitError,
     UnsupportedContentError,
     UnsupportedFormatError,
+    where_in_file,
 )
+from ._grid import grid
 from ._model import HASH_SCHEME, Acquisition, ProvenanceStep, Spectrum, merge_segments
 from ._progress import Progress
 from ._units import Technique, XUnit, YUnit
@@ -65,8 +68,11 @@ __all__ = [
     "UnsupportedFormatError",
     "XUnit",
     "YUnit",
+    "canonical_json",
+    "grid",
     "merge_segments",
     "read",
     "sniff",
+    "where_in_file",
     "write",
 ]

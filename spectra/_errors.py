@@ -9,6 +9,28 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def where_in_file(
+    path: str | None, *, line: int | None = None, offset: int | None = None,
+    field: str | None = None, unnamed: str = "<data>",
+) -> str:
+    """Where a fault is, as every file error of the house says it: ``path:line (byte
+    offset): field``, each part when known.
+
+    >>> where_in_file("a.jdx", line=12, field="##XFACTOR")
+    'a.jdx:12: ##XFACTOR'
+    >>> where_in_file(None, offset=64, unnamed="<library>")
+    '<library> (byte 64)'
+    """
+    where = path or unnamed
+    if line is not None:
+        where += f":{line}"
+    if offset is not None:
+        where += f" (byte {offset})"
+    if field:
+        where += f": {field}"
+    return where
+
+
 class SpectraError(Exception):
     """Root of every error raised by :mod:`spectra`."""
 
@@ -58,13 +80,7 @@ class FormatError(SpectraError, ValueError):
         self.offset = offset
         self.field = field
         self.reason = message
-        where = self.path or "<data>"
-        if line is not None:
-            where += f":{line}"
-        if offset is not None:
-            where += f" (byte {offset})"
-        if field:
-            where += f": {field}"
+        where = where_in_file(self.path, line=line, offset=offset, field=field)
         super().__init__(f"{where}: {message}")
 
 

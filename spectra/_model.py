@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -12,8 +11,10 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import ValidationError as _PydanticValidationError
 
-from ._errors import AxisReversedWarning, SpectrumValidationError, UnitError
+from ._canonical import canonical_json
+from ._errors import AxisReversedWarning, SpectraError, SpectrumValidationError, UnitError
 from ._units import (
     FloatArray,
     Technique,
@@ -284,6 +285,57 @@ class Spectrum:
             "provenance": [p.model_dump(mode="json") for p in self.provenance],
         }
 
+    def to_record(self) -> dict[str, JsonValue]:
+        """Every field but the arrays, as JSON values: what a file or a store keeps beside x, y.
+
+        The :meth:`canonical_metadata` (less its scheme name) plus title, source and raw header
+        fields. :meth:`from_record` is the inverse; :func:`spectra.canonical_json` of it is
+        the text to write.
+
+        >>> s = Spectrum([1.0, 2.0], [3.0, 4.0], technique="raman", title="calcite")
+        >>> Spectrum.from_record(s.to_record(), s.x, s.y) == s
+        True
+        """
+        record = self.canonical_metadata()
+        del record["scheme"]
+        record["title"] = self.title
+        record["source"] = self.source
+        record["extra"] = dict(self.extra)
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], x: ArrayLike, y: ArrayLike) -> Self:
+        """The spectrum a :meth:`to_record` record describes, with axis ``x`` and values ``y``.
+
+        Keys a record does not know are ignored (a store may add its own, such as a codec).
+
+        Raises
+        ------
+        SpectrumValidationError
+            A field is missing or invalid, ``n`` is not the number of points, or the arrays
+            are not a valid spectrum.
+        """
+        try:
+            spectrum = cls(
+                x, y,
+                x_unit=record["x_unit"], y_unit=record["y_unit"],
+                technique=record["technique"], excitation_nm=record["excitation_nm"],
+                acquisition=Acquisition.model_validate(record["acquisition"]),
+                provenance=[ProvenanceStep.model_validate(p) for p in record["provenance"]],
+                title=record["title"], source=record["source"], extra=record["extra"],
+            )
+        except SpectraError:
+            raise
+        except KeyError as exc:
+            raise SpectrumValidationError(f"field {exc} is missing", field="record") from exc
+        except (TypeError, ValueError, _PydanticValidationError) as exc:
+            raise SpectrumValidationError(str(exc), field="record") from exc
+        if record.get("n", spectrum.x.size) != spectrum.x.size:
+            raise SpectrumValidationError(
+                f"says {record['n']!r} points, the arrays have {spectrum.x.size}", field="n"
+            )
+        return spectrum
+
     @property
     def content_hash(self) -> str:
         """SHA-256 (hex) over the canonical bytes of axis, values and the metadata that matters.
@@ -294,11 +346,7 @@ class Spectrum:
         """
         if self._hash is None:
             h = hashlib.sha256()
-            meta = json.dumps(
-                self.canonical_metadata(), sort_keys=True, separators=(",", ":"),
-                ensure_ascii=True, allow_nan=False,
-            )
-            h.update(meta.encode("ascii"))
+            h.update(canonical_json(self.canonical_metadata()).encode("ascii"))
             h.update(b"\x00")
             # + 0.0 folds -0.0 into 0.0: equal numbers give equal hashes
             h.update((self.x + 0.0).astype("<f8", copy=False).tobytes())

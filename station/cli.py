@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "station.commands.evidence",
     "station.commands.scan",
     "station.commands.watch",
+    "station.commands.ingest",
     "station.commands.report",
     "station.commands.reidentify",
     "station.commands.config",
@@ -42,6 +43,7 @@ a day at the station:
   interdict parcel import today.jsonl          the AED batch with hold requests
   interdict scan --device /dev/ttyUSB0 --parcel CP118543022IN --operator officer.kim
   interdict watch --device /dev/ttyUSB0 --queue   trigger-button service for held parcels
+  interdict ingest /mnt/truscan --watch          hot folder for a closed handheld's exports
   interdict report CP118543022IN -o report.html   evidence report for a prosecutor
   interdict audit verify                         is the chain of custody intact?
   interdict evidence export CP118543022IN        the parcel's evidence as a zip a court checks

@@ -18,6 +18,8 @@ Windows, by the platform's convention (:func:`config_dir`))::
     key = "/var/lib/interdict/station.key"
     technique = "raman"
     self_test_hours = 8
+    dialect = "interdict/1"
+    ingest_name_rule = '^(?P<item>[A-Z]{2}[0-9]{9}[A-Z]{2})_'
     central = "https://central.example.org:8750"
     central_token = "idt_…"   # a secret: keep this file readable by the station's user only
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
@@ -60,6 +63,16 @@ class ScanTechnique(StrEnum):
     RAMAN = "raman"
     FTIR = "ftir"
     BOTH = "both"
+
+
+class DialectChoice(StrEnum):
+    """``--dialect``: the names of :data:`driver.protocol.DIALECTS`, or ``auto`` (probe them
+    in turn, as ``interdict devices`` does); a test keeps the two in step (the config does
+    not import the driver to parse a file)."""
+
+    INTERDICT = "interdict/1"
+    OBP = "obp"
+    AUTO = "auto"
 
 
 class MatcherChoice(StrEnum):
@@ -169,6 +182,14 @@ class StationConfig(BaseModel):
         (:class:`matcher.learned.MatcherKind`); None (not set) leaves it to the matcher's
         default, the measured winner (:func:`matcher.defaults.matcher`, ``docs/accuracy.md``),
         so reading the configuration loads no matcher code.
+    dialect
+        The protocol the analyzer speaks: ``interdict/1``, ``obp`` (Ocean Binary Protocol)
+        or ``auto`` (probe each, as ``interdict devices`` does); used by ``scan``, ``watch``
+        and ``acquire``.
+    ingest_name_rule
+        ``interdict ingest``: a regular expression over an export's file name whose named
+        group ``item`` is the parcel id (validated as UPU S10 when a file is taken); None:
+        the id is typed or scanned at the prompt.
     thresholds
         Identification thresholds passed to the matcher by name (e.g. ``match``); empty means
         the matcher's documented defaults.
@@ -198,6 +219,8 @@ class StationConfig(BaseModel):
     technique: ScanTechnique = ScanTechnique.RAMAN
     self_test_hours: float = Field(default=8.0, gt=0)
     matcher: MatcherChoice | None = None
+    dialect: DialectChoice = DialectChoice.INTERDICT
+    ingest_name_rule: str | None = None
     thresholds: dict[str, float] = Field(default_factory=dict)
     central: str | None = None
     central_token: str | None = Field(default=None, repr=False)
@@ -231,6 +254,23 @@ class StationConfig(BaseModel):
         if v is not None and (where := unsafe_at(v)) is not None:  # stored with evidence
             raise ValueError(f"must be {EXPECTED}: {where}")
         return v.strip() if v is not None else None
+
+    @field_validator("ingest_name_rule")
+    @classmethod
+    def _name_rule(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            pattern = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if "item" not in pattern.groupindex:
+            raise ValueError("needs a named group for the parcel id: (?P<item>...)")
+        return v
+
+    def name_rule(self) -> re.Pattern[str] | None:
+        """:attr:`ingest_name_rule` compiled (None when not set)."""
+        return None if self.ingest_name_rule is None else re.compile(self.ingest_name_rule)
 
     def public(self) -> dict[str, Any]:
         """The options (without ``sources``; the central token masked), JSON-ready."""
@@ -274,7 +314,8 @@ def _where(option: str, source: str, file: Path | None) -> str:
 
 
 _FILE_KEYS = {"device", "library", "db", "key", "operator", "station", "technique",
-              "self_test_hours", "matcher", "thresholds", "central", "central_token"}
+              "self_test_hours", "matcher", "dialect", "ingest_name_rule", "thresholds",
+              "central", "central_token"}
 
 
 def find_config_file(flag: str | os.PathLike[str] | None, env: Mapping[str, str],
@@ -484,6 +525,7 @@ __all__ = [
     "POSTGRES_SCHEMES",
     "ConfigError",
     "DeprecatedAlias",
+    "DialectChoice",
     "MatcherChoice",
     "ScanTechnique",
     "StationConfig",

@@ -62,6 +62,12 @@ class ParcelStateError(StationError, ValueError):
     """The parcel exists but cannot be worked on now (not in hand, nothing to re-examine)."""
 
 
+class ExportRefusedError(StationError, ValueError):
+    """An analyzer's export cannot be taken in (``interdict ingest``): too large, several
+    spectra in one file, a technique no library part covers, no parcel id; the message names
+    the file and why. The file is quarantined, never lost."""
+
+
 class ScanInterruptedError(StationError, InterruptedError):
     """A stop was asked for (SIGINT/SIGTERM) before anything was stored."""
 
@@ -114,6 +120,7 @@ __all__ = [
     "ConfigError",
     "DeviceError",
     "EvidenceStoreMissingError",
+    "ExportRefusedError",
     "LibraryUnavailableError",
     "ParcelStateError",
     "ReferenceIndexError",

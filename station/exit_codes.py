@@ -127,6 +127,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
         ExitCode.ERROR, "check the station key file (--key, INTERDICT_KEY): it must be "
                         "readable by this user only (mode 0600)"),
     ("parcels.errors", "ParcelsError"): (ExitCode.ERROR, None),
+    ("driver.simulator.synth", "ScenarioError"): (ExitCode.ERROR, None),
     ("driver.errors", "DeviceRefusedError"): (
         ExitCode.DEVICE, "the analyzer refused the request; interdict devices shows its "
                          "capabilities and limits"),
@@ -137,6 +138,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
                          "serial ports and probes them"),
     ("matcher.library._errors", "LibraryError"): (
         ExitCode.ERROR, "interdict library info FILE checks a library file"),
+    ("matcher.errors", "MatcherError"): (ExitCode.ERROR, None),
     ("spectra._errors", "SpectraError"): (
         ExitCode.ERROR, "docs/formats.md lists what each reader accepts"),
     ("psycopg", "OperationalError"): (
@@ -145,7 +147,7 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
     ("psycopg", "Error"): (
         ExitCode.ERROR, "the PostgreSQL database refused the request; is it an Interdict "
                         "database at this version?"),
-    ("sqlite3", "Error"): (
+    ("parcels.errors", "StoreError"): (
         ExitCode.ERROR, "is it an Interdict evidence database? interdict audit verify checks "
                         "it"),
     ("central.serve", "ListenError"): (

@@ -26,6 +26,8 @@ ENV_VARS: dict[str, str] = {
     "technique": "INTERDICT_TECHNIQUE",
     "self_test_hours": "INTERDICT_SELF_TEST_HOURS",
     "matcher": "INTERDICT_MATCHER",
+    "dialect": "INTERDICT_DIALECT",
+    "ingest_name_rule": "INTERDICT_INGEST_NAME_RULE",
     "central": "INTERDICT_CENTRAL",
     "central_token": "INTERDICT_CENTRAL_TOKEN",
 }
@@ -53,13 +55,23 @@ _OPTION_HELP: dict[str, tuple[str, str]] = {
                         "config)"),
     "thresholds": ("NAME=VALUE", "identification threshold, repeatable "
                                  "(env INTERDICT_THRESHOLD_<NAME>)"),
+    "dialect": ("NAME", "the protocol the analyzer speaks: interdict/1 (default), obp (Ocean "
+                        "Binary Protocol) or auto (probe both, as interdict devices does) (env "
+                        "INTERDICT_DIALECT)"),
+    "ingest_name_rule": ("REGEX", "interdict ingest: a regular expression over an export's "
+                                  "file name whose named group item is the parcel id, e.g. "
+                                  "'^(?P<item>[A-Z]{2}[0-9]{9}[A-Z]{2})' (env "
+                                  "INTERDICT_INGEST_NAME_RULE)"),
     "central": ("URL", "the fleet's central service, http(s)://host:port (env "
                        "INTERDICT_CENTRAL); its credential is central_token in the station "
                        "file or INTERDICT_CENTRAL_TOKEN, never a flag"),
 }
 """The station options a command can take: name -> (metavar, help)."""
 
-ALL_OPTIONS = tuple(_OPTION_HELP)
+ONE_COMMAND = ("ingest_name_rule",)
+"""Options only one command uses (it names them); not among the defaults below."""
+
+ALL_OPTIONS = tuple(n for n in _OPTION_HELP if n not in ONE_COMMAND)
 
 
 class DeprecatedAlias(argparse.Action):
@@ -97,7 +109,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, *names: str,
         or parser.add_argument_group(title)  # a second call adds to the same group
     for name in names or ALL_OPTIONS:
         metavar, text = _OPTION_HELP[name]
-        flag = "--threshold" if name == "thresholds" else f"--{name}"
+        flag = "--threshold" if name == "thresholds" else f"--{name.replace('_', '-')}"
         flags = [flag, *([short[name]] if short and name in short else [])]
         if name == "thresholds":
             g.add_argument(*flags, dest="thresholds", metavar=metavar, action="append",

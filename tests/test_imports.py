@@ -30,11 +30,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "interdict": frozenset({"station"}),
 }
 
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
-    # matcher's own part of issue 13 (the i10-library branch rewrites these two modules):
-    # Library.save/load call the file format, which builds a Library.
-    frozenset({"matcher.library._format", "matcher.library._library"}),
-})
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 """Cycles known and owned elsewhere. The test fails on any other cycle and on one of these
 that is gone (so the list cannot go stale)."""
 
@@ -195,3 +191,28 @@ def test_workflows_know_nothing_of_commands_or_exit_codes() -> None:
                    for d in deps if d.startswith(("station.commands", "station.exit_codes",
                                                   "station.cli")))
     assert not wrong, f"workflows return outcomes or raise; only commands speak exit codes: {wrong}"
+
+
+IO_MODULES = frozenset({"asyncio", "os", "select", "selectors", "serial", "socket",
+                        "subprocess", "threading", "time"})
+"""Modules that touch ports, processes, threads or clocks."""
+
+
+def test_the_protocol_room_is_io_free() -> None:
+    # driver.protocol is framing and message tables (bytes in, frames out); waiting,
+    # retrying and talking over a port is driver.session's
+    edges = _our_graph()
+    ours = sorted((m, d) for m, deps in edges.items() if m.startswith("driver.protocol")
+                  for d in deps if d.startswith(("driver.transport", "driver.session",
+                                                 "driver.analyzer", "driver.simulator")))
+    assert not ours, f"the protocol room reaches for I/O: {ours}"
+    stdlib = []
+    for name, path in modules().items():
+        if not name.startswith("driver.protocol"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            stdlib += [(name, n) for n in names if n.split(".")[0] in IO_MODULES]
+    assert not stdlib, f"the protocol room imports I/O modules: {stdlib}"

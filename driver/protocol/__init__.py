@@ -1,6 +1,12 @@
-"""The wire protocol: I/O-free framing, message tables, and dialects behind one interface."""
+"""The wire protocols, without I/O: framing (bytes in, frames or typed frame errors out) and
+message tables, for our ``interdict/1`` (:mod:`._frame`, :mod:`.messages`) and Ocean's OBP
+(:mod:`.obp_frame`, :mod:`.obp_messages`).
 
-from ._dialect import Dialect, DialectSession, LinkOptions
+Nothing here opens a port, waits, sleeps or reads a clock; a test drives it with any bytes in
+any chunks. The conversations over a port (requests, retries, deadlines) are the sessions of
+:mod:`driver.session`.
+"""
+
 from ._frame import (
     END,
     MAX_PAYLOAD,
@@ -14,29 +20,17 @@ from ._frame import (
     FrameErrorKind,
     encode_frame,
 )
-from .interdict_v1 import DIALECT as INTERDICT_V1
-from .obp import DIALECT as OBP
-
-DIALECTS: dict[str, Dialect] = {INTERDICT_V1.name: INTERDICT_V1, OBP.name: OBP}
-"""Known dialects by name, in the order a probe tries them; a vendor dialect registers itself
-here."""
 
 __all__ = [
-    "DIALECTS",
     "END",
-    "INTERDICT_V1",
     "MAX_PAYLOAD",
-    "OBP",
     "OVERHEAD",
     "START",
     "VERSION",
-    "Dialect",
-    "DialectSession",
     "Flag",
     "Frame",
     "FrameDecoder",
     "FrameError",
     "FrameErrorKind",
-    "LinkOptions",
     "encode_frame",
 ]

@@ -7,7 +7,7 @@ little-endian format", Ventana data sheet); floats are IEEE single precision.
 
 The facts a Raman set-up needs and OBP does not carry (excitation wavelength, rated laser
 power) are in :data:`KNOWN_MODULES`, keyed by the device string the spectrometer reports, or
-given to :class:`~driver.protocol.obp.ObpDialect` for a module not listed.
+given to :class:`~driver.session.obp.ObpDialect` for a module not listed.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from .device import SimulatedDevice
 from .faults import FaultSpec
 from .obp_device import OBP_PROFILES, ObpSimulatedDevice
 from .server import ServedDevice
-from .synth import Scenario, ScenarioError, load_references
+from .synth import Scenario, load_references
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = Scenario.load(args.scenario) if args.scenario else \
             Scenario.default_for(refs, techniques)
         scenario.check_references(refs)
-    except (ValueError, ScenarioError) as exc:
+    except ValueError as exc:  # ScenarioError is one
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     device: ServedDevice = ObpSimulatedDevice(

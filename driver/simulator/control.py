@@ -21,7 +21,7 @@ from ..errors import NotSupportedError
 
 if TYPE_CHECKING:
     from ..analyzer import Analyzer
-    from ..protocol import DialectSession
+    from ..session import DialectSession
 
 
 @runtime_checkable

@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..capabilities import TechniqueCaps
+from ..capabilities import TechniqueCaps, TechniqueName
+from ..errors import AnalyzerError
 from ..models import SelfTestPeak, SelfTestReport
 
 REFERENCES_DIR = Path(__file__).resolve().parent / "references"
@@ -39,8 +40,11 @@ MAX_SCENARIO_BYTES = 16 << 20
 """Largest scenario file read (a sample takes ~100 bytes: 16 MiB is ~150,000 samples)."""
 
 
-class ScenarioError(ValueError):
-    """A scenario or reference file is invalid; the message names the file and the field."""
+class ScenarioError(AnalyzerError, ValueError):
+    """A scenario or reference file is invalid; the message names the file and the field.
+
+    Under the driver's root (:class:`driver.errors.AnalyzerError`) and a ``ValueError``, as
+    :class:`io.UnsupportedOperation` is both an ``OSError`` and a ``ValueError``."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class Reference:
     """One reference spectrum, ascending axis, scaled to a maximum of 1."""
 
     name: str
-    technique: Literal["raman", "ftir"]
+    technique: TechniqueName
     x: NDArray[np.float64]
     y: NDArray[np.float64]
 
@@ -84,7 +88,7 @@ def _read_spectrum_file(path: Path) -> list[Reference]:
     out = []
     for k, read in enumerate(spectra.read(path)):
         s = read
-        tech: Literal["raman", "ftir"] = "raman" if s.technique is spectra.Technique.RAMAN \
+        tech: TechniqueName = "raman" if s.technique is spectra.Technique.RAMAN \
             else "ftir"
         if tech == "raman" and s.x_unit is not spectra.XUnit.RAMAN_SHIFT:
             s = s.to_raman_shift()

@@ -38,6 +38,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
+from spectra import grid
+
+from ..errors import MatcherError, MatcherInputError, UnknownNameError
 from ..representation import Representation
 
 F32 = NDArray[np.float32]
@@ -51,7 +54,7 @@ DEFAULT_MODEL = "embedding-v1.npz"
 _BATCH = 32
 
 
-class ModelFileError(ValueError):
+class ModelFileError(MatcherError, ValueError):
     """A model file is missing, malformed, of another format version, or inconsistent.
 
     The message names the file and the part at fault.
@@ -85,11 +88,11 @@ class TechniqueModel:
         try:
             start, stop, step = (float(v) for v in header["axis"])
             self.axis = (start, stop, step)
+            self.points = int(grid(start, stop, step).size)
             self.representation = Representation(**header["representation"])
             self.input_scale = np.float32(header["input_scale"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: models.{technique}: bad header: {exc}") from exc
-        self.points = round((stop - start) / step) + 1
         length, channels = self.points, 1
         for i, b in enumerate(blocks):
             if b.weight.ndim != 3 or b.weight.shape[1] != channels or b.weight.shape[2] % 2 != 1:
@@ -165,10 +168,10 @@ class TechniqueModel:
         one = a.ndim == 1
         m = np.atleast_2d(a)
         if m.ndim != 2 or m.shape[1] != self.points:
-            raise ValueError(f"embedding ({self.technique}): expected vectors of "
+            raise MatcherInputError(f"embedding ({self.technique}): expected vectors of "
                              f"{self.points} points, got shape {a.shape}")
         if not np.all(np.isfinite(m)):
-            raise ValueError(f"embedding ({self.technique}): non-finite values")
+            raise MatcherInputError(f"embedding ({self.technique}): non-finite values")
         out = np.empty((m.shape[0], self.dim), dtype=np.float32)
         for s in range(0, m.shape[0], _BATCH):
             out[s : s + _BATCH] = self._forward(self.representation.transform(m[s : s + _BATCH]))
@@ -211,7 +214,7 @@ class EmbeddingModel:
         """
         key = "raman" if technique == "raman" else "infrared"
         if key not in self._models:
-            raise KeyError(f"model {self.source} has no {technique} network "
+            raise UnknownNameError(f"model {self.source} has no {technique} network "
                            f"(it has {', '.join(self._models) or 'none'})")
         return self._models[key]
 

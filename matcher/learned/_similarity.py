@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import MatcherInputError
 from ..similarity import HQI
 from ..similarity._base import F64
 from ._model import EmbeddingModel, TechniqueModel
@@ -59,5 +60,5 @@ class EmbeddingHQI(HQI):
             For a mask that leaves out any point.
         """
         if not bool(np.all(mask)):
-            raise ValueError("the embedding score cannot be masked: it uses the whole axis")
+            raise MatcherInputError("the embedding score cannot be masked: it uses the whole axis")
         return np.ones(self._net.dim, dtype=bool)

@@ -34,6 +34,7 @@ from ._library import (
     LibrarySet,
     Routes,
     default_x_unit,
+    fill_unstated,
     techniques_compatible,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "build_from_files",
     "cas_check_digit",
     "default_x_unit",
+    "fill_unstated",
     "slug",
     "techniques_compatible",
     "validate_cas",

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -25,7 +24,7 @@ from spectra.parallel import ordered_map
 
 from ._entry import EntryMeta, LibraryEntry, slug
 from ._errors import InvalidEntryError, LibraryError
-from ._library import DEFAULT_MIN_COVERAGE, Library, _frozen, check_axis, default_x_unit
+from ._library import DEFAULT_MIN_COVERAGE, Library, _frozen, check_axis, fill_unstated
 
 FILES_PER_TASK = 16
 """Files a worker reads per task: enough to make the hand-over cheap (a RRUFF file takes
@@ -117,14 +116,8 @@ def _references(path: Path, meta: EntryMeta | None, technique: Technique
             pairs.append((EntryMeta(name=stem, id=slug(stem), source=str(path)), s))
     out = []
     for m, s in pairs:
-        changes: dict[str, Any] = {"source": str(path)}
-        tech = s.technique
-        if tech is Technique.OTHER:
-            tech = m.technique or technique
-            changes["technique"] = tech
-        if s.x_unit is XUnit.OTHER:
-            changes["x_unit"] = default_x_unit(tech)
-        out.append((m, s.replace(**changes)))
+        filled = fill_unstated(s, technique=m.technique or technique)
+        out.append((m, filled.replace(source=str(path))))
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from spectra import Technique
+from spectra import Technique, canonical_json
 
 from ..results import Category
 from ._cas import validate_cas
@@ -121,3 +121,8 @@ class LibraryEntry(BaseModel):
                 f"controlled or precursor, not {self.category.value}"
             )
         return self
+
+
+def entry_line(entry: LibraryEntry) -> bytes:
+    """The canonical JSON of one entry (how it is stored and hashed)."""
+    return canonical_json(entry.model_dump(mode="json")).encode("ascii")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spectra import where_in_file
 
-class LibraryError(Exception):
+from ..errors import MatcherError
+
+
+class LibraryError(MatcherError):
     """Root of every error raised by :mod:`matcher.library`."""
 
 
@@ -48,11 +52,7 @@ class LibraryFileError(LibraryError, ValueError):
         self.offset = offset
         self.field = field
         self.reason = message
-        where = self.path or "<library>"
-        if offset is not None:
-            where += f" (byte {offset})"
-        if field:
-            where += f": {field}"
+        where = where_in_file(self.path, offset=offset, field=field, unnamed="<library>")
         super().__init__(f"{where}: {message}")
 
 

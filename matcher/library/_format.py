@@ -47,8 +47,10 @@ import struct
 import tempfile
 import threading
 import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,10 +58,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spectra import Pipeline, Technique, XUnit
 
-from ._entry import LibraryEntry
+from ._entry import LibraryEntry, entry_line
 from ._errors import LibraryError, LibraryFileError, LibraryIntegrityError, LibraryVersionError
 from ._hash import HASH_SCHEME, SCHEMES, content_hash, hash_meta
-from ._library import Library, entry_line
 from ._refs import LazySeq
 
 MAGIC = b"\x89IDLIB\r\n"
@@ -115,7 +116,54 @@ class FileHeader(BaseModel):
     parts: list[PartHeader]
 
 
-def write_parts(parts: list[Library], path: Path) -> Path:
+class PartSource(Protocol):
+    """What :func:`write_parts` reads of a library (a :class:`~._library.Library` has it)."""
+
+    id: str
+    technique: Technique
+    x_unit: XUnit
+    pipeline: Pipeline
+    min_coverage: float
+    axis: NDArray[np.float64]
+    matrix: NDArray[np.float32]
+    entries: Sequence[LibraryEntry]
+    hash_scheme: str
+
+    @property
+    def hash(self) -> str:
+        """The content hash under :attr:`hash_scheme`."""
+
+    @property
+    def has_references(self) -> bool:
+        """Whether raw references are stored."""
+
+    def iter_references(self) -> Iterator[tuple[LibraryEntry, bytes]]:
+        """Entries with their compressed raw reference (empty bytes when none)."""
+
+    def compute_hash(self, lines: list[bytes], *, scheme: str) -> str:
+        """The content hash under ``scheme``, given the entries' canonical JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """One library as read from a file, verified: what :class:`~._library.Library` is built
+    from (the file room knows bytes and headers, not the library object)."""
+
+    path: Path
+    id: str
+    entries: Sequence[LibraryEntry]
+    axis: list[float]
+    matrix: NDArray[np.float32]
+    pipeline: Pipeline
+    technique: Technique
+    x_unit: XUnit
+    min_coverage: float
+    references: Sequence[bytes] | None
+    hash: str
+    hash_scheme: str
+
+
+def write_parts(parts: Sequence[PartSource], path: Path) -> Path:
     """Write libraries into one file, atomically.
 
     The bytes go to a temporary file in the same folder, which is flushed to disk, given
@@ -328,7 +376,7 @@ def _open(path: Path) -> tuple[_Source, int, FileHeader, int]:
     return src, size, header, _align(PREAMBLE.size + hlen)
 
 
-def read_parts(path: Path, *, part: str | None = None, one: bool = False) -> list[Library]:
+def read_parts(path: Path, *, part: str | None = None, one: bool = False) -> list[StoredPart]:
     """Open the libraries in the file at ``path``, each verified against its content hash.
 
     Parameters
@@ -342,8 +390,8 @@ def read_parts(path: Path, *, part: str | None = None, one: bool = False) -> lis
 
     Returns
     -------
-    list of Library
-        Built from private copies of the bytes that were hashed (see the module docstring).
+    list of StoredPart
+        Each built from private copies of the bytes that were hashed (see the module docstring).
 
     Raises
     ------
@@ -376,14 +424,14 @@ def read_parts(path: Path, *, part: str | None = None, one: bool = False) -> lis
     except BaseException:
         src.close()
         raise
-    if not any(lib.has_references for lib in libs):
+    if not any(lib.references is not None for lib in libs):
         src.close()  # else the raw references keep it open until their library is gone
     return libs
 
 
 def _read_part(
     src: _Source, p: PartHeader, data_start: int, size: int, scheme: str
-) -> Library:
+) -> StoredPart:
     path = src.path
     where = f"part {p.id!r}"
     expected = {
@@ -465,13 +513,10 @@ def _read_part(
     if actual != p.hash:
         raise LibraryIntegrityError(path=path, part=p.id, recorded=p.hash, actual=actual)
     matrix.flags.writeable = False  # ours alone: the Library keeps it without a copy
-    try:
-        return Library(
-            library_id=p.id, entries=LazySeq(p.n, entry), axis=p.axis, matrix=matrix,
-            pipeline=p.pipeline, technique=p.technique, x_unit=p.x_unit,
-            min_coverage=p.min_coverage,
-            references=LazySeq(p.n, raw, cache=False) if p.has_references else None,
-            content_hash=actual, hash_scheme=scheme,
-        )
-    except LibraryError as exc:
-        raise LibraryFileError(f"{where}: {exc}", path=path, field="header") from exc
+    return StoredPart(
+        path=path, id=p.id, entries=LazySeq(p.n, entry), axis=p.axis, matrix=matrix,
+        pipeline=p.pipeline, technique=p.technique, x_unit=p.x_unit,
+        min_coverage=p.min_coverage,
+        references=LazySeq(p.n, raw, cache=False) if p.has_references else None,
+        hash=actual, hash_scheme=scheme,
+    )

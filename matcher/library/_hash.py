@@ -16,19 +16,18 @@ stream::
 
     hash = SHA-256( meta ‖ NUL ‖ axis ‖ e_0 ‖ LF ‖ … ‖ e_{N-1} ‖ LF ‖ matrix bytes )
 
-where ``meta`` is the canonical JSON (:func:`canonical_json`) of :func:`hash_meta`: scheme,
-library id, technique, x unit, pipeline, coverage rule, N, D and, in scheme 2, the leaf size
-``B`` = :data:`LEAF_BYTES`; ``axis`` is the D axis values as little-endian float64; ``e_i``
-is entry i's canonical JSON (which pins its raw reference through ``spectrum_hash``); the
-matrix bytes are the N × D values as little-endian float32, row after row; leaf digests
-enter as their 32 raw bytes. File offsets and the compression of raw references do not
-enter.
+where ``meta`` is the canonical JSON (:func:`spectra.canonical_json`) of :func:`hash_meta`:
+scheme, library id, technique, x unit, pipeline, coverage rule, N, D and, in scheme 2, the
+leaf size ``B`` = :data:`LEAF_BYTES`; ``axis`` is the D axis values as little-endian
+float64; ``e_i`` is entry i's canonical JSON (which pins its raw reference through
+``spectrum_hash``); the matrix bytes are the N × D values as little-endian float32, row
+after row; leaf digests enter as their 32 raw bytes. File offsets and the compression of
+raw references do not enter.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spectra import Pipeline, Technique, XUnit
+from spectra import Pipeline, Technique, XUnit, canonical_json
 
 from ._errors import LibraryError
 
@@ -55,13 +54,6 @@ STREAM_CHUNK = 1 << 24
 
 Fill = Callable[[int, int], None]
 """``fill(a, b)``: put the matrix bytes ``[a, b)`` into the buffer (e.g. read them from a file)."""
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted, compact, ASCII JSON: the bytes that enter content hashes."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
 
 
 def hash_meta(
@@ -131,7 +123,7 @@ def content_hash(
     if meta.get("scheme") != scheme:
         raise LibraryError(f"hash metadata of scheme {meta.get('scheme')!r}, not {scheme!r}")
     h = hashlib.sha256()
-    h.update(canonical_json(meta))
+    h.update(canonical_json(meta).encode("ascii"))
     h.update(b"\x00")
     h.update(np.asarray(axis, dtype="<f8").tobytes())
     if scheme == SCHEME_V2:
@@ -211,6 +203,6 @@ def matrix_bytes(matrix: NDArray[np.float32]) -> memoryview:
 
 
 __all__ = [
-    "HASH_SCHEME", "LEAF_BYTES", "SCHEMES", "SCHEME_V1", "SCHEME_V2", "canonical_json",
+    "HASH_SCHEME", "LEAF_BYTES", "SCHEMES", "SCHEME_V1", "SCHEME_V2",
     "content_hash", "hash_meta", "matrix_bytes", "workers",
 ]

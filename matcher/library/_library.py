@@ -14,14 +14,16 @@ from pydantic import ValidationError
 
 from spectra import Pipeline, SpectraError, Spectrum, Technique, XUnit
 
-from ._entry import EntryMeta, LibraryEntry, slug
+from ._entry import EntryMeta, LibraryEntry, entry_line, slug
 from ._errors import (
     InvalidEntryError,
     LibraryError,
+    LibraryFileError,
     QueryMismatchError,
     ReferenceUnavailableError,
 )
-from ._hash import HASH_SCHEME, canonical_json, content_hash, hash_meta, matrix_bytes
+from ._format import StoredPart, read_parts, write_parts
+from ._hash import HASH_SCHEME, content_hash, hash_meta, matrix_bytes
 from ._refs import LazySeq, concat, decode_reference, encode_reference, subset
 
 F32 = NDArray[np.float32]
@@ -42,6 +44,35 @@ def default_x_unit(technique: Technique) -> XUnit:
     raise LibraryError(f"no default x unit for technique {technique.value}; pass x_unit=")
 
 
+def fill_unstated(
+    spectrum: Spectrum, *, technique: Technique | str | None = None,
+    x_unit: XUnit | str | None = None,
+) -> Spectrum:
+    """The spectrum with what its file did not say filled in (and nothing it did say changed).
+
+    Technique: ``technique`` when the spectrum's is ``other``. X unit, when the spectrum's
+    is ``other``: ``x_unit``, else the default of the (filled-in) technique
+    (:func:`default_x_unit`), else left ``other``. Used wherever a reference or a query
+    comes from a file: library build and add, the embedded library's index, identify.
+
+    >>> import spectra
+    >>> s = spectra.Spectrum([1.0, 2.0], [3.0, 4.0], x_unit="other")
+    >>> filled = fill_unstated(s, technique="raman")
+    >>> filled.technique.value, filled.x_unit.value
+    ('raman', 'raman-shift-cm-1')
+    """
+    changes: dict[str, Any] = {}
+    if spectrum.technique is Technique.OTHER and technique is not None:
+        changes["technique"] = Technique(technique)
+    if spectrum.x_unit is XUnit.OTHER:
+        tech = Technique(changes.get("technique", spectrum.technique))
+        if x_unit is not None:
+            changes["x_unit"] = XUnit(x_unit)
+        elif tech is Technique.RAMAN or tech.is_infrared or tech is Technique.NIR:
+            changes["x_unit"] = default_x_unit(tech)
+    return spectrum.replace(**changes) if changes else spectrum
+
+
 def techniques_compatible(library: Technique, query: Technique) -> bool:
     """Whether a ``query`` spectrum may be searched in a ``library`` of another technique.
 
@@ -51,11 +82,6 @@ def techniques_compatible(library: Technique, query: Technique) -> bool:
     if query is Technique.OTHER or library is Technique.OTHER:
         return False
     return query is library or (query.is_infrared and library.is_infrared)
-
-
-def entry_line(entry: LibraryEntry) -> bytes:
-    """The canonical JSON of one entry (how it is stored and hashed)."""
-    return canonical_json(entry.model_dump(mode="json"))
 
 
 def check_axis(axis: ArrayLike) -> F64:
@@ -616,8 +642,6 @@ class Library:
 
         See :mod:`matcher.library._format` for the layout.
         """
-        from ._format import write_parts
-
         return write_parts([self], Path(path))
 
     @classmethod
@@ -645,9 +669,27 @@ class Library:
         LibraryError
             Several parts and ``part`` not given, or no such part.
         """
-        from ._format import read_parts
+        return cls.from_stored(read_parts(Path(path), part=part, one=True)[0])
 
-        return read_parts(Path(path), part=part, one=True)[0]
+    @classmethod
+    def from_stored(cls, part: StoredPart) -> Library:
+        """The library of a part read (and verified) from a library file.
+
+        Raises
+        ------
+        LibraryFileError
+            The part's header describes no valid library.
+        """
+        try:
+            return cls(
+                library_id=part.id, entries=part.entries, axis=part.axis, matrix=part.matrix,
+                pipeline=part.pipeline, technique=part.technique, x_unit=part.x_unit,
+                min_coverage=part.min_coverage, references=part.references,
+                content_hash=part.hash, hash_scheme=part.hash_scheme,
+            )
+        except LibraryError as exc:
+            raise LibraryFileError(f"part {part.id!r}: {exc}", path=part.path,
+                                   field="header") from exc
 
     def iter_references(self) -> Iterator[tuple[LibraryEntry, bytes]]:
         """Entries with their compressed raw reference (empty bytes when none is stored)."""
@@ -756,8 +798,6 @@ class LibrarySet(Sequence[Library]):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write every part into one file."""
-        from ._format import write_parts
-
         return write_parts(list(self.parts), Path(path))
 
     @classmethod
@@ -769,6 +809,4 @@ class LibrarySet(Sequence[Library]):
         LibraryFileError, LibraryIntegrityError, LibraryVersionError
             As :meth:`Library.load`; one bad part refuses the whole file.
         """
-        from ._format import read_parts
-
-        return cls(read_parts(Path(path)))
+        return cls(Library.from_stored(p) for p in read_parts(Path(path)))

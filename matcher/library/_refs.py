@@ -10,7 +10,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from spectra import Acquisition, ProvenanceStep, Spectrum
+from spectra import Spectrum, canonical_json
 
 from ._errors import LibraryFileError
 
@@ -20,20 +20,11 @@ _LEN = struct.Struct("<I")
 
 
 def encode_reference(spectrum: Spectrum) -> bytes:
-    """A spectrum as one zlib stream: ``<u4 n_meta> meta-JSON x<f8 y<f8``."""
-    meta = {
-        "n": len(spectrum),
-        "x_unit": spectrum.x_unit.value,
-        "y_unit": spectrum.y_unit.value,
-        "technique": spectrum.technique.value,
-        "excitation_nm": spectrum.excitation_nm,
-        "acquisition": spectrum.acquisition.model_dump(mode="json", exclude_none=True),
-        "provenance": [p.model_dump(mode="json") for p in spectrum.provenance],
-        "title": spectrum.title,
-        "source": spectrum.source,
-        "extra": dict(spectrum.extra),
-    }
-    mb = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    """A spectrum as one zlib stream: ``<u4 n_meta> record x<f8 y<f8``.
+
+    The record is the canonical JSON of :meth:`spectra.Spectrum.to_record`.
+    """
+    mb = canonical_json(spectrum.to_record()).encode("ascii")
     raw = (
         _LEN.pack(len(mb)) + mb
         + spectrum.x.astype("<f8").tobytes() + spectrum.y.astype("<f8").tobytes()
@@ -60,14 +51,7 @@ def decode_reference(blob: bytes, *, expected_hash: str, where: str) -> Spectrum
             raise ValueError(f"expected {16 * n} bytes of data, found {len(body)}")
         x = np.frombuffer(body, dtype="<f8", count=n)
         y = np.frombuffer(body, dtype="<f8", count=n, offset=8 * n)
-        spec = Spectrum(
-            x, y,
-            x_unit=meta["x_unit"], y_unit=meta["y_unit"], technique=meta["technique"],
-            excitation_nm=meta["excitation_nm"],
-            acquisition=Acquisition.model_validate(meta["acquisition"]),
-            provenance=[ProvenanceStep.model_validate(p) for p in meta["provenance"]],
-            title=meta["title"], source=meta["source"], extra=meta["extra"],
-        )
+        spec = Spectrum.from_record(meta, x, y)
     except (zlib.error, struct.error, ValueError, KeyError, TypeError) as exc:
         raise LibraryFileError(f"raw reference is corrupt: {exc}", field=where) from exc
     if spec.content_hash != expected_hash:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import UnknownNameError
 from ._base import BaseSimilarity, SearchKind
 from ._correlation import HQI, DerivativeHQI, hqi_from_r
 from ._euclidean import Euclidean
@@ -36,7 +37,8 @@ def get_similarity(name: str, **params: Any) -> BaseSimilarity:
     classes = similarity_classes()
     key = name.strip().lower().replace("-", "_")
     if key not in classes:
-        raise KeyError(f"unknown score {name!r}; known scores: {', '.join(sorted(classes))}")
+        raise UnknownNameError(
+            f"unknown score {name!r}; known scores: {', '.join(sorted(classes))}")
     return classes[key](**params)
 
 

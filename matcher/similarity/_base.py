@@ -8,6 +8,8 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..errors import MatcherInputError
+
 F64 = NDArray[np.float64]
 
 SearchKind = Literal["correlation", "euclidean"]
@@ -18,11 +20,11 @@ def as_vector(values: ArrayLike, name: str) -> F64:
     """``values`` as a finite 1-D float64 array, or a :class:`ValueError` naming ``name``."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D vector, got shape {arr.shape}")
+        raise MatcherInputError(f"{name}: expected a 1-D vector, got shape {arr.shape}")
     if arr.size < 2:
-        raise ValueError(f"{name}: needs at least 2 points, got {arr.size}")
+        raise MatcherInputError(f"{name}: needs at least 2 points, got {arr.size}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains non-finite values")
+        raise MatcherInputError(f"{name}: contains non-finite values")
     return arr
 
 
@@ -32,11 +34,11 @@ def as_rows(values: ArrayLike, name: str) -> F64:
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected shape (n, D), got {arr.shape}")
+        raise MatcherInputError(f"{name}: expected shape (n, D), got {arr.shape}")
     if arr.shape[1] < 2:
-        raise ValueError(f"{name}: needs at least 2 points per vector, got {arr.shape[1]}")
+        raise MatcherInputError(f"{name}: needs at least 2 points per vector, got {arr.shape[1]}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains non-finite values")
+        raise MatcherInputError(f"{name}: contains non-finite values")
     return arr
 
 

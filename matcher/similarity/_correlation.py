@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..errors import MatcherInputError
 from ._base import F64, BaseSimilarity, SearchKind, as_rows, as_vector
 
 
@@ -16,7 +17,7 @@ def _centred_unit(rows: F64, name: str) -> F64:
     nrm = np.sqrt(np.sum(c * c, axis=1))
     flat = np.flatnonzero(~(nrm > 0))
     if flat.size:
-        raise ValueError(
+        raise MatcherInputError(
             f"{name}: row {int(flat[0])} is flat (zero variance); a correlation is undefined"
         )
     out: F64 = c / nrm[:, None]
@@ -60,7 +61,7 @@ class HQI(BaseSimilarity):
         refs = self.transform(as_rows(references, "references"))
         qs = self.transform(as_rows(queries, "queries"))
         if refs.shape[1] != qs.shape[1]:
-            raise ValueError(
+            raise MatcherInputError(
                 f"references have {refs.shape[1]} points but queries {qs.shape[1]}"
             )
         # (N, D) @ (D, Q) -> (N, Q)
@@ -72,14 +73,14 @@ class HQI(BaseSimilarity):
         r = as_vector(reference, "reference")
         q = as_vector(query, "query")
         if r.shape != q.shape:
-            raise ValueError(f"reference has {r.size} points but query {q.size}")
+            raise MatcherInputError(f"reference has {r.size} points but query {q.size}")
         rt = self.transform(r[None, :])[0]
         qt = self.transform(q[None, :])[0]
         rc = rt - rt.mean()
         qc = qt - qt.mean()
         den = float(np.sqrt(np.dot(rc, rc) * np.dot(qc, qc)))
         if not den > 0:
-            raise ValueError("a flat (zero-variance) vector has no correlation")
+            raise MatcherInputError("a flat (zero-variance) vector has no correlation")
         corr = float(np.dot(rc, qc)) / den
         return float(hqi_from_r(np.array([corr]))[0])
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import MatcherInputError
 from ._base import F64, BaseSimilarity, SearchKind, as_rows, as_vector
 
 
@@ -33,7 +34,7 @@ class Euclidean(BaseSimilarity):
         r = as_vector(reference, "reference")
         q = as_vector(query, "query")
         if r.shape != q.shape:
-            raise ValueError(f"reference has {r.size} points but query {q.size}")
+            raise MatcherInputError(f"reference has {r.size} points but query {q.size}")
         return float(np.sqrt(np.sum((r - q) ** 2)))
 
     def matrix(self, references: ArrayLike, queries: ArrayLike) -> F64:
@@ -41,7 +42,7 @@ class Euclidean(BaseSimilarity):
         refs = as_rows(references, "references")
         qs = as_rows(queries, "queries")
         if refs.shape[1] != qs.shape[1]:
-            raise ValueError(
+            raise MatcherInputError(
                 f"references have {refs.shape[1]} points but queries {qs.shape[1]}"
             )
         # ‖r‖² + ‖q‖² − 2 r·q, then clipped: (N,1) + (1,Q) − (N,D)@(D,Q)

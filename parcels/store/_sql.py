@@ -35,18 +35,21 @@ import secrets
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from matcher.results import FusedIdentification, Identification
-from spectra import Progress, Spectrum
+from matcher.results import Identification
+from spectra import Progress, Spectrum, Technique, canonical_json
 
 from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     Finding,
     ItemProof,
@@ -55,13 +58,21 @@ from ..audit import (
     VerifyReport,
     chain_hash,
     check_heads,
+    original_problem,
     prove_events,
     record_digest,
     row_digest,
+    spectrum_record_detail,
+    spectrum_record_differs,
     verify_chain,
 )
 from ..blobs import EncodedSpectrum, decode_spectrum, encode_spectrum
-from ..errors import IllegalTransitionError, IntegrityError, ParcelNotFoundError
+from ..errors import (
+    DuplicateOriginalError,
+    IllegalTransitionError,
+    IntegrityError,
+    ParcelNotFoundError,
+)
 from ..holds import EVENT_FOR_STATE, check_inspectable, check_transition
 from ..records import (
     AnyIdentification,
@@ -71,12 +82,12 @@ from ..records import (
     HoldRecord,
     HoldState,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelQuery,
     ParcelSummary,
     Result,
     ResultKind,
-    canonical_json,
 )
 from ..s10 import validate_item_id
 from ..signing import PublicKey, SignedHead, SigningKeyError, StationKey
@@ -89,8 +100,16 @@ from ..sync import (
     WireSpectrum,
     WireTransition,
 )
-from ..text import check_text
-from .base import IMPORT_CHUNK, NewInspection, ParcelRow, RowOutcome, RowStatus, Store
+from ..text import STORED, check_text
+from .base import (
+    IMPORT_CHUNK,
+    NewInspection,
+    NewOriginal,
+    ParcelRow,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 
 SIGN_EVERY = 64
 """A long transaction (an AED import chunk, a pushed run) signs a head after every this many
@@ -151,22 +170,55 @@ def new_id() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedOriginal:
+    """An original file checked and hashed before the write lock is taken."""
+
+    name: str
+    data: bytes
+    format: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, new: NewOriginal) -> PreparedOriginal:
+        """Checked at the door: a name without a folder or a control character, a format."""
+        check_text("name", new.name)
+        check_text("format", new.format)
+        if not new.name or not new.format or "/" in new.name or "\\" in new.name:
+            raise ValueError(f"an original file needs a name without a folder and a format "
+                             f"(got {new.name!r}, {new.format!r})")
+        return cls(new.name, bytes(new.data), new.format, new.sha256, len(new.data))
+
+
+def original_record(row: Sequence[Any]) -> OriginalFile:
+    """An ``original_files`` row (:data:`~parcels.audit.ORIGINAL_COLUMNS`) as the record."""
+    try:
+        return OriginalFile.model_validate(
+            dict(zip(ORIGINAL_COLUMNS, row, strict=True)), context=STORED)
+    except ValidationError as exc:
+        raise IntegrityError(f"stored original file {row[0]} no longer parses: {exc}") \
+            from exc
+
+
+def belongs(result: Technique, spectrum: str) -> bool:
+    """Whether a result of a library part of technique ``result`` belongs to a spectrum of
+    technique ``spectrum``: the same technique, or both mid-infrared (the matcher searches
+    an FTIR transmission or unstated-infrared query in the FTIR part of the library, see
+    ``matcher.library.techniques_compatible``)."""
+    measured = Technique(spectrum)
+    return result is measured or (result.is_infrared and measured.is_infrared)
+
+
 def primary(identification: AnyIdentification, technique: str) -> Identification:
     """The single-technique result that belongs to a spectrum of ``technique``."""
-    if isinstance(identification, FusedIdentification):
-        for r in identification.results:
-            if r.technique.value == technique:
-                return r
-        have = ", ".join(r.technique.value for r in identification.results) or "none"
-        raise ValueError(
-            f"the fused identification has no {technique} result (it has: {have})"
-        )
-    if identification.technique.value != technique:
-        raise ValueError(
-            f"identification is for {identification.technique.value} but the spectrum is "
-            f"{technique}"
-        )
-    return identification
+    part = identification.part(technique)
+    if part is None:  # a mid-infrared spectrum takes the FTIR (ATR) part's result
+        part = next((r for r in identification.parts if belongs(r.technique, technique)), None)
+    if part is None:
+        have = ", ".join(r.technique.value for r in identification.parts) or "none"
+        raise ValueError(f"identification is for {have} but the spectrum is {technique}")
+    return part
 
 
 # -- heads and keys as stored ----------------------------------------------------------------
@@ -574,21 +626,29 @@ class SQLStore(Store, abc.ABC):
     def add_inspection(
         self, item_id: str, spectrum: Spectrum, identification: AnyIdentification, *,
         operator: str, station: str, device: DeviceIdentity,
-        performed_at: datetime | None = None,
+        performed_at: datetime | None = None, original: NewOriginal | None = None,
     ) -> Inspection:
         """See :meth:`Store.add_inspection`."""
         return self.add_inspections([NewInspection(
             item_id=item_id, spectrum=spectrum, identification=identification,
             operator=operator, station=station, device=device, performed_at=performed_at,
+            original=original,
         )])[0]
 
     def add_inspections(self, batch: Sequence[NewInspection]) -> list[Inspection]:
         """See :meth:`Store.add_inspections`."""
         prepared = []
+        hashes: set[str] = set()
         for new in batch:  # the CPU work (hashing, compressing, JSON) before taking the lock
             item_id = validate_item_id(new.item_id)
             check_text("operator", new.operator)
             check_text("station", new.station)
+            original = None if new.original is None else PreparedOriginal.of(new.original)
+            if original is not None:
+                if original.sha256 in hashes:
+                    raise ValueError(f"{original.name}: the same file twice in one batch "
+                                     f"(SHA-256 {original.sha256})")
+                hashes.add(original.sha256)
             technique = new.spectrum.technique.value
             first = primary(new.identification, technique)
             if not new.operator or not new.station:
@@ -597,27 +657,35 @@ class SQLStore(Store, abc.ABC):
             prepared.append((
                 new, item_id, technique, first, encode_spectrum(new.spectrum),
                 new.identification.model_dump_json(), new.device.model_dump_json(),
-                first.pipeline.model_dump_json(), new_id(), new_id(),
+                first.pipeline.model_dump_json(), new_id(), new_id(), original,
             ))
         out: list[Inspection] = []
         with self._write() as cur:
             chain = self._chain(cur)
             now = self._now()
             for (new, item_id, technique, first, enc, ident_text, device_text,
-                 pipeline_text, inspection_id, result_id) in prepared:
+                 pipeline_text, inspection_id, result_id, original) in prepared:
                 performed = now if new.performed_at is None else ts(new.performed_at)
                 current = self._parcel_state(cur, item_id)
                 check_inspectable(item_id, current)
-                self._store_spectrum(cur, enc)
+                if original is not None and (row := cur.execute(self._q(
+                        "SELECT inspection_id, item_id FROM original_files WHERE sha256 = ?"),
+                        (original.sha256,)).fetchone()) is not None:
+                    raise DuplicateOriginalError(original.sha256, row[0], row[1])
+                meta_digest = self._store_spectrum(cur, enc)
                 ivals = (inspection_id, item_id, performed, new.operator, new.station,
                          device_text, technique, enc.content_hash, pipeline_text,
                          first.library_id, first.library_hash)
                 seq = chain.append(
                     EventKind.SCAN, new.operator, item_id,
                     {"inspection_id": inspection_id, "spectrum_hash": enc.content_hash,
-                     "technique": technique, "digest": row_digest(INSPECTION_COLUMNS, ivals)},
+                     "technique": technique, "digest": row_digest(INSPECTION_COLUMNS, ivals),
+                     SPECTRUM_RECORD: meta_digest},
                     now)
                 self._insert_inspection(cur, ivals, seq)
+                stored_original = None if original is None else self._insert_original(
+                    cur, chain, original, inspection_id=inspection_id, item_id=item_id,
+                    actor=new.operator, now=now)
                 rvals = (result_id, inspection_id, ResultKind.ORIGINAL.value, now,
                          new.operator, first.library_id, first.library_hash,
                          new.identification.verdict.value, bool(new.identification.alert),
@@ -641,21 +709,74 @@ class SQLStore(Store, abc.ABC):
                         recorded_by=new.operator, library_id=first.library_id,
                         library_hash=first.library_hash,
                         verdict=new.identification.verdict, alert=new.identification.alert,
-                        identification=new.identification),)))
+                        identification=new.identification),),
+                    original_file=stored_original))
             head = chain.finish(self._now())
         self._committed(head)
         return out
 
-    def _store_spectrum(self, cur: Any, enc: EncodedSpectrum) -> None:
-        """A raw spectrum and its x axis, each stored once (by content hash)."""
+    def _insert_original(self, cur: Any, chain: Chain, original: PreparedOriginal, *,
+                         inspection_id: str, item_id: str, actor: str,
+                         now: str) -> OriginalFile:
+        """An inspection's original file and its ``original-file`` event (the row's digest;
+        the bytes are covered by the SHA-256 in it)."""
+        ovals = (original.sha256, inspection_id, item_id, original.name, original.size,
+                 original.format, now)
+        seq = chain.append(
+            EventKind.ORIGINAL_FILE, actor, item_id,
+            {"inspection_id": inspection_id, "sha256": original.sha256, "size": original.size,
+             "name": original.name, "format": original.format,
+             "digest": row_digest(ORIGINAL_COLUMNS, ovals)},
+            now)
+        cur.execute(self._q(f"INSERT INTO original_files ({', '.join(ORIGINAL_COLUMNS)}, "
+                            f"data, event_seq) VALUES ({', '.join('?' * (len(ovals) + 2))})"),
+                    (*ovals, original.data, seq))
+        return original_record(ovals)
+
+    def _original_of(self, cur: Any, inspection_id: str) -> OriginalFile | None:
+        """The original file of an inspection (None: it was acquired, not ingested)."""
+        row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM original_files "
+                                  "WHERE inspection_id = ?"), (inspection_id,)).fetchone()
+        return None if row is None else original_record(row)
+
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """See :meth:`Store.find_original`."""
+        with self._snapshot() as cur:
+            row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM "
+                                      "original_files WHERE sha256 = ?"), (sha256,)).fetchone()
+        return None if row is None else original_record(row)
+
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """See :meth:`Store.get_original`."""
+        with self._snapshot() as cur:
+            row = cur.execute(self._q(f"SELECT {', '.join(ORIGINAL_COLUMNS)}, data FROM "
+                                      "original_files WHERE sha256 = ?"), (sha256,)).fetchone()
+        if row is None:
+            raise ParcelNotFoundError("original file", sha256)
+        meta, data = original_record(row[:-1]), bytes(row[-1])
+        if problem := original_problem(meta.sha256, meta.size, data):
+            raise IntegrityError(f"stored original file {meta.name} of inspection "
+                                 f"{meta.inspection_id}: {problem}; the database was altered")
+        return meta, data
+
+    def _store_spectrum(self, cur: Any, enc: EncodedSpectrum) -> str:
+        """A raw spectrum and its x axis, each stored once (by content hash); returns the
+        digest of the spectrum's metadata record as stored (the one already stored when the
+        same content was stored before, whatever its labels: the record the inspection will
+        point to), for its scan event to log. Under the writers' lock: read, then written."""
+        stored = cur.execute(self._q("SELECT meta FROM spectra WHERE hash = ?"),
+                             (enc.content_hash,)).fetchone()
+        if stored is not None:
+            return record_digest(str(stored[0]))
         if cur.execute(self._q("SELECT 1 FROM axes WHERE hash = ?"),
                        (enc.axis_hash,)).fetchone() is None:
             cur.execute(self._q("INSERT INTO axes (hash, n, data) VALUES (?, ?, ?) "
                                 "ON CONFLICT (hash) DO NOTHING"),
                         (enc.axis_hash, enc.n, enc.pack_axis()))
         cur.execute(self._q("INSERT INTO spectra (hash, n, meta, axis_hash, data) "
-                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING"),
+                            "VALUES (?, ?, ?, ?, ?)"),
                     (enc.content_hash, enc.n, enc.meta, enc.axis_hash, enc.values))
+        return record_digest(enc.meta)
 
     def _insert_inspection(self, cur: Any, ivals: Sequence[Any], seq: int) -> None:
         cur.execute(self._q(f"INSERT INTO inspections ({', '.join(INSPECTION_COLUMNS)}, "
@@ -918,8 +1039,9 @@ class SQLStore(Store, abc.ABC):
                "UNION SELECT event_seq FROM inspections WHERE item_id = ? "
                "UNION SELECT r.event_seq FROM results r JOIN inspections i "
                "ON i.inspection_id = r.inspection_id WHERE i.item_id = ? "
-               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = ?")
-        return sorted(int(r[0]) for r in cur.execute(self._q(sql), (item_id,) * 5).fetchall()
+               "UNION SELECT event_seq FROM hold_transitions WHERE item_id = ? "
+               "UNION SELECT event_seq FROM original_files WHERE item_id = ?")
+        return sorted(int(r[0]) for r in cur.execute(self._q(sql), (item_id,) * 6).fetchall()
                       if r[0] is not None)
 
     def _proof(self, cur: Any, seqs: Sequence[int]
@@ -983,6 +1105,12 @@ class SQLStore(Store, abc.ABC):
                                  "r.inspection_id WHERE i.item_id = ? ORDER BY r.event_seq"),
             "transitions": rows(tra, f"SELECT {', '.join(tra)}, event_seq FROM "
                                      "hold_transitions WHERE item_id = ? ORDER BY id"),
+            "spectra": [{"hash": h, "meta": m} for h, m in cur.execute(self._q(
+                "SELECT hash, meta FROM spectra WHERE hash IN (SELECT spectrum_hash FROM "
+                "inspections WHERE item_id = ?) ORDER BY hash"), (item_id,)).fetchall()],
+            "originals": rows(ORIGINAL_COLUMNS, f"SELECT {', '.join(ORIGINAL_COLUMNS)}, "
+                                                "event_seq FROM original_files WHERE "
+                                                "item_id = ? ORDER BY event_seq"),
         }
 
     def verify_item(
@@ -1047,22 +1175,23 @@ class SQLStore(Store, abc.ABC):
             return list(cur.execute(q(sql), tuple(params)).fetchall())
 
         def check(event: Sequence[Any], kinds: Collection[str], *, item_id: str, what: str,
-                  expect: dict[str, Any]) -> None:
+                  expect: dict[str, Any]) -> dict[str, Any] | None:
+            """The event's data when it is the right event and logs ``expect``."""
             seq, kind, ev_item, data = event
             if kind is None or seq is None:
                 out.append(Finding(seq=seq or 0, problem=Problem.MISSING_EVENT,
                                    detail=f"{what} refers to audit event #{seq}, which is "
                                           "not stored"))
-                return
+                return None
             if kind not in kinds or ev_item != item_id:
                 out.append(Finding(seq=seq, problem=Problem.MISSING_EVENT,
                                    detail=f"{what} refers to event #{seq}, which is a "
                                           f"{kind} event of {ev_item}"))
-                return
+                return None
             try:
                 d = json.loads(data or "")
             except ValueError:
-                return  # the chain check reports an unreadable event
+                return None  # the chain check reports an unreadable event
             for key, value in expect.items():
                 if d.get(key) != value:
                     out.append(Finding(
@@ -1070,7 +1199,8 @@ class SQLStore(Store, abc.ABC):
                         detail=f"{what} does not match what event #{seq} ({kind}) logged: "
                                f"{key} differs; the stored record was changed",
                     ))
-                    return
+                    return None
+            return d if isinstance(d, dict) else None
 
         ev = "LEFT JOIN audit_events e ON e.seq = x.event_seq"
         for r in rows(
@@ -1096,15 +1226,20 @@ class SQLStore(Store, abc.ABC):
             check(r[8:12], ("import",), item_id=item_id, what=what, expect=expect)
 
         ins, res, tra = INSPECTION_COLUMNS, RESULT_COLUMNS, TRANSITION_COLUMNS
+        # the spectrum record each scan event logged, checked below where the spectra are read
+        records: dict[str, list[tuple[str, int, object]]] = {}
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in ins)}, x.event_seq, e.kind, e.item_id, "
             f"e.data FROM inspections x {ev}" + only("x.item_id"), p
         ):
             vals = r[:len(ins)]
-            check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
-                  what=f"inspection {vals[0]}",
-                  expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
-                          "digest": row_digest(ins, vals)})
+            logged = check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
+                           what=f"inspection {vals[0]}",
+                           expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
+                                   "digest": row_digest(ins, vals)})
+            if logged is not None and logged.get(SPECTRUM_RECORD) is not None:
+                records.setdefault(vals[7], []).append(
+                    (vals[0], r[len(ins)], logged[SPECTRUM_RECORD]))
 
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in res)}, x.event_seq, e.kind, e.item_id, "
@@ -1119,6 +1254,17 @@ class SQLStore(Store, abc.ABC):
                   what=f"result {vals[0]} of inspection {vals[1]}",
                   expect={"result_id": vals[0], "verdict": vals[7], "alert": vals[8],
                           "digest": row_digest(res, vals)})
+
+        org = ORIGINAL_COLUMNS
+        for r in rows(
+            f"SELECT {', '.join('x.' + c for c in org)}, x.event_seq, e.kind, e.item_id, "
+            f"e.data FROM original_files x {ev}" + only("x.item_id"), p
+        ):
+            vals = r[:len(org)]
+            check(r[len(org):len(org) + 4], (EventKind.ORIGINAL_FILE.value,), item_id=vals[2],
+                  what=f"original file {vals[3]} of inspection {vals[1]}",
+                  expect={"inspection_id": vals[1], "sha256": vals[0],
+                          "digest": row_digest(org, vals)})
 
         last: dict[str, tuple[str, str, int]] = {}
         for r in rows(
@@ -1151,9 +1297,10 @@ class SQLStore(Store, abc.ABC):
                 "" if item is None else " JOIN inspections i ON i.inspection_id = "
                 "r.inspection_id WHERE i.item_id = ?"),
             "hold_transitions": "SELECT event_seq FROM hold_transitions" + only("item_id"),
+            "original_files": "SELECT event_seq FROM original_files" + only("item_id"),
         }
         tables = (("import", "parcels"), ("scan", "inspections"), ("verdict", "results"),
-                  ("reidentify", "results"))
+                  ("reidentify", "results"), (EventKind.ORIGINAL_FILE.value, "original_files"))
         for kind, table in tables:
             for r in rows(
                 "SELECT seq, item_id FROM audit_events WHERE kind = ?"
@@ -1182,6 +1329,11 @@ class SQLStore(Store, abc.ABC):
         ), tell, before, total):
             s = cur.execute(q("SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
                               "ON a.hash = s.axis_hash WHERE s.hash = ?"), (h,)).fetchone()
+            if s is not None:  # its labels (outside its hash): the record each scan logged
+                out += [Finding(seq=at, problem=Problem.EVIDENCE,
+                                detail=f"inspection {iid}: {spectrum_record_detail(h, at)}")
+                        for iid, at, logged in records.get(h, ())
+                        if spectrum_record_differs({SPECTRUM_RECORD: logged}, s[0])]
             if s is None or s[1] is None:
                 out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {h} logged by event #{seq} is "
@@ -1191,6 +1343,17 @@ class SQLStore(Store, abc.ABC):
                     decode_spectrum(h, s[0], bytes(s[1]), bytes(s[2]))
                 except IntegrityError as exc:
                     out.append(Finding(seq=seq, problem=Problem.EVIDENCE, detail=str(exc)))
+        # original files (deep): their bytes against the hash and size their row records
+        # (the row's digest, checked above, is what the event logged); one file at a time
+        if deep:
+            for sha, seq in rows("SELECT sha256, event_seq FROM original_files"
+                                 + only("item_id"), p):
+                f = cur.execute(q("SELECT size, name, data FROM original_files WHERE "
+                                  "sha256 = ?"), (sha,)).fetchone()
+                if problem := original_problem(sha, f[0], bytes(f[2])):
+                    out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
+                                       detail=f"original file {f[1]} logged by event "
+                                              f"#{seq}: {problem}"))
         return out
 
     # -- sync: the station's side ---------------------------------------------------------------
@@ -1209,7 +1372,8 @@ class SQLStore(Store, abc.ABC):
                              "ORDER BY seq LIMIT ?"), (after_seq, max(1, max_events))).fetchall()
         if not rows:
             return StationBatch(station=station, events=[])
-        joined = (EventKind.VERDICT.value, EventKind.INSPECTED.value)
+        joined = (EventKind.ORIGINAL_FILE.value, EventKind.VERDICT.value,
+                  EventKind.INSPECTED.value)
         while True:
             end = int(rows[-1][0])
             head = cur.execute(q("SELECT min(seq) FROM signed_heads WHERE seq >= ?"),

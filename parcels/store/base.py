@@ -16,26 +16,33 @@ same contract tests run on both):
   station's key (:mod:`parcels.signing`), in the same transaction; the key is injected into
   the store (``open_store(..., signer=key)``); a store opened without one reads and
   verifies, and refuses to write (:class:`parcels.signing.SigningKeyError`). The signing and
-  checking logic lives in :mod:`parcels.signing` and :mod:`parcels.audit`, not in a backend.
+  checking logic lives in :mod:`parcels.signing` and :mod:`parcels.audit`, not in a backend;
+* the interface raises only :mod:`parcels.errors` (and the builtins they refine): a backend
+  failure (``sqlite3.Error``, a PostgreSQL driver's error) leaves as
+  :class:`parcels.errors.StoreError`, applied to a backend class by :func:`backend_errors`.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import hashlib
+import inspect
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from matcher.results import Verdict
-from spectra import Progress, Spectrum
+from spectra import Progress, Spectrum, canonical_json
 
 from ..audit import ItemProof, VerifyReport, record_digest
+from ..errors import DatabaseUnreachableError, StoreError
 from ..periods import Period, period_key
 from ..records import (
     AnyIdentification,
@@ -44,12 +51,12 @@ from ..records import (
     HoldRecord,
     HoldState,
     Inspection,
+    OriginalFile,
     Parcel,
     ParcelFile,
     ParcelQuery,
     ParcelSummary,
     Result,
-    canonical_json,
 )
 from ..signing import SignedHead
 from ..sync import (
@@ -111,7 +118,7 @@ class ParcelRow(NamedTuple):
     facility: str
     category: str
     record: str
-    """:func:`~parcels.records.canonical_json` of the parcel (extra fields included)."""
+    """:func:`spectra.canonical_json` of the parcel (extra fields included)."""
     digest: str
     """SHA-256 (hex) of ``record``: what the import event logs and a re-import compares."""
     hold: tuple[datetime, str, str] | None
@@ -177,6 +184,30 @@ class PositivityCounts(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NewOriginal:
+    """The file an inspection's spectrum was read from, to keep byte for byte with it.
+
+    Attributes
+    ----------
+    name
+        The file's name as found (no folder; no control character).
+    data
+        Its bytes, exactly as read (the spectrum must have been read from these bytes).
+    format
+        The reader that read it (:func:`spectra.sniff`'s name).
+    """
+
+    name: str
+    data: bytes
+    format: str
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of :attr:`data`."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class NewInspection:
     """One inspection to record (see :meth:`Store.add_inspection` for the fields)."""
 
@@ -187,6 +218,7 @@ class NewInspection:
     station: str
     device: DeviceIdentity
     performed_at: datetime | None = None
+    original: NewOriginal | None = None
 
 
 class Store(abc.ABC):
@@ -322,11 +354,14 @@ class Store(abc.ABC):
         station: str,
         device: DeviceIdentity,
         performed_at: datetime | None = None,
+        original: NewOriginal | None = None,
     ) -> Inspection:
         """Record one measurement of a parcel with its raw spectrum and its result.
 
         One transaction: the raw spectrum, the inspection, the original result, the hold
-        moving ``held → inspected`` (when it was held) and their audit events.
+        moving ``held → inspected`` (when it was held), the file the spectrum was read from
+        (``original``: an ingested export, kept byte for byte with its SHA-256) and their
+        audit events (``scan``, ``original-file``, ``verdict``, ``inspected``).
 
         Raises
         ------
@@ -334,6 +369,10 @@ class Store(abc.ABC):
             Unknown parcel.
         IllegalTransitionError
             The parcel is not in hand (see :data:`parcels.holds.INSPECTABLE`).
+        DuplicateOriginalError
+            A file with the same bytes is already stored (nothing is recorded).
+        UnsafeTextError
+            The original's name holds a control character.
         ValueError
             The identification's technique does not match the spectrum's.
         """
@@ -394,6 +433,22 @@ class Store(abc.ABC):
             No spectrum with this hash.
         IntegrityError
             The stored bytes do not give back that hash.
+        """
+
+    @abc.abstractmethod
+    def find_original(self, sha256: str) -> OriginalFile | None:
+        """The stored original file with these bytes' SHA-256 (hex), or None."""
+
+    @abc.abstractmethod
+    def get_original(self, sha256: str) -> tuple[OriginalFile, bytes]:
+        """A stored original file and its bytes, identical to those stored (hash checked).
+
+        Raises
+        ------
+        ParcelNotFoundError
+            No original file with this hash.
+        IntegrityError
+            The stored bytes do not give back that hash (or that size).
         """
 
     # -- statistics inputs ------------------------------------------------------------
@@ -621,6 +676,72 @@ class CentralStore(Store):
         """
 
 
+S = TypeVar("S", bound=type[Store])
+
+
+def backend_errors(*errors: type[BaseException],
+                   unreachable: tuple[type[BaseException], ...] = ()) -> Callable[[S], S]:
+    """Class decorator of a :class:`Store` backend: ``errors`` raised by its constructor or
+    by any method of the :class:`Store` interface (while a generator method is iterated too)
+    leave as :class:`parcels.errors.StoreError`, naming the database (the backend's
+    ``path``, else its class), with the backend's error as the cause; those of
+    ``unreachable`` (a server that stopped answering) leave as
+    :class:`parcels.errors.DatabaseUnreachableError`. Methods a backend inherits (a shared
+    SQL base) are wrapped on the backend, and a :class:`CentralStore`'s methods too.
+
+    >>> import sqlite3
+    >>> @backend_errors(sqlite3.Error)
+    ... class Broken(Store):
+    ...     path = "x.db"
+    ...     def close(self) -> None:
+    ...         raise sqlite3.OperationalError("disk I/O error")
+    >>> Broken.__abstractmethods__ = frozenset()
+    >>> Broken().close()
+    Traceback (most recent call last):
+    parcels.errors.StoreError: evidence database x.db: disk I/O error
+    """
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def fail(self: Store, exc: BaseException) -> StoreError:
+            where = getattr(self, "path", None) or type(self).__name__
+            kind = DatabaseUnreachableError if isinstance(exc, unreachable) else StoreError
+            return kind(f"evidence database {where}: {exc}")
+
+        if inspect.isgeneratorfunction(method):
+            @functools.wraps(method)
+            def generator(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from method(self, *args, **kwargs)
+                except errors as exc:
+                    raise fail(self, exc) from exc
+
+            return generator
+
+        @functools.wraps(method)
+        def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except errors as exc:
+                raise fail(self, exc) from exc
+
+        return call
+
+    def decorate(cls: S) -> S:
+        names = {"__init__"}
+        for face in (Store, CentralStore):
+            if issubclass(cls, face):
+                names.update(n for n in vars(face) if not n.startswith("_"))
+        for name in sorted(names):
+            member = inspect.getattr_static(cls, name, None)
+            if isinstance(member, property) and member.fget is not None:
+                setattr(cls, name, property(wrap(member.fget), doc=member.__doc__))
+            elif callable(member) and not isinstance(member, staticmethod | classmethod):
+                setattr(cls, name, wrap(member))
+        return cls
+
+    return decorate
+
+
 __all__ = ["IMPORT_CHUNK", "CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact",
-           "ItemProof", "NewInspection", "ParcelRow", "PositivityCounts", "RowOutcome",
-           "RowStatus", "Store"]
+           "ItemProof", "NewInspection", "NewOriginal", "ParcelRow", "PositivityCounts",
+           "RowOutcome", "RowStatus", "Store", "backend_errors"]

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import psycopg
 from pydantic import TypeAdapter, ValidationError
 
 from matcher.results import Verdict
@@ -50,7 +51,9 @@ from spectra import Pipeline, Progress
 from ..audit import (
     GENESIS,
     INSPECTION_COLUMNS,
+    ORIGINAL_COLUMNS,
     RESULT_COLUMNS,
+    SPECTRUM_RECORD,
     TRANSITION_COLUMNS,
     Finding,
     Problem,
@@ -90,7 +93,7 @@ from ..sync import (
     check_batch,
 )
 from ..text import check_text
-from ._sql import Chain, SQLStore
+from ._sql import Chain, SQLStore, original_record
 from ._sql import dt as _dt
 from ._sql import ts as _ts
 from .base import (
@@ -99,6 +102,7 @@ from .base import (
     HoldFact,
     InspectionFact,
     PositivityCounts,
+    backend_errors,
 )
 
 INSPECTION_COLS, RESULT_COLS, TRANSITION_COLS = (INSPECTION_COLUMNS, RESULT_COLUMNS,
@@ -260,7 +264,24 @@ _V2: tuple[str, ...] = (
         END $$""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3: tuple[str, ...] = (
+    # the file an inspection's spectrum was read from (a closed handheld's export taken in by
+    # interdict ingest), byte for byte: the same table as the SQLite store's schema v3
+    """CREATE TABLE original_files (sha256 text PRIMARY KEY,
+        inspection_id text NOT NULL UNIQUE REFERENCES inspections (inspection_id),
+        item_id text NOT NULL REFERENCES parcels (item_id), name text NOT NULL,
+        size bigint NOT NULL, format text NOT NULL, received_at text NOT NULL,
+        data bytea NOT NULL, event_seq bigint NOT NULL REFERENCES audit_events (seq))""",
+    "CREATE INDEX original_files_item ON original_files (item_id)",
+    *_append_only("original_files"),
+    f"""DO $$ BEGIN
+          IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
+            GRANT SELECT, INSERT ON original_files TO {WRITER_ROLE};
+          END IF;
+        END $$""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Ordered migrations: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -296,7 +317,6 @@ def where(url: str) -> str:
 def _reachable(url: str, timeout_s: float) -> None:
     """Connect once, so that a server that is not there (or refuses) is said at once and in
     its own words, rather than by a pool that retries until its timeout."""
-    import psycopg
 
     from ..errors import DatabaseUnreachableError
 
@@ -308,6 +328,7 @@ def _reachable(url: str, timeout_s: float) -> None:
             f"cannot open the PostgreSQL database {where(url)}: {reason}") from exc
 
 
+@backend_errors(psycopg.Error, unreachable=(psycopg.OperationalError,))
 class PostgresStore(SQLStore, CentralStore):
     """The evidence store in a PostgreSQL database.
 
@@ -532,12 +553,16 @@ class PostgresStore(SQLStore, CentralStore):
                         recorded_by=x[4], library_id=x[5], library_hash=x[6], verdict=x[7],
                         alert=bool(x[8]), identification=_IDENT.validate_json(x[9]),
                         based_on=x[10], note=x[11]))
+            originals = {o.inspection_id: o for o in map(original_record, cur.execute(
+                f"SELECT {', '.join(ORIGINAL_COLUMNS)} FROM original_files WHERE {col} = %s",
+                (key,)).fetchall())} if rows else {}
             return tuple(
                 Inspection(inspection_id=r[0], item_id=r[1], performed_at=_dt(r[2]),
                            operator=r[3], station=r[4],
                            device=DeviceIdentity.model_validate_json(r[5]), technique=r[6],
                            spectrum_hash=r[7], pipeline=Pipeline.model_validate_json(r[8]),
-                           library_id=r[9], library_hash=r[10], results=tuple(results[r[0]]))
+                           library_id=r[9], library_hash=r[10], results=tuple(results[r[0]]),
+                           original_file=originals.get(r[0]))
                 for r in rows.values())
         except (ValidationError, ValueError) as exc:
             raise IntegrityError(f"a stored inspection of {key} no longer parses: {exc}") \
@@ -795,8 +820,8 @@ class PostgresStore(SQLStore, CentralStore):
             held = {int(r[0]): str(r[1]) for r in cur.execute(
                 "SELECT seq, hash FROM station_events WHERE station = %s AND seq >= %s",
                 (station, first))}
-            stored_spectra = {r[0] for r in cur.execute(
-                "SELECT hash FROM spectra WHERE hash = ANY(%s)",
+            stored_spectra = {str(r[0]): str(r[1]) for r in cur.execute(
+                "SELECT hash, meta FROM spectra WHERE hash = ANY(%s)",
                 ([i.spectrum_hash for i in batch.inspections],))}
             registered = cur.execute("SELECT key_id FROM fleet_keys WHERE station = %s ORDER "
                                      "BY id DESC LIMIT 1", (station,)).fetchone()
@@ -843,7 +868,8 @@ class PostgresStore(SQLStore, CentralStore):
             with cur.connection.pipeline():
                 self._receive_records(cur, chain, checked, station=station,
                                       facility=facility, now=now, conflicts=conflicts,
-                                      parcel_conflicts=parcel_conflicts)
+                                      parcel_conflicts=parcel_conflicts,
+                                      stored_spectra=stored_spectra)
             signed = chain.finish(self._now())
         self._committed(signed)
         return outcome.model_copy(update={"head_seq": last.seq, "head_hash": last.hash,
@@ -852,8 +878,10 @@ class PostgresStore(SQLStore, CentralStore):
 
     def _receive_records(self, cur: Any, chain: Chain, checked: CheckedBatch, *, station: str,
                          facility: str, now: str, conflicts: list[HoldConflict],
-                         parcel_conflicts: list[str]) -> None:
-        """Store the records of a checked push, in chain order."""
+                         parcel_conflicts: list[str], stored_spectra: dict[str, str]) -> None:
+        """Store the records of a checked push, in chain order. ``stored_spectra``: the
+        metadata record of each pushed inspection's raw spectrum central already held (it
+        keeps one per content hash, as a station does); updated as spectra are stored."""
         for e in checked.new:
             origin = {"station": station, "station_seq": e.seq}
             if e.seq in checked.parcels:
@@ -862,14 +890,18 @@ class PostgresStore(SQLStore, CentralStore):
             elif e.seq in checked.inspections:
                 i = checked.inspections[e.seq]
                 s = checked.spectra.get(i.spectrum_hash)
-                if s is not None:  # the axis came packed: no need to look first
+                if s is not None and s.hash not in stored_spectra:  # the axis came packed
                     cur.execute("INSERT INTO axes (hash, n, data) VALUES (%s, %s, %s) "
                                 "ON CONFLICT (hash) DO NOTHING", (s.axis_hash, s.n, s.axis))
                     cur.execute("INSERT INTO spectra (hash, n, meta, axis_hash, data) "
-                                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (hash) DO NOTHING",
+                                "VALUES (%s, %s, %s, %s, %s)",
                                 (s.hash, s.n, s.meta, s.axis_hash, s.data))
+                    stored_spectra[s.hash] = s.meta
+                # central's scan event vouches for the record central holds (the station's
+                # own event, verbatim in station_events, for the one the station held)
                 seq = chain.append(EventKind.SCAN, e.actor, e.item_id,
-                                   {**json.loads(e.data), **origin}, now)
+                                   {**json.loads(e.data), **origin, SPECTRUM_RECORD:
+                                    record_digest(stored_spectra[i.spectrum_hash])}, now)
                 self._insert_inspection(cur, i.values(), seq)
             elif e.seq in checked.results:
                 self._log_result(cur, chain, e.item_id or "",

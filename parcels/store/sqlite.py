@@ -63,6 +63,7 @@ from ._sql import ts as _ts
 from .base import (
     HoldFact,
     InspectionFact,
+    backend_errors,
 )
 
 APPLICATION_ID = 0x49445452
@@ -183,7 +184,28 @@ _V2: tuple[str, ...] = (
     "FROM audit_events",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3: tuple[str, ...] = (
+    # the file an inspection's spectrum was read from (a closed handheld's export taken in by
+    # interdict ingest), byte for byte; its original-file event logs the row's digest
+    """CREATE TABLE original_files (
+        sha256 TEXT PRIMARY KEY,
+        inspection_id TEXT NOT NULL UNIQUE REFERENCES inspections (inspection_id),
+        item_id TEXT NOT NULL REFERENCES parcels (item_id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        data BLOB NOT NULL,
+        event_seq INTEGER NOT NULL REFERENCES audit_events (seq))""",
+    "CREATE INDEX original_files_item ON original_files (item_id)",
+    *(
+        f"""CREATE TRIGGER original_files_no_{op.lower()} BEFORE {op} ON original_files
+            BEGIN SELECT RAISE(ABORT, 'original_files is append-only: {op} refused'); END"""
+        for op in ("UPDATE", "DELETE")
+    ),
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Ordered migrations: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -208,6 +230,7 @@ BULK_CHECKPOINT_PAGES = 16384
 default is 1,000)."""
 
 
+@backend_errors(sqlite3.Error)
 class SQLiteStore(SQLStore):
     """The evidence store in one SQLite file.
 
@@ -424,6 +447,7 @@ class SQLiteStore(SQLStore):
                 device=DeviceIdentity.model_validate_json(row[5]), technique=row[6],
                 spectrum_hash=row[7], pipeline=Pipeline.model_validate_json(row[8]),
                 library_id=row[9], library_hash=row[10], results=results,
+                original_file=self._original_of(cur, inspection_id),
             )
         except (ValidationError, ValueError) as exc:
             raise IntegrityError(f"stored inspection {inspection_id} no longer parses: {exc}") \

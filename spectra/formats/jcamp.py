@@ -845,20 +845,19 @@ def dumps(spectrum: Spectrum) -> str:
         out.append(f"##LONG DATE={acq.acquired_at.strftime('%Y/%m/%d %H:%M:%S%z')}")
     if s.excitation_nm is not None:
         out.append(f"##$LASER WAVELENGTH={s.excitation_nm!r}")
+    record = s.to_record()  # the spectrum's own JSON values of its fields
     out += [
-        f"##{_OUR} TITLE={_json(s.title)}",
-        f"##{_OUR} TECHNIQUE={_json(s.technique.value)}",
-        f"##{_OUR} X UNIT={_json(s.x_unit.value)}",
-        f"##{_OUR} Y UNIT={_json(s.y_unit.value)}",
+        f"##{_OUR} TITLE={_json(record['title'])}",
+        f"##{_OUR} TECHNIQUE={_json(record['technique'])}",
+        f"##{_OUR} X UNIT={_json(record['x_unit'])}",
+        f"##{_OUR} Y UNIT={_json(record['y_unit'])}",
     ]
     if s.excitation_nm is not None:
-        out.append(f"##{_OUR} EXCITATION NM={_json(s.excitation_nm)}")
-    acq_json = _json(acq.model_dump(mode="json", exclude_none=True), "ACQUISITION")
-    out.append(f"##{_OUR} ACQUISITION={acq_json}")
-    prov_json = _json([p.model_dump(mode="json") for p in s.provenance], "PROVENANCE")
-    out.append(f"##{_OUR} PROVENANCE={prov_json}")
+        out.append(f"##{_OUR} EXCITATION NM={_json(record['excitation_nm'])}")
+    out.append(f"##{_OUR} ACQUISITION={_json(record['acquisition'], 'ACQUISITION')}")
+    out.append(f"##{_OUR} PROVENANCE={_json(record['provenance'], 'PROVENANCE')}")
     if s.extra:
-        out.append(f"##{_OUR} EXTRA={_json(dict(s.extra), 'EXTRA')}")
+        out.append(f"##{_OUR} EXTRA={_json(record['extra'], 'EXTRA')}")
     out += [
         f"##XUNITS={_XUNITS_OUT[s.x_unit]}",
         f"##YUNITS={_YUNITS_OUT[s.y_unit]}",

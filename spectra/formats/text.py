@@ -678,16 +678,12 @@ def write(spectrum: Spectrum, path: Path) -> None:
     def dump(v: Any) -> str:
         return json.dumps(v, ensure_ascii=True, sort_keys=True, allow_nan=False)
 
+    record = s.to_record()  # the spectrum's own JSON values of its fields
     head = [
         MAGIC,
-        f"# title: {dump(s.title)}",
-        f"# x_unit: {dump(s.x_unit.value)}",
-        f"# y_unit: {dump(s.y_unit.value)}",
-        f"# technique: {dump(s.technique.value)}",
-        f"# excitation_nm: {dump(s.excitation_nm)}",
-        f"# acquisition: {dump(s.acquisition.model_dump(mode='json', exclude_none=True))}",
-        f"# provenance: {dump([st.model_dump(mode='json') for st in s.provenance])}",
-        f"# extra: {dump(dict(s.extra))}",
+        *(f"# {key}: {dump(record[key])}" for key in (
+            "title", "x_unit", "y_unit", "technique", "excitation_nm", "acquisition",
+            "provenance", "extra")),
         "x,y",
     ]
     body = "\n".join(f"{a!r},{b!r}" for a, b in zip(s.x.tolist(), s.y.tolist(), strict=True))

@@ -8,22 +8,16 @@ from ._pipeline import Pipeline, PipelineStep, step_functions
 from ._step import record
 from .baseline import baseline
 from .crop import crop
-from .defaults import DEFAULT_FTIR, DEFAULT_RAMAN, default_for, default_ftir, default_raman
 from .despike import despike
 from .normalize import normalize
 from .resample import resample
 from .smooth import derivative, smooth
 
 __all__ = [
-    "DEFAULT_FTIR",
-    "DEFAULT_RAMAN",
     "Pipeline",
     "PipelineStep",
     "baseline",
     "crop",
-    "default_for",
-    "default_ftir",
-    "default_raman",
     "derivative",
     "despike",
     "normalize",

@@ -7,8 +7,8 @@ from numpy.typing import NDArray
 
 from .._model import Spectrum
 from .._units import FloatArray
+from .._validation import as_float, as_int
 from ._step import record
-from ._validation import as_float, as_int
 
 BoolArray = NDArray[np.bool_]
 

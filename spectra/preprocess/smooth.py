@@ -12,8 +12,8 @@ import numpy as np
 from .._errors import ParameterWarning, SpectrumValidationError
 from .._model import Spectrum
 from .._units import FloatArray
+from .._validation import as_int, uniform_step
 from ._step import record
-from ._validation import as_int, uniform_step
 
 LOCAL_SPREAD_WARN = 0.05
 """Smoothing warns when the spacing varies by more than this (max/min − 1) within a window.

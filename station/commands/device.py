@@ -55,13 +55,10 @@ def register(sub: Any) -> None:
                    help="simulator only: put this scenario sample under the laser first")
     p.add_argument("--baudrate", type=int, default=115200, metavar="BAUD",
                    help="serial line rate (default 115200; ignored by pty and TCP)")
-    p.add_argument("--dialect", default="interdict/1", metavar="NAME",
-                   help="protocol: interdict/1 (default), obp (Ocean Binary Protocol), or auto "
-                        "(probe both, as 'interdict devices' does)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE",
                    help="where to save: .jdx (JCAMP-DX) or .csv, by the extension")
     json_option(p, "a summary of the saved spectrum")
-    add_config_arguments(p, "config", "device")
+    add_config_arguments(p, "config", "device", "dialect")
     p.set_defaults(func=run_acquire)
 
     p = sub.add_parser(
@@ -108,30 +105,21 @@ def run_acquire(args: argparse.Namespace) -> ExitCode:
     """Acquire and save one spectrum."""
     import spectra
     from driver import Analyzer
-    from driver.discovery import probe
     from driver.errors import DeviceRefusedError
-    from driver.protocol import DIALECTS
+    from station.workflows.dialect import resolve_dialect
 
     out: Path = args.output
     if out.suffix.lower() not in WRITE_SUFFIXES:
         raise UsageError(f"{out}: the file's extension names its format",
                          hint="use a .jdx or .csv extension")
-    device = station_config(args).device
+    cfg = station_config(args)
+    device = cfg.device
     if not device:
         raise UsageError("no analyzer named",
                          hint="give --device URL (or INTERDICT_DEVICE, or device = ... in the "
                               "station file); interdict devices lists the serial ports")
-    if args.dialect != "auto" and args.dialect not in DIALECTS:
-        raise UsageError(f"--dialect {args.dialect!r} is not known",
-                         hint=f"use auto or one of {', '.join(DIALECTS)}")
-    dialect = args.dialect
-    if dialect == "auto":
-        found = probe(device)
-        if found.dialect is None:
-            raise DeviceError(f"no analyzer at {device}: {found.problem}",
-                              hint="check the URL, the cable and that the analyzer is on")
-        dialect = found.dialect
-    with Analyzer(device, baudrate=args.baudrate, dialect=DIALECTS[dialect]) as dev:
+    dialect = resolve_dialect(device, cfg.dialect.value)
+    with Analyzer(device, baudrate=args.baudrate, dialect=dialect) as dev:
         if args.sample:
             from driver.simulator.control import select_sample
 

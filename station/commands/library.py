@@ -165,8 +165,6 @@ def _pipeline(spec: str, technique: str) -> Pipeline:
 
 
 def _axis(spec: str | None, technique: str) -> Any:
-    import numpy as np
-
     if spec is None:
         from matcher import defaults
 
@@ -177,8 +175,9 @@ def _axis(spec: str | None, technique: str) -> Any:
         raise UsageError(f"--axis: expected START:STOP:STEP, got {spec!r}") from None
     if not (step > 0 and stop > start):
         raise UsageError(f"--axis: need STOP > START and STEP > 0, got {spec!r}")
-    n = round((stop - start) / step) + 1
-    return start + step * np.arange(n, dtype=np.float64)
+    import spectra
+
+    return spectra.grid(start, stop, step)
 
 
 def _folder_files(source: Path) -> list[Path]:
@@ -360,8 +359,7 @@ def _list(args: argparse.Namespace) -> ExitCode:
 
 def _add(args: argparse.Namespace) -> ExitCode:
     import spectra
-    from matcher.library import EntryMeta, LibrarySet
-    from spectra import Technique, XUnit
+    from matcher.library import EntryMeta, LibrarySet, fill_unstated
 
     libs = LibrarySet.load(args.library)
     lib = libs.get(args.part)
@@ -375,10 +373,9 @@ def _add(args: argparse.Namespace) -> ExitCode:
     except ValueError as exc:
         raise UsageError(f"invalid entry: {exc}") from exc
     s = spectra.read(args.spectrum)[0].replace(source=str(args.spectrum))
-    if s.technique is Technique.OTHER and meta.technique is None:
-        s = s.replace(technique=lib.technique)
-    if s.x_unit is XUnit.OTHER:
-        s = s.replace(x_unit=lib.x_unit)
+    # a technique the entry states is filled in (and checked) by Library.add
+    s = fill_unstated(s, technique=None if meta.technique else lib.technique,
+                      x_unit=lib.x_unit)
     bigger = lib.add(meta, s)
     parts = [bigger if p.id == lib.id else p for p in libs]
     out = LibrarySet(parts).save(args.output or args.library)

@@ -212,10 +212,9 @@ def inspection_view(store: Store, insp: Inspection, events: Sequence[AuditEvent]
     result = insp.latest
     whole = result.identification
     fused = isinstance(whole, FusedIdentification)
-    parts: Sequence[Identification] = (
-        whole.results if isinstance(whole, FusedIdentification) else (whole,))
+    parts: Sequence[Identification] = whole.parts
     technique = insp.technique.value
-    own = next((p for p in parts if p.technique.value == technique), None)
+    own = whole.part(technique)
     if own is not None:
         plot, why = plot_for(store.get_spectrum(insp.spectrum_hash), own, libs)
     else:

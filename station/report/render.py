@@ -12,6 +12,7 @@ from importlib import resources
 from string import Template
 
 from matcher.results import Verdict
+from station.workflows.display import next_step
 
 from .model import AuditRow, EvidenceReport, InspectionView, PartView
 from .plot import svg_plot
@@ -69,17 +70,7 @@ def _thresholds(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _next_step(v: InspectionView) -> str:
-    if v.alert:
-        return ("Controlled substance or precursor indicated. Do not open further; follow "
-                "the hazardous-substance handling procedure, keep the parcel on hold and "
-                "submit a sample for confirmatory laboratory analysis.")
-    if v.verdict is Verdict.INCONCLUSIVE:
-        return ("Inconclusive. If scanned through packaging, open the parcel under the "
-                "handling procedure and scan the contents directly, with FTIR if Raman "
-                "remains inconclusive.")
-    if v.verdict is Verdict.NO_MATCH:
-        return "No library match. Treat as unknown; consider FTIR or laboratory analysis."
-    return "No alerting substance indicated; release according to the hold authority."
+    return next_step(v.alert, v.verdict, [p.technique for p in v.parts])
 
 
 def _part(p: PartView, *, show_technique: bool) -> str:

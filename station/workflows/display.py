@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING, TextIO
 
 from matcher.results import FusedIdentification, Identification, Verdict
@@ -46,20 +47,34 @@ class Progress:
         self._last = pct
 
 
-def next_step(ident: Identification | FusedIdentification, technique: str) -> str:
-    """What the officer should do now, in one sentence."""
-    if ident.alert:
+def next_step(alert: bool, verdict: Verdict, techniques: Collection[str]) -> str:
+    """What the officer should do now, in one sentence: the terminal's verdict block and the
+    evidence report both say this.
+
+    Parameters
+    ----------
+    alert, verdict
+        Of the result (a fused result's fused ones).
+    techniques
+        The :class:`spectra.Technique` values it was measured with (one per part).
+    """
+    if alert:
         return ("ALERT: keep the parcel on hold, do not open it further, follow the "
                 "hazardous-substance procedure and send a sample to the laboratory.")
-    if ident.verdict is Verdict.INCONCLUSIVE:
-        if technique == "raman":
+    if verdict is Verdict.INCONCLUSIVE:
+        if set(techniques) == {"raman"}:
             return ("Inconclusive through packaging: open the parcel under the handling "
                     "procedure and scan the contents with FTIR (--technique ftir).")
         return "Inconclusive: refer the sample to the laboratory."
-    if ident.verdict is Verdict.NO_MATCH:
+    if verdict is Verdict.NO_MATCH:
         return ("No library match: scan again with the other technique, or refer the sample "
                 "to the laboratory.")
     return "No alerting substance found: release according to the hold authority."
+
+
+def advice(ident: Identification | FusedIdentification) -> str:
+    """:func:`next_step` for a result."""
+    return next_step(ident.alert, ident.verdict, [p.technique.value for p in ident.parts])
 
 
 def _lines(ident: Identification) -> list[str]:
@@ -81,8 +96,8 @@ def _lines(ident: Identification) -> list[str]:
     return out
 
 
-def verdict_text(item_id: str, ident: Identification | FusedIdentification,
-                 technique: str, *, colour: bool = False) -> str:
+def verdict_text(item_id: str, ident: Identification | FusedIdentification, *,
+                 colour: bool = False) -> str:
     """The verdict as a block of text; an alert is boxed and cannot be missed.
 
     SYNTHETIC wording appears only when a reported substance or an alerting one comes from
@@ -90,8 +105,7 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
     further down the hit list keeps its own label there and nothing more. No bare
     "confidence": each part says what its verdict was decided on (:meth:`Identification.basis`).
     """
-    parts: list[Identification] = (
-        list(ident.results) if isinstance(ident, FusedIdentification) else [ident])
+    parts: list[Identification] = list(ident.parts)
     synthetic = ident.synthetic_reported
     lines: list[str] = []
     if ident.alert:
@@ -123,7 +137,7 @@ def verdict_text(item_id: str, ident: Identification | FusedIdentification,
         lines.append(f"  NOTE: {', '.join(synthetic)} is a SYNTHETIC reference (not measured): "
                      "not evidence of identity; confirm against a measured reference or in "
                      "the laboratory.")
-    lines.append(f"  next step: {next_step(ident, technique)}")
+    lines.append(f"  next step: {advice(ident)}")
     return "\n".join(lines)
 
 
@@ -132,8 +146,7 @@ def show_outcome(out: TextIO, outcome: ScanOutcome) -> None:
     evidence is."""
     colour = _colour(out)
     # its own colours; the names in it are escaped where it is built
-    out.write(verdict_text(outcome.item_id, outcome.identification, outcome.technique,
-                           colour=colour) + "\n")
+    out.write(verdict_text(outcome.item_id, outcome.identification, colour=colour) + "\n")
     for note in outcome.exposure_notes:
         out.write(shown(f"  acquisition: {note}") + "\n")
     for insp in outcome.inspections:
@@ -143,4 +156,4 @@ def show_outcome(out: TextIO, outcome: ScanOutcome) -> None:
     out.flush()
 
 
-__all__ = ["Progress", "next_step", "show_outcome", "verdict_text"]
+__all__ = ["Progress", "advice", "next_step", "show_outcome", "verdict_text"]

@@ -150,8 +150,7 @@ def _pipeline_and_axis(technique: str) -> tuple[Pipeline, NDArray[np.float64]]:
     start, stop, step = HANDHELD_ATR_RANGE
     steps = [(st.name, {**st.params, "start": start, "stop": stop, "step": step}
               if st.name == "resample" else dict(st.params)) for st in pipeline.steps]
-    n = round((stop - start) / step) + 1
-    return spectra.Pipeline.of(*steps), start + step * np.arange(n, dtype=np.float64)
+    return spectra.Pipeline.of(*steps), spectra.grid(start, stop, step)
 
 
 def build_library(folders: Sequence[str | os.PathLike[str]], *, library_id: str,

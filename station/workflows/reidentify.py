@@ -12,10 +12,8 @@ from station.errors import ParcelStateError
 from station.workflows.scan import StationSession
 
 if TYPE_CHECKING:
-    from matcher.results import Identification
     from parcels.errors import IntegrityError
     from parcels.records import Inspection, Result
-    from spectra import Spectrum
 
 
 def summary(result: Result) -> str:
@@ -84,13 +82,8 @@ def reidentify_parcel(cfg: StationConfig, item_id: str, *, inspection_id: str | 
         recorded_by = session.operator
         done: list[Reexamination] = []
         for ins in targets:
-            technique = "raman" if ins.technique.value == "raman" else "ftir"
-
-            def identify(spectrum: Spectrum, technique: str = technique) -> Identification:
-                return session.identify(spectrum, technique)
-
             try:
-                new = reidentify(store, ins.inspection_id, identify,
+                new = reidentify(store, ins.inspection_id, session.identify,
                                  recorded_by=recorded_by, note=note)
             except IntegrityError as exc:
                 done.append(Reexamination(ins, None, exc))

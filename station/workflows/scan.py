@@ -38,20 +38,37 @@ from station.errors import (
     StationError,
     UsageError,
 )
-from station.workflows.display import Progress, next_step, show_outcome
+from station.workflows.display import Progress, advice, show_outcome
 
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
+    from driver.capabilities import TechniqueCaps
     from matcher.batch import Identifiers
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
-    from parcels.records import Inspection
+    from parcels.records import DeviceIdentity, Inspection
     from parcels.signing import StationKey
-    from parcels.store.base import Store
-    from spectra import Spectrum
+    from parcels.store.base import NewOriginal, Store
+    from spectra import Spectrum, Technique
 
 MAX_EXPOSURE_TRIES = 4
 """Auto-exposure: how many times a saturated Raman scan is retried with half the time."""
+
+
+def shorter_exposure(saturated: int, integration_ms: float, caps: TechniqueCaps) -> float | None:
+    """Auto-exposure's one rule (host-started scans and trigger scans alike): after a scan
+    with saturated pixels, half the integration time, but not below the device's shortest.
+
+    Returns
+    -------
+    float or None
+        The next integration time (ms); None when nothing saturated or the time is already
+        the shortest the device allows.
+    """
+    if saturated <= 0:
+        return None
+    shorter = max(caps.integration_ms.min, integration_ms / 2)
+    return shorter if shorter < integration_ms else None
 FIRST_INTEGRATION_MS = 500.0
 """Auto-exposure: the first Raman integration time tried (capped by the device's limits)."""
 ACCUMULATIONS = 2
@@ -114,16 +131,12 @@ class ScanOutcome:
             "verdict": ident.verdict.value, "alert": ident.alert,
             "alert_substances": list(ident.alert_substances), "confidence": ident.confidence,
             "reason": ident.reason,
-            "synthetic_used": any(i.synthetic_used for i in _parts(ident)),
+            "synthetic_used": any(i.synthetic_used for i in ident.parts),
             "inspections": [i.inspection_id for i in self.inspections],
             "spectrum_hashes": [i.spectrum_hash for i in self.inspections],
-            "next_step": next_step(ident, self.technique),
+            "next_step": advice(ident),
             "identification": json.loads(ident.model_dump_json()),
         }
-
-
-def _parts(ident: Identification | FusedIdentification) -> list[Identification]:
-    return list(ident.results) if isinstance(ident, FusedIdentification) else [ident]
 
 
 def _say(out: TextIO, text: str) -> None:
@@ -242,7 +255,10 @@ class StationSession:
             raise DeviceError("no analyzer named",
                               hint="give --device URL (or INTERDICT_DEVICE, or device = ... "
                                    "in the station file); interdict devices lists the ports")
-        dev = Analyzer(self.cfg.device)
+        from station.workflows.dialect import resolve_dialect
+
+        dialect = resolve_dialect(self.cfg.device, self.cfg.dialect.value)
+        dev = Analyzer(self.cfg.device, dialect=dialect)
         try:
             dev.open()
             info = dev.identify()
@@ -250,9 +266,11 @@ class StationSession:
                 self._configure_raman(dev)
         except (AnalyzerError, OSError) as exc:
             dev.close()  # never keep a half-opened port (it stays locked)
-            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device}: {exc}",
-                              hint="check the cable and the URL; interdict devices lists the "
-                                   "serial ports and probes them") from exc
+            raise DeviceError(f"cannot connect to the analyzer at {self.cfg.device} in "
+                              f"dialect {dialect.name}: {exc}",
+                              hint="check the cable, the URL and the dialect (--dialect auto "
+                                   "probes each); interdict devices lists the serial ports "
+                                   "and probes them") from exc
         self.dev = dev
         self.simulated = info.simulated
         if info.simulated:
@@ -411,6 +429,8 @@ class StationSession:
 
     def acquire(self, technique: str, notes: list[str]) -> Spectrum:
         """Acquire one spectrum; Raman uses auto-exposure against detector saturation."""
+        from driver.analyzer import saturated_pixels
+
         assert self.dev is not None
         if technique == "ftir":
             _say(self.err, "  FTIR: measuring the background (clean crystal) first")
@@ -421,10 +441,11 @@ class StationSession:
         integ = max(integ, caps.integration_ms.min)
         spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
         for _ in range(MAX_EXPOSURE_TRIES - 1):
-            saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
-            if saturated == 0 or integ / 2 < caps.integration_ms.min:
+            saturated = saturated_pixels(spectrum)
+            shorter = shorter_exposure(saturated, integ, caps)
+            if shorter is None:
                 break
-            integ /= 2
+            integ = shorter
             notes.append(f"{saturated} saturated pixel(s): re-acquired at {integ:g} ms")
             _say(self.err, f"  detector saturated ({saturated} px): again at {integ:g} ms")
             spectrum = self._acquire_once("Raman", "raman", integration_ms=integ)
@@ -440,13 +461,13 @@ class StationSession:
             raise DeviceError(f"FTIR background failed: {exc}") from exc
 
     # -- identification and evidence -------------------------------------------------------
-    def library_for(self, technique: str) -> Library:
-        """The library part for a technique."""
+    def library_for(self, technique: Technique) -> Library:
+        """The library part for spectra of ``technique``."""
         from matcher.library import LibraryError
 
         assert self.libs is not None
         try:
-            return self.libs.select("raman" if technique == "raman" else "ftir-atr")
+            return self.libs.select(technique)
         except LibraryError as exc:
             raise StationError(f"library: {exc}",
                                hint="give a --library with a part for this technique") from exc
@@ -463,13 +484,14 @@ class StationSession:
 
         return thresholds_for(self.cfg, technique)
 
-    def identify(self, spectrum: Spectrum, technique: str) -> Identification:
-        """Identify against the configured library with the configured thresholds and
-        matcher, by the part's identifier (:attr:`identifiers`: set up once per part)."""
+    def identify(self, spectrum: Spectrum) -> Identification:
+        """Identify against the configured library part for the spectrum's technique, with
+        the configured thresholds and matcher, by the part's identifier (:attr:`identifiers`:
+        set up once per part)."""
         from matcher.library import LibraryError
         from spectra import SpectraError
 
-        lib = self.library_for(technique)
+        lib = self.library_for(spectrum.technique)
         assert self.identifiers is not None
         try:
             return self.identifiers.get(lib.id).identify(spectrum)
@@ -522,23 +544,37 @@ class StationSession:
                              "login name", hint="give --operator NAME (or INTERDICT_OPERATOR)")
         return self.cfg.operator
 
-    def record(self, item_id: str, spectrum: Spectrum, ident: Identification) -> Inspection:
+    def record(self, item_id: str, spectrum: Spectrum, ident: Identification, *,
+               device: DeviceIdentity | None = None,
+               original: NewOriginal | None = None) -> Inspection:
         """Store one inspection (one transaction, signals deferred until it is done).
+
+        Parameters
+        ----------
+        device
+            The analyzer that measured; default: the connected one, as it identifies itself.
+            An ingested export names its own (:func:`station.workflows.ingest.device_of`).
+        original
+            The file the spectrum was read from (an ingested export), kept byte for byte
+            with its SHA-256 in the same transaction.
 
         Raises
         ------
         parcels.errors.ParcelsError
-            From the store (an illegal hold move is its IllegalTransitionError).
+            From the store (an illegal hold move is its IllegalTransitionError; a file
+            already stored, its DuplicateOriginalError).
         """
         from parcels.records import DeviceIdentity
 
-        assert self.store is not None and self.dev is not None
-        info = self.dev.identify()
-        device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
-                                firmware=info.firmware)
+        assert self.store is not None
+        if device is None:
+            assert self.dev is not None
+            info = self.dev.identify()
+            device = DeviceIdentity(make=info.make, model=info.model, serial=info.serial,
+                                    firmware=info.firmware)
         return self.store.add_inspection(
             item_id, spectrum, ident, operator=self.operator, station=self.cfg.station,
-            device=device)
+            device=device, original=original)
 
     def scan_and_record(self, item_id: str, technique: str) -> ScanOutcome:
         """Acquire (one or both techniques), identify, record, and return the outcome."""
@@ -554,7 +590,7 @@ class StationSession:
         notes: list[str] = []
         for tech in techniques:
             spectrum = self.acquire(tech, notes)
-            pairs.append((spectrum, self.identify(spectrum, tech)))
+            pairs.append((spectrum, self.identify(spectrum)))
         # the spectra are in hand: finish and record even if a stop arrives now
         inspections = [self.record(item_id, s, i) for s, i in pairs]
         ident: Identification | FusedIdentification = (

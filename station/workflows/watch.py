@@ -30,7 +30,7 @@ from parcels.errors import ParcelsError
 from station._terminal import shown
 from station.config import StationConfig
 from station.errors import StationError
-from station.workflows.scan import ScanOutcome, StationSession, Stop
+from station.workflows.scan import ScanOutcome, StationSession, Stop, shorter_exposure
 
 if TYPE_CHECKING:
     from driver.models import ScanStarted
@@ -179,8 +179,7 @@ class Watch:
                                   "the parcel id to record it")
             return
         try:
-            ident = self.session.identify(spectrum, spectrum.technique.value
-                                          if spectrum.technique.value == "raman" else "ftir")
+            ident = self.session.identify(spectrum)
             insp = self.session.record(item, spectrum, ident)
         except REFUSALS as exc:
             self.event("error", f"scan of {item} NOT recorded: {exc}", item_id=item)
@@ -200,17 +199,19 @@ class Watch:
 
     def _adapt_exposure(self, spectrum: Spectrum) -> list[str]:
         """A saturated trigger scan halves the integration time of the next ones."""
+        from driver.analyzer import saturated_pixels
         from driver.errors import AnalyzerError
+        from spectra import Technique
 
-        saturated = int(spectrum.extra.get("saturated_pixels", "0") or 0)
+        saturated = saturated_pixels(spectrum)
         dev = self.session.dev
-        if saturated == 0 or dev is None or spectrum.technique.value != "raman":
+        if saturated == 0 or dev is None or spectrum.technique is not Technique.RAMAN:
             return []
         try:
             cfg = dev.configuration
             caps = dev.technique_caps("raman")
-            new = max(caps.integration_ms.min, cfg.integration_ms / 2)
-            if new >= cfg.integration_ms:
+            new = shorter_exposure(saturated, cfg.integration_ms, caps)
+            if new is None:
                 return [f"{saturated} saturated pixel(s) at the shortest integration time"]
             dev.configure(technique="raman", integration_ms=new)
         except AnalyzerError as exc:

@@ -398,3 +398,76 @@ def test_sync_command_without_central_or_credential_or_network(
     assert err.startswith(f"interdict sync: central {url} unreachable")
     assert "— the records stay on this station until central has them" in err
     assert "idt_" not in err  # the credential is never printed
+
+
+def test_a_push_with_a_spectrum_label_changed_is_refused(
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
+    """A station whose database had a raw spectrum's title edited (outside the content
+    hash): central's door compares the record with the digest its scan event logged."""
+    announce(central, [aed(base + 1, facility=fac)])
+    name = central.station(fac)
+    st = station_db(name)
+    sync_once(st, client(central, name), name)
+    inspect(st, base + 1, seed=base + 11)
+    batch = st.sync_batch(after_seq=client(central, name).get("/v1/sync/head")["seq"],
+                          station=name)
+    (s,) = batch.spectra
+    meta = json.loads(s.meta)
+    meta["title"] = "forged"
+    forged = batch.model_copy(update={"spectra": [s.model_copy(update={
+        "meta": json.dumps(meta)})]})
+    with central.client(name) as c:
+        r = c.post("/v1/sync/push", content=forged.model_dump_json(), headers=JSON)
+    assert r.status_code == 422 and r.json()["reason"] == "invalid", r.text
+    assert s.hash in r.json()["detail"] and "labels" in r.json()["detail"]
+    with central.store() as cs:
+        assert cs.get_parcel(item_id(base + 1)).inspections == ()
+
+
+def test_one_spectrum_under_two_titles_from_two_stations_verifies_at_central(
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
+    """Central keeps one record per content hash (the first it received): the second
+    station's scan is re-logged with the digest of the record central holds."""
+    announce(central, [aed(base + 1, facility=fac), aed(base + 2, facility=fac)])
+    na, nb = central.station(fac), central.station(fac)
+    a, b = station_db(na), station_db(nb)
+    raw = spectrum(base + 12, n=400)
+    for st, name, n, title in ((a, na, 1, "from a"), (b, nb, 2, "from b")):
+        sync_once(st, client(central, name), name)
+        st.add_inspection(item_id(base + n), raw.replace(title=title), identification(),
+                          operator="officer", station="ORD-3", device=DEVICE)
+        assert st.verify().ok
+        sync_once(st, client(central, name), name)
+    with central.store() as cs:
+        assert cs.get_spectrum(raw.content_hash).title == "from a"
+        assert len(cs.get_parcel(item_id(base + 2)).inspections) == 1
+        assert cs.verify_item(item_id(base + 2)).ok
+        assert cs.verify(deep=False).ok
+
+
+def test_an_ingested_export_syncs_its_record_and_event_but_not_its_bytes(
+        central: Central, station_db: OpenStation, base: int, fac: str) -> None:
+    """An inspection taken in from an analyzer's export (``interdict ingest``) keeps its file
+    at the station; the push carries its ``original-file`` event (the file's SHA-256 in the
+    station's chain, checked and stored by central) but not the bytes (a known limit,
+    docs/records.md)."""
+    from parcels.store import NewOriginal
+
+    b = base
+    announce(central, [aed(b + 1, facility=fac)])
+    name = central.station(fac)
+    st = station_db(name)
+    sync_once(st, client(central, name), name)
+    ins = st.add_inspection(item_id(b + 1), spectrum(11, n=400), identification(),
+                            operator="officer", station="ORD-3", device=DEVICE,
+                            original=NewOriginal("export.spa", b"\x00exported\xff", "omnic"))
+    assert ins.original_file is not None
+    pushed = sync_once(st, client(central, name), name)
+    assert pushed.pushed_inspections == 1 and not pushed.conflicts
+    with central.store() as cs:
+        [there] = cs.get_parcel(item_id(b + 1)).inspections
+        assert there.inspection_id == ins.inspection_id and there.original_file is None
+        logged = [e for e in cs.station_events(name) if e.kind.value == "original-file"]
+        assert [e.data["sha256"] for e in logged] == [ins.original_file.sha256]
+        assert cs.verify().ok
+    assert st.verify().ok

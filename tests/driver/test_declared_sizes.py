@@ -17,7 +17,7 @@ import pytest
 from driver import Analyzer, DeclaredSizeError, ProtocolError
 from driver.capabilities import MAX_PIXELS, RAMAN_785
 from driver.protocol import messages as m
-from driver.protocol.interdict_v1 import scan_blob_limit
+from driver.session.interdict_v1 import scan_blob_limit
 from driver.simulator.faults import FaultSpec
 
 PEAK_BOUND = 4 << 20
@@ -146,8 +146,8 @@ def test_what_a_device_says_about_itself_is_printed_escaped(simulator, tmp_path,
 def test_scan_blob_header_lengths_are_checked(blob: bytes, error: type[Exception],
                                               text: str) -> None:
     """The header length inside a scan blob is a declaration too (no I/O: a scripted session)."""
-    from driver.protocol import Frame, LinkOptions
-    from driver.protocol.interdict_v1 import V1Session
+    from driver.protocol import Frame
+    from driver.session import LinkOptions, V1Session
 
     session = V1Session(transport=None, options=LinkOptions())  # type: ignore[arg-type]
     ref = m.BlobRef(blob_id=1, size=len(blob), crc32=0)
@@ -156,3 +156,32 @@ def test_scan_blob_header_lengths_are_checked(blob: bytes, error: type[Exception
     session.fetch_blob = lambda *a, **k: blob  # type: ignore[method-assign]
     with pytest.raises(error, match=text):
         session.fetch_scan(1)
+
+
+@pytest.mark.parametrize(("technique", "refused"), [("raman", False), ("nir", True)])
+def test_a_scan_of_a_technique_the_driver_does_not_know_is_refused(technique: str,
+                                                                   refused: bool) -> None:
+    """The wire's technique name is parsed once, where the scan header is read: a name the
+    driver has no :class:`spectra.Technique` for is a protocol error, never an FTIR scan."""
+    import json
+
+    from driver.protocol import Frame
+    from driver.session import LinkOptions, V1Session
+
+    header = json.dumps({
+        "scan_id": 1, "kind": "sample", "source": "host", "technique": technique,
+        "x_unit": "raman-shift-cm-1", "y_unit": "counts", "dtype": "<u4", "n": 2,
+        "axis": {"coefficients": [100.0, 1.0]}, "excitation_nm": 785.0,
+        "integration_ms": 10.0, "accumulations": 1, "acquired_at": "2026-11-20T09:00:00Z",
+        "detector_temp_c": None}).encode()
+    blob = m.BLOB_HEAD.pack(len(header)) + header + bytes(2 * m.VALUE_BYTES)
+    session = V1Session(transport=None, options=LinkOptions())  # type: ignore[arg-type]
+    ref = m.BlobRef(blob_id=1, size=len(blob), crc32=0)
+    session.transact = lambda *a, **k: Frame(msg_type=m.MsgType.GET_SCAN, seq=1,  # type: ignore[method-assign]
+                                             payload=ref.pack())
+    session.fetch_blob = lambda *a, **k: blob  # type: ignore[method-assign]
+    if refused:
+        with pytest.raises(ProtocolError, match="technique"):
+            session.fetch_scan(1)
+    else:
+        assert session.fetch_scan(1).header.technique == "raman"

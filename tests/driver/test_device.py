@@ -242,3 +242,15 @@ def test_hostile_scenario_files_get_a_scenario_error(tmp_path: Path) -> None:
         fh.truncate(MAX_SCENARIO_BYTES + 1)  # sparse: no disk used
     with pytest.raises(ScenarioError, match=rf"big\.json.*larger than {MAX_SCENARIO_BYTES:,}"):
         Scenario.load(big)
+
+
+def test_a_scenario_error_is_a_driver_error_and_still_a_value_error(tmp_path: Path) -> None:
+    from driver.errors import AnalyzerError
+    from station.exit_codes import ExitCode, classify
+
+    bad = tmp_path / "scenario.json"
+    bad.write_text("{\"samples\": 3}")
+    with pytest.raises(ScenarioError) as caught:
+        Scenario.load(bad)
+    assert isinstance(caught.value, AnalyzerError) and isinstance(caught.value, ValueError)
+    assert classify(caught.value) == (ExitCode.ERROR, None)  # a bad file, not a bad device

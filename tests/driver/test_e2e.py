@@ -72,7 +72,7 @@ def test_out_of_range_is_refused_and_nothing_changes(shared_sim) -> None:
 
 
 def test_unknown_message_type_gets_the_device_error(shared_sim) -> None:
-    from driver.protocol.interdict_v1 import V1Session
+    from driver.session import V1Session
 
     with Analyzer(shared_sim.url) as dev:
         session = dev._require()

@@ -22,7 +22,7 @@ from driver import (
 )
 from driver.discovery import probe
 from driver.errors import AnalyzerTimeoutError
-from driver.protocol import OBP
+from driver.session import OBP
 from driver.simulator.control import press_trigger, select_sample
 from driver.simulator.synth import load_references
 

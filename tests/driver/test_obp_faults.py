@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from driver import Analyzer
-from driver.protocol import OBP
-from driver.protocol.obp import ObpSession
+from driver.session import OBP, ObpSession
 
 N = 4
 

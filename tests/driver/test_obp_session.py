@@ -19,11 +19,9 @@ from driver.errors import (
     ProtocolError,
 )
 from driver.models import Configuration
-from driver.protocol import LinkOptions
 from driver.protocol import obp_messages as m
-from driver.protocol.interdict_v1 import ScanLostError
-from driver.protocol.obp import ObpSession
 from driver.protocol.obp_frame import Checksum
+from driver.session import LinkOptions, ObpSession, ScanLostError
 from driver.simulator.obp_device import OBP_PROFILES, ObpSimulatedDevice
 from driver.simulator.synth import Scenario, load_references
 

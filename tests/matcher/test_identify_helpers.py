@@ -87,3 +87,16 @@ def test_whenfung_library_has_the_20_standards(whenfung_library: Library) -> Non
     names = {e.name for e in whenfung_library.entries}
     assert {"amphetamine_sulfate", "ethanol", "ephedrine_hydrochloride"} <= names
     assert whenfung_library.matrix.shape == (20, defaults.axis_for("raman").size)
+
+
+def test_the_default_pipelines_are_valid_json_and_fresh_each_call() -> None:
+    for make in (defaults.raman_pipeline, defaults.ftir_pipeline):
+        p = make()
+        assert spectra.Pipeline.model_validate_json(p.model_dump_json()) == p
+        assert make() is not p
+    assert "despike" not in [s.name for s in defaults.ftir_pipeline().steps]
+    assert defaults.pipeline_for("raman") == defaults.raman_pipeline()
+    assert defaults.pipeline_for("ftir-atr") == defaults.ftir_pipeline()
+    with pytest.raises(spectra.SpectrumValidationError) as info:
+        defaults.pipeline_for("nmr")
+    assert info.value.field == "technique"

@@ -14,14 +14,15 @@ from hypothesis import strategies as st
 
 from parcels.audit import GENESIS, Problem, RawEvent, event_body, event_hash, verify_chain
 from parcels.errors import IntegrityError
-from parcels.records import HoldState, canonical_json
+from parcels.records import HoldState
 from parcels.signing import StationKey
 from parcels.store import Store
+from spectra import canonical_json
 from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
 from .conftest import Backend
-from .forgery import forge_verdict, resign
+from .forgery import as_older_version, forge_verdict, resign
 
 
 def chain(n: int) -> list[RawEvent]:
@@ -225,7 +226,7 @@ json_values = st.recursive(
 def test_fast_chain_hash_equals_the_definition(seq: int, at: str, kind: str, actor: str,
                                                item: str | None, data: dict) -> None:  # type: ignore[type-arg]
     from parcels.audit import chain_hash
-    from parcels.records import canonical_json
+    from spectra import canonical_json
 
     body = event_body(seq=seq, at=at, kind=kind, actor=actor, item_id=item, data=data)
     assert chain_hash(GENESIS, seq=seq, at=at, kind=kind, actor=actor, item_id=item,
@@ -359,7 +360,7 @@ def test_a_version_1_chain_is_adopted_by_the_first_signed_head(
                     (seq, at, data, prev, h))
         prev = h
     with backend.open() as s:
-        assert s.schema_version == impl.SCHEMA_VERSION == 2
+        assert s.schema_version == impl.SCHEMA_VERSION  # migrated through every version
         s.import_parcels([(1, parcel(1))], actor="aed", source="b")
         report = s.verify()
     assert report.ok and report.unsigned_legacy == 2
@@ -414,3 +415,70 @@ def test_a_long_transaction_signs_a_head_every_few_events(store: Store,
     assert len(proof.heads) == 1 and len(proof.events) <= SIGN_EVERY
     assert [r[0] for r in backend.sql("SELECT seq FROM signed_heads ORDER BY seq")] == [
         64, 128, 192, 200]
+
+
+# -- a raw spectrum's labels (title, source, vendor header fields) -------------------------------
+LABELS = {"title": "forged title", "source": "/forged/path.spc", "extra": {"Sample": "forged"}}
+"""Outside the spectrum's content hash by design; bound by the scan event's digest of the
+stored record instead."""
+
+
+def edit_label(b: Backend, spectrum_hash: str, label: str) -> None:
+    """Change one label of a stored spectrum's metadata record, nothing else (raw SQL)."""
+    meta = json.loads(b.one("SELECT meta FROM spectra WHERE hash = ?", (spectrum_hash,)))
+    meta[label] = LABELS[label]
+    b.tamper(("UPDATE spectra SET meta = ? WHERE hash = ?",
+              (json.dumps(meta, separators=(",", ":")), spectrum_hash)))
+
+
+@pytest.mark.parametrize("label", sorted(LABELS))
+def test_an_edited_spectrum_label_is_pinned_to_its_scan_event(populated: Backend,
+                                                              label: str) -> None:
+    iid, h, seq = populated.sql("SELECT inspection_id, spectrum_hash, event_seq FROM "
+                                "inspections WHERE item_id = ?", (item_id(0),))[0]
+    edit_label(populated, h, label)
+    with populated.open() as s:
+        assert s.get_spectrum(h).content_hash == h  # the content hash cannot see it
+        for report in (s.verify(deep=False), s.verify(), s.verify_item(item_id(0))):
+            assert not report.ok and report.first_bad is not None
+            f = report.first_bad
+            assert (f.seq, f.problem) == (seq, Problem.EVIDENCE)
+            assert iid in f.detail and h in f.detail and "title, source" in f.detail
+        assert s.verify_item(item_id(3)).ok  # another parcel's spectrum: not its business
+
+
+def test_a_spectrum_inspected_again_under_another_title_verifies(populated: Backend) -> None:
+    """The spectra table keeps one record per content hash (the first stored): a second
+    inspection of the same content logs the digest of that record, the one it points to."""
+    with populated.open() as s:
+        first = s.get_parcel(item_id(0)).inspections[0]
+        again = s.add_inspection(item_id(2), spectrum(1).replace(title="renamed",
+                                                                source="/elsewhere"),
+                                 identification(), operator="officer", station="ORD-1",
+                                 device=DEVICE)
+        assert again.spectrum_hash == first.spectrum_hash
+        assert s.get_spectrum(again.spectrum_hash).title == "scan 1"
+        assert s.verify().ok and s.verify_item(item_id(2)).ok
+    logged = [json.loads(d)["spectrum_meta_digest"] for (d,) in populated.sql(
+        "SELECT data FROM audit_events WHERE kind = 'scan' AND data LIKE ? ORDER BY seq",
+        (f"%{first.spectrum_hash}%",))]
+    assert len(logged) == 2 and logged[0] == logged[1]
+    edit_label(populated, first.spectrum_hash, "title")
+    with populated.open() as s:
+        report = s.verify(deep=False)
+        assert not s.verify_item(item_id(2)).ok
+    assert len(report.findings) == 2
+    for ins, f in zip((first, again), report.findings, strict=True):
+        assert ins.inspection_id in f.detail and first.spectrum_hash in f.detail
+
+
+def test_a_scan_logged_before_labels_were_bound_verifies_as_before(populated: Backend) -> None:
+    """Scan events written before the chain logged the spectrum record's digest (no
+    ``spectrum_meta_digest``) still verify; their spectra's labels are not provable."""
+    as_older_version(populated)
+    with populated.open() as s:
+        assert s.verify().ok
+    h = populated.one("SELECT spectrum_hash FROM inspections WHERE item_id = ?", (item_id(0),))
+    edit_label(populated, h, "title")
+    with populated.open() as s:
+        assert s.verify().ok and s.verify_item(item_id(0)).ok  # what older events cannot prove

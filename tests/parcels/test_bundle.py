@@ -23,6 +23,7 @@ from parcels.store import SQLiteStore, Store
 from station.cli import main
 
 from .builders import DEVICE, KEY, identification, item_id, parcel, spectrum
+from .conftest import Backend
 
 ITEM = item_id(0)
 
@@ -88,6 +89,8 @@ def test_a_good_bundle_verifies_without_the_database(bundle: Path) -> None:
     assert pinned.ok and pinned.pinned
     checked = {c.what.split(" ")[0] for c in v.checks}
     assert {"result", "inspection", "spectrum", "parcel", "signatures"} <= checked
+    assert {" ".join(c.what.split(" ")[:2]) for c in v.checks} >= {"spectrum record",
+                                                                   "spectrum labels"}
     # the results, both of them, are there and readable
     entries = read_entries(bundle)
     results = json.loads(next(b for n, b in entries.items() if n.endswith("results.json")))
@@ -176,6 +179,81 @@ def test_resigned_with_another_key_is_caught_when_the_key_is_required(bundle: Pa
     assert loose.ok and loose.key_ids == (mallory.key_id,) and "NOT pinned" in loose.message()
     problems = failed(bundle, require_key=[KEY.key_id])
     assert any(f.startswith("signing key") and mallory.key_id in f for f in problems)
+
+
+def test_a_label_edited_in_the_database_fails_the_bundle(store: Store, backend: Backend,
+                                                         bundle: Path, tmp_path: Path) -> None:
+    """A spectrum's title changed behind the store's back (raw SQL), then exported: the
+    bundle carries the stored record, and its digest is not the one the scan event logged."""
+    h = store.get_parcel(ITEM).inspections[0].spectrum_hash
+    meta = json.loads(backend.one("SELECT meta FROM spectra WHERE hash = ?", (h,)))
+    meta["title"] = "forged"
+    backend.tamper(("UPDATE spectra SET meta = ? WHERE hash = ?", (json.dumps(meta), h)))
+    out = tmp_path / "after.zip"
+    write_bundle(store, ITEM, out, created_at=datetime(2026, 11, 22, tzinfo=UTC))
+    problems = failed(out)
+    assert any(h in f and "labels" in f for f in problems), problems
+
+
+def _jcamp(entries: dict[str, bytes], change: Callable[[str], str]) -> None:
+    name = next(n for n in entries if n.endswith("spectrum.jdx"))
+    text = entries[name].decode()
+    changed = change(text)
+    assert changed != text
+    entries[name] = changed.encode()
+
+
+def _stored_title(entries: dict[str, bytes]) -> None:
+    proof = proof_of(entries)
+    row = proof["records"]["spectra"][0]
+    meta = json.loads(row["meta"])
+    meta["title"] = "forged"
+    row["meta"] = json.dumps(meta)
+    set_proof(entries, proof)
+
+
+LABEL_EDITS: dict[str, Callable[[dict[str, bytes]], None]] = {
+    "jcamp title": lambda e: _jcamp(e, lambda t: t.replace("scan 1", "forged")),
+    "jcamp plain title": lambda e: _jcamp(e, lambda t: t.replace("##TITLE=scan 1",
+                                                                 "##TITLE=forged")),
+    "jcamp extra": lambda e: _jcamp(e, lambda t: t.replace(
+        "##XUNITS=", '##$INTERDICT EXTRA={"Sample":"forged"}\n##XUNITS=')),
+    "stored record": _stored_title,
+}
+
+
+@pytest.mark.parametrize("how", sorted(LABEL_EDITS))
+def test_a_label_edited_in_the_bundle_is_caught(bundle: Path, how: str) -> None:
+    rewrite(bundle, LABEL_EDITS[how])
+    problems = failed(bundle)
+    assert any(f.startswith("spectrum") and "label" in f for f in problems), problems
+
+
+def test_a_removed_spectrum_record_is_caught(bundle: Path) -> None:
+    def remove(entries: dict[str, bytes]) -> None:
+        proof = proof_of(entries)
+        proof["records"]["spectra"] = []
+        set_proof(entries, proof)
+
+    rewrite(bundle, remove)
+    assert any(f.startswith("spectrum record") and "removed record" in f
+               for f in failed(bundle))
+
+
+def test_a_bundle_of_scans_logged_before_labels_were_bound_verifies(
+        store: Store, backend: Backend, bundle: Path, tmp_path: Path) -> None:
+    """Scan events without ``spectrum_meta_digest`` (written before it): the bundle verifies
+    as before, and cannot prove the labels."""
+    from .forgery import as_older_version
+
+    as_older_version(backend)
+    out = tmp_path / "old.zip"
+    with backend.open() as s:  # a new connection: the chain was rewritten under the store
+        write_bundle(s, ITEM, out, created_at=datetime(2026, 11, 22, tzinfo=UTC))
+    rewrite(out, LABEL_EDITS["jcamp title"])
+    v = verify_bundle(out)
+    assert v.ok, v.failures
+    assert not any(c.what.startswith("spectrum record") for c in v.checks)
 
 
 def test_a_hostile_zip_is_refused_before_it_is_read(tmp_path: Path) -> None:

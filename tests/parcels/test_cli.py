@@ -145,6 +145,17 @@ def test_missing_database_is_not_created_by_queries(tmp_path: Path,
     assert code == 1 and "no evidence database" in err and not db.exists()
 
 
+def test_a_file_that_is_not_a_database_is_one_line_with_a_hint(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "photo.db"
+    db.write_bytes(b"\xff\xd8" * 4096)
+    code, _, err = run(capsys, "parcel", "list", "--db", str(db))
+    assert code == 1 and err.count("\n") == 1
+    assert str(db) in err and "file is not a database" in err
+    assert err.strip().endswith("is it an Interdict evidence database? interdict audit verify "
+                                "checks it")
+
+
 def test_real_interdict_subprocess(batch: Path, db_path: Path) -> None:
     exe = Path(sys.executable).with_name("interdict")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "station.cli"]

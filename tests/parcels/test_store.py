@@ -16,7 +16,9 @@ from parcels.errors import (
     IntegrityError,
     InvalidItemIdError,
     ParcelNotFoundError,
+    ParcelsError,
     SchemaVersionError,
+    StoreError,
 )
 from parcels.records import HoldState, ParcelQuery, ResultKind
 from parcels.store import SCHEMA_VERSION, RowStatus, SQLiteStore, Store, open_store
@@ -335,6 +337,11 @@ def test_postgres_writer_role_has_no_update_or_delete(pg: Backend) -> None:
     as_svc = pg.location.replace("postgresql://postgres@", "postgresql://svc@")
     with PostgresStore(as_svc, migrate=False, signer=KEY) as s:
         _inspect(s, 1, seed=2)  # the service writes (and signs) through the store
+        from parcels.store import NewOriginal
+
+        s.add_inspection(item_id(1), spectrum(3), identification(), operator="officer 7",
+                         station="ORD-ISC-3", device=DEVICE,
+                         original=NewOriginal("export.spa", b"\x00export", "omnic"))
         assert s.verify().ok
     import psycopg
 
@@ -342,7 +349,8 @@ def test_postgres_writer_role_has_no_update_or_delete(pg: Backend) -> None:
         for sql in ("UPDATE results SET verdict = 'NO_MATCH'", "DELETE FROM audit_events",
                     "TRUNCATE spectra", "UPDATE holds SET requested_at = 'x'",
                     "DELETE FROM signed_heads", "UPDATE station_keys SET public_key = 'x'",
-                    "DELETE FROM fleet_keys"):
+                    "DELETE FROM fleet_keys", "UPDATE original_files SET name = 'x'",
+                    "DELETE FROM original_files", "TRUNCATE original_files"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 con.execute(sql)
             con.rollback()
@@ -410,3 +418,31 @@ def test_postgres_unreachable_or_refusing_is_a_store_error_without_the_password(
             PostgresStore(url, timeout_s=5)
         assert "s3cret" not in str(exc.value)
         assert isinstance(exc.value, ConnectionError)  # what it refines
+
+
+# -- the store's own errors ------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "not-a.db"
+    path.write_bytes(b"x" * 5000)
+    with pytest.raises(StoreError, match=r"not-a\.db") as caught:
+        SQLiteStore(path)
+    assert isinstance(caught.value, ParcelsError)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert path.read_bytes() == b"x" * 5000  # nothing written over it
+
+
+def test_a_database_locked_by_another_writer_is_a_store_error(db_path: Path) -> None:
+    with SQLiteStore(db_path, signer=KEY) as store:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            with SQLiteStore(db_path, signer=KEY, busy_timeout_s=0.05) as waiting, \
+                    pytest.raises(StoreError, match="locked"):
+                waiting.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        assert store.verify().ok

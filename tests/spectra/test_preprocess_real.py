@@ -16,7 +16,9 @@ import pytest
 from scipy.signal import find_peaks
 
 from spectra import ParameterWarning, Spectrum, merge_segments
-from spectra.preprocess import crop, default_raman, despike, resample, smooth
+from spectra.preprocess import crop, despike, resample, smooth
+
+from .test_preprocess_pipeline import arpls_raman
 
 CHARISMA = "raman/charisma_multi_instrument"
 # strong Raman bands of each material (cm⁻¹)
@@ -81,7 +83,7 @@ def test_default_pipeline_finds_the_main_bands_on_every_instrument(real_raman) -
     for row, s in real_raman:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # on a uniform grid nothing may warn
-            out = default_raman().apply(onto_grid(s))
+            out = arpls_raman().apply(onto_grid(s))
         top = top_bands(out, 3)
         wanted = [1001.4] if row["sample"] == "PST" else [282.0, 1086.0]
         found = top[:1] if row["sample"] == "PST" else top
@@ -117,7 +119,7 @@ def test_paracetamol_tablet_bands_after_merge_and_default_pipeline(shared_data: 
     data = np.loadtxt(path)
     s = merge_segments(data[:, 0], data[:, 1], technique="raman", source=str(path))
     with pytest.warns(ParameterWarning, match="spacing varies"):  # merged windows
-        out = default_raman().apply(crop(s, x_min=200.0, x_max=3200.0))
+        out = arpls_raman().apply(crop(s, x_min=200.0, x_max=3200.0))
     top = top_bands(out, 8)
     found = [b for b in PARACETAMOL if np.min(np.abs(top - b)) < 8.0]
     assert len(found) >= 6, f"top bands {np.round(top)} match only {found}"

@@ -331,3 +331,27 @@ def test_a_library_that_cannot_be_opened_leaves_the_report_without_plots(
     err = capsys.readouterr().err
     assert err.startswith("interdict report: warning: library not loaded, plots will be missing")
     assert "Plot not available" in out.read_text(encoding="utf-8")
+
+
+def test_an_edited_spectrum_label_makes_the_report_say_not_verified(
+        inspected: Path, demo_library_file: Path, tmp_path: Path) -> None:
+    """A raw spectrum's title edited in the database (outside its content hash): the scan
+    event's digest of the stored record catches it, and the report says so."""
+    import json
+    import sqlite3
+
+    from parcels.store import open_store
+
+    with open_store(inspected) as store:
+        h = store.get_parcel(FENTANYL_PARCEL).inspections[0].spectrum_hash
+    con = sqlite3.connect(inspected)
+    con.execute("DROP TRIGGER spectra_no_update")
+    meta = json.loads(con.execute("SELECT meta FROM spectra WHERE hash = ?", (h,)).fetchone()[0])
+    meta["title"] = "forged"
+    con.execute("UPDATE spectra SET meta = ? WHERE hash = ?", (json.dumps(meta), h))
+    con.commit()
+    con.close()
+    out = tmp_path / "r.html"
+    assert _report(inspected, demo_library_file, out) == 6
+    html = out.read_text(encoding="utf-8")
+    assert "NOT VERIFIED" in html and "evidence-mismatch" in html and h in html

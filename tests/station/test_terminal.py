@@ -21,10 +21,10 @@ HOSTILE_NAME = "\u202eenicaoc\x1b[2J HCl\r"
 @pytest.mark.parametrize("verdict", ["MATCH", "INCONCLUSIVE"])
 def test_verdict_block_escapes_names_and_keeps_its_own_colours(verdict: str) -> None:
     ident = identification(verdict, name=HOSTILE_NAME, alert=verdict == "MATCH")
-    plain = verdict_text("RR000000014US", ident, "raman", colour=False)
+    plain = verdict_text("RR000000014US", ident, colour=False)
     assert not UNSAFE.search(plain.replace("\n", ""))
     assert "\\u202eenicaoc\\u001b[2J HCl\\r" in plain
-    coloured = verdict_text("RR000000014US", ident, "raman", colour=True)
+    coloured = verdict_text("RR000000014US", ident, colour=True)
     for ours in (RED, YELLOW, GREEN, RESET):
         coloured = coloured.replace(ours, "")
     assert not UNSAFE.search(coloured.replace("\n", ""))
@@ -55,3 +55,16 @@ def test_identify_csv_neutralises_formula_cells(demo_library_file: Path, tmp_pat
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[1][0] == "'=cmd.csv"  # a spreadsheet shows =cmd.csv as text, runs nothing
     assert all(not c.startswith(("=", "+", "@")) for r in rows for c in r)
+
+
+def test_the_terminal_and_the_report_give_the_same_next_step() -> None:
+    from station.report.model import InspectionView, PartView
+    from station.report.render import _next_step
+    from station.workflows.display import advice
+
+    for verdict in ("MATCH", "NO_MATCH", "INCONCLUSIVE"):
+        ident = identification(verdict)
+        view = InspectionView.model_construct(
+            alert=ident.alert, verdict=ident.verdict,
+            parts=[PartView.model_construct(technique=ident.technique.value)])
+        assert _next_step(view) == advice(ident)

@@ -51,10 +51,8 @@ from ..models import (
     ScanStarted,
     Ticket,
 )
-from ..transport import Transport
-from . import messages as m
-from ._dialect import LinkOptions
-from ._frame import (
+from ..protocol import messages as m
+from ..protocol._frame import (
     MAX_PAYLOAD,
     OVERHEAD,
     Flag,
@@ -64,6 +62,8 @@ from ._frame import (
     FrameErrorKind,
     encode_frame,
 )
+from ..transport import Transport
+from ._dialect import LinkOptions
 
 NAME = "interdict/1"
 MIN_CHUNK = 16

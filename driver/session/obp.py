@@ -59,11 +59,8 @@ from ..models import (
     ScanKindName,
     Ticket,
 )
-from ..transport import Transport
-from . import obp_messages as m
-from ._dialect import LinkOptions
-from .interdict_v1 import ScanLostError
-from .obp_frame import (
+from ..protocol import obp_messages as m
+from ..protocol.obp_frame import (
     OVERHEAD,
     Checksum,
     Flag,
@@ -74,6 +71,9 @@ from .obp_frame import (
     encode_frame,
     make_frame,
 )
+from ..transport import Transport
+from ._dialect import LinkOptions
+from .interdict_v1 import ScanLostError
 
 NAME = "obp"
 BITS_PER_BYTE = 10  # 8N1

@@ -1,4 +1,4 @@
-"""Parameter checks shared by the steps: validate once, and name the parameter.
+"""Parameter checks shared by the preprocessing steps and the grid: validate once, name it.
 
 Every check raises :class:`~spectra.SpectrumValidationError` whose ``field`` is the
 parameter's name, so a bad value in a pipeline's JSON points at the exact key.
@@ -11,8 +11,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._errors import SpectrumValidationError
-from .._units import FloatArray
+from ._errors import SpectrumValidationError
+from ._units import FloatArray
 
 UNIFORM_RTOL = 1e-6
 """Relative spread of the axis spacing under which an axis counts as uniform."""
