@@ -296,7 +296,7 @@ def synthetic(n: int) -> tuple[Library, np.ndarray, np.ndarray]:
         excitation_nm=None, source="bench", licence="", synthetic=True,
         spectrum_hash=f"{i:064x}") for i in range(n)]
     lib = Library(library_id=f"synthetic-{n}", entries=entries, axis=x, matrix=m,
-                  pipeline=Pipeline(), technique="raman", content_hash="0" * 64)
+                  pipeline=Pipeline(), technique="raman")
     return lib, realistic_queries(m, 300), noise_queries(m.shape[1], 30)
 
 
@@ -359,8 +359,13 @@ def open_time(lib: Library) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a dry run")
+    ap.add_argument("--sizes", default=None, metavar="N,N",
+                    help="synthetic library sizes (default 14000,250000; 'none' for RRUFF "
+                         "only)")
     args = ap.parse_args()
     sizes = [2000, 20_000] if args.quick else [14_000, 250_000]
+    if args.sizes is not None:
+        sizes = [] if args.sizes == "none" else [int(v) for v in args.sizes.split(",")]
 
     print("# bench/search_speed.py\n")
     for k, v in machine().items():

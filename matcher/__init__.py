@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .batch import Identifiers, identify_files
     from .identify import Identifier, fuse
     from .library import Library, LibraryEntry, LibrarySet, validate_cas
     from .mixture import MixtureConfig
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .verdict import Thresholds
 
 _WHERE = {
+    "Identifiers": "batch",
+    "identify_files": "batch",
     "Identifier": "identify",
     "fuse": "identify",
     "Library": "library",
@@ -69,6 +72,7 @@ __all__ = [
     "Hit",
     "Identification",
     "Identifier",
+    "Identifiers",
     "Library",
     "LibraryEntry",
     "LibrarySet",
@@ -85,5 +89,6 @@ __all__ = [
     "assess",
     "fuse",
     "get_similarity",
+    "identify_files",
     "validate_cas",
 ]

@@ -1,8 +1,10 @@
 """Identification of one raw spectrum: quality → prepare → search → mixture → verdict.
 
 Build an :class:`Identifier` once per library (it precomputes the ranking representation
-of every library row) and call it for each spectrum; :func:`identify` is the one-call form
-(it builds an Identifier each time, so it pays that set-up on every call).
+of every library row) and call it for each spectrum; :class:`matcher.batch.Identifiers`
+keeps one per part of an opened library set (what a station session holds).
+:func:`identify` is the one-call form for scripts (it builds an Identifier each time, so it
+pays that set-up on every call).
 
 Axis offset: handheld instruments drift in calibration by a few cm⁻¹ (the whenfung
 mixtures sit 4 cm⁻¹ above the same lab's pure standards). The prepared query is shifted
@@ -25,7 +27,7 @@ from .errors import MatcherInputError
 from .learned import EmbeddedLibrary, EmbeddingModel, MatcherKind, load_model
 from .library import Library
 from .mixture import fit_mixture
-from .quality import assess
+from .quality import QualityReport, assess
 from .representation import Representation
 from .results import (
     Category,
@@ -377,17 +379,27 @@ class Identifier:
         spectra.SpectraError
             From a preprocessing step.
         """
+        quality = assess(spectrum, self.thresholds.quality)
+        prepared = self.library.prepare(spectrum) if quality.ok else None
+        return self.identify_prepared(quality, prepared, k=k)
+
+    def identify_prepared(self, quality: QualityReport, prepared: F32 | None, *,
+                          k: int = 10) -> Identification:
+        """:meth:`identify` from what it computes of the spectrum alone: the quality report
+        of the raw spectrum and, when it passed, the spectrum prepared onto the library
+        axis (:meth:`matcher.library.Library.prepare`). For work split across processes
+        (:func:`matcher.batch.identify_files`): these two come from any process, the search
+        runs where the library is."""
         t = self.thresholds
         lib = self.library
-        quality = assess(spectrum, t.quality)
         notes: list[str] = []
-        if not quality.ok:
+        if not quality.ok or prepared is None:
             return decide(hits=(), mixture=None, quality=quality, thresholds=t,
                           technique=lib.technique, library_id=lib.id,
                           library_hash=lib.hash, pipeline=lib.pipeline,
                           score=self.score_name, matcher=self.matcher_name,
                           model_hash=self.model_hash)
-        q, r, pool, shift = self._search(np.asarray(lib.prepare(spectrum), dtype=np.float32), k)
+        q, r, pool, shift = self._search(np.asarray(prepared, dtype=np.float32), k)
         if shift:
             notes.append(f"axis offset corrected: query shifted by {shift:+d} grid step(s)")
         ranked, keys, corr, temp = self._order(q, r, pool)

@@ -26,15 +26,18 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from spectra.parallel import ordered_map, usable_cores
 
 from .records import Parcel
-from .store.base import RowStatus, Store
+from .store.base import IMPORT_CHUNK, ParcelRow, RowStatus, Store
 from .text import restore_formula
 
 if TYPE_CHECKING:
@@ -56,6 +59,16 @@ MAX_NUMBER_CHARS = 32
 ``repr`` of a double 24."""
 MAX_LIST_INDEX = 999
 """Highest list index a CSV column may name (``declaration.items.999.description``)."""
+BLOCK_BYTES = 4 << 20
+"""About the most bytes of the file in one block (one transaction), whatever the rows'
+length (2,000 rows of the longest allowed line would be 2 GB): a block ends at the first
+multiple of 64 rows past this size."""
+PARALLEL_MIN_ROWS = 20_000
+"""From this many rows (estimated from the first block's bytes per row) :func:`import_batch`
+validates in worker processes by default; below, starting them costs about what they save."""
+MAX_REJECTED_KEPT = 10_000
+"""Rejected rows an :class:`ImportSummary` lists (a file of bad rows must not fill the
+memory); beyond this they are counted, and passed to ``on_rejected``."""
 
 _CHUNK = 1 << 16
 _STRING = re.compile(rb'"(?:[^"\\]|\\[\s\S]?)*(?:"|\Z)')
@@ -92,16 +105,37 @@ class ImportSummary(BaseModel):
     unchanged: int
     holds_requested: int
     rejected: tuple[RowError, ...]
+    """The rejected rows in line order: all of them, or the first
+    :data:`MAX_REJECTED_KEPT` when there were more (``rejected_rows`` counts them all;
+    :func:`import_batch`'s ``on_rejected`` receives every one)."""
+    rejected_rows: int
+    """How many rows were rejected (``len(rejected)`` when not given)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "rejected_rows" not in data:
+            return {**data, "rejected_rows": len(data.get("rejected", ()))}
+        return data
+
+    @model_validator(mode="after")
+    def _listed(self) -> ImportSummary:
+        if self.rejected_rows < len(self.rejected):
+            raise ValueError(f"rejected_rows {self.rejected_rows} is less than the "
+                             f"{len(self.rejected)} rows listed")
+        return self
 
     @property
     def ok(self) -> bool:
         """No row was rejected."""
-        return not self.rejected
+        return self.rejected_rows == 0
 
     def message(self) -> str:
         """The one-line summary a human reads."""
+        listed = (f" (the first {len(self.rejected):,} listed)"
+                  if self.rejected_rows > len(self.rejected) else "")
         return (f"{self.source}: {self.rows} rows: {self.inserted} imported, "
-                f"{self.unchanged} unchanged, {len(self.rejected)} rejected; "
+                f"{self.unchanged} unchanged, {self.rejected_rows} rejected{listed}; "
                 f"{self.holds_requested} hold request(s) recorded")
 
 
@@ -302,12 +336,25 @@ def parse_json_row(raw: bytes, line: int = 1) -> Parcel | RowError:
     return _validate(line, obj)
 
 
-def _jsonl_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
+# A row as the sequential part of reading leaves it (a JSON line's bytes, a CSV row's nested
+# dict, or why it cannot be read); :func:`_settle` validates it, in any process.
+_Unit = tuple[int, "bytes | dict[str, Any] | RowError"]
+
+
+def _settle(line: int, unit: bytes | dict[str, Any] | RowError) -> Parcel | RowError:
+    if isinstance(unit, RowError):
+        return unit
+    if isinstance(unit, bytes):
+        return parse_json_row(unit, line)
+    return _validate(line, unit)
+
+
+def _jsonl_units(fh: BinaryIO) -> Iterator[_Unit]:
     for n, raw in _lines(fh):
         if raw is None:
             yield n, _too_long(n)
         elif raw.strip():
-            yield n, parse_json_row(raw, n)
+            yield n, raw
 
 
 class _CsvLines:
@@ -331,7 +378,7 @@ class _CsvLines:
             raise _Refused(f"not UTF-8 at byte {exc.start}") from None
 
 
-def _csv_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
+def _csv_units(fh: BinaryIO) -> Iterator[_Unit]:
     lines = _CsvLines(fh)
     reader = csv.reader(lines)
     header: list[str] = []
@@ -372,7 +419,11 @@ def _csv_rows(fh: BinaryIO) -> Iterator[tuple[int, Parcel | RowError]]:
             yield start, RowError(line=start, item_id=row.get("item_id"), reason=str(exc))
             continue
         obj.setdefault("hold", None)
-        yield start, _validate(start, obj)
+        yield start, obj
+
+
+def _units(fh: BinaryIO, fmt: Format) -> Iterator[_Unit]:
+    return _jsonl_units(fh) if fmt == "jsonl" else _csv_units(fh)
 
 
 def sniff_format(path: Path, head: bytes) -> Format:
@@ -383,6 +434,14 @@ def sniff_format(path: Path, head: bytes) -> Format:
     if ext == ".csv":
         return "csv"
     return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
+
+
+def _format_of(path: Path, format: Format | None) -> Format:
+    """``format``, or the one :func:`sniff_format` finds; opening the file either way (an
+    unreadable file raises ``OSError`` here, before any row is read)."""
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    return format or sniff_format(path, head)
 
 
 def iter_batch(
@@ -412,9 +471,7 @@ def iter_batch(
         If the file cannot be opened (later read errors surface from the iterator).
     """
     p = Path(path)
-    with p.open("rb") as fh:
-        head = fh.read(64)
-    fmt = format or sniff_format(p, head)
+    fmt = _format_of(p, format)
 
     def rows() -> Iterator[tuple[int, Parcel | RowError]]:
         with p.open("rb") as fh:
@@ -443,7 +500,7 @@ def read_rows(fh: BinaryIO, fmt: Format) -> Iterator[tuple[int, Parcel | RowErro
         One item per non-blank row. Any bytes give rows or row errors; only the stream's
         own read errors (``OSError``) propagate.
     """
-    return _jsonl_rows(fh) if fmt == "jsonl" else _csv_rows(fh)
+    return ((n, _settle(n, unit)) for n, unit in _units(fh, fmt))
 
 
 def read_batch(
@@ -467,12 +524,16 @@ def read_batch(
 
 def import_batch(
     store: Store, path: str | Path, *, actor: str, format: Format | None = None,
-    progress: Progress | None = None,
+    chunk: int = IMPORT_CHUNK, on_rejected: Callable[[RowError], None] | None = None,
+    workers: int | None = None, progress: Progress | None = None,
 ) -> ImportSummary:
     """Import an AED batch: good rows go in, bad rows are reported, nothing stored changes.
 
-    The file is streamed: rows are validated as they are read and handed to the store, which
-    commits them in chunks.
+    The file is streamed in memory independent of its size: rows are read in blocks of
+    ``chunk`` rows (and at most :data:`BLOCK_BYTES` of the file), validated, and each
+    block's good rows are handed to the store in one transaction (committed whole or, if
+    the process dies, not at all; a re-import finds the committed rows unchanged); its
+    rejected rows (invalid, or in conflict with a stored record) are reported in line order.
 
     Parameters
     ----------
@@ -484,18 +545,65 @@ def import_batch(
         Who imports (audit log).
     format
         Forced format; guessed when None.
+    chunk
+        Rows read per block, committed in one transaction
+        (:data:`parcels.store.IMPORT_CHUNK`; a store commits at most that many at once).
+    on_rejected
+        Called with every rejected row, in line order, once its block is committed (the
+        summary lists at most :data:`MAX_REJECTED_KEPT`).
+    workers
+        Processes that validate rows while this one writes: 1 validates here; None (the
+        default) uses every usable core (:func:`spectra.parallel.usable_cores`) when the
+        file holds at least :data:`PARALLEL_MIN_ROWS` rows, estimated from its first block,
+        and 1 below. The first block is always validated here. The result is the same for
+        any number: rows are committed in file order, in the same blocks.
     progress
-        Told how many bytes of the file have been read (see :func:`iter_batch`).
+        Called as ``progress(bytes_read, file_size)`` after each block is committed, and
+        once at the end with both equal.
 
     Returns
     -------
     ImportSummary
-        Counts, and each rejected row with its line number and reason (invalid rows and
-        conflicts with stored records).
+        Counts, and the rejected rows with their line numbers and reasons (invalid rows
+        and conflicts with stored records).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened or read.
+    ValueError
+        If ``chunk`` or ``workers`` is below 1.
     """
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     p = Path(path)
-    fmt, rows = iter_batch(p, format=format, progress=progress)
-    return import_rows(store, rows, actor=actor, source=str(p), fmt=fmt, name=p.name)
+    fmt = _format_of(p, format)
+    size = p.stat().st_size
+    tally = _Tally(store, actor=actor, source=p.name, on_rejected=on_rejected)
+    with p.open("rb") as fh:
+        blocks = _blocks(fh, fmt, chunk)
+        for block in blocks:  # the first block here, and from it the rows still to come
+            tally.commit(_prepare(block))
+            if progress is not None:
+                progress(min(fh.tell(), size), size)
+            if workers is None:
+                left = (size - fh.tell()) * len(block) / max(fh.tell(), 1)
+                workers = usable_cores() if left >= PARALLEL_MIN_ROWS else 1
+            break
+        with closing(ordered_map(_prepare, blocks, workers=workers or 1, ahead=1)) as done:
+            for prepared in done:  # closing: a failed commit stops the workers at once
+                tally.commit(prepared)
+                if progress is not None:
+                    progress(min(fh.tell(), size), size)
+    if progress is not None:
+        progress(size, size)
+    return ImportSummary(
+        source=str(p), format=fmt, rows=tally.rows, inserted=tally.inserted,
+        unchanged=tally.unchanged, holds_requested=tally.holds,
+        rejected=tuple(tally.kept), rejected_rows=tally.rejected,
+    )
 
 
 def import_rows(
@@ -504,8 +612,9 @@ def import_rows(
 ) -> ImportSummary:
     """Import validated rows (from :func:`read_rows`): good rows go in, bad rows are reported.
 
-    The rows are consumed as they come (the store commits in chunks), so a stream of any
-    length is imported in bounded memory.
+    The rows are consumed as they come and committed :data:`parcels.store.IMPORT_CHUNK` at
+    a time (as :func:`import_batch` commits a file's blocks), so a stream of any length is
+    imported in bounded memory.
 
     Parameters
     ----------
@@ -522,38 +631,87 @@ def import_rows(
     name
         Name of the batch in the audit log (``source`` when None).
     """
-    rejected: list[RowError] = []
-    count = 0
-
-    def good() -> Iterator[tuple[int, Parcel]]:
-        nonlocal count
-        for line, r in rows:
-            count += 1
-            if isinstance(r, Parcel):
-                yield line, r
-            else:
-                rejected.append(r)
-
-    outcomes = store.import_parcels(good(), actor=actor, source=name or source)
-    for o in outcomes:
-        if o.status is RowStatus.CONFLICT:
-            rejected.append(RowError(line=o.line, item_id=o.item_id, reason=o.reason or
-                                     "conflicts with the stored record"))
-    rejected.sort(key=lambda r: r.line)
+    tally = _Tally(store, actor=actor, source=name or source, on_rejected=None)
+    block: list[ParcelRow | RowError] = []
+    for line, r in rows:
+        block.append(ParcelRow.of(line, r) if isinstance(r, Parcel) else r)
+        if len(block) >= IMPORT_CHUNK:
+            tally.commit(block)
+            block = []
+    if block:
+        tally.commit(block)
     return ImportSummary(
-        source=source, format=fmt, rows=count,
-        inserted=sum(o.status is RowStatus.INSERTED for o in outcomes),
-        unchanged=sum(o.status is RowStatus.UNCHANGED for o in outcomes),
-        holds_requested=sum(o.hold_requested for o in outcomes),
-        rejected=tuple(rejected),
+        source=source, format=fmt, rows=tally.rows, inserted=tally.inserted,
+        unchanged=tally.unchanged, holds_requested=tally.holds,
+        rejected=tuple(tally.kept), rejected_rows=tally.rejected,
     )
 
 
+def _blocks(fh: BinaryIO, fmt: Format, chunk: int) -> Iterator[list[_Unit]]:
+    """The file's rows in blocks of at most ``chunk`` rows and about :data:`BLOCK_BYTES`."""
+    block: list[_Unit] = []
+    start = fh.tell()
+    for unit in _units(fh, fmt):
+        block.append(unit)
+        # the position is asked for every 64 rows only: each ask is a system call
+        if len(block) >= chunk or (len(block) % 64 == 0 and fh.tell() - start >= BLOCK_BYTES):
+            yield block
+            block, start = [], fh.tell()
+    if block:
+        yield block
+
+
+def _prepare(block: list[_Unit]) -> list[ParcelRow | RowError]:
+    """Validate a block and put its good rows in stored form (runs in worker processes)."""
+    out: list[ParcelRow | RowError] = []
+    for line, unit in block:
+        row = _settle(line, unit)
+        out.append(ParcelRow.of(line, row) if isinstance(row, Parcel) else row)
+    return out
+
+
+class _Tally:
+    """The running counts of an import; commits one prepared block at a time."""
+
+    def __init__(self, store: Store, *, actor: str, source: str,
+                 on_rejected: Callable[[RowError], None] | None) -> None:
+        self.store, self.actor, self.source = store, actor, source
+        self.on_rejected = on_rejected
+        self.rows = self.inserted = self.unchanged = self.holds = self.rejected = 0
+        self.kept: list[RowError] = []
+
+    def commit(self, block: list[ParcelRow | RowError]) -> None:
+        self.rows += len(block)
+        good = [r for r in block if isinstance(r, ParcelRow)]
+        bad = [r for r in block if isinstance(r, RowError)]
+        outcomes = (self.store.import_parcel_rows(good, actor=self.actor, source=self.source)
+                    if good else [])
+        for o in outcomes:
+            if o.status is RowStatus.INSERTED:
+                self.inserted += 1
+                self.holds += o.hold_requested
+            elif o.status is RowStatus.UNCHANGED:
+                self.unchanged += 1
+            else:
+                bad.append(RowError(line=o.line, item_id=o.item_id, reason=o.reason or
+                                    "conflicts with the stored record"))
+        bad.sort(key=lambda r: r.line)
+        for r in bad:
+            self.rejected += 1
+            if len(self.kept) < MAX_REJECTED_KEPT:
+                self.kept.append(r)
+            if self.on_rejected is not None:
+                self.on_rejected(r)
+
+
 __all__ = [
+    "BLOCK_BYTES",
     "MAX_DEPTH",
     "MAX_LINE_BYTES",
     "MAX_LIST_INDEX",
     "MAX_NUMBER_CHARS",
+    "MAX_REJECTED_KEPT",
+    "PARALLEL_MIN_ROWS",
     "ImportSummary",
     "RowError",
     "flatten",

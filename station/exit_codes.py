@@ -162,10 +162,10 @@ KINDS: Mapping[tuple[str, str], tuple[ExitCode, str | None]] = {
 }
 
 
-def classify(exc: BaseException) -> tuple[ExitCode, str | None] | None:
-    """The exit code and default hint of an error's kind; None for an unexpected error (a
-    bug: the command reports it with its traceback)."""
-    for cls in type(exc).__mro__:
+def classify(exc: BaseException | type[BaseException]) -> tuple[ExitCode, str | None] | None:
+    """The exit code and default hint of an error's kind (an error or its class); None for
+    an unexpected error (a bug: the command reports it with its traceback)."""
+    for cls in (exc if isinstance(exc, type) else type(exc)).__mro__:
         kind = KINDS.get((cls.__module__, cls.__qualname__))
         if kind is not None:
             return kind

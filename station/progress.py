@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
@@ -70,12 +70,4 @@ def bar(label: str, *, unit: str, enabled: bool, scale: bool = False,
         yield update
 
 
-def counted(items: Iterable[T], progress: Progress, total: int) -> Iterator[T]:
-    """``items``, telling ``progress`` as each is taken (by whoever consumes them)."""
-    progress(0, total)
-    for done, item in enumerate(items, 1):
-        yield item
-        progress(done, total)
-
-
-__all__ = ["bar", "counted", "quiet_option", "wanted"]
+__all__ = ["bar", "quiet_option", "wanted"]

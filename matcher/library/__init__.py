@@ -7,6 +7,13 @@ several (Raman, FTIR) in one file. Opening a file reads it into private memory a
 its content hash before anything is used (:class:`LibraryIntegrityError` otherwise).
 """
 
+from ._build import (
+    FILES_PER_TASK,
+    LibraryBuild,
+    SkippedFile,
+    UnreadableReferenceError,
+    build_from_files,
+)
 from ._cas import cas_check_digit, validate_cas
 from ._entry import EntryMeta, LibraryEntry, slug
 from ._errors import (
@@ -25,6 +32,7 @@ from ._library import (
     DEFAULT_MIN_COVERAGE,
     Library,
     LibrarySet,
+    Routes,
     default_x_unit,
     fill_unstated,
     techniques_compatible,
@@ -32,6 +40,7 @@ from ._library import (
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
+    "FILES_PER_TASK",
     "FORMAT_VERSION",
     "HASH_SCHEME",
     "MAGIC",
@@ -39,6 +48,7 @@ __all__ = [
     "InvalidCASError",
     "InvalidEntryError",
     "Library",
+    "LibraryBuild",
     "LibraryEntry",
     "LibraryError",
     "LibraryFileError",
@@ -47,6 +57,10 @@ __all__ = [
     "LibraryVersionError",
     "QueryMismatchError",
     "ReferenceUnavailableError",
+    "Routes",
+    "SkippedFile",
+    "UnreadableReferenceError",
+    "build_from_files",
     "cas_check_digit",
     "default_x_unit",
     "fill_unstated",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -246,16 +247,16 @@ class Library:
         blobs: list[bytes] = []
         seen: dict[str, str] = {}
         for meta_like, spectrum in references:
-            entry, raw = shell._entry_for(meta_like, spectrum)
+            entry, row, blob = shell._reference(meta_like, spectrum)
             if entry.id in seen:
                 raise InvalidEntryError(
                     f"duplicate entry id {entry.id!r} (from {seen[entry.id]!r} and "
                     f"{spectrum.source or entry.name!r}); give each reference a unique id"
                 )
             seen[entry.id] = spectrum.source or entry.name
-            rows.append(shell._prepare_reference(entry, raw))
+            rows.append(row)
             entries.append(entry)
-            blobs.append(encode_reference(raw))
+            blobs.append(blob)
         matrix = _frozen(
             np.vstack(rows) if rows else np.zeros((0, axis_a.size), dtype=np.float32)
         )
@@ -344,6 +345,12 @@ class Library:
             raise InvalidEntryError(f"{where}: invalid entry: {exc}") from exc
         return entry, raw
 
+    def _reference(self, meta_like: MetaLike, spectrum: Spectrum
+                   ) -> tuple[LibraryEntry, F32, bytes]:
+        """One reference as the library stores it: entry, prepared row, compressed raw."""
+        entry, raw = self._entry_for(meta_like, spectrum)
+        return entry, self._prepare_reference(entry, raw), encode_reference(raw)
+
     def _prepare_reference(self, entry: LibraryEntry, raw: Spectrum) -> F32:
         try:
             return self._prepare(raw, check_technique=False)
@@ -353,6 +360,17 @@ class Library:
             ) from exc
 
     # -- queries -------------------------------------------------------------------------
+    def preparer(self) -> Library:
+        """An empty library that prepares queries exactly as this one does (same id,
+        technique, pipeline, axis, unit and coverage rule; no entries): small, to hand to
+        worker processes that prepare spectra while this library searches them."""
+        return Library(
+            library_id=self.id, entries=(), axis=self.axis,
+            matrix=np.zeros((0, self.axis.size), np.float32), pipeline=self.pipeline,
+            technique=self.technique, x_unit=self.x_unit, min_coverage=self.min_coverage,
+            references=(),
+        )
+
     def prepare(self, spectrum: Spectrum) -> F32:
         """A query spectrum as a vector comparable with :attr:`matrix` rows.
 
@@ -689,6 +707,39 @@ def _empty_refs(n: int) -> Sequence[bytes]:
     return LazySeq(n, lambda i: b"", cache=False)
 
 
+@dataclass(frozen=True)
+class Routes:
+    """How :meth:`LibrarySet.select` chooses a part: each part's technique and the
+    excitations of its first entries (up to 64)."""
+
+    parts: tuple[tuple[Technique, tuple[float, ...]], ...]
+
+    def select(self, technique: Technique | str, excitation_nm: float | None = None) -> int:
+        """The index of the part for a query of ``technique`` (see
+        :meth:`LibrarySet.select`).
+
+        Raises
+        ------
+        LibraryError
+            No part of a compatible technique.
+        """
+        tech = Technique(technique)
+        cands = [i for i, (t, _) in enumerate(self.parts) if techniques_compatible(t, tech)]
+        if not cands:
+            raise LibraryError(
+                f"no {tech.value} library in this set "
+                f"({', '.join(t.value for t, _ in self.parts)})"
+            )
+        if excitation_nm is None or len(cands) == 1:
+            return cands[0]
+
+        def distance(i: int) -> float:
+            return min((abs(x - excitation_nm) for x in self.parts[i][1]),
+                       default=float("inf"))
+
+        return min(cands, key=distance)
+
+
 class LibrarySet(Sequence[Library]):
     """Several libraries in one file: one per technique (Raman per excitation, FTIR).
 
@@ -700,6 +751,7 @@ class LibrarySet(Sequence[Library]):
         ids = [p.id for p in self.parts]
         if len(set(ids)) != len(ids):
             raise LibraryError(f"library ids must be unique in a set, got {ids}")
+        self._routes: Routes | None = None
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -732,21 +784,17 @@ class LibrarySet(Sequence[Library]):
         LibraryError
             No part of a compatible technique.
         """
-        tech = Technique(technique)
-        cands = [p for p in self.parts if techniques_compatible(p.technique, tech)]
-        if not cands:
-            raise LibraryError(
-                f"no {tech.value} library in this set "
-                f"({', '.join(p.technique.value for p in self.parts)})"
-            )
-        if excitation_nm is None or len(cands) == 1:
-            return cands[0]
+        return self.parts[self.routes().select(technique, excitation_nm)]
 
-        def distance(p: Library) -> float:
-            ex = [e.excitation_nm for e in p.entries[: min(len(p), 64)] if e.excitation_nm]
-            return min((abs(x - excitation_nm) for x in ex), default=float("inf"))
-
-        return min(cands, key=distance)
+    def routes(self) -> Routes:
+        """What choosing a part needs of each part (picklable, a few numbers each; read
+        once per set)."""
+        if self._routes is None:
+            self._routes = Routes(tuple(
+                (p.technique, tuple(e.excitation_nm for e in p.entries[: min(len(p), 64)]
+                                    if e.excitation_nm))
+                for p in self.parts))
+        return self._routes
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write every part into one file."""

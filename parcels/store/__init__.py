@@ -8,12 +8,14 @@ from pathlib import Path
 
 from ..signing import StationKey
 from .base import (
+    IMPORT_CHUNK,
     CentralStore,
     HoldFact,
     InspectionFact,
     ItemProof,
     NewInspection,
     NewOriginal,
+    ParcelRow,
     RowOutcome,
     RowStatus,
     Store,
@@ -58,6 +60,7 @@ def open_store(location: str | Path, *, create: bool = True,
 
 
 __all__ = [
+    "IMPORT_CHUNK",
     "SCHEMA_VERSION",
     "CentralStore",
     "HoldFact",
@@ -65,6 +68,7 @@ __all__ = [
     "ItemProof",
     "NewInspection",
     "NewOriginal",
+    "ParcelRow",
     "RowOutcome",
     "RowStatus",
     "SQLiteStore",

@@ -34,7 +34,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -101,7 +101,15 @@ from ..sync import (
     WireTransition,
 )
 from ..text import STORED, check_text
-from .base import NewInspection, NewOriginal, RowOutcome, RowStatus, Store
+from .base import (
+    IMPORT_CHUNK,
+    NewInspection,
+    NewOriginal,
+    ParcelRow,
+    RowOutcome,
+    RowStatus,
+    Store,
+)
 
 SIGN_EVERY = 64
 """A long transaction (an AED import chunk, a pushed run) signs a head after every this many
@@ -115,6 +123,11 @@ PROGRESS_EVERY = 512
 """Steps between two progress reports of a verification."""
 
 EVENT_COLS = "seq, at, kind, actor, item_id, data, prev_hash, hash"
+_INSERT_EVENT = f"INSERT INTO audit_events ({EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_TRANSITION = ("INSERT INTO hold_transitions (item_id, state, at, actor, note, "
+                      "event_seq) VALUES (?, ?, ?, ?, ?, ?)")
+_IN_LIMIT = 500
+"""Ids looked up by one ``SELECT ... IN (...)`` (SQLite allows 999 parameters before 3.32)."""
 HEAD_COLS = "seq, hash, prev_seq, key_id, signature"
 
 Q = Callable[[str], str]
@@ -258,7 +271,7 @@ class Chain:
     """
 
     def __init__(self, cur: Any, signer: StationKey | None, known: tuple[int, str] | None,
-                 q: Q) -> None:
+                 q: Q, *, deferred: bool = False) -> None:
         if signer is None:
             raise SigningKeyError(
                 "this evidence store was opened without the station's signing key: it can be "
@@ -271,6 +284,9 @@ class Chain:
         self.seq, self.hash = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
         self.start = self.signed = self.seq
         self._key_stored = False
+        self._deferred = deferred
+        self._events: list[tuple[Any, ...]] = []
+        self._heads: list[tuple[Any, ...]] = []
         head = last_head(cur, q)
         if head is None:
             unsigned = cur.execute(q("SELECT value FROM meta WHERE key = 'unsigned_before'")
@@ -300,9 +316,11 @@ class Chain:
         data_text = canonical_json(dict(data))
         h = chain_hash(self.hash, seq=seq, at=at, kind=kind.value, actor=actor,
                        item_id=item_id, data_text=data_text)
-        self.cur.execute(
-            self.q(f"INSERT INTO audit_events ({EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-            (seq, at, kind.value, actor, item_id, data_text, self.hash, h))
+        event = (seq, at, kind.value, actor, item_id, data_text, self.hash, h)
+        if self._deferred:
+            self._events.append(event)
+        else:
+            self.cur.execute(self.q(_INSERT_EVENT), event)
         self.seq, self.hash = seq, h
         if self.seq - self.signed >= SIGN_EVERY:
             self._sign(at)
@@ -315,21 +333,53 @@ class Chain:
                 "INSERT INTO station_keys (key_id, public_key, added_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key_id) DO NOTHING"), (head.key_id, self.signer.public.hex, at))
             self._key_stored = True
-        self.cur.execute(self.q(f"INSERT INTO signed_heads ({HEAD_COLS}) VALUES (?, ?, ?, ?, ?)"),
-                         (head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        self._heads.append((head.seq, head.hash, head.prev_seq, head.key_id, head.signature))
+        if not self._deferred:
+            self.flush()
         self.signed = self.seq
 
+    def flush(self) -> None:
+        """Write the events and heads a deferred chain holds (one ``executemany`` each).
+
+        Rows that refer to an event (``event_seq``) may be inserted only after this.
+        """
+        if self._events:
+            self.cur.executemany(self.q(_INSERT_EVENT), self._events)
+            self._events = []
+        if self._heads:
+            self.cur.executemany(
+                self.q(f"INSERT INTO signed_heads ({HEAD_COLS}) VALUES (?, ?, ?, ?, ?)"),
+                self._heads)
+            self._heads = []
+
     def finish(self, at: str) -> tuple[int, str] | None:
-        """Sign what is not signed yet; returns the head (to remember once committed), or
-        None when the transaction appended nothing."""
+        """Sign what is not signed yet and write what is deferred; returns the head (to
+        remember once committed), or None when the transaction appended nothing."""
         if self.seq == self.start:
             return None
         if self.seq != self.signed:
             self._sign(at)
+        self.flush()
         return self.seq, self.hash
 
 
 # -- the shared implementation ----------------------------------------------------------------
+def _transition_row(
+    chain: Chain, *, item_id: str, state: HoldState, previous: HoldState | None, at: str,
+    actor: str, note: str | None, now: str, extra: Mapping[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """Log a hold's move on the chain (its event logs the row's digest; ``extra``: where
+    central received it from); returns its ``hold_transitions`` row."""
+    values = (item_id, state.value, at, actor, note)
+    seq = chain.append(
+        EVENT_FOR_STATE[state], actor, item_id,
+        {"state": state.value, "from": None if previous is None else previous.value,
+         "at": at, "note": note, "digest": row_digest(TRANSITION_COLUMNS, values),
+         **(extra or {})},
+        now)
+    return (*values, seq)
+
+
 class SQLStore(Store, abc.ABC):
     """The engine-independent part of the SQL stores (see the module notes)."""
 
@@ -351,10 +401,16 @@ class SQLStore(Store, abc.ABC):
         """Take the writers' lock inside the current write transaction, if the transaction
         does not hold it already (SQLite's ``BEGIN IMMEDIATE`` does)."""
 
-    def _chain(self, cur: Any) -> Chain:
-        """The chain appender of a write transaction (lock taken first)."""
+    def _chain(self, cur: Any, *, deferred: bool = False) -> Chain:
+        """The chain appender of a write transaction (lock taken first); ``deferred``: its
+        events and heads written together by :meth:`Chain.flush` (bulk writes)."""
         self._lock_chain(cur)
-        return Chain(cur, self._signer, self._known_head, self._q)
+        return Chain(cur, self._signer, self._known_head, self._q, deferred=deferred)
+
+    def _bulk(self) -> AbstractContextManager[None]:
+        """The engine tuned for a bulk write, for the length of the block (a backend's hook;
+        none by default)."""
+        return nullcontext()
 
     def _committed(self, head: tuple[int, str] | None) -> None:
         """Note a head this store signed and committed: the next write need not re-check
@@ -391,59 +447,84 @@ class SQLStore(Store, abc.ABC):
 
     def import_parcels(
         self, rows: Iterable[tuple[int, Parcel]], *, actor: str, source: str,
-        chunk: int = 1000,
+        chunk: int = IMPORT_CHUNK,
     ) -> list[RowOutcome]:
         """See :meth:`Store.import_parcels`; rows are committed ``chunk`` at a time."""
+        return self.import_parcel_rows((ParcelRow.of(line, p) for line, p in rows),
+                                       actor=actor, source=source, chunk=chunk)
+
+    def import_parcel_rows(
+        self, rows: Iterable[ParcelRow], *, actor: str, source: str,
+        chunk: int = IMPORT_CHUNK,
+    ) -> list[RowOutcome]:
+        """See :meth:`Store.import_parcel_rows`; rows are committed ``chunk`` at a time,
+        each chunk with one ``executemany`` per table."""
         check_text("actor", actor)
         out: list[RowOutcome] = []
-        pending: list[tuple[int, Parcel]] = []
-        for row in rows:
-            pending.append(row)
-            if len(pending) >= chunk:
+        pending: list[ParcelRow] = []
+        with self._bulk():
+            for row in rows:  # the CPU work (canonical JSON, digests) before taking the lock
+                pending.append(row)
+                if len(pending) >= chunk:
+                    out.extend(self._import_chunk(pending, actor, source))
+                    pending = []
+            if pending:
                 out.extend(self._import_chunk(pending, actor, source))
-                pending = []
-        if pending:
-            out.extend(self._import_chunk(pending, actor, source))
         return out
 
-    def _import_chunk(
-        self, rows: list[tuple[int, Parcel]], actor: str, source: str
-    ) -> list[RowOutcome]:
-        prepared = []
-        for line, p in rows:
-            record = canonical_json(p.model_dump(mode="json"))
-            prepared.append((line, p, record, record_digest(record)))
-        ids = list(dict.fromkeys(p.item_id for _, p, _, _ in prepared))
+    def _import_chunk(self, rows: list[ParcelRow], actor: str, source: str
+                      ) -> list[RowOutcome]:
         out: list[RowOutcome] = []
         with self._write() as cur:
-            chain = self._chain(cur)
+            chain = self._chain(cur, deferred=True)
             now = self._now()
-            stored = {r[0]: (r[1], r[2]) for r in cur.execute(self._q(
-                "SELECT item_id, digest, imported_at FROM parcels WHERE item_id IN "
-                f"({', '.join('?' * len(ids))})"), ids).fetchall()}
-            for line, p, record, d in prepared:
-                if p.item_id in stored:
-                    have, when = stored[p.item_id]
-                    if have == d:
-                        out.append(RowOutcome(line=line, item_id=p.item_id,
-                                              status=RowStatus.UNCHANGED))
+            # what is stored under these ids, read once for the chunk (under the write lock)
+            stored: dict[str, tuple[str, str]] = {}
+            ids = list(dict.fromkeys(r.item_id for r in rows))
+            for k in range(0, len(ids), _IN_LIMIT):
+                part = ids[k:k + _IN_LIMIT]
+                stored.update((r[0], (r[1], r[2])) for r in cur.execute(self._q(
+                    "SELECT item_id, digest, imported_at FROM parcels WHERE item_id IN "
+                    f"({', '.join('?' * len(part))})"), part).fetchall())
+            parcels: list[tuple[Any, ...]] = []
+            holds: list[tuple[str, str, str]] = []
+            transitions: list[tuple[Any, ...]] = []
+            for r in rows:
+                known = stored.get(r.item_id)
+                if known is not None:  # stored before, or earlier in this chunk
+                    if known[0] == r.digest:
+                        out.append(RowOutcome.model_construct(
+                            line=r.line, item_id=r.item_id, status=RowStatus.UNCHANGED,
+                            reason=None, hold_requested=False))
                     else:
                         out.append(RowOutcome(
-                            line=line, item_id=p.item_id, status=RowStatus.CONFLICT,
-                            reason=f"{p.item_id} is already stored (imported {when}) with "
+                            line=r.line, item_id=r.item_id, status=RowStatus.CONFLICT,
+                            reason=f"{r.item_id} is already stored (imported {known[1]}) with "
                                    "different content; the stored record was kept"))
                     continue
-                seq = chain.append(EventKind.IMPORT, actor, p.item_id,
-                                   {"digest": d, "source": source, "line": line}, now)
-                self._insert_parcel(cur, p, record=record, d=d, now=now, seq=seq)
-                stored[p.item_id] = (d, now)
-                if p.hold is not None:
-                    self._request(cur, chain, item_id=p.item_id, by=p.hold.requested_by,
-                                  reason=p.hold.reason, requested_at=ts(p.hold.requested_at),
-                                  now=now)
-                out.append(RowOutcome(line=line, item_id=p.item_id, status=RowStatus.INSERTED,
-                                      hold_requested=p.hold is not None))
-            head = chain.finish(self._now())
+                seq = chain.append(EventKind.IMPORT, actor, r.item_id,
+                                   {"digest": r.digest, "source": source, "line": r.line}, now)
+                parcels.append((r.item_id, r.origin_country, r.mail_class, ts(r.received_at),
+                                r.facility, r.category, r.record, r.digest, now, seq))
+                stored[r.item_id] = (r.digest, now)
+                if r.hold is not None:
+                    at = ts(r.hold[0])
+                    holds.append((r.item_id, HoldState.REQUESTED.value, at))
+                    transitions.append(_transition_row(
+                        chain, item_id=r.item_id, state=HoldState.REQUESTED, previous=None,
+                        at=at, actor=r.hold[1], note=r.hold[2], now=now))
+                # built from values this code made (the hot path: no validation per row)
+                out.append(RowOutcome.model_construct(
+                    line=r.line, item_id=r.item_id, status=RowStatus.INSERTED, reason=None,
+                    hold_requested=r.hold is not None))
+            head = chain.finish(self._now())  # the events before what refers to them
+            cur.executemany(self._q(
+                "INSERT INTO parcels (item_id, origin_country, mail_class, received_at, "
+                "facility, category, record, digest, imported_at, event_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), parcels)
+            cur.executemany(self._q(
+                "INSERT INTO holds (item_id, state, requested_at) VALUES (?, ?, ?)"), holds)
+            cur.executemany(self._q(_INSERT_TRANSITION), transitions)
         self._committed(head)
         return out
 
@@ -476,15 +557,9 @@ class SQLStore(Store, abc.ABC):
                         now: str, extra: Mapping[str, Any] | None = None) -> None:
         """A hold move: its event (logging the row's digest; ``extra``: where central
         received it from) and its row, and the hold's current state."""
-        values = (item_id, state.value, at, actor, note)
-        seq = chain.append(
-            EVENT_FOR_STATE[state], actor, item_id,
-            {"state": state.value, "from": None if previous is None else previous.value,
-             "at": at, "note": note, "digest": row_digest(TRANSITION_COLUMNS, values),
-             **(extra or {})},
-            now)
-        cur.execute(self._q("INSERT INTO hold_transitions (item_id, state, at, actor, note, "
-                            "event_seq) VALUES (?, ?, ?, ?, ?, ?)"), (*values, seq))
+        cur.execute(self._q(_INSERT_TRANSITION), _transition_row(
+            chain, item_id=item_id, state=state, previous=previous, at=at, actor=actor,
+            note=note, now=now, extra=extra))
         if previous is not None:
             cur.execute(self._q("UPDATE holds SET state = ? WHERE item_id = ?"),
                         (state.value, item_id))

@@ -39,9 +39,9 @@ from typing import Any, Literal, NamedTuple, Self, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from matcher.results import Verdict
-from spectra import Progress, Spectrum
+from spectra import Progress, Spectrum, canonical_json
 
-from ..audit import ItemProof, VerifyReport
+from ..audit import ItemProof, VerifyReport, record_digest
 from ..errors import DatabaseUnreachableError, StoreError
 from ..periods import Period, period_key
 from ..records import (
@@ -67,6 +67,13 @@ from ..sync import (
     StationHead,
     WorkBatch,
 )
+from ..text import STORED
+
+IMPORT_CHUNK = 2000
+"""AED rows a store commits in one transaction of an import (good rows of a block read by
+:func:`parcels.aed.import_batch`): committed whole or, if the process dies, not at all.
+Fewer, larger commits cost less (each writes and syncs the index pages it touched); 2,000
+rows hold about 7 MB."""
 
 
 class RowStatus(StrEnum):
@@ -90,6 +97,43 @@ class RowOutcome(BaseModel):
     reason: str | None = None
     hold_requested: bool = False
     """A hold request carried by the row was recorded now."""
+
+
+class ParcelRow(NamedTuple):
+    """A validated AED row in the form a store writes: the parcel's canonical JSON record,
+    its digest and the columns a store indexes.
+
+    A tuple of plain values, so that rows validated in worker processes cross back cheaply
+    (a pickled :class:`~parcels.records.Parcel` costs more than validating it). Build one
+    with :meth:`of`, from a validated parcel; the store trusts that ``record`` is that
+    parcel's canonical JSON (``audit verify`` re-derives the columns and digest from it).
+    """
+
+    line: int
+    """1-based line of the row in its batch."""
+    item_id: str
+    origin_country: str
+    mail_class: str
+    received_at: datetime
+    facility: str
+    category: str
+    record: str
+    """:func:`spectra.canonical_json` of the parcel (extra fields included)."""
+    digest: str
+    """SHA-256 (hex) of ``record``: what the import event logs and a re-import compares."""
+    hold: tuple[datetime, str, str] | None
+    """The hold request the row carries: requested at, by whom, why."""
+
+    @classmethod
+    def of(cls, line: int, parcel: Parcel) -> ParcelRow:
+        """The stored form of a validated ``parcel`` read at ``line``."""
+        record = canonical_json(parcel.model_dump(mode="json"))
+        h = parcel.hold
+        return cls(line=line, item_id=parcel.item_id, origin_country=parcel.origin_country,
+                   mail_class=parcel.mail_class, received_at=parcel.received_at,
+                   facility=parcel.facility, category=parcel.declaration.category.value,
+                   record=record, digest=record_digest(record),
+                   hold=None if h is None else (h.requested_at, h.requested_by, h.reason))
 
 
 class HoldFact(BaseModel):
@@ -223,6 +267,19 @@ class Store(abc.ABC):
             One per row, in order: inserted, unchanged (identical record already stored),
             or conflict (a different record with this id is stored; nothing is changed).
         """
+
+    def import_parcel_rows(
+        self, rows: Iterable[ParcelRow], *, actor: str, source: str
+    ) -> list[RowOutcome]:
+        """:meth:`import_parcels` for rows already in their stored form (:class:`ParcelRow`).
+
+        The same guarantees and outcomes. This default validates each record again and
+        calls :meth:`import_parcels`; a backend overrides it to write the prepared form
+        directly (the bulk import's fast path).
+        """
+        return self.import_parcels(
+            ((r.line, Parcel.model_validate_json(r.record, context=STORED)) for r in rows),
+            actor=actor, source=source)
 
     @abc.abstractmethod
     def get_parcel(self, item_id: str) -> ParcelFile:
@@ -685,6 +742,6 @@ def backend_errors(*errors: type[BaseException],
     return decorate
 
 
-__all__ = ["CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact", "ItemProof",
-           "NewInspection", "NewOriginal", "PositivityCounts", "RowOutcome", "RowStatus",
-           "Store", "backend_errors"]
+__all__ = ["IMPORT_CHUNK", "CentralStore", "ComplianceCounts", "HoldFact", "InspectionFact",
+           "ItemProof", "NewInspection", "NewOriginal", "ParcelRow", "PositivityCounts",
+           "RowOutcome", "RowStatus", "Store", "backend_errors"]

@@ -223,6 +223,12 @@ _TRANSITION_COLS = TRANSITION_COLUMNS
 _row_digest = row_digest
 
 
+BULK_CACHE_KIB = 16 << 10
+"""SQLite page cache during a bulk import (KiB; the default is 2 MiB)."""
+BULK_CHECKPOINT_PAGES = 16384
+"""WAL pages (64 MiB at 4 KiB) before an automatic checkpoint during a bulk import (the
+default is 1,000)."""
+
 
 @backend_errors(sqlite3.Error)
 class SQLiteStore(SQLStore):
@@ -341,6 +347,22 @@ class SQLiteStore(SQLStore):
                 self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+
+    @contextmanager
+    def _bulk(self) -> Iterator[None]:
+        """A larger page cache and fewer WAL checkpoints for this connection, for the length
+        of a bulk write (restored after): a chunk of AED rows dirties index pages all over
+        (item ids, chain hashes), which a 2 MB cache and a checkpoint every 4 MB of WAL
+        write out again at every commit."""
+        cache = self._con.execute("PRAGMA cache_size").fetchone()[0]
+        ckpt = self._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self._con.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        self._con.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._con.execute(f"PRAGMA cache_size = {int(cache)}")
+            self._con.execute(f"PRAGMA wal_autocheckpoint = {int(ckpt)}")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Cursor]:
@@ -500,4 +522,5 @@ class SQLiteStore(SQLStore):
             cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                         (f"sync:{name}", f"{int(seq)}:{head_hash}"))
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "BULK_CACHE_KIB", "BULK_CHECKPOINT_PAGES", "MIGRATIONS",
+           "SCHEMA_VERSION", "SIGN_EVERY", "SQLiteStore"]

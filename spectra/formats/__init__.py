@@ -13,6 +13,7 @@ delimited text (which accepts the most) last.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol, cast
@@ -66,6 +67,12 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise FormatError(f"cannot open: {exc.strerror or exc}", path=p) from exc
     if not head:
         raise FormatError("file is empty", path=p, offset=0)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) and zipfile.is_zipfile(p):
+        # before the SPC sniffer: 'K' is a new-format SPC version byte, and an archive
+        # (a NumPy .npz, a zipped export) would be refused with a message about SPC blocks
+        raise UnsupportedFormatError(
+            "a ZIP archive (a NumPy .npz, a zipped export), not a spectrum file; unpack it "
+            "and give the spectrum files", path=p, offset=0)
     for name, mod in formats().items():
         if mod.sniff(head):
             return name

@@ -11,17 +11,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from station._help import HelpFormatter
 from station._terminal import shown
-from station.commands._common import fail, station_config
+from station.commands._common import station_config, tell
 from station.errors import UsageError
 from station.exit_codes import ExitCode, epilog
 from station.options import add_config_arguments
 from station.progress import bar, quiet_option, wanted
 
 if TYPE_CHECKING:
-    from matcher.identify import Identifier
-    from matcher.library import LibrarySet
+    from matcher.batch import FileResult
     from matcher.results import Identification
-    from spectra import Spectrum
 
 DESCRIPTION = """\
 Identify every spectrum of every file (a file may hold several) against a substance
@@ -61,6 +59,11 @@ def register(sub: Any) -> None:
     p.add_argument("--part", default=None, metavar="ID",
                    help="the library part to search (multi-part libraries; default: the "
                         "part of the spectrum's technique)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes reading and preprocessing the files while this one "
+                        "searches (default 1; worth it for thousands of files: each worker "
+                        "takes about a second to start); the results are the same, in the "
+                        "same order, for any number")
     quiet_option(p)
     add_config_arguments(p, "config", "library", "thresholds", "matcher",
                          short={"library": "-l"})
@@ -143,24 +146,10 @@ def _table(out: TextIO, file: str, index: int, n: int, *, title: str,
         f"matcher {res.matcher}{model}")
 
 
-def _prepare_input(s: Spectrum, technique: str | None, lib_set: LibrarySet,
-                   part: str | None) -> tuple[Spectrum, str]:
-    """The spectrum with technique/unit filled in, and the id of the library part to use."""
-    from matcher.library import fill_unstated
-    from spectra import Technique
-
-    if s.technique is Technique.OTHER:
-        if technique is None and len(lib_set) != 1:
-            raise UsageError("the file does not say what was measured",
-                             hint="give --technique")
-        s = fill_unstated(s, technique=technique or lib_set[0].technique)
-    lib = lib_set.get(part) if part is not None else lib_set.select(s.technique, s.excitation_nm)
-    return fill_unstated(s, x_unit=lib.x_unit), lib.id
-
-
 def run(args: argparse.Namespace) -> ExitCode:
     """Identify every spectrum of every file; print the results; 3 when an input failed."""
     import spectra
+    from matcher.batch import Identifiers, identify_files
     from matcher.library import LibraryError, LibraryFileError
     from station.config import thresholds_for
     from station.errors import LibraryUnavailableError
@@ -169,6 +158,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     out = sys.stdout
     if args.top < 1:
         raise UsageError(f"--top must be at least 1, got {args.top}")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if args.technique is not None:
         try:
             spectra.Technique(args.technique)
@@ -185,78 +176,54 @@ def run(args: argparse.Namespace) -> ExitCode:
         where = "" if named else f" {cfg.library or 'the embedded default library'}"
         raise LibraryUnavailableError(
             f"cannot open library{where}: {exc}; nothing was identified") from exc
-    batch = _Batch(out, args, lib_set, cfg)
-    if batch.writer is not None:
-        _csv_row(batch.writer, list(CSV_COLUMNS))
+    identifiers = Identifiers(lib_set, lambda technique: thresholds_for(cfg, technique),
+                              matcher=cfg.matcher)
+    writer = csv.writer(out) if args.format == "csv" else None
+    if writer is not None:
+        _csv_row(writer, list(CSV_COLUMNS))
     code = ExitCode.OK
     files: list[Path] = args.files
     with bar("identify", unit="file", enabled=wanted(args) and len(files) > 1) as progress:
-        for done, path in enumerate(files):
-            progress(done, len(files))
-            if not batch.identify_file(path):
-                code = ExitCode.REJECTED
-        progress(len(files), len(files))
+        try:
+            for r in identify_files(files, identifiers, technique=args.technique,
+                                    part=args.part, k=args.top, workers=args.workers,
+                                    progress=progress):
+                if r.result is None:
+                    where = r.path + (f" [{r.index + 1}]" if r.count > 1 else "")
+                    _tell_failed(args.command_prog, r, where)
+                    code = ExitCode.REJECTED
+                    continue
+                _show(out, writer, args.format, r)
+        except LibraryError as exc:  # --part names no part: before any file is read
+            raise UsageError(f"--part: {exc}") from exc
     out.flush()
     return code
 
 
-class _Batch:
-    """The files of one ``identify`` run: one identifier per library part, built once."""
+def _tell_failed(prog: str, r: FileResult, where: str) -> None:
+    """Name a file or spectrum that could not be identified on stderr, with the advice of
+    its error's kind."""
+    from station.exit_codes import classify
 
-    def __init__(self, out: TextIO, args: argparse.Namespace, lib_set: LibrarySet,
-                 cfg: Any) -> None:
-        self.out, self.args, self.lib_set, self.cfg = out, args, lib_set, cfg
-        self.identifiers: dict[str, Identifier] = {}
-        self.writer = csv.writer(out) if args.format == "csv" else None
-
-    def identify_file(self, path: Path) -> bool:
-        """Identify and print every spectrum of one file; False when any of it failed
-        (each failure named on stderr)."""
-        return _identify_file(self, path)
+    kind = classify(r.error_type) if r.error_type is not None else None
+    tell(prog, f"{where}: {r.error}", kind[1] if kind and kind[1] else f"see {prog} --help")
 
 
-def _identify_file(batch: _Batch, path: Path) -> bool:
-    """See :meth:`_Batch.identify_file`."""
-    import spectra
-    from matcher.identify import Identifier
-    from matcher.library import LibraryError
-    from station.config import thresholds_for
-
-    out, writer, args, lib_set, cfg, identifiers = (
-        batch.out, batch.writer, batch.args, batch.lib_set, batch.cfg, batch.identifiers)
-    prog = args.command_prog
-    try:
-        found = spectra.read(path)
-    except (spectra.SpectraError, OSError, ValueError) as exc:
-        fail(prog, exc, what=f"{path}: {exc}")
-        return False
-    ok = True
-    for i, raw in enumerate(found):
-        try:
-            s, part_id = _prepare_input(raw, args.technique, lib_set, args.part)
-            if part_id not in identifiers:
-                lib = lib_set.get(part_id)
-                identifiers[part_id] = Identifier(
-                    lib, thresholds=thresholds_for(cfg, lib.technique),
-                    matcher=cfg.matcher)
-            res = identifiers[part_id].identify(s, k=args.top)
-        except (spectra.SpectraError, LibraryError, ValueError) as exc:
-            where = f"{path}" + (f" [{i + 1}]" if len(found) > 1 else "")
-            fail(prog, exc, what=f"{where}: {exc}")
-            ok = False
-            continue
-        if args.format == "json":
-            out.write(shown(json.dumps(_json_record(str(path), i, res),
-                                        ensure_ascii=False)) + "\n")
-        elif writer is not None:
-            top = res.hits[0] if res.hits else None
-            _csv_row(writer, [
-                str(path), i, res.verdict.value, int(res.alert),
-                ";".join(res.alert_substances), f"{res.confidence:.4f}",
-                top.name if top else "", top.entry_id if top else "",
-                f"{top.score:.3f}" if top else "", _mixture_text(res), res.reason or "",
-                res.library_id, res.library_hash,
-            ])
-        else:
-            _table(out, str(path), i, len(found), title=raw.title, res=res)
-    return ok
+def _show(out: TextIO, writer: Any, fmt: str, r: FileResult) -> None:
+    """One spectrum's result as the table, a JSON line or a CSV row."""
+    res = r.result
+    assert res is not None
+    if fmt == "json":
+        out.write(shown(json.dumps(_json_record(r.path, r.index, res), ensure_ascii=False))
+                  + "\n")
+    elif writer is not None:
+        top = res.hits[0] if res.hits else None
+        _csv_row(writer, [
+            r.path, r.index, res.verdict.value, int(res.alert),
+            ";".join(res.alert_substances), f"{res.confidence:.4f}",
+            top.name if top else "", top.entry_id if top else "",
+            f"{top.score:.3f}" if top else "", _mixture_text(res), res.reason or "",
+            res.library_id, res.library_hash,
+        ])
+    else:
+        _table(out, r.path, r.index, r.count, title=r.title, res=res)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +13,11 @@ from station._terminal import say, shown
 from station.commands._common import dump_json, json_option
 from station.errors import UsageError
 from station.exit_codes import ExitCode, epilog
-from station.progress import bar, counted, quiet_option, wanted
+from station.progress import bar, quiet_option, wanted
 
 if TYPE_CHECKING:
-    from matcher.library import EntryMeta, Library
-    from spectra import Pipeline, Progress, Spectrum
+    from matcher.library import Library
+    from spectra import Pipeline
 
 DESCRIPTION = """\
 Library files (.ilib) hold reference spectra prepared for the matcher, with their metadata
@@ -34,8 +34,10 @@ index.csv: columns file,name and any of id, synonyms, cas, category, schedule, t
 excitation_nm, source, licence, synthetic (empty cells take the defaults; synonyms
 separated by ';'). Without an index every file is an entry named after its stem. A file that
 does not state its x unit (plain x,y text) is taken to be on the library's unit (Raman shift
-for Raman, wavenumber for infrared); one that does not state its technique takes
---technique. The pipeline and axis default to the matcher's tuned defaults.
+for Raman, wavenumber for infrared); one that does not state its technique takes the
+library's. The library's technique is --technique, else the index's technique column, else
+that of the first file that states one. The pipeline and axis default to the matcher's tuned
+defaults. Files are read and prepared on every core (--workers).
 
 add and merge write a new file atomically (add replaces LIB unless -o): a failure leaves
 what was stored untouched.
@@ -70,7 +72,15 @@ def register(sub: Any) -> None:
                    help="'default' (the matcher's), 'none', or a Pipeline JSON file")
     b.add_argument("--min-coverage", type=float, default=None, metavar="F",
                    help="share of the axis every spectrum must cover (default 0.9)")
-    json_option(b, "a summary of the library written")
+    b.add_argument("--skip-unreadable", action="store_true",
+                   help="skip a file that is not a usable spectrum (a README, a metadata "
+                        "table, another technique) and list it with the reason on stderr "
+                        "(and under 'skipped' in --json); without it such a file stops the "
+                        "build, named")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes reading and preparing the files (default: every core); "
+                        "the library is the same, byte for byte, for any number")
+    json_option(b, "a summary of the library written (with the files skipped)")
     quiet_option(b)
     b.set_defaults(func=_build)
 
@@ -178,83 +188,98 @@ def _folder_files(source: Path) -> list[Path]:
     return files
 
 
-def _folder_references(source: Path, files: list[Path], progress: Progress
-                       ) -> Iterator[tuple[EntryMeta, Spectrum]]:
-    """Entries of a folder: from its index.csv (progress in rows, total unknown), else one
-    per spectrum in each of ``files`` (progress in files)."""
-    import spectra
-    from matcher.library import EntryMeta, slug
-    from station.workflows.library import read_index
+def _sources(source: Path) -> list[Any]:
+    """What a folder gives to build from: its index.csv rows (file and metadata), else
+    every visible file.
+
+    Raises
+    ------
+    ReferenceIndexError
+        A row of index.csv is invalid (before any spectrum is read).
+    """
+    from station.workflows.library import index_rows
 
     if (source / "index.csv").is_file():
-        for row, entry in enumerate(read_index(source), 1):
-            yield entry
-            progress(row, 0)
-        return
-    for done, f in enumerate(files):
-        progress(done, len(files))
-        found = spectra.read(f)
-        for k, s in enumerate(found):
-            stem = f.stem if len(found) == 1 else f"{f.stem}-{k + 1}"
-            yield EntryMeta(name=stem, id=slug(stem), source=str(f)), s.replace(source=str(f))
+        rows: list[Any] = list(index_rows(source))
+        if not rows:
+            raise UsageError(f"{source / 'index.csv'}: no rows")
+        return rows
+    return list(_folder_files(source))
 
 
-def _with_units(
-    refs: Iterator[tuple[EntryMeta, Spectrum]], technique: str | None
-) -> tuple[list[tuple[EntryMeta, Spectrum]], str]:
-    from matcher.library import default_x_unit, fill_unstated
-    from spectra import Technique, XUnit
+def _technique_of(sources: list[Any]) -> str:
+    """The library's technique when --technique is not given: the index's technique column
+    (one technique), else that of the first file that states one.
 
-    out = []
-    techs: set[str] = set()
-    for meta, raw in refs:
-        s = raw
-        tech = meta.technique or (s.technique if s.technique is not Technique.OTHER else None)
-        given = tech or technique
-        if given is None:
-            raise UsageError(
-                f"{s.source}: the file does not say what was measured; give --technique "
-                "or a technique column in index.csv"
-            )
-        t = Technique(given)
-        techs.add(t.value)
-        unit = default_x_unit(Technique(technique or t)) if s.x_unit is XUnit.OTHER else None
-        out.append((meta, fill_unstated(s, technique=t, x_unit=unit)))
-    if technique is None:
-        if len(techs) != 1:
-            raise UsageError(
-                f"the references are of several techniques ({', '.join(sorted(techs))}); "
-                "build one library per technique with --technique"
-            )
-        technique = techs.pop()
-    return out, technique
+    Raises
+    ------
+    UsageError
+        The index names several techniques, or nothing states one.
+    """
+    import spectra
+    from spectra import Technique
+
+    named: set[str] = {meta.technique.value for _, meta in
+                       (s for s in sources if isinstance(s, tuple)) if meta.technique is not None}
+    if len(named) > 1:
+        raise UsageError(
+            f"the index names several techniques ({', '.join(sorted(named))})",
+            hint="build one library per technique with --technique")
+    if named:
+        return named.pop()
+    for src in sources:
+        path = src[0] if isinstance(src, tuple) else src
+        try:
+            found = spectra.read(path)
+        except (spectra.SpectraError, OSError, ValueError):
+            continue  # the build names (or skips) it
+        if found and found[0].technique is not Technique.OTHER:
+            return found[0].technique.value
+    raise UsageError("the files do not say what was measured",
+                     hint="give --technique or a technique column in index.csv")
 
 
 def _build(args: argparse.Namespace) -> ExitCode:
-    from matcher.library import DEFAULT_MIN_COVERAGE, Library
+    from matcher.library import DEFAULT_MIN_COVERAGE, UnreadableReferenceError, build_from_files
+    from spectra.parallel import usable_cores
+    from station.errors import StationError
 
     source: Path = args.source
     if not source.is_dir():
         raise UsageError(f"SOURCE must be a folder of spectrum files: {source}")
-    indexed = (source / "index.csv").is_file()
-    files = [] if indexed else _folder_files(source)
-    draw = wanted(args)
-    with bar("read", unit="entry" if indexed else "file", enabled=draw) as progress:
-        refs, technique = _with_units(_folder_references(source, files, progress),
-                                      args.technique)
-    with bar("prepare", unit="entry", enabled=draw) as progress:
-        lib = Library.build(
-            counted(refs, progress, len(refs)), pipeline=_pipeline(args.pipeline, technique),
-            axis=_axis(args.axis, technique), technique=technique,
-            library_id=args.library_id or source.resolve().name,
-            min_coverage=args.min_coverage or DEFAULT_MIN_COVERAGE,
-        )
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    sources = _sources(source)
+    technique = args.technique or _technique_of(sources)
+    with bar("library build", unit="file", enabled=wanted(args)) as progress:
+        try:
+            built = build_from_files(
+                sources, pipeline=_pipeline(args.pipeline, technique),
+                axis=_axis(args.axis, technique), technique=technique,
+                library_id=args.library_id or source.resolve().name,
+                min_coverage=args.min_coverage or DEFAULT_MIN_COVERAGE,
+                workers=args.workers or usable_cores(),
+                skip_unreadable=args.skip_unreadable, progress=progress)
+        except UnreadableReferenceError as exc:
+            raise StationError(
+                f"{exc.path}: {exc.reason}; nothing was written",
+                hint="remove it from the folder, or give --skip-unreadable to skip such "
+                     "files (each is listed with the reason)") from exc
+    lib = built.library
+    if not len(lib):
+        raise StationError(f"{source}: no usable spectrum files ({len(built.skipped)} "
+                           "skipped); nothing was written")
     path = lib.save(args.output)
+    for skipped in built.skipped:
+        say(f"skipped {skipped}", sys.stderr)
     if args.json:
-        dump_json({"file": str(path), **_summary(lib)})
+        dump_json({"file": str(path), **_summary(lib),
+                   "skipped": [{"file": k.path, "reason": k.reason} for k in built.skipped]})
     else:
         say(f"{path}: {lib.id}, {len(lib)} entries, {lib.technique.value}, "
-            f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}")
+            f"{lib.axis.size} points {lib.axis[0]:g}..{lib.axis[-1]:g}, hash {lib.hash}"
+            + (f"; {len(built.skipped)} file(s) skipped (listed above)" if built.skipped
+               else ""))
     return ExitCode.OK
 
 

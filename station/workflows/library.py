@@ -66,9 +66,31 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
     spectra.FormatError
         A spectrum file cannot be read.
     """
+    for path, meta in index_rows(folder):
+        spectrum = spectra.read(path)[0]
+        changes: dict[str, Any] = {"title": meta.name, "source": str(path)}
+        if spectrum.technique is spectra.Technique.OTHER and meta.technique is not None:
+            changes["technique"] = meta.technique
+        tech = spectra.Technique(changes.get("technique", spectrum.technique))
+        if spectrum.x_unit is spectra.XUnit.OTHER and tech is spectra.Technique.RAMAN:
+            changes["x_unit"] = spectra.XUnit.RAMAN_SHIFT
+        elif spectrum.x_unit is spectra.XUnit.OTHER and tech.is_infrared:
+            changes["x_unit"] = spectra.XUnit.WAVENUMBER
+        yield meta, spectrum.replace(**changes)
+
+
+def index_rows(folder: str | os.PathLike[str]) -> Iterator[tuple[Path, EntryMeta]]:
+    """Each row of a reference folder's ``index.csv``: the spectrum file and its metadata,
+    without reading the file (see :func:`read_index` for the columns).
+
+    Raises
+    ------
+    ReferenceIndexError
+        Missing index, missing column, bad value (file, line and column named).
+    """
     from pydantic import ValidationError
 
-    from matcher.library import EntryMeta, fill_unstated
+    from matcher.library import EntryMeta
 
     base = Path(folder)
     index = base / "index.csv"
@@ -106,9 +128,7 @@ def read_index(folder: str | os.PathLike[str]) -> Iterator[tuple[EntryMeta, spec
             file = (row.get("file") or "").strip()
             if not file:
                 raise ReferenceIndexError(f"{where}: file: empty")
-            spectrum = spectra.read(base / file)[0]
-            spectrum = fill_unstated(spectrum, technique=meta.technique)
-            yield meta, spectrum.replace(title=meta.name, source=str(base / file))
+            yield base / file, meta
 
 
 HANDHELD_ATR_RANGE: tuple[float, float, float] = (650.0, 1800.0, 2.0)
@@ -231,4 +251,4 @@ def open_libraries(library: Path | None, data_dir: Path) -> LibrarySet:
 
 __all__ = ["DEFAULT_LIBRARY_DIR", "FIXTURES", "FTIR_LIBRARY_DIR", "SYNTHETIC_LIBRARY_DIR",
            "ReferenceIndexError", "build_library", "build_library_set", "default_library_path",
-           "load_libraries", "open_libraries", "read_index"]
+           "index_rows", "load_libraries", "open_libraries", "read_index"]

@@ -43,6 +43,7 @@ from station.workflows.display import Progress, advice, show_outcome
 if TYPE_CHECKING:
     from driver.analyzer import Analyzer
     from driver.capabilities import TechniqueCaps
+    from matcher.batch import Identifiers
     from matcher.library import Library, LibrarySet
     from matcher.verdict import Thresholds
     from parcels.records import DeviceIdentity, Inspection
@@ -197,6 +198,9 @@ class StationSession:
         self.stop = stop or Stop()
         self.store: Store | None = None
         self.libs: LibrarySet | None = None
+        self.identifiers: Identifiers | None = None
+        """One identifier per part of :attr:`libs`, each set up on first use and reused by
+        every later scan, trigger and re-identification of this session."""
         self.dev: Analyzer | None = None
         self.simulated = False
         self.place_sample: Callable[[str], None] | None = None
@@ -230,6 +234,7 @@ class StationSession:
 
     def open_library(self) -> LibrarySet:
         """Open the configured library (or build the embedded default)."""
+        from matcher.batch import Identifiers
         from matcher.library import LibraryError
         from station.workflows.library import load_libraries
 
@@ -238,6 +243,7 @@ class StationSession:
         except (LibraryError, OSError, ValueError) as exc:  # ReferenceIndexError is a ValueError
             where = self.cfg.library or "the embedded default library"
             raise LibraryUnavailableError(f"cannot open {where}: {exc}") from exc
+        self.identifiers = Identifiers(self.libs, self.thresholds, matcher=self.cfg.matcher)
         return self.libs
 
     def connect(self) -> Analyzer:
@@ -480,16 +486,15 @@ class StationSession:
 
     def identify(self, spectrum: Spectrum) -> Identification:
         """Identify against the configured library part for the spectrum's technique, with
-        the configured thresholds."""
-        from matcher.identify import identify
+        the configured thresholds and matcher, by the part's identifier (:attr:`identifiers`:
+        set up once per part)."""
         from matcher.library import LibraryError
         from spectra import SpectraError
 
         lib = self.library_for(spectrum.technique)
-        thresholds = self.thresholds(lib.technique)
+        assert self.identifiers is not None
         try:
-            return identify(spectrum, lib, thresholds=thresholds,
-                            matcher=self.cfg.matcher)
+            return self.identifiers.get(lib.id).identify(spectrum)
         except (SpectraError, LibraryError, ValueError) as exc:
             raise StationError(f"identification failed: {exc}") from exc
 

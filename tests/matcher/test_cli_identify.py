@@ -94,6 +94,32 @@ def test_bad_input_reported_and_others_still_identified(
     assert [json.loads(x)["verdict"] for x in cap.out.strip().splitlines()] == ["MATCH"]
 
 
+def test_two_workers_print_what_one_prints(
+    lib_file: Path, files: dict[str, Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Files read and preprocessed in worker processes: the same lines, in the same order,
+    the bad file named on stderr the same way."""
+    import matcher.batch
+
+    monkeypatch.setattr(matcher.batch, "FILES_PER_TASK", 1)  # a task per file: both work
+    bad = tmp_path / "garbage.txt"
+    bad.write_bytes(b"\x00\x01not a spectrum\xff")
+    argv = ["identify", str(files["mix"]), str(bad), str(files["amph"]), str(files["ethanol"]),
+            "--library", str(lib_file), "--technique", "raman", "-f", "json"]
+    runs = []
+    for workers in ("1", "2"):
+        code = main([*argv, "--workers", workers])
+        cap = capsys.readouterr()
+        runs.append((code, cap.out, cap.err))
+    assert runs[0] == runs[1]
+    code, out, err = runs[0]
+    assert code == 3 and str(bad) in err and "docs/formats.md" in err
+    assert [json.loads(x)["file"] for x in out.splitlines()] == [
+        str(files[k]) for k in ("mix", "amph", "ethanol")]
+    assert main([*argv, "--workers", "0"]) == 2
+
+
 def test_missing_or_corrupt_library(files: dict[str, Path], tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["identify", str(files["ethanol"]), "--library", str(tmp_path / "no.lib")]) == 1

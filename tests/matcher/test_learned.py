@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import spectra
 from matcher import defaults
 from matcher.identify import Identifier
 from matcher.learned import (
@@ -33,7 +34,11 @@ from matcher.library import EntryMeta, Library
 from matcher.search import Searcher
 from spectra import Spectrum
 
-from .test_identify_helpers import load_whenfung, whenfung_library  # noqa: F401 (fixture)
+from .test_identify_helpers import (  # noqa: F401 (fixture)
+    WHENFUNG,
+    load_whenfung,
+    whenfung_library,
+)
 
 RRUFF = Path("raman") / "rruff_excellent_unoriented"
 
@@ -132,6 +137,24 @@ def test_results_record_the_matcher_and_the_model_hash(
         assert res.hits[0].score == pytest.approx(classic.hits[0].score, abs=1e-3)
         back = type(res).model_validate_json(res.model_dump_json())
         assert back.model_hash == model.sha256
+
+
+@pytest.mark.parametrize("kind", list(MatcherKind))
+def test_the_kept_identifiers_and_the_file_batch_use_the_chosen_matcher(
+    kind: MatcherKind, shared_data: Path, whenfung_library: Library  # noqa: F811
+) -> None:
+    """The identifier a station keeps per part (and the file batch, which prepares spectra
+    apart from the search) gives what a fresh Identifier of the same matcher gives."""
+    from matcher.batch import Identifiers, identify_files
+
+    ids = Identifiers(whenfung_library, matcher=kind)
+    assert ids.get() is ids.get()
+    path = shared_data / WHENFUNG / "pure" / "phenobarbital.txt"
+    got = list(identify_files([path], ids, technique="raman"))
+    routed, _ = ids.plan(technique="raman").route(spectra.read(path)[0])
+    expected = Identifier(whenfung_library, matcher=kind).identify(routed)
+    assert len(got) == 1 and got[0].result == expected
+    assert expected.matcher.startswith(kind.value) and expected.hits[0].name == "phenobarbital"
 
 
 def test_default_matcher_is_a_known_kind() -> None:

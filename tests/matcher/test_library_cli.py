@@ -166,3 +166,44 @@ def test_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert not (tmp_path / "o.ilib").exists()
     with pytest.raises(SystemExit):
         main(["library"])
+
+
+def test_build_names_a_stray_file_or_skips_and_lists_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A downloaded folder holds a README and a metadata table besides the spectra: the
+    build stops naming the first, or with --skip-unreadable lists each with the reason (on
+    stderr, and under 'skipped' in --json) and builds from the rest."""
+    from .test_library_build import write_refs, write_strays
+
+    folder = tmp_path / "downloaded"
+    refs = write_refs(folder, 4)
+    readme, table, npz = write_strays(folder)
+    out = tmp_path / "lib.ilib"
+    args = ["library", "build", str(folder), "-o", str(out), "--pipeline", "none",
+            "--axis", "200:1800:2", "--technique", "raman", "--workers", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert str(readme) in err and "--skip-unreadable" in err and not out.exists()
+    assert main([*args, "--skip-unreadable", "--json"]) == 0
+    cap = capsys.readouterr()
+    summary = json.loads(cap.out)
+    assert summary["entries"] == len(refs)
+    assert [s["file"] for s in summary["skipped"]] == [str(readme), str(table), str(npz)]
+    assert all(s["reason"] for s in summary["skipped"])
+    for stray in (readme, table, npz):
+        assert f"skipped {stray}" in cap.err
+    assert [e.id for e in Library.load(out).entries] == [p.stem for p in refs]
+
+
+def test_build_on_two_workers_writes_the_same_file_as_on_one(tmp_path: Path) -> None:
+    folder = tmp_path / "refs"
+    _write_folder(folder, 12)
+    files = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.ilib"
+        assert main(["library", "build", str(folder), "-o", str(out), "--pipeline",
+                     str(_pipeline_file(tmp_path)), "--axis", "200:1800:2",
+                     "--workers", workers, "--quiet"]) == 0
+        files.append(out.read_bytes())
+    assert files[0] == files[1]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher import search as search_module
 from matcher.library import Library, LibraryEntry, QueryMismatchError
 from matcher.search import Searcher, mask_points, search
 from matcher.similarity import get_similarity, similarity_classes
@@ -46,7 +49,7 @@ def queries_for(m: np.ndarray, seed: int, q: int) -> np.ndarray:
     out = m[rng.integers(0, n, q)].astype(np.float64)
     out += rng.normal(0, 0.05, out.shape) * out.std(axis=1, keepdims=True)
     out[::3] = rng.normal(size=(len(out[::3]), d))  # noise-like: nothing prunes
-    out[1] = m[0]  # an exact library row, duplicates included
+    out[min(1, q - 1)] = m[0]  # an exact library row, duplicates included
     return out
 
 
@@ -54,23 +57,30 @@ masks = st.sampled_from([None, (130.0, 180.0), [(105.0, 120.0), (140.0, 200.0)],
                          (90.0, 400.0)])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 160), d=st.integers(8, 90),
        k=st.integers(1, 15), mask=masks, score=st.sampled_from(SCORES),
-       dups=st.integers(0, 6))
+       dups=st.integers(0, 6), nq=st.sampled_from([1, 7, 20]),
+       path=st.sampled_from(["dense batch", "pruned batch", "sampled candidates"]))
 def test_fast_top_k_is_exactly_brute_force(
-    seed: int, n: int, d: int, k: int, mask: object, score: str, dups: int
+    seed: int, n: int, d: int, k: int, mask: object, score: str, dups: int, nq: int,
+    path: str,
 ) -> None:
+    """One query or a batch; a batch scored densely or pruned; first candidates by one
+    argpartition or by a sampled threshold (what large libraries use)."""
     m = structured(seed, n, d, duplicates=dups if n > 1 else 0)
     lib = vector_library(m)
     try:
         mask_points(lib.axis, mask)  # type: ignore[arg-type]
     except ValueError:
         return  # the mask keeps too few points of this short axis; tested elsewhere
-    s = Searcher(lib, score, dims=min(8, d))
-    q = queries_for(m, seed + 1, 7)
+    s = Searcher(lib, score, dims=min(8, d),
+                 batch_dense_elements=0 if path != "dense batch" else 8_000_000)
+    q = queries_for(m, seed + 1, nq)
     try:
-        fast = s.search(q, k, mask=mask)  # type: ignore[arg-type]
+        with patch.object(search_module, "_ARGPARTITION_ROWS",
+                          0 if path == "sampled candidates" else 16384):
+            fast = s.search(q, k, mask=mask)  # type: ignore[arg-type]
     except QueryMismatchError:
         return  # a row or query flat over the mask: refused, tested elsewhere
     brute = s.search(q, k, mask=mask, method="brute")  # type: ignore[arg-type]

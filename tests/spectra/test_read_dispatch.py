@@ -88,3 +88,22 @@ def test_hostile_json_in_our_own_headers_is_a_format_error(
     with pytest.raises(spectra.FormatError) as err:
         spectra.read(p)
     assert "PROVENANCE" in str(err.value.field).upper()
+
+
+@pytest.mark.parametrize("maker", ["npz", "zip"])
+def test_an_archive_is_named_as_an_archive(tmp_path: Path, maker: str) -> None:
+    """A NumPy ``.npz`` (a ZIP archive) starts with ``PK``, which the SPC sniffer took for a
+    new-format SPC header ('K' is its version byte) and refused with a message about an SPC
+    log block; it is refused as an archive."""
+    import zipfile
+
+    path = tmp_path / f"packed.{maker}"
+    if maker == "npz":
+        np.savez(path, intensity=np.arange(1000.0))
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("spectrum.csv", "100,1\n101,2\n")
+    with pytest.raises(spectra.UnsupportedFormatError) as info:
+        spectra.read(path)
+    msg = str(info.value)
+    assert "ZIP archive" in msg and "SPC" not in msg and info.value.path == str(path)

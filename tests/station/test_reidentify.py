@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,32 @@ def test_parcel_errors(store_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["reidentify", "CP118543023IN", *base]) == 5  # bad check digit
     assert main(["reidentify", "LX403127580CN", *base]) == 5  # no inspection yet
     assert "no inspection" in capsys.readouterr().err
+
+
+def test_every_inspection_is_reexamined_by_one_identifier_set_up_once(
+    scanned: tuple[Path, str], demo_library_file: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The session's identifier of a library part is set up once and reused: three stored
+    spectra, one set-up (the one-shot ``identify()`` set one up per spectrum)."""
+    db, _ = scanned
+    default = open_libraries(None, tmp_path / "data").select("raman")
+    with open_store(db, signer=KEY) as store:
+        for seed in (4, 5):
+            raw = measured_mixture({"fentanyl_hcl_SYNTHETIC": 0.7, "calcite": 0.3}, seed=seed)
+            store.add_inspection(FENTANYL_PARCEL, raw, Identifier(default).identify(raw),
+                                 operator="officer.a", station="ST-1", device=DEVICE)
+    built: list[str] = []
+    set_up = Identifier.__init__
+
+    def counted(self: Identifier, library: Any, **kw: Any) -> None:
+        built.append(library.id)
+        set_up(self, library, **kw)
+
+    monkeypatch.setattr(Identifier, "__init__", counted)
+    code = main(["reidentify", FENTANYL_PARCEL, "--db", str(db), "--library",
+                 str(demo_library_file), "--operator", "lab.analyst", "--json"])
+    out = capsys.readouterr().out
+    assert code == 10, out
+    assert out.count('"inspection_id"') == 3
+    assert len(built) == 1 and built[0].startswith("interdict-demo")
