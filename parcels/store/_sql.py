@@ -24,7 +24,9 @@ backend translates the placeholders (:meth:`SQLStore._q`), and provides its tran
 (:meth:`SQLStore._write`, :meth:`SQLStore._snapshot`), the writers' lock
 (:meth:`SQLStore._lock_chain`) and the reads it tunes for its engine (a parcel's record,
 holds, inspections, statistics). Cursors are used DB-API style: every statement whose rows
-are read while another runs is fetched first.
+are read while another runs is fetched first, except the whole-table walks of a verification,
+which read :data:`PAGE` rows at a time through a cursor of their own
+(:meth:`SQLStore._stream`), so that their memory does not grow with the database.
 """
 
 from __future__ import annotations
@@ -435,6 +437,20 @@ class SQLStore(Store, abc.ABC):
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
+
+    def _stream(self, cur: Any, sql: str, params: Sequence[Any] = ()
+                ) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql``, read :data:`PAGE` at a time through a second cursor in the
+        transaction of ``cur`` (which stays free for lookups meanwhile). SQLite steps the
+        statement as rows are fetched; a backend whose cursors fetch a whole result at once
+        overrides this with one that does not."""
+        c = cur.connection.cursor()
+        try:
+            c.execute(self._q(sql), tuple(params))
+            while rows := c.fetchmany(PAGE):
+                yield from rows
+        finally:
+            c.close()
 
     # -- writes: one transaction each -----------------------------------------------------
     def _now(self) -> str:
@@ -1163,7 +1179,11 @@ class SQLStore(Store, abc.ABC):
     def _verify_evidence(self, cur: Any, deep: bool, item: str | None = None,
                          progress: tuple[int, int, Progress] | None = None) -> list[Finding]:
         """Every evidence row against its event; with ``item``, only that parcel's rows.
-        ``progress``: (steps done before, total, receiver), told as spectra are decoded."""
+        ``progress``: (steps done before, total, receiver), told as spectra are decoded.
+
+        Each table is walked once, a block at a time (:meth:`_stream`); what a check needs
+        from another table comes with the row (a join) or by key, so memory stays flat in
+        the database's size (the findings apart)."""
         q = self._q
         out: list[Finding] = []
         p: tuple[str, ...] = () if item is None else (item,)
@@ -1171,8 +1191,8 @@ class SQLStore(Store, abc.ABC):
         def only(col: str, glue: str = "WHERE") -> str:
             return "" if item is None else f" {glue} {col} = ?"
 
-        def rows(sql: str, params: Sequence[Any]) -> list[Any]:
-            return list(cur.execute(q(sql), tuple(params)).fetchall())
+        def rows(sql: str, params: Sequence[Any]) -> Iterator[Any]:
+            return self._stream(cur, sql, params)
 
         def check(event: Sequence[Any], kinds: Collection[str], *, item_id: str, what: str,
                   expect: dict[str, Any]) -> dict[str, Any] | None:
@@ -1226,20 +1246,25 @@ class SQLStore(Store, abc.ABC):
             check(r[8:12], ("import",), item_id=item_id, what=what, expect=expect)
 
         ins, res, tra = INSPECTION_COLUMNS, RESULT_COLUMNS, TRANSITION_COLUMNS
-        # the spectrum record each scan event logged, checked below where the spectra are read
-        records: dict[str, list[tuple[str, int, object]]] = {}
+        # a stored spectrum's labels (outside its hash) against the record each scan logged;
+        # reported with the spectra's findings below
+        labels: list[Finding] = []
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in ins)}, x.event_seq, e.kind, e.item_id, "
-            f"e.data FROM inspections x {ev}" + only("x.item_id"), p
+            f"e.data, sp.hash, sp.meta FROM inspections x {ev} "
+            "LEFT JOIN spectra sp ON sp.hash = x.spectrum_hash" + only("x.item_id"), p
         ):
-            vals = r[:len(ins)]
+            vals, at, (stored, meta) = r[:len(ins)], r[len(ins)], r[-2:]
             logged = check(r[len(ins):len(ins) + 4], ("scan",), item_id=vals[1],
                            what=f"inspection {vals[0]}",
                            expect={"inspection_id": vals[0], "spectrum_hash": vals[7],
                                    "digest": row_digest(ins, vals)})
-            if logged is not None and logged.get(SPECTRUM_RECORD) is not None:
-                records.setdefault(vals[7], []).append(
-                    (vals[0], r[len(ins)], logged[SPECTRUM_RECORD]))
+            if (logged is not None and logged.get(SPECTRUM_RECORD) is not None
+                    and stored is not None and spectrum_record_differs(
+                        {SPECTRUM_RECORD: logged[SPECTRUM_RECORD]}, meta)):
+                labels.append(Finding(
+                    seq=at, problem=Problem.EVIDENCE,
+                    detail=f"inspection {vals[0]}: {spectrum_record_detail(vals[7], at)}"))
 
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in res)}, x.event_seq, e.kind, e.item_id, "
@@ -1266,7 +1291,6 @@ class SQLStore(Store, abc.ABC):
                   expect={"inspection_id": vals[1], "sha256": vals[0],
                           "digest": row_digest(org, vals)})
 
-        last: dict[str, tuple[str, str, int]] = {}
         for r in rows(
             f"SELECT {', '.join('x.' + c for c in tra)}, x.event_seq, e.kind, e.item_id, "
             f"e.data FROM hold_transitions x {ev}" + only("x.item_id") + " ORDER BY x.id", p
@@ -1276,13 +1300,17 @@ class SQLStore(Store, abc.ABC):
             check(r[len(tra):len(tra) + 4], kinds, item_id=vals[0],
                   what=f"hold transition of {vals[0]} to {vals[1]}",
                   expect={"digest": row_digest(tra, vals)})
-            first_at = last[vals[0]][0] if vals[0] in last else vals[2]
-            last[vals[0]] = (first_at, vals[1], r[len(tra)])
+        # a hold against its transitions: requested when the first was, in the state of
+        # the last (by the item index, one hold at a time)
         for r in rows(
-            "SELECT h.item_id, h.state, h.requested_at, p.event_seq FROM holds h "
-            "LEFT JOIN parcels p ON p.item_id = h.item_id" + only("h.item_id"), p
+            "SELECT h.item_id, h.state, h.requested_at, p.event_seq, f.at, l.state, "
+            "l.event_seq, l.id FROM holds h LEFT JOIN parcels p ON p.item_id = h.item_id "
+            "LEFT JOIN hold_transitions f ON f.id = (SELECT min(id) FROM hold_transitions "
+            "WHERE item_id = h.item_id) "
+            "LEFT JOIN hold_transitions l ON l.id = (SELECT max(id) FROM hold_transitions "
+            "WHERE item_id = h.item_id)" + only("h.item_id"), p
         ):
-            first_at, state, last_seq = last.get(r[0], (None, None, r[3] or 0))
+            first_at, state, last_seq = (None, None, r[3] or 0) if r[7] is None else r[4:7]
             if (state, first_at) != (r[1], r[2]):
                 out.append(Finding(seq=last_seq, problem=Problem.EVIDENCE,
                                    detail=f"hold of {r[0]}: state {r[1]} / requested at "
@@ -1323,17 +1351,13 @@ class SQLStore(Store, abc.ABC):
 
         # raw spectra: present, and (deep) decoding to their hash; one spectrum at a time
         before, total, tell = progress if progress is not None else (0, 0, _silent)
+        out += labels
         for h, seq in _reporting(rows(
             "SELECT spectrum_hash, min(event_seq) FROM inspections" + only("item_id")
             + " GROUP BY spectrum_hash", p
         ), tell, before, total):
             s = cur.execute(q("SELECT s.meta, a.data, s.data FROM spectra s LEFT JOIN axes a "
                               "ON a.hash = s.axis_hash WHERE s.hash = ?"), (h,)).fetchone()
-            if s is not None:  # its labels (outside its hash): the record each scan logged
-                out += [Finding(seq=at, problem=Problem.EVIDENCE,
-                                detail=f"inspection {iid}: {spectrum_record_detail(h, at)}")
-                        for iid, at, logged in records.get(h, ())
-                        if spectrum_record_differs({SPECTRUM_RECORD: logged}, s[0])]
             if s is None or s[1] is None:
                 out.append(Finding(seq=seq, problem=Problem.EVIDENCE,
                                    detail=f"raw spectrum {h} logged by event #{seq} is "

@@ -36,6 +36,7 @@ writers:
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -93,6 +94,7 @@ from ..sync import (
     check_batch,
 )
 from ..text import check_text
+from . import _sql
 from ._sql import Chain, SQLStore, original_record
 from ._sql import dt as _dt
 from ._sql import ts as _ts
@@ -421,6 +423,17 @@ class PostgresStore(SQLStore, CentralStore):
     def _q(sql: str) -> str:
         """psycopg's ``%s`` for the shared SQL's ``?`` (:mod:`parcels.store._sql`)."""
         return sql.replace("?", "%s")
+
+    def _stream(self, cur: Any, sql: str, params: Sequence[Any] = ()
+                ) -> Iterator[tuple[Any, ...]]:
+        """See :meth:`SQLStore._stream`: a server-side cursor in the snapshot's transaction
+        (psycopg's client-side cursor would fetch the whole result first), read
+        :data:`~parcels.store._sql.PAGE` rows at a time."""
+        name = f"interdict_walk_{secrets.token_hex(8)}"
+        with cur.connection.cursor(name=name) as c:
+            c.execute(self._q(sql), tuple(params))
+            while rows := c.fetchmany(_sql.PAGE):
+                yield from rows
 
     def _lock_chain(self, cur: Any) -> None:
         """The writers' lock: the one row of ``chain_lock``, held until the commit."""
