@@ -420,7 +420,8 @@ class Analyzer:
         polling STATUS every ``poll_s``. ``on_started`` is told when the device reports that
         a trigger scan began (a started event lost on the line is not replayed).
         Scans numbered up to ``after_scan_id`` are skipped (default: the device's last scan
-        when the iteration starts).
+        when the iteration starts), and so is a scan an earlier iteration already yielded on
+        this connection and boot (its completion event may still be queued).
         """
         seen: set[int] = set()
         if after_scan_id is None:
