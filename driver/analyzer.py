@@ -89,6 +89,10 @@ class Analyzer:
         self._config: Configuration | None = None
         self.reconnects = 0
         self.rescans = 0
+        # the last trigger scan handed out by triggers(), as (reconnects, boot id, scan id):
+        # its completion event can still be queued when an iteration ends, and must not be
+        # handed out again by the next one
+        self._delivered: tuple[int, int | None, int] | None = None
         self._cancel = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -416,7 +420,8 @@ class Analyzer:
         polling STATUS every ``poll_s``. ``on_started`` is told when the device reports that
         a trigger scan began (a started event lost on the line is not replayed).
         Scans numbered up to ``after_scan_id`` are skipped (default: the device's last scan
-        when the iteration starts).
+        when the iteration starts), and so is a scan an earlier iteration already yielded on
+        this connection and boot (its completion event may still be queued).
         """
         seen: set[int] = set()
         if after_scan_id is None:
@@ -445,11 +450,12 @@ class Analyzer:
                         if st.last_scan_source == "button" and st.last_scan_id > last_seen \
                                 and st.state == "ready":
                             sid = st.last_scan_id
-                    if sid is None or sid in seen:
+                    if sid is None or sid in seen or self._was_delivered(session, sid):
                         continue
                     seen.add(sid)
                     last_seen = max(last_seen, sid)
                     raw = self._run(lambda s: s.fetch_scan(sid))  # noqa: B023
+                    self._delivered = (self.reconnects, self._require().boot_id, sid)
                 except LinkError:
                     self._reconnect()
                     continue
@@ -459,6 +465,15 @@ class Analyzer:
             if idle_until is not None:
                 idle_until = time.monotonic() + (timeout_s or 0.0)
             yield spectrum
+
+    def _was_delivered(self, session: DialectSession, scan_id: int) -> bool:
+        """Whether a previous :meth:`triggers` iteration handed out ``scan_id`` of this boot
+        (scan ids start again after a reconnect or a reboot: those are new scans; a boot id
+        not yet learnt, e.g. before the first STATUS, is taken as the same boot)."""
+        d = self._delivered
+        if d is None or d[0] != self.reconnects or scan_id > d[2]:
+            return False
+        return d[1] is None or session.boot_id is None or d[1] == session.boot_id
 
     def on_trigger(self, callback: Callable[[Spectrum], None]) -> Callable[[], None]:
         """Call ``callback(spectrum)`` from a background thread for every trigger scan.

@@ -171,6 +171,29 @@ def test_trigger_button_scans(simulator) -> None:
     assert first.acquisition.integration_time_ms == 20  # the device's configuration
 
 
+def test_trigger_scan_delivered_once_across_iterations(simulator) -> None:
+    # interdict watch iterates triggers() in short windows; a consumer slower than timeout_s
+    # (identify + record under load) ends a window before the scan's completion event is
+    # read, and the next window handed the same scan out again: the watch recorded one
+    # parcel's spectrum against the next parcel typed
+    from driver.models import ScanComplete
+
+    sim = simulator("--seed", "2")
+    with Analyzer(sim.url) as dev:
+        dev.configure(integration_ms=20)
+        press_trigger(dev)
+        first = next(dev.triggers(timeout_s=10.0, poll_s=0.2, after_scan_id=0))
+        sid = first.provenance[0].params["scan_id"]
+        # what the ended window left unread: the scan's completion event
+        dev._session._events.append(ScanComplete(sid, "button", 0))
+        assert [s.provenance[0].params["scan_id"]
+                for s in dev.triggers(timeout_s=0.5, poll_s=0.1)] == []
+        # the next press is still delivered
+        press_trigger(dev)
+        second = next(dev.triggers(timeout_s=10.0, poll_s=0.2, after_scan_id=sid))
+    assert second.provenance[0].params["scan_id"] == sid + 1
+
+
 def test_trigger_callback(simulator) -> None:
     sim = simulator("--seed", "2")
     got: list[spectra.Spectrum] = []

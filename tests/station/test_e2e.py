@@ -190,14 +190,36 @@ def _hanging(tmp: Path, name: str, *items: str) -> Path:
     return path
 
 
-def _restart(st: dict[str, object], scenario: Path) -> subprocess.Popen[str]:
-    """Pull the cable: the analyzer process dies, another comes back on the same link."""
+def _unplug(st: dict[str, object]) -> None:
+    """Pull the cable: the port disappears, then the analyzer process dies (SIGKILL: it
+    cannot remove its link itself).
+
+    The link goes first. The kernel recycles a dead pty's number for the next pty anyone
+    opens, so a link left behind would lead a reconnecting driver to an unrelated process
+    (another test's simulator, same serial) until the next simulator replaces it.
+    """
+    Path(str(st["url"])).unlink()
     old = st["proc"]
     old.kill()  # type: ignore[attr-defined]
     old.wait()  # type: ignore[attr-defined]
+
+
+def _restart(st: dict[str, object], scenario: Path) -> subprocess.Popen[str]:
+    """Pull the cable, then plug in another analyzer process on the same link."""
+    _unplug(st)
     proc, _ = start_simulator(Path(str(st["dir"])), scenario=scenario)
     st["proc"] = proc
     return proc
+
+
+def test_unplug_leaves_no_port_to_open(station: dict[str, object]) -> None:
+    # a pulled cable takes the port with it; a link left pointing at the dead simulator's
+    # /dev/pts/N reaches whichever process the kernel gives that number to next (another
+    # test's simulator, same serial SIM-0001): the driver reconnected to it under load
+    link = Path(str(station["url"]))
+    assert link.is_symlink()
+    _unplug(station)
+    assert not link.is_symlink(), f"{link} still points at {os.readlink(link)}"
 
 
 def test_watch_triggers_unplug_and_sigterm(station: dict[str, object]) -> None:
