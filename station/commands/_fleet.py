@@ -132,7 +132,7 @@ def _fleet(out: Path, url: str, tokens: dict[str, str], operator: str) -> ExitCo
                               env={})
             _scan(cfg, items)
     finally:
-        stop_simulator(proc)
+        stop_simulator(proc, dev)
 
     step(6, "both stations sync again: their inspections, raw spectra and signed audit "
              "chains go to central, which checks every signed head against the station's key")

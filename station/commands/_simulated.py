@@ -61,12 +61,17 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
         if not line and proc.poll() is not None:
             break
     proc.kill()
+    proc.wait()
+    _remove_link(link)
     err = proc.stderr.read() if proc.stderr else ""
     raise StationError(f"the simulator did not start: {err.strip() or 'no device line'}")
 
 
-def stop_simulator(proc: subprocess.Popen[str]) -> None:
-    """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL)."""
+def stop_simulator(proc: subprocess.Popen[str], device: str) -> None:
+    """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL), and
+    remove its link ``device`` if it is left: a simulator killed cannot remove it, and
+    the kernel gives its pty's number to the next pty opened, so a stale link would lead a
+    driver to somebody else's device (docs/protocol.md)."""
     import subprocess
 
     if proc.poll() is None:
@@ -76,6 +81,12 @@ def stop_simulator(proc: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    _remove_link(Path(device))
+
+
+def _remove_link(link: Path) -> None:
+    if link.is_symlink():
+        link.unlink(missing_ok=True)
 
 
 __all__ = ["start_simulator", "step", "stop_simulator"]

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         code = _scan_all(args, out, url, lib_path, t0)
     finally:
         step(8, "stop everything the demo started")
-        stop_simulator(proc)
+        stop_simulator(proc, url)
         print(f"    simulator stopped (exit {proc.returncode})")
     print(f"\ndemo finished in {time.monotonic() - t0:.1f} s; files in {out}")
     return code

@@ -58,3 +58,16 @@ def _block(text: str, item: str) -> str:
     start = text.index(f"--- {item} ---")
     end = text.find("\n  --- ", start + 1)
     return text[start:end if end > 0 else text.index("  Verdicts")]
+
+
+def test_stopping_a_killed_simulator_removes_its_stale_link(tmp_path: Path) -> None:
+    """A simulator that died (or was killed) cannot remove its pty link; left behind, the
+    link would lead the next driver to whatever pty gets that number next."""
+    from station.commands._simulated import stop_simulator
+
+    link = tmp_path / "ttySIM0"
+    link.symlink_to("/dev/pts/4242")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], text=True)
+    proc.wait()
+    stop_simulator(proc, str(link))
+    assert not link.is_symlink()
