@@ -76,7 +76,7 @@ def main() -> int:
                     walls.append(wall)
                     cpus.append(cpu)
         finally:
-            stop_simulator(proc)
+            stop_simulator(proc, url)
     load = os.getloadavg()
     print(f"{len(walls)} scans of {PARCEL} (load average at the end: {load[0]:.2f}):")
     print(f"  wall  median {1e3 * statistics.median(walls):8.1f} ms   "

@@ -67,11 +67,12 @@ def start_simulator(out: Path, *, profile: str = "raman-785", timeout_s: float =
     raise StationError(f"the simulator did not start: {err.strip() or 'no device line'}")
 
 
-def stop_simulator(proc: subprocess.Popen[str], device: str) -> None:
+def stop_simulator(proc: subprocess.Popen[str], device: str | None = None) -> None:
     """Stop a simulator started by :func:`start_simulator` (SIGTERM, then SIGKILL), and
-    remove its link ``device`` if it is left: a simulator killed cannot remove it, and
-    the kernel gives its pty's number to the next pty opened, so a stale link would lead a
-    driver to somebody else's device (docs/protocol.md)."""
+    remove its link ``device`` (the URL :func:`start_simulator` returned) if it is left: a
+    simulator killed cannot remove it, and the kernel gives its pty's number to the next
+    pty opened, so a stale link would lead a driver to somebody else's device
+    (docs/protocol.md)."""
     import subprocess
 
     if proc.poll() is None:
@@ -81,7 +82,8 @@ def stop_simulator(proc: subprocess.Popen[str], device: str) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    _remove_link(Path(device))
+    if device is not None:
+        _remove_link(Path(device))
 
 
 def _remove_link(link: Path) -> None:

@@ -34,9 +34,9 @@ def station(tmp_path: Path, demo_library_file: Path) -> Iterator[dict[str, objec
     try:
         yield st
     finally:
-        stop_simulator(proc)
-        if st["proc"] is not proc:  # a test restarted it (unplug): stop the last one too
-            stop_simulator(st["proc"])  # type: ignore[arg-type]
+        if st["proc"] is not proc:  # a test restarted it (unplug): stop the last one first
+            stop_simulator(st["proc"], url)  # type: ignore[arg-type]
+        stop_simulator(proc, url)
 
 
 def _opts(st: dict[str, object]) -> list[str]:
@@ -334,7 +334,7 @@ def test_scan_both_techniques_on_a_dual_analyzer(tmp_path: Path, demo_library_fi
                      "both", "--json", "--db", str(db), "--library", str(demo_library_file),
                      "--operator", "officer.e2e"])
     finally:
-        stop_simulator(proc)
+        stop_simulator(proc, url)
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0, result
     # Raman through the bag and FTIR agree on the packaging polymer: one inspection each

@@ -23,7 +23,7 @@ def obp_station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     try:
         yield {"url": url, "dir": where}
     finally:
-        stop_simulator(proc)
+        stop_simulator(proc, url)
 
 
 @pytest.fixture
