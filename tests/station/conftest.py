@@ -59,7 +59,7 @@ def measured_mixture(parts: dict[str, float], *, seed: int = 0) -> spectra.Spect
     return spectra.Spectrum(
         x, y, technique="raman", y_unit="counts", excitation_nm=785.0,
         acquisition=spectra.Acquisition(instrument_model="TEST-R785", instrument_serial="T1",
-                                        acquired_at=datetime.now(UTC)))
+                                        acquired_at=datetime(2026, 11, 6, 10, 0, tzinfo=UTC)))
 
 
 def import_batch(store: object) -> list[str]:
