@@ -129,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted — nothing further was done", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # whoever reads the output stopped (``interdict parcel list | head``): nothing to
+        # report to them; point stdout at /dev/null so the interpreter's last flush is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.ERROR)
     except Exception as exc:
         return int(fail(prog, exc))
     return int(code)

@@ -129,3 +129,25 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert re.fullmatch(r"interdict \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback_and_no_error_line(tmp_path: Path) -> None:
+    """``interdict parcel list | head -1``: the reader closing the pipe is not an error to
+    report (it used to print "[Errno 32] Broken pipe — check the path and its permissions")."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "e.db"
+    aed = Path(__file__).resolve().parents[2] / "fixtures" / "aed" / "sample_batch.jsonl"
+    assert main(["parcel", "import", str(aed), "--db", str(db), "--operator", "t"]) == 0
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        p = subprocess.run([sys.executable, "-m", "station.cli", "parcel", "list", "--db",
+                            str(db)], stdout=write, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "INTERDICT_OPERATOR": "t"}, check=False)
+    finally:
+        os.close(write)
+    assert p.stderr == ""
+    assert p.returncode == ExitCode.ERROR
