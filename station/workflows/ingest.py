@@ -415,7 +415,9 @@ class Ingest:
     def _record(self, path: Path, data: bytes) -> FileOutcome:
         from parcels.errors import DuplicateOriginalError
         from parcels.store import NewOriginal
+        from parcels.text import check_text
 
+        check_text("name", path.name)  # as the store will: refused before the parcel is touched
         store = self.session.store
         assert store is not None
         sha = hashlib.sha256(data).hexdigest()

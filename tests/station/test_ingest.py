@@ -431,11 +431,15 @@ def test_a_name_with_control_characters_is_quarantined_not_stored(
 
     name = "scan\x1b[2J.jdx"
     spectra.write(measured_mixture({"calcite": 1.0}, seed=11), hot / name)
+    with open_store(store_path, create=False) as store:
+        hold_before = store.get_parcel("LX403127580CN").hold
     [o] = _run(_ingest(store_path, demo_library_file, hot, parcel="LX403127580CN"))
     assert o.status == "quarantined" and isinstance(o.error, UnsafeTextError)
     assert (hot / "quarantine" / name).exists()
     with open_store(store_path, create=False) as store:
-        assert store.get_parcel("LX403127580CN").inspections == ()
+        got = store.get_parcel("LX403127580CN")
+    assert got.inspections == ()
+    assert got.hold == hold_before  # refused before the parcel was marked in hand
 
 
 def test_watch_waits_for_a_folder_that_went_away(
