@@ -267,7 +267,9 @@ class Chain:
     Raises
     ------
     SigningKeyError
-        No signer: the store was opened to read and verify only.
+        No signer: the store was opened to read and verify only; or the signer is not the
+        key that signed the chain's last head (a wrong key file would otherwise sign on
+        with a key no verifier trusts, breaking every later check of the parcels it wrote).
     IntegrityError
         The chain's end is not what its last signed head vouches for.
     """
@@ -302,6 +304,12 @@ class Chain:
                 f"the audit chain's last event (#{self.seq}) is not the one its last signed "
                 f"head (#{head.seq}) vouches for: the database was altered; refusing to sign "
                 "on top of it (run interdict audit verify)")
+        elif head.key_id != signer.key_id:
+            raise SigningKeyError(
+                f"the audit chain's last signed head (#{head.seq}) is signed by key "
+                f"{head.key_id}, and this station's key file holds key {signer.key_id}: "
+                "the wrong key file (--key, INTERDICT_KEY)? nothing was written; a station "
+                "writes on with the key that signed its chain")
         elif known != (head.seq, head.hash):
             key = stored_keys(cur, q).get(head.key_id)
             if key is None or not key.verify(head):

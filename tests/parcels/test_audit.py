@@ -531,3 +531,22 @@ def test_postgresql_walks_a_table_through_a_server_side_cursor(
             left = cur.execute("SELECT count(*) FROM pg_cursors").fetchone()[0]
     assert [r[0] for r in seqs] == list(range(3, 11))
     assert (open_cursors, left) == (1, 0)
+
+
+def test_a_wrong_key_file_writes_nothing_instead_of_signing_on(db_path: Path) -> None:
+    """A station opened with another key (a mistyped ``--key`` path creates a new one) used
+    to sign on with it: every later check by the station's own key then broke at that head.
+    Now the write is refused and the chain is as it was."""
+    from parcels.signing import SigningKeyError
+    from parcels.store import SQLiteStore
+
+    with SQLiteStore(db_path, signer=KEY) as s:
+        s.import_parcels([(1, parcel(1))], actor="aed", source="b")
+        before = s.verify(trusted_keys=[KEY.key_id]).events
+    with SQLiteStore(db_path, signer=StationKey.generate()) as s, \
+            pytest.raises(SigningKeyError, match="wrong key file"):
+        s.import_parcels([(2, parcel(2))], actor="aed", source="b")
+    with SQLiteStore(db_path, signer=KEY) as s:
+        s.import_parcels([(2, parcel(2))], actor="aed", source="b")
+        report = s.verify(trusted_keys=[KEY.key_id])
+    assert report.ok and report.events > before

@@ -127,7 +127,8 @@ def hot(tmp_path: Path) -> Path:
 def _ingest(store_path: Path, lib: Path, folder: Path, *, rule: str | None = RULE,
             clock: Clock | None = None, settle_s: float = 0.0, **kw: object) -> Ingest:
     cfg = load_config({"db": str(store_path), "library": str(lib), "operator": "officer.t",
-                       "station": "T-1", "ingest_name_rule": rule}, {})
+                       "station": "T-1", "ingest_name_rule": rule},
+                      {"INTERDICT_KEY": os.environ["INTERDICT_KEY"]})  # the test station's key
     ing = Ingest(cfg, folder, settle_s=settle_s, out=io.StringIO(), clock=lambda: NOW,
                  monotonic=clock or Clock(), **kw)  # type: ignore[arg-type]
     ing.open()
